@@ -1,0 +1,57 @@
+// Shared definitions for every gpt2cl kernel. The whole cl/ folder is compiled
+// as one program; tunables are #ifndef defaults that the host (and later the
+// tuner) may override with -D options.
+
+// Work-group size of the row-reduction kernels (one work-group per row).
+#ifndef WG
+#define WG 256
+#endif
+// Number of partial sums of the global gradient-norm reduction.
+#ifndef NORM_GROUPS
+#define NORM_GROUPS 64
+#endif
+
+// Tree reduction of one value per work-item over a work-group of WG items.
+// Every work-item gets the total back. `scratch` must hold WG floats.
+inline float wg_sum(float x, __local float *scratch) {
+    const int lid = get_local_id(0);
+    scratch[lid] = x;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (int s = WG / 2; s > 0; s >>= 1) {
+        if (lid < s) scratch[lid] += scratch[lid + s];
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    float total = scratch[0];
+    barrier(CLK_LOCAL_MEM_FENCE);
+    return total;
+}
+
+inline float wg_max(float x, __local float *scratch) {
+    const int lid = get_local_id(0);
+    scratch[lid] = x;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (int s = WG / 2; s > 0; s >>= 1) {
+        if (lid < s) scratch[lid] = fmax(scratch[lid], scratch[lid + s]);
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    float total = scratch[0];
+    barrier(CLK_LOCAL_MEM_FENCE);
+    return total;
+}
+
+// dst[c] += sum over rows n of src[n, c]  (src is (N, C), row-major).
+// Used for bias gradients, LayerNorm bias gradients and the position-embedding
+// gradient. One work-item per column keeps the sum order fixed (deterministic).
+__kernel void column_sum(__global float *dst, __global const float *src, int N, int C) {
+    const int c = get_global_id(0);
+    if (c >= C) return;
+    float acc = 0.0f;
+    for (int n = 0; n < N; n++) acc += src[(size_t)n * C + c];
+    dst[c] += acc;
+}
+
+// dst[i] += src[i]
+__kernel void accumulate(__global float *dst, __global const float *src, int n) {
+    const int i = get_global_id(0);
+    if (i < n) dst[i] += src[i];
+}

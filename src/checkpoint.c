@@ -1,0 +1,101 @@
+#include "checkpoint.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+
+#define STATE_MAGIC 20241124
+#define STATE_VERSION 1
+
+typedef struct {
+    int32_t magic, version;
+    int32_t step, train_shard;
+    uint64_t train_pos;
+    uint64_t rng[4];
+    uint64_t num_parameters;
+    int32_t num_state;
+    char optimizer[32];
+} StateHeader;
+#define STATE_HEADER_BYTES 1024
+_Static_assert(sizeof(StateHeader) <= STATE_HEADER_BYTES, "state header too large");
+
+void checkpoint_paths(const char *dir, int step, char *model_path, char *state_path, size_t n) {
+    snprintf(model_path, n, "%s/model_%08d.bin", dir, step);
+    snprintf(state_path, n, "%s/state_%08d.bin", dir, step);
+}
+
+void checkpoint_save(const char *dir, GPT2 *m, const Optimizer *opt, const RunPosition *pos) {
+    char model_path[1024], state_path[1024];
+    checkpoint_paths(dir, pos->step, model_path, state_path, sizeof model_path);
+    gpt2_save_checkpoint(m, model_path);
+    size_t n = m->num_parameters, bytes = STATE_HEADER_BYTES + (size_t)opt->kind->num_state * n * sizeof(float);
+    char *buf = callocCheck(bytes, 1);
+    StateHeader h = {.magic = STATE_MAGIC, .version = STATE_VERSION, .step = pos->step,
+                     .train_shard = pos->train_shard, .train_pos = pos->train_pos, .num_parameters = n,
+                     .num_state = opt->kind->num_state};
+    memcpy(h.rng, pos->rng.s, sizeof h.rng);
+    snprintf(h.optimizer, sizeof h.optimizer, "%s", opt->kind->name);
+    memcpy(buf, &h, sizeof h);
+    for (int i = 0; i < opt->kind->num_state; i++)
+        gpt2_download(m, opt->state[i], (float *)(buf + STATE_HEADER_BYTES) + (size_t)i * n);
+    write_file_atomic(state_path, buf, bytes);
+    free(buf);
+}
+
+int checkpoint_latest(const char *dir) {
+    DIR *d = opendir(dir);
+    if (!d) return -1;
+    int best = -1;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        int step;
+        char tail;
+        if (sscanf(e->d_name, "state_%d.bi%c", &step, &tail) == 2 && tail == 'n' &&
+            strlen(e->d_name) == strlen("state_00000000.bin") && step > best) {
+            char model_path[1024], state_path[1024];
+            checkpoint_paths(dir, step, model_path, state_path, sizeof model_path);
+            if (file_exists(model_path)) best = step;
+        }
+    }
+    closedir(d);
+    return best;
+}
+
+void checkpoint_load(const char *dir, int step, GPT2 *m, Optimizer *opt, RunPosition *pos) {
+    char model_path[1024], state_path[1024];
+    checkpoint_paths(dir, step, model_path, state_path, sizeof model_path);
+    gpt2_load_checkpoint(m, model_path);
+    FILE *f = fopen(state_path, "rb");
+    if (!f) die("cannot open resume state '%s': %s", state_path, strerror(errno));
+    char raw[STATE_HEADER_BYTES];
+    if (fread(raw, 1, sizeof raw, f) != sizeof raw) die("resume state '%s' is truncated", state_path);
+    StateHeader h;
+    memcpy(&h, raw, sizeof h);
+    if (h.magic != STATE_MAGIC || h.version != STATE_VERSION)
+        die("'%s' is not a gpt2cl resume state (magic %d version %d)", state_path, h.magic, h.version);
+    if (h.step != step) die("resume state '%s' says step %d", state_path, h.step);
+    if (h.num_parameters != m->num_parameters)
+        die("resume state '%s' holds %llu parameters, the model has %zu", state_path,
+            (unsigned long long)h.num_parameters, m->num_parameters);
+    h.optimizer[sizeof h.optimizer - 1] = '\0';
+    if (strcmp(h.optimizer, opt->kind->name) != 0 || h.num_state != opt->kind->num_state)
+        die("resume state '%s' was written by optimizer '%s', the run uses '%s'", state_path, h.optimizer,
+            opt->kind->name);
+    size_t n = m->num_parameters;
+    float *host = mallocCheck(n * sizeof(float));
+    for (int i = 0; i < h.num_state; i++) {
+        freadCheck(host, sizeof(float), n, f, state_path);
+        gpt2_upload(m, opt->state[i], host);
+    }
+    if (fgetc(f) != EOF) die("resume state '%s' is longer than its header says", state_path);
+    fclose(f);
+    free(host);
+    pos->step = h.step;
+    pos->train_shard = h.train_shard;
+    pos->train_pos = h.train_pos;
+    memcpy(pos->rng.s, h.rng, sizeof h.rng);
+}

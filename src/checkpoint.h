@@ -1,0 +1,25 @@
+// Checkpoints of a run in out_dir: model_STEP.bin (llm.c fp32 format, usable
+// by init_from and by llm.c) and state_STEP.bin (everything else a bit-identical
+// resume needs: optimizer state, step, data position, RNG). Both are written
+// to a temporary file and renamed, model first, so a crash never leaves a
+// half-written file under a real name and a state file always has its model.
+#pragma once
+#include <stdint.h>
+
+#include "dataloader.h"
+#include "optimizer.h"
+#include "rng.h"
+
+typedef struct {
+    int step;
+    int train_shard;
+    uint64_t train_pos;
+    Rng rng;
+} RunPosition;
+
+void checkpoint_paths(const char *dir, int step, char *model_path, char *state_path, size_t n);
+void checkpoint_save(const char *dir, GPT2 *m, const Optimizer *opt, const RunPosition *pos);
+// Latest step in dir with both files present, or -1 if none.
+int checkpoint_latest(const char *dir);
+// Loads model and optimizer state of that step; dies on any mismatch.
+void checkpoint_load(const char *dir, int step, GPT2 *m, Optimizer *opt, RunPosition *pos);

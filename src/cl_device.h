@@ -1,0 +1,57 @@
+// The OpenCL device layer: finding platforms and devices, one context and
+// in-order queue, building programs, and turning every OpenCL or CLBlast error
+// into a message that names the call, the error, the file and the line.
+#pragma once
+#include <CL/cl.h>
+#include <clblast_c.h>
+#include <stddef.h>
+#include <stdio.h>
+
+const char *cl_error_name(cl_int err);
+const char *clblast_error_name(CLBlastStatusCode status);
+
+// CL_CHECK(clFoo(...)) exits with "OpenCL call clFoo(...) failed: CL_OUT_OF_RESOURCES (-5) at file:line".
+#define CL_CHECK(call) cl_check_status((call), #call, __FILE__, __LINE__)
+#define CLBLAST_CHECK(call) clblast_check_status((call), #call, __FILE__, __LINE__)
+void cl_check_status(cl_int err, const char *call, const char *file, int line);
+void clblast_check_status(CLBlastStatusCode status, const char *call, const char *file, int line);
+// For calls that return an object and report errors through an out-parameter.
+#define CL_CHECK_ERR(err, what) cl_check_status((err), (what), __FILE__, __LINE__)
+
+typedef struct {
+    cl_platform_id platform;
+    cl_device_id device;
+    cl_context context;
+    cl_command_queue queue;
+    int index;                 // position in `gpt2cl devices`
+    char name[256];
+    char vendor[256];
+    char platform_name[256];
+    char driver_version[128];
+    char cl_version[128];
+    cl_device_type type;
+    cl_ulong global_mem;
+    cl_ulong max_alloc;
+    size_t max_wg;
+    cl_uint base_align_bytes;  // sub-buffer origins must be multiples of this
+    int profiling;             // queue created with CL_QUEUE_PROFILING_ENABLE
+} Device;
+
+// Lists every platform/device as a table on stdout.
+void devices_print(FILE *out);
+// Selects a device: "" or NULL = first GPU, else first device; a number = that
+// index in `gpt2cl devices`; anything else = first device whose name, vendor or
+// platform contains it (case-insensitive). Dies with a clear message if none.
+void device_open(Device *dev, const char *selector, int profiling);
+void device_close(Device *dev);
+const char *device_type_name(cl_device_type type);
+
+// Builds a program from source; on failure prints the build log and dies.
+cl_program device_build_program(const Device *dev, const char *name, const char *source, const char *options);
+cl_kernel device_kernel(cl_program program, const char *name);
+cl_mem device_alloc(const Device *dev, size_t bytes, const char *what);
+// A sub-buffer of parent at byte offset (which must respect base_align_bytes).
+cl_mem device_sub_buffer(cl_mem parent, size_t offset, size_t bytes);
+void device_write(const Device *dev, cl_mem buf, size_t offset, size_t bytes, const void *src);
+void device_read(const Device *dev, cl_mem buf, size_t offset, size_t bytes, void *dst);
+void device_zero(const Device *dev, cl_mem buf, size_t offset, size_t bytes);

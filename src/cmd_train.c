@@ -1,0 +1,177 @@
+// `gpt2cl train`: the training loop.
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "checkpoint.h"
+#include "commands.h"
+#include "forward.h"
+#include "metrics_log.h"
+#include "trainer.h"
+#include "util.h"
+
+static void usage(FILE *f) {
+    fprintf(f,
+            "usage: gpt2cl train --config FILE.ini [key=value ...]\n"
+            "       gpt2cl train --resume DIR [key=value ...]\n\n"
+            "Trains GPT-2 on llm.c token shards on one OpenCL device.\n"
+            "  --config FILE   run configuration (see configs/)\n"
+            "  --resume DIR    continue the run whose out_dir is DIR from its latest checkpoint, bit-identically;\n"
+            "                  DIR/config.ini is the configuration, key=value overrides it\n"
+            "  --profile       time every device operation and print the share of CLBlast vs our kernels\n\n");
+    config_print_help(f);
+}
+
+static int is_flag(const char *a, const char *name) { return strcmp(a, name) == 0; }
+
+// Refuses to start a fresh run over the checkpoints of another.
+static void check_out_dir(const char *dir) {
+    if (!dir[0]) return;
+    make_dirs(dir);
+    int latest = checkpoint_latest(dir);
+    if (latest >= 0)
+        die("out_dir '%s' already holds checkpoints (latest step %d): continue with `gpt2cl train --resume %s` or "
+            "choose another out_dir",
+            dir, latest, dir);
+}
+
+static void save_config_copy(const Config *cfg) {
+    if (!cfg->out_dir[0]) return;
+    char path[1024];
+    snprintf(path, sizeof path, "%s/config.ini", cfg->out_dir);
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(&buf, &len);
+    if (!mem) die("out of memory writing the config copy");
+    fprintf(mem, "# written by gpt2cl train; `gpt2cl train --resume %s` reads it\n", cfg->out_dir);
+    config_write(cfg, mem);
+    fclose(mem);
+    write_file_atomic(path, buf, len);
+    free(buf);
+}
+
+int cmd_train(int argc, char **argv) {
+    const char *config_path = NULL, *resume_dir = NULL;
+    int profiling = 0;
+    Config cfg;
+    config_defaults(&cfg);
+    int first_override = argc;
+    for (int i = 1; i < argc; i++) {
+        if (is_flag(argv[i], "--help") || is_flag(argv[i], "-h")) {
+            usage(stdout);
+            return 0;
+        } else if (is_flag(argv[i], "--config")) {
+            if (++i >= argc) die("--config needs a file");
+            config_path = argv[i];
+        } else if (is_flag(argv[i], "--resume")) {
+            if (++i >= argc) die("--resume needs the out_dir of a run");
+            resume_dir = argv[i];
+        } else if (is_flag(argv[i], "--profile")) {
+            profiling = 1;
+        } else if (argv[i][0] == '-') {
+            die("unknown option '%s' (see `gpt2cl train --help`)", argv[i]);
+        } else {
+            first_override = i;
+            break;
+        }
+    }
+    if (config_path && resume_dir) die("give either --config or --resume, not both");
+    if (!config_path && !resume_dir) die("train needs --config FILE or --resume DIR (see `gpt2cl train --help`)");
+    int resume_step = -1;
+    if (resume_dir) {
+        resume_step = checkpoint_latest(resume_dir);
+        if (resume_step < 0) die("nothing to resume: '%s' holds no checkpoint (model_*.bin + state_*.bin)", resume_dir);
+        char path[1024], state_path[1024];
+        snprintf(path, sizeof path, "%s/config.ini", resume_dir);
+        config_load_file(&cfg, path);
+        // The model now comes from the checkpoint, not from init_from.
+        checkpoint_paths(resume_dir, resume_step, path, state_path, sizeof path);
+        if (strlen(path) >= sizeof cfg.init_from) die("resume folder path too long: '%s'", resume_dir);
+        memcpy(cfg.init_from, path, strlen(path) + 1);
+        snprintf(cfg.out_dir, sizeof cfg.out_dir, "%s", resume_dir);
+    } else {
+        config_load_file(&cfg, config_path);
+    }
+    for (int i = first_override; i < argc; i++) {
+        if (argv[i][0] == '-') die("options go before key=value overrides ('%s')", argv[i]);
+        config_apply_override(&cfg, argv[i]);
+    }
+    config_validate(&cfg);
+    if (resume_dir && resume_step >= cfg.steps)
+        die("the run in '%s' is already at step %d of steps = %d; raise steps to train further", resume_dir,
+            resume_step, cfg.steps);
+    if (!resume_dir) check_out_dir(cfg.out_dir);
+
+    Trainer t;
+    trainer_open(&t, &cfg, profiling);
+    DataLoader train, val;
+    dataloader_init(&train, cfg.train_data, cfg.batch_size, cfg.seq_len, t.model_config.vocab_size, "train_data");
+    int have_val = cfg.val_data[0] != '\0';
+    if (have_val)
+        dataloader_init(&val, cfg.val_data, cfg.batch_size, cfg.seq_len, t.model_config.vocab_size, "val_data");
+    printf("data: train %zu tokens in %d shard(s)%s; %d x %d tokens per micro-batch, %d micro-batch(es) per step\n",
+           dataloader_total_tokens(&train), train.num_files, have_val ? ", validation set" : "", cfg.batch_size,
+           cfg.seq_len, cfg.grad_accum);
+
+    RunPosition pos = {.step = 0};
+    rng_seed(&pos.rng, (uint64_t)cfg.seed);
+    if (resume_dir) {
+        checkpoint_load(resume_dir, resume_step, &t.model, &t.opt, &pos);
+        if (pos.train_shard >= train.num_files)
+            die("resume state points at train shard %d but train_data has %d shard(s)", pos.train_shard,
+                train.num_files);
+        train.shard = pos.train_shard;
+        train.pos = (size_t)pos.train_pos;
+        printf("resumed from %s at step %d\n", resume_dir, pos.step);
+    }
+    save_config_copy(&t.cfg);
+    MetricsLog log;
+    metrics_log_open(&log, cfg.log);
+
+    const double tokens_per_step = (double)cfg.batch_size * cfg.seq_len * cfg.grad_accum;
+    const double flops_per_step = gpt2_flops_per_token(&t.model_config, cfg.seq_len) * tokens_per_step;
+    double time_sum = 0.0;
+    int timed_steps = 0;
+    for (int step = pos.step + 1; step <= cfg.steps; step++) {
+        double t0 = now_seconds();
+        float lr = (float)schedule_lr(&t.sched, step), loss, norm;
+        trainer_step(&t, &train, step, lr, &loss, &norm);
+        double dt = now_seconds() - t0;
+        if (profiling) ops_profile_collect(&t.ops);
+        if (!isfinite(loss) || !isfinite(norm))
+            die("training diverged at step %d: loss %g, gradient norm %g (try a lower lr or a longer warmup)", step,
+                loss, norm);
+        if (step > pos.step + 1 || cfg.steps == step) {  // the first step includes one-time warm-up costs
+            time_sum += dt;
+            timed_steps++;
+        }
+        double mean = timed_steps ? time_sum / timed_steps : dt;
+        print_progress(step, cfg.steps, loss, lr, norm, dt * 1e3, tokens_per_step / dt, flops_per_step / dt,
+                       mean * (cfg.steps - step));
+        metrics_log_step(&log, step, loss, lr, norm, dt * 1e3, tokens_per_step / dt);
+        if (have_val && ((cfg.val_every > 0 && step % cfg.val_every == 0) || step == cfg.steps)) {
+            float vl = trainer_validate(&t, &val, cfg.val_steps);
+            if (!isfinite(vl)) die("validation loss is %g at step %d", vl, step);
+            printf("step %d | val_loss %.6f\n", step, vl);
+            metrics_log_val(&log, step, vl);
+        }
+        if (cfg.out_dir[0] && ((cfg.checkpoint_every > 0 && step % cfg.checkpoint_every == 0) || step == cfg.steps)) {
+            pos.step = step;
+            pos.train_shard = train.shard;
+            pos.train_pos = train.pos;
+            checkpoint_save(cfg.out_dir, &t.model, &t.opt, &pos);
+            printf("checkpoint: %s/model_%08d.bin\n", cfg.out_dir, step);
+        }
+    }
+    if (profiling) {
+        double *p = t.ops.prof_ms, total = p[PROF_GEMM] + p[PROF_KERNELS];
+        printf("profile: CLBlast GEMM %.1f ms (%.1f%%), gpt2cl kernels %.1f ms (%.1f%%) of device time\n", p[PROF_GEMM],
+               100 * p[PROF_GEMM] / total, p[PROF_KERNELS], 100 * p[PROF_KERNELS] / total);
+    }
+    metrics_log_close(&log);
+    if (have_val) dataloader_free(&val);
+    dataloader_free(&train);
+    trainer_close(&t);
+    return 0;
+}

@@ -1,0 +1,240 @@
+#include "config.h"
+
+#include <ini.h>
+#include <math.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+
+typedef enum { T_INT, T_LONG, T_FLOAT, T_STR, T_ENUM } KeyType;
+
+typedef struct {
+    const char *name;
+    KeyType type;
+    size_t offset;
+    const char *def;       // default, as text
+    double min, max;       // inclusive range for numbers
+    const char *choices;   // for T_ENUM: "a|b|c"
+    const char *help;
+} Key;
+
+#define F(x) offsetof(Config, x)
+static const Key keys[] = {
+    // model (ignored in favour of the checkpoint's shape when init_from is set)
+    {"n_layer", T_INT, F(n_layer), "4", 1, 4096, NULL, "number of transformer blocks L"},
+    {"n_head", T_INT, F(n_head), "4", 1, 4096, NULL, "attention heads per block; must divide n_embd"},
+    {"n_embd", T_INT, F(n_embd), "128", 1, 65536, NULL, "channels C"},
+    {"block_size", T_INT, F(block_size), "256", 1, 1 << 20, NULL, "maximum sequence length (position embeddings)"},
+    {"vocab_size", T_INT, F(vocab_size), "50257", 2, 65536, NULL,
+     "vocabulary size V; padded to a multiple of 128 on the device"},
+    // batch
+    {"batch_size", T_INT, F(batch_size), "8", 1, 1 << 20, NULL, "sequences per micro-batch B"},
+    {"seq_len", T_INT, F(seq_len), "64", 1, 1 << 20, NULL, "tokens per sequence T (<= block_size)"},
+    {"grad_accum", T_INT, F(grad_accum), "1", 1, 1 << 20, NULL, "micro-batches per optimizer step"},
+    {"steps", T_INT, F(steps), "100", 1, 1 << 30, NULL, "optimizer steps to run"},
+    // optimizer
+    {"optimizer", T_ENUM, F(optimizer), "adamw", 0, 0, "adamw", "optimizer"},
+    {"lr", T_FLOAT, F(lr), "6e-4", 0, 10, NULL, "peak learning rate"},
+    {"min_lr", T_FLOAT, F(min_lr), "0", 0, 10, NULL, "final learning rate of the cosine / linear decay"},
+    {"warmup_steps", T_INT, F(warmup_steps), "0", 0, 1 << 30, NULL,
+     "linear warmup steps (step 1 uses lr/warmup_steps); 0 = none"},
+    {"schedule", T_ENUM, F(schedule), "cosine", 0, 0, "constant|cosine|linear",
+     "learning-rate schedule after warmup"},
+    {"weight_decay", T_FLOAT, F(weight_decay), "0.1", 0, 10, NULL,
+     "decoupled weight decay, applied to matrices and embeddings only"},
+    {"beta1", T_FLOAT, F(beta1), "0.9", 0, 0.999999, NULL, "AdamW first-moment decay"},
+    {"beta2", T_FLOAT, F(beta2), "0.95", 0, 0.999999, NULL, "AdamW second-moment decay"},
+    {"eps", T_FLOAT, F(eps), "1e-8", 0, 1, NULL, "AdamW epsilon, added after the square root"},
+    {"grad_clip", T_FLOAT, F(grad_clip), "1.0", 0, 1e30, NULL, "global gradient-norm clip; 0 = off"},
+    {"seed", T_LONG, F(seed), "1337", 0, 9.2e18, NULL, "seed of the initialisation"},
+    // data
+    {"train_data", T_STR, F(train_data), "", 0, 0, NULL,
+     "training token shards (llm.c format): a file, a glob pattern or a folder (required)"},
+    {"val_data", T_STR, F(val_data), "", 0, 0, NULL, "validation token shards, as train_data; empty = no validation"},
+    {"val_every", T_INT, F(val_every), "0", 0, 1 << 30, NULL,
+     "validate every N steps and at the end; 0 = only at the end (when val_data is set)"},
+    {"val_steps", T_INT, F(val_steps), "10", 1, 1 << 30, NULL, "micro-batches per validation"},
+    // checkpoints and output
+    {"init_from", T_STR, F(init_from), "", 0, 0, NULL,
+     "llm.c fp32 checkpoint to start from (its shape overrides the model keys); empty = random init"},
+    {"out_dir", T_STR, F(out_dir), "", 0, 0, NULL,
+     "folder for checkpoints, resume state and config copy; empty = no checkpoints"},
+    {"checkpoint_every", T_INT, F(checkpoint_every), "0", 0, 1 << 30, NULL,
+     "write a checkpoint every N steps (and at the end); 0 = only at the end (needs out_dir)"},
+    {"device", T_STR, F(device), "", 0, 0, NULL,
+     "OpenCL device: index or name substring (see `gpt2cl devices`); empty = first GPU, else first device"},
+    {"log", T_STR, F(log), "", 0, 0, NULL, "JSONL metrics file (one object per step and per validation)"},
+};
+#undef F
+#define NUM_KEYS ((int)(sizeof keys / sizeof keys[0]))
+_Static_assert(sizeof keys / sizeof keys[0] <= sizeof(((Config *)0)->set), "Config.set too small");
+
+static const Key *find_key(const char *name, int *index) {
+    for (int i = 0; i < NUM_KEYS; i++)
+        if (strcmp(keys[i].name, name) == 0) {
+            if (index) *index = i;
+            return &keys[i];
+        }
+    return NULL;
+}
+
+static int choice_ok(const char *choices, const char *v) {
+    size_t n = strlen(v);
+    for (const char *p = choices; *p;) {
+        const char *bar = strchr(p, '|');
+        size_t len = bar ? (size_t)(bar - p) : strlen(p);
+        if (len == n && strncmp(p, v, n) == 0 && n > 0) return 1;
+        if (!bar) break;
+        p = bar + 1;
+    }
+    return 0;
+}
+
+// Parses value into the key's field. On failure writes a reason to err and returns 0.
+static int set_value(Config *c, const Key *k, const char *value, char *err, size_t errn) {
+    char *field = (char *)c + k->offset;
+    char *end;
+    switch (k->type) {
+        case T_INT:
+        case T_LONG: {
+            long long v = strtoll(value, &end, 10);
+            if (*value == '\0' || *end != '\0') {
+                snprintf(err, errn, "%s: '%s' is not an integer", k->name, value);
+                return 0;
+            }
+            if ((double)v < k->min || (double)v > k->max) {
+                snprintf(err, errn, "%s: %lld is out of range [%.0f, %.0f]", k->name, v, k->min, k->max);
+                return 0;
+            }
+            if (k->type == T_INT) *(int *)field = (int)v;
+            else *(long long *)field = v;
+            return 1;
+        }
+        case T_FLOAT: {
+            double v = strtod(value, &end);
+            if (*value == '\0' || *end != '\0' || !isfinite(v)) {
+                snprintf(err, errn, "%s: '%s' is not a finite number", k->name, value);
+                return 0;
+            }
+            if (v < k->min || v > k->max) {
+                snprintf(err, errn, "%s: %g is out of range [%g, %g]", k->name, v, k->min, k->max);
+                return 0;
+            }
+            *(double *)field = v;
+            return 1;
+        }
+        case T_ENUM:
+            if (!choice_ok(k->choices, value)) {
+                snprintf(err, errn, "%s: '%s' is not one of %s", k->name, value, k->choices);
+                return 0;
+            }
+            /* fall through */
+        case T_STR:
+            if (strlen(value) >= CONFIG_STR) {
+                snprintf(err, errn, "%s: value longer than %d characters", k->name, CONFIG_STR - 1);
+                return 0;
+            }
+            strcpy(field, value);
+            return 1;
+    }
+    return 0;
+}
+
+void config_defaults(Config *c) {
+    memset(c, 0, sizeof *c);
+    char err[256];
+    for (int i = 0; i < NUM_KEYS; i++)
+        if (!set_value(c, &keys[i], keys[i].def, err, sizeof err) && keys[i].def[0] != '\0')
+            die("internal: bad default for %s", err);
+}
+
+typedef struct {
+    Config *c;
+    char err[600];
+} ParseState;
+
+static int on_ini_entry(void *user, const char *section, const char *name, const char *value) {
+    (void)section;
+    ParseState *st = user;
+    if (st->err[0]) return 0;  // keep only the first error
+    int idx;
+    const Key *k = find_key(name, &idx);
+    if (!k) {
+        snprintf(st->err, sizeof st->err, "unknown key '%s' (`gpt2cl train --help` lists the keys)", name);
+        return 0;
+    }
+    if (!set_value(st->c, k, value, st->err, sizeof st->err)) return 0;
+    st->c->set[idx] = 1;
+    return 1;
+}
+
+void config_load_file(Config *c, const char *path) {
+    FILE *f = fopen(path, "r");
+    if (!f) die("cannot open config '%s'", path);
+    ParseState st = {.c = c};
+    int line = ini_parse_file(f, on_ini_entry, &st);
+    fclose(f);
+    if (line != 0 && st.err[0]) die("%s:%d: %s", path, line, st.err);
+    if (line != 0) die("%s:%d: syntax error (expected `key = value` or `[section]`)", path, line);
+}
+
+void config_apply_override(Config *c, const char *arg) {
+    const char *eq = strchr(arg, '=');
+    if (!eq || eq == arg) die("expected key=value, got '%s'", arg);
+    char name[128];
+    size_t n = (size_t)(eq - arg);
+    if (n >= sizeof name) die("key too long in '%s'", arg);
+    memcpy(name, arg, n);
+    name[n] = '\0';
+    int idx;
+    const Key *k = find_key(name, &idx);
+    if (!k) die("unknown key '%s' in override '%s' (`gpt2cl train --help` lists the keys)", name, arg);
+    char err[600];
+    if (!set_value(c, k, eq + 1, err, sizeof err)) die("command line: %s", err);
+    c->set[idx] = 1;
+}
+
+int config_is_set(const Config *c, const char *key) {
+    int idx;
+    if (!find_key(key, &idx)) die("internal: unknown key %s", key);
+    return c->set[idx];
+}
+
+void config_validate(const Config *c) {
+    if (!c->train_data[0]) die("train_data is not set: give the token shards to train on (file, glob or folder)");
+    if (!c->init_from[0]) {
+        if (c->n_embd % c->n_head != 0) die("n_embd (%d) must be divisible by n_head (%d)", c->n_embd, c->n_head);
+        if (c->seq_len > c->block_size)
+            die("seq_len (%d) is larger than block_size (%d): the model has no position embedding past block_size",
+                c->seq_len, c->block_size);
+    }
+    if (c->min_lr > c->lr) die("min_lr (%g) is larger than lr (%g)", c->min_lr, c->lr);
+    if (c->checkpoint_every > 0 && !c->out_dir[0]) die("checkpoint_every is set but out_dir is empty");
+}
+
+void config_write(const Config *c, FILE *f) {
+    for (int i = 0; i < NUM_KEYS; i++) {
+        const Key *k = &keys[i];
+        const char *field = (const char *)c + k->offset;
+        switch (k->type) {
+            case T_INT: fprintf(f, "%s = %d\n", k->name, *(const int *)field); break;
+            case T_LONG: fprintf(f, "%s = %lld\n", k->name, *(const long long *)field); break;
+            case T_FLOAT: fprintf(f, "%s = %.17g\n", k->name, *(const double *)field); break;
+            case T_STR:
+            case T_ENUM: fprintf(f, "%s = %s\n", k->name, field); break;
+        }
+    }
+}
+
+void config_print_help(FILE *f) {
+    fprintf(f, "Config keys (set in the .ini file or as key=value on the command line):\n");
+    for (int i = 0; i < NUM_KEYS; i++) {
+        const Key *k = &keys[i];
+        char def[64];
+        snprintf(def, sizeof def, "%s", k->def[0] ? k->def : "\"\"");
+        if (k->type == T_ENUM) fprintf(f, "  %-17s %-9s %s (%s)\n", k->name, def, k->help, k->choices);
+        else fprintf(f, "  %-17s %-9s %s\n", k->name, def, k->help);
+    }
+}

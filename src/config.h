@@ -1,0 +1,43 @@
+// Run configuration: every key, its type, default, valid range and help text
+// lives in one table (config.c), which drives the .ini parser, the
+// command-line overrides, validation, `--help` and the copy saved with a run.
+#pragma once
+#include <stdio.h>
+
+#define CONFIG_STR 512
+
+typedef struct {
+    // model
+    int n_layer, n_head, n_embd, block_size, vocab_size;
+    // batch
+    int batch_size, seq_len, grad_accum, steps;
+    // optimizer and schedule
+    char optimizer[CONFIG_STR];
+    double lr, min_lr;
+    int warmup_steps;
+    char schedule[CONFIG_STR];
+    double weight_decay, beta1, beta2, eps, grad_clip;
+    long long seed;
+    // data
+    char train_data[CONFIG_STR], val_data[CONFIG_STR];
+    int val_every, val_steps;
+    // checkpoints and output
+    char init_from[CONFIG_STR], out_dir[CONFIG_STR];
+    int checkpoint_every;
+    char device[CONFIG_STR], log[CONFIG_STR];
+    // which keys were given explicitly (by file or command line), indexed like the key table
+    unsigned char set[64];
+} Config;
+
+void config_defaults(Config *c);
+// Reads an .ini file (sections are allowed for grouping; their names are ignored). Dies on any error.
+void config_load_file(Config *c, const char *path);
+// Applies one "key=value" override. Dies on any error.
+void config_apply_override(Config *c, const char *arg);
+// Checks ranges and cross-key constraints. Dies with the first problem found.
+void config_validate(const Config *c);
+int config_is_set(const Config *c, const char *key);
+// Writes every key as "key = value", loadable by config_load_file.
+void config_write(const Config *c, FILE *f);
+// The key reference: name, default and meaning of each key.
+void config_print_help(FILE *f);

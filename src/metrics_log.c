@@ -1,0 +1,69 @@
+#include "metrics_log.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+
+void metrics_log_open(MetricsLog *log, const char *path) {
+    log->f = NULL;
+    if (!path || !*path) return;
+    log->f = fopen(path, "a");
+    if (!log->f) die("cannot open log file '%s': %s", path, strerror(errno));
+}
+
+void metrics_log_close(MetricsLog *log) {
+    if (log->f) fcloseCheck(log->f, "log file");
+    log->f = NULL;
+}
+
+static void write_object(MetricsLog *log, cJSON *obj) {
+    char *s = cJSON_PrintUnformatted(obj);
+    if (!s) die("out of memory formatting a log line");
+    fprintf(log->f, "%s\n", s);
+    fflush(log->f);
+    cJSON_free(s);
+    cJSON_Delete(obj);
+}
+
+void metrics_log_step(MetricsLog *log, int step, double loss, double lr, double grad_norm, double ms,
+                      double tokens_per_s) {
+    if (!log->f) return;
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "step", step);
+    cJSON_AddNumberToObject(o, "loss", loss);
+    cJSON_AddNumberToObject(o, "lr", lr);
+    cJSON_AddNumberToObject(o, "grad_norm", grad_norm);
+    cJSON_AddNumberToObject(o, "ms", ms);
+    cJSON_AddNumberToObject(o, "tokens_per_s", tokens_per_s);
+    write_object(log, o);
+}
+
+void metrics_log_val(MetricsLog *log, int step, double val_loss) {
+    if (!log->f) return;
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "step", step);
+    cJSON_AddNumberToObject(o, "val_loss", val_loss);
+    write_object(log, o);
+}
+
+static const char *format_duration(double s, char *buf, size_t n) {
+    if (s < 0 || s != s) snprintf(buf, n, "?");
+    else if (s < 60) snprintf(buf, n, "%.0fs", s);
+    else if (s < 3600) snprintf(buf, n, "%dm%02ds", (int)s / 60, (int)s % 60);
+    else snprintf(buf, n, "%dh%02dm", (int)(s / 3600), ((int)s % 3600) / 60);
+    return buf;
+}
+
+void print_progress(int step, int steps, double loss, double lr, double grad_norm, double ms, double tokens_per_s,
+                    double flops_per_s, double eta_s) {
+    char eta[32];
+    const char *unit = flops_per_s >= 1e12 ? "TFLOP/s" : "GFLOP/s";
+    double flops = flops_per_s >= 1e12 ? flops_per_s / 1e12 : flops_per_s / 1e9;
+    printf("step %*d/%d | loss %.6f | lr %.2e | norm %.4f | %.1f ms | %.0f tok/s | %.2f %s | ETA %s\n",
+           snprintf(NULL, 0, "%d", steps), step, steps, loss, lr, grad_norm, ms, tokens_per_s, flops, unit,
+           format_duration(eta_s, eta, sizeof eta));
+    fflush(stdout);
+}

@@ -1,0 +1,255 @@
+#include "ops.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+
+#include "kernels.h"
+#include "util.h"
+
+void ops_init(Ops *o, const Device *dev) {
+    *o = (Ops){.dev = dev, .profiling = dev->profiling};
+    // Row kernels reduce in local memory with a power-of-two work-group.
+    o->wg = 256;
+    while (o->wg > dev->max_wg) o->wg /= 2;
+    char opts[128];
+    snprintf(opts, sizeof opts, "-DWG=%zu -DNORM_GROUPS=%d", o->wg, NORM_GROUPS);
+    o->program = kernels_build(dev, opts);
+#define K(name) o->name = device_kernel(o->program, #name)
+    K(column_sum); K(accumulate); K(encoder_forward); K(encoder_backward_wte); K(layernorm_forward);
+    K(layernorm_backward_input); K(layernorm_backward_params); K(add_bias); K(gelu_forward); K(gelu_backward);
+    K(residual_forward); K(attention_split_heads); K(attention_merge_qkv_grad); K(attention_merge_heads);
+    K(attention_split_grad); K(attention_softmax); K(attention_softmax_backward); K(crossentropy_forward_backward);
+    K(loss_sum); K(sumsq_partial); K(grad_norm_finalize); K(adamw_update);
+#undef K
+}
+
+void ops_free(Ops *o) {
+    if (o->num_events) ops_profile_collect(o);
+    cl_kernel *ks[] = {&o->column_sum, &o->accumulate, &o->encoder_forward, &o->encoder_backward_wte,
+                       &o->layernorm_forward, &o->layernorm_backward_input, &o->layernorm_backward_params,
+                       &o->add_bias, &o->gelu_forward, &o->gelu_backward, &o->residual_forward,
+                       &o->attention_split_heads, &o->attention_merge_qkv_grad, &o->attention_merge_heads,
+                       &o->attention_split_grad, &o->attention_softmax, &o->attention_softmax_backward,
+                       &o->crossentropy_forward_backward, &o->loss_sum, &o->sumsq_partial,
+                       &o->grad_norm_finalize, &o->adamw_update};
+    for (size_t i = 0; i < sizeof ks / sizeof ks[0]; i++) CL_CHECK(clReleaseKernel(*ks[i]));
+    CL_CHECK(clReleaseProgram(o->program));
+    free(o->events);
+    free(o->event_kind);
+}
+
+cl_event *ops_event_slot(Ops *o, int kind) {
+    if (!o->profiling) return NULL;
+    if (o->num_events == o->cap_events) {
+        o->cap_events = o->cap_events ? 2 * o->cap_events : 1024;
+        o->events = realloc(o->events, (size_t)o->cap_events * sizeof *o->events);
+        o->event_kind = realloc(o->event_kind, (size_t)o->cap_events * sizeof *o->event_kind);
+        if (!o->events || !o->event_kind) die("out of host memory for profiling events");
+    }
+    o->event_kind[o->num_events] = kind;
+    return &o->events[o->num_events++];
+}
+
+void ops_profile_collect(Ops *o) {
+    CL_CHECK(clFinish(o->dev->queue));
+    for (int i = 0; i < o->num_events; i++) {
+        cl_ulong start, end;
+        CL_CHECK(clGetEventProfilingInfo(o->events[i], CL_PROFILING_COMMAND_START, sizeof start, &start, NULL));
+        CL_CHECK(clGetEventProfilingInfo(o->events[i], CL_PROFILING_COMMAND_END, sizeof end, &end, NULL));
+        o->prof_ms[o->event_kind[i]] += (double)(end - start) * 1e-6;
+        CL_CHECK(clReleaseEvent(o->events[i]));
+    }
+    o->num_events = 0;
+}
+
+// ---- launching ----
+// set_args(k, n, sizeof(a), &a, sizeof(b), &b, ...): sets n kernel arguments in order.
+#define ARG(x) sizeof(x), (const void *)&(x)
+static void set_args(cl_kernel k, int n, ...) {
+    va_list ap;
+    va_start(ap, n);
+    for (int i = 0; i < n; i++) {
+        size_t size = va_arg(ap, size_t);
+        const void *value = va_arg(ap, const void *);
+        CL_CHECK(clSetKernelArg(k, (cl_uint)i, size, value));
+    }
+    va_end(ap);
+}
+
+static size_t round_up(size_t n, size_t m) { return (n + m - 1) / m * m; }
+
+// One work-item per element, n elements.
+static void launch_1d(Ops *o, cl_kernel k, size_t n) {
+    if (n == 0) return;
+    size_t local = o->wg, global = round_up(n, local);
+    CL_CHECK(clEnqueueNDRangeKernel(o->dev->queue, k, 1, NULL, &global, &local, 0, NULL, ops_event_slot(o, PROF_KERNELS)));
+}
+
+// One work-group of WG items per row.
+static void launch_rows(Ops *o, cl_kernel k, size_t rows) {
+    if (rows == 0) return;
+    size_t local = o->wg, global = rows * local;
+    CL_CHECK(clEnqueueNDRangeKernel(o->dev->queue, k, 1, NULL, &global, &local, 0, NULL, ops_event_slot(o, PROF_KERNELS)));
+}
+
+static void column_sum(Ops *o, cl_mem dst, cl_mem src, int N, int C) {
+    set_args(o->column_sum, 4, ARG(dst), ARG(src), ARG(N), ARG(C));
+    launch_1d(o, o->column_sum, (size_t)C);
+}
+
+// Row-major C (m,n) = alpha * op(A) op(B) + beta * C, A is (m,k) or (k,m) when transposed.
+static void gemm(Ops *o, int trans_a, int trans_b, size_t m, size_t n, size_t k, float alpha, cl_mem a, size_t lda,
+                 cl_mem b, size_t ldb, float beta, cl_mem c, size_t ldc) {
+    cl_command_queue q = o->dev->queue;
+    CLBLAST_CHECK(CLBlastSgemm(CLBlastLayoutRowMajor, trans_a ? CLBlastTransposeYes : CLBlastTransposeNo,
+                               trans_b ? CLBlastTransposeYes : CLBlastTransposeNo, m, n, k, alpha, a, 0, lda, b, 0, ldb,
+                               beta, c, 0, ldc, &q, ops_event_slot(o, PROF_GEMM)));
+}
+
+static void gemm_batched(Ops *o, int trans_a, int trans_b, size_t m, size_t n, size_t k, float alpha, cl_mem a,
+                         size_t lda, size_t stride_a, cl_mem b, size_t ldb, size_t stride_b, float beta, cl_mem c,
+                         size_t ldc, size_t stride_c, size_t batch) {
+    cl_command_queue q = o->dev->queue;
+    CLBLAST_CHECK(CLBlastSgemmStridedBatched(CLBlastLayoutRowMajor, trans_a ? CLBlastTransposeYes : CLBlastTransposeNo,
+                                             trans_b ? CLBlastTransposeYes : CLBlastTransposeNo, m, n, k, alpha, a, 0,
+                                             lda, stride_a, b, 0, ldb, stride_b, beta, c, 0, ldc, stride_c, batch, &q,
+                                             ops_event_slot(o, PROF_GEMM)));
+}
+
+// ---- embeddings ----
+void op_encoder_forward(Ops *o, cl_mem out, cl_mem inp, cl_mem wte, cl_mem wpe, int B, int T, int C) {
+    int BT = B * T;
+    set_args(o->encoder_forward, 7, ARG(out), ARG(inp), ARG(wte), ARG(wpe), ARG(BT), ARG(T), ARG(C));
+    launch_1d(o, o->encoder_forward, (size_t)BT * C);
+}
+
+void op_encoder_backward(Ops *o, cl_mem dwte, cl_mem dwpe, cl_mem dout, cl_mem bucket_tokens, cl_mem bucket_start,
+                         cl_mem bucket_pos, int num_buckets, int B, int T, int C) {
+    set_args(o->encoder_backward_wte, 6, ARG(dwte), ARG(dout), ARG(bucket_tokens), ARG(bucket_start), ARG(bucket_pos),
+             ARG(C));
+    size_t local[2] = {o->wg, 1}, global[2] = {round_up((size_t)C, o->wg), (size_t)num_buckets};
+    CL_CHECK(clEnqueueNDRangeKernel(o->dev->queue, o->encoder_backward_wte, 2, NULL, global, local, 0, NULL,
+                                    ops_event_slot(o, PROF_KERNELS)));
+    // dwpe (T,C) += sum over b of dout viewed as (B, T*C)
+    column_sum(o, dwpe, dout, B, T * C);
+}
+
+// ---- LayerNorm ----
+void op_layernorm_forward(Ops *o, cl_mem out, cl_mem mean, cl_mem rstd, cl_mem inp, cl_mem w, cl_mem b, int N, int C) {
+    set_args(o->layernorm_forward, 7, ARG(out), ARG(mean), ARG(rstd), ARG(inp), ARG(w), ARG(b), ARG(C));
+    launch_rows(o, o->layernorm_forward, (size_t)N);
+}
+
+void op_layernorm_backward(Ops *o, cl_mem dinp, cl_mem dw, cl_mem db, cl_mem dout, cl_mem inp, cl_mem w, cl_mem mean,
+                           cl_mem rstd, int N, int C) {
+    set_args(o->layernorm_backward_input, 7, ARG(dinp), ARG(dout), ARG(inp), ARG(w), ARG(mean), ARG(rstd), ARG(C));
+    launch_rows(o, o->layernorm_backward_input, (size_t)N);
+    set_args(o->layernorm_backward_params, 8, ARG(dw), ARG(db), ARG(dout), ARG(inp), ARG(mean), ARG(rstd), ARG(N),
+             ARG(C));
+    launch_1d(o, o->layernorm_backward_params, (size_t)C);
+}
+
+// ---- linear layers ----
+void op_matmul_forward(Ops *o, cl_mem out, cl_mem inp, cl_mem w, cl_mem bias, int N, int C, int OC) {
+    gemm(o, 0, 1, (size_t)N, (size_t)OC, (size_t)C, 1.0f, inp, (size_t)C, w, (size_t)C, 0.0f, out, (size_t)OC);
+    if (bias) {
+        set_args(o->add_bias, 4, ARG(out), ARG(bias), ARG(N), ARG(OC));
+        launch_1d(o, o->add_bias, (size_t)N * OC);
+    }
+}
+
+void op_matmul_backward(Ops *o, cl_mem dinp, cl_mem dw, cl_mem dbias, cl_mem dout, cl_mem inp, cl_mem w, int N, int C,
+                        int OC) {
+    if (dinp) gemm(o, 0, 0, (size_t)N, (size_t)C, (size_t)OC, 1.0f, dout, (size_t)OC, w, (size_t)C, 0.0f, dinp, (size_t)C);
+    gemm(o, 1, 0, (size_t)OC, (size_t)C, (size_t)N, 1.0f, dout, (size_t)OC, inp, (size_t)C, 1.0f, dw, (size_t)C);
+    if (dbias) column_sum(o, dbias, dout, N, OC);
+}
+
+// ---- attention ----
+void op_attention_forward(Ops *o, cl_mem out, cl_mem att, cl_mem qkv, cl_mem q, cl_mem k, cl_mem v, cl_mem y, int B,
+                          int T, int C, int NH) {
+    int hs = C / NH;
+    size_t th = (size_t)T * hs, tt = (size_t)T * T, batch = (size_t)B * NH;
+    set_args(o->attention_split_heads, 8, ARG(q), ARG(k), ARG(v), ARG(qkv), ARG(B), ARG(T), ARG(NH), ARG(hs));
+    launch_1d(o, o->attention_split_heads, (size_t)B * T * C);
+    // att (T,T) = q k^T / sqrt(hs), per (b,h)
+    gemm_batched(o, 0, 1, T, T, hs, 1.0f / sqrtf((float)hs), q, hs, th, k, hs, th, 0.0f, att, T, tt, batch);
+    set_args(o->attention_softmax, 2, ARG(att), ARG(T));
+    launch_rows(o, o->attention_softmax, batch * T);
+    // y (T,hs) = att v
+    gemm_batched(o, 0, 0, T, hs, T, 1.0f, att, T, tt, v, hs, th, 0.0f, y, hs, th, batch);
+    set_args(o->attention_merge_heads, 6, ARG(out), ARG(y), ARG(B), ARG(T), ARG(NH), ARG(hs));
+    launch_1d(o, o->attention_merge_heads, (size_t)B * T * C);
+}
+
+void op_attention_backward(Ops *o, cl_mem dqkv, cl_mem dout, cl_mem qkv, cl_mem att, cl_mem q, cl_mem k, cl_mem v,
+                           cl_mem datt, cl_mem dq, cl_mem dk, cl_mem dv, cl_mem dy, int B, int T, int C, int NH) {
+    int hs = C / NH;
+    size_t th = (size_t)T * hs, tt = (size_t)T * T, batch = (size_t)B * NH;
+    float scale = 1.0f / sqrtf((float)hs);
+    // q, k, v are recomputed rather than kept per layer: one cheap copy instead of 3 (B,T,C) buffers per layer.
+    set_args(o->attention_split_heads, 8, ARG(q), ARG(k), ARG(v), ARG(qkv), ARG(B), ARG(T), ARG(NH), ARG(hs));
+    launch_1d(o, o->attention_split_heads, (size_t)B * T * C);
+    set_args(o->attention_split_grad, 6, ARG(dy), ARG(dout), ARG(B), ARG(T), ARG(NH), ARG(hs));
+    launch_1d(o, o->attention_split_grad, (size_t)B * T * C);
+    // datt = dy v^T ; dv = att^T dy
+    gemm_batched(o, 0, 1, T, T, hs, 1.0f, dy, hs, th, v, hs, th, 0.0f, datt, T, tt, batch);
+    gemm_batched(o, 1, 0, T, hs, T, 1.0f, att, T, tt, dy, hs, th, 0.0f, dv, hs, th, batch);
+    set_args(o->attention_softmax_backward, 3, ARG(datt), ARG(att), ARG(T));
+    launch_rows(o, o->attention_softmax_backward, batch * T);
+    // dq = dpre k * scale ; dk = dpre^T q * scale
+    gemm_batched(o, 0, 0, T, hs, T, scale, datt, T, tt, k, hs, th, 0.0f, dq, hs, th, batch);
+    gemm_batched(o, 1, 0, T, hs, T, scale, datt, T, tt, q, hs, th, 0.0f, dk, hs, th, batch);
+    set_args(o->attention_merge_qkv_grad, 8, ARG(dqkv), ARG(dq), ARG(dk), ARG(dv), ARG(B), ARG(T), ARG(NH), ARG(hs));
+    launch_1d(o, o->attention_merge_qkv_grad, (size_t)B * T * C);
+}
+
+// ---- elementwise ----
+void op_gelu_forward(Ops *o, cl_mem out, cl_mem inp, int n) {
+    set_args(o->gelu_forward, 3, ARG(out), ARG(inp), ARG(n));
+    launch_1d(o, o->gelu_forward, (size_t)n);
+}
+
+void op_gelu_backward(Ops *o, cl_mem dinp, cl_mem inp, cl_mem dout, int n) {
+    set_args(o->gelu_backward, 4, ARG(dinp), ARG(inp), ARG(dout), ARG(n));
+    launch_1d(o, o->gelu_backward, (size_t)n);
+}
+
+void op_residual_forward(Ops *o, cl_mem out, cl_mem a, cl_mem b, int n) {
+    set_args(o->residual_forward, 4, ARG(out), ARG(a), ARG(b), ARG(n));
+    launch_1d(o, o->residual_forward, (size_t)n);
+}
+
+void op_accumulate(Ops *o, cl_mem dst, cl_mem src, int n) {
+    set_args(o->accumulate, 3, ARG(dst), ARG(src), ARG(n));
+    launch_1d(o, o->accumulate, (size_t)n);
+}
+
+// ---- loss ----
+void op_crossentropy(Ops *o, cl_mem logits, cl_mem losses, cl_mem targets, int N, int V, int Vp, float dloss) {
+    set_args(o->crossentropy_forward_backward, 6, ARG(logits), ARG(losses), ARG(targets), ARG(V), ARG(Vp), ARG(dloss));
+    launch_rows(o, o->crossentropy_forward_backward, (size_t)N);
+}
+
+void op_loss_sum(Ops *o, cl_mem acc, cl_mem losses, int n, float scale) {
+    set_args(o->loss_sum, 4, ARG(acc), ARG(losses), ARG(n), ARG(scale));
+    launch_rows(o, o->loss_sum, 1);
+}
+
+// ---- optimizer support ----
+void op_grad_norm(Ops *o, cl_mem stats, cl_mem partials, cl_mem grads, size_t n, float max_norm) {
+    cl_ulong nn = n;
+    set_args(o->sumsq_partial, 3, ARG(partials), ARG(grads), ARG(nn));
+    launch_rows(o, o->sumsq_partial, NORM_GROUPS);
+    set_args(o->grad_norm_finalize, 3, ARG(stats), ARG(partials), ARG(max_norm));
+    launch_rows(o, o->grad_norm_finalize, 1);
+}
+
+void op_adamw(Ops *o, cl_mem params, cl_mem grads, cl_mem m, cl_mem v, cl_mem stats, size_t offset, size_t n, float lr,
+              float beta1, float beta2, float eps, float weight_decay, float bias_correction1, float bias_correction2) {
+    cl_ulong off = offset, nn = n;
+    set_args(o->adamw_update, 14, ARG(params), ARG(grads), ARG(m), ARG(v), ARG(stats), ARG(off), ARG(nn), ARG(lr),
+             ARG(beta1), ARG(beta2), ARG(eps), ARG(weight_decay), ARG(bias_correction1), ARG(bias_correction2));
+    launch_1d(o, o->adamw_update, n);
+}

@@ -1,0 +1,85 @@
+// Host-side launchers of every device operation of the model: our kernels in
+// cl/ and the CLBlast GEMMs. Each function enqueues work on the device queue
+// and returns at once; nothing here reads data back to the host.
+// Shapes use B batch, T time, C channels, NH heads, hs = C/NH, V vocab, Vp padded vocab.
+#pragma once
+#include "cl_device.h"
+
+enum {
+    PROF_GEMM,      // CLBlast GEMMs
+    PROF_KERNELS,   // our kernels
+    PROF_TRANSFER,  // host <-> device copies and fills
+    PROF_NUM
+};
+
+typedef struct {
+    const Device *dev;
+    cl_program program;
+    size_t wg;  // work-group size of the row-reduction kernels (the WG define)
+    cl_kernel column_sum, accumulate, encoder_forward, encoder_backward_wte, layernorm_forward,
+        layernorm_backward_input, layernorm_backward_params, add_bias, gelu_forward, gelu_backward,
+        residual_forward, attention_split_heads, attention_merge_qkv_grad, attention_merge_heads,
+        attention_split_grad, attention_softmax, attention_softmax_backward, crossentropy_forward_backward,
+        loss_sum, sumsq_partial, grad_norm_finalize, adamw_update;
+    // With profiling on, every enqueue keeps its event here until ops_profile_collect.
+    int profiling;
+    cl_event *events;
+    int *event_kind;
+    int num_events, cap_events;
+    double prof_ms[PROF_NUM];
+} Ops;
+
+#define NORM_GROUPS 64  // must match cl/common.cl
+
+void ops_init(Ops *ops, const Device *dev);
+void ops_free(Ops *ops);
+// Waits for the queue, adds the time of each recorded event to prof_ms.
+void ops_profile_collect(Ops *ops);
+// Records an event produced by an enqueue outside ops (e.g. a buffer write) when profiling.
+cl_event *ops_event_slot(Ops *ops, int kind);
+
+// ---- embeddings ----
+// out (B,T,C) = wte[inp] + wpe[:T]
+void op_encoder_forward(Ops *o, cl_mem out, cl_mem inp, cl_mem wte, cl_mem wpe, int B, int T, int C);
+// dwte += scatter of dout by token (buckets built by the host, see encoder.cl); dwpe += sum over batch
+void op_encoder_backward(Ops *o, cl_mem dwte, cl_mem dwpe, cl_mem dout, cl_mem bucket_tokens, cl_mem bucket_start,
+                         cl_mem bucket_pos, int num_buckets, int B, int T, int C);
+
+// ---- LayerNorm over rows of C ----
+void op_layernorm_forward(Ops *o, cl_mem out, cl_mem mean, cl_mem rstd, cl_mem inp, cl_mem w, cl_mem b, int N, int C);
+// dinp += ..., dw += ..., db += ...
+void op_layernorm_backward(Ops *o, cl_mem dinp, cl_mem dw, cl_mem db, cl_mem dout, cl_mem inp, cl_mem w, cl_mem mean,
+                           cl_mem rstd, int N, int C);
+
+// ---- linear layers (CLBlast) ----
+// out (N,OC) = inp (N,C) @ w^T (w is (OC,C)) + bias (OC) (bias may be NULL)
+void op_matmul_forward(Ops *o, cl_mem out, cl_mem inp, cl_mem w, cl_mem bias, int N, int C, int OC);
+// dinp (N,C) = dout @ w (overwritten); dw (OC,C) += dout^T @ inp; dbias (OC) += column sums of dout
+void op_matmul_backward(Ops *o, cl_mem dinp, cl_mem dw, cl_mem dbias, cl_mem dout, cl_mem inp, cl_mem w, int N, int C,
+                        int OC);
+
+// ---- attention ----
+// out (B,T,C) from qkv (B,T,3C); keeps att (B,NH,T,T) for the backward pass.
+// q,k,v,y are (B,NH,T,hs) scratch buffers.
+void op_attention_forward(Ops *o, cl_mem out, cl_mem att, cl_mem qkv, cl_mem q, cl_mem k, cl_mem v, cl_mem y, int B,
+                          int T, int C, int NH);
+// dqkv (B,T,3C) (overwritten) from dout (B,T,C); datt is (B,NH,T,T) scratch, dq,dk,dv,dy (B,NH,T,hs) scratch.
+void op_attention_backward(Ops *o, cl_mem dqkv, cl_mem dout, cl_mem qkv, cl_mem att, cl_mem q, cl_mem k, cl_mem v,
+                           cl_mem datt, cl_mem dq, cl_mem dk, cl_mem dv, cl_mem dy, int B, int T, int C, int NH);
+
+// ---- elementwise ----
+void op_gelu_forward(Ops *o, cl_mem out, cl_mem inp, int n);
+void op_gelu_backward(Ops *o, cl_mem dinp, cl_mem inp, cl_mem dout, int n);  // dinp may equal dout
+void op_residual_forward(Ops *o, cl_mem out, cl_mem a, cl_mem b, int n);
+void op_accumulate(Ops *o, cl_mem dst, cl_mem src, int n);  // dst += src
+
+// ---- loss ----
+// losses (N) per row; with dloss != 0 the logits (N,Vp) are replaced by dloss * dL/dlogits.
+void op_crossentropy(Ops *o, cl_mem logits, cl_mem losses, cl_mem targets, int N, int V, int Vp, float dloss);
+void op_loss_sum(Ops *o, cl_mem acc, cl_mem losses, int n, float scale);  // acc[0] += scale * sum(losses)
+
+// ---- optimizer support ----
+// stats[1] = ||grads||, stats[2] = clip factor; partials holds NORM_GROUPS floats.
+void op_grad_norm(Ops *o, cl_mem stats, cl_mem partials, cl_mem grads, size_t n, float max_norm);
+void op_adamw(Ops *o, cl_mem params, cl_mem grads, cl_mem m, cl_mem v, cl_mem stats, size_t offset, size_t n, float lr,
+              float beta1, float beta2, float eps, float weight_decay, float bias_correction1, float bias_correction2);

@@ -1,0 +1,111 @@
+#include "trainer.h"
+
+#include <string.h>
+
+#include "forward.h"
+#include "util.h"
+
+void resolve_model_config(const Config *cfg, GPT2Config *mc) {
+    if (cfg->init_from[0]) {
+        checkpoint_read_config(cfg->init_from, mc);
+        struct {
+            const char *key;
+            int cfg_value, ckpt_value;
+        } keys[] = {{"n_layer", cfg->n_layer, mc->num_layers},   {"n_head", cfg->n_head, mc->num_heads},
+                    {"n_embd", cfg->n_embd, mc->channels},       {"block_size", cfg->block_size, mc->max_seq_len},
+                    {"vocab_size", cfg->vocab_size, mc->vocab_size}};
+        for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+            if (config_is_set(cfg, keys[i].key) && keys[i].cfg_value != keys[i].ckpt_value)
+                die("%s = %d is set, but init_from '%s' has %s = %d", keys[i].key, keys[i].cfg_value, cfg->init_from,
+                    keys[i].key, keys[i].ckpt_value);
+    } else {
+        *mc = (GPT2Config){.max_seq_len = cfg->block_size, .vocab_size = cfg->vocab_size,
+                           .num_layers = cfg->n_layer, .num_heads = cfg->n_head, .channels = cfg->n_embd};
+    }
+    gpt2_config_check(mc);
+    if (cfg->seq_len > mc->max_seq_len)
+        die("seq_len (%d) is larger than the model's block_size (%d)", cfg->seq_len, mc->max_seq_len);
+}
+
+void trainer_open(Trainer *t, const Config *cfg, int profiling) {
+    memset(t, 0, sizeof *t);
+    t->cfg = *cfg;
+    resolve_model_config(cfg, &t->model_config);
+    // Record the shape actually trained, so the config copy saved with a run describes it.
+    t->cfg.n_layer = t->model_config.num_layers;
+    t->cfg.n_head = t->model_config.num_heads;
+    t->cfg.n_embd = t->model_config.channels;
+    t->cfg.block_size = t->model_config.max_seq_len;
+    t->cfg.vocab_size = t->model_config.vocab_size;
+    const OptimizerKind *kind = optimizer_find(cfg->optimizer);
+    device_open(&t->dev, cfg->device, profiling);
+    char name[600];
+    snprintf(name, sizeof name, "%s (%s, %s)", t->dev.name, device_type_name(t->dev.type), t->dev.platform_name);
+    printf("device: %d: %s\n", t->dev.index, name);
+
+    double need = gpt2_memory_needed(&t->model_config, cfg->batch_size, cfg->seq_len, kind->num_state, &t->dev);
+    if (need > (double)t->dev.global_mem) {
+        char a[32], b[32];
+        die("not enough device memory: this run needs %s (model %zu parameters, batch_size %d x seq_len %d) but %s "
+            "has %s; lower batch_size or seq_len",
+            format_bytes(need, a, sizeof a), gpt2_param_count(&t->model_config), cfg->batch_size, cfg->seq_len,
+            t->dev.name, format_bytes((double)t->dev.global_mem, b, sizeof b));
+    }
+    ops_init(&t->ops, &t->dev);
+    gpt2_create(&t->model, &t->model_config, &t->dev);
+    gpt2_alloc_activations(&t->model, cfg->batch_size, cfg->seq_len);
+    if (cfg->init_from[0]) gpt2_load_checkpoint(&t->model, cfg->init_from);
+    else gpt2_init_random(&t->model, (uint64_t)cfg->seed);
+    OptimizerHyper hyper = {.beta1 = cfg->beta1, .beta2 = cfg->beta2, .eps = cfg->eps,
+                            .weight_decay = cfg->weight_decay, .grad_clip = cfg->grad_clip};
+    optimizer_create(&t->opt, kind, &hyper, &t->model);
+    t->sched = (Schedule){.kind = schedule_kind_from_name(cfg->schedule), .lr = cfg->lr, .min_lr = cfg->min_lr,
+                          .warmup_steps = cfg->warmup_steps, .total_steps = cfg->steps};
+    char mem[32];
+    const GPT2Config *mc = &t->model_config;
+    printf("model: %zu parameters (n_layer %d, n_head %d, n_embd %d, block_size %d, vocab %d padded to %d); device "
+           "memory %s\n",
+           t->model.num_parameters, mc->num_layers, mc->num_heads, mc->channels, mc->max_seq_len, mc->vocab_size,
+           mc->padded_vocab_size, format_bytes(need, mem, sizeof mem));
+}
+
+void trainer_close(Trainer *t) {
+    optimizer_free(&t->opt);
+    gpt2_free(&t->model);
+    ops_free(&t->ops);
+    device_close(&t->dev);
+}
+
+void trainer_step(Trainer *t, DataLoader *d, int step, float lr, float *loss, float *grad_norm) {
+    GPT2 *m = &t->model;
+    const int accum = t->cfg.grad_accum;
+    const float scale = 1.0f / ((float)m->B * (float)m->T * (float)accum);  // mean over all tokens of the step
+    device_zero(&t->dev, m->grads.parent, 0, m->padded_elems * sizeof(float));
+    device_zero(&t->dev, m->stats, 0, sizeof(float));
+    for (int micro = 0; micro < accum; micro++) {
+        dataloader_next(d);
+        gpt2_set_batch(m, d->inputs, d->targets);
+        gpt2_forward(m, &t->ops, scale, scale);
+        gpt2_backward(m, &t->ops);
+    }
+    optimizer_step(&t->opt, m, &t->ops, step, lr);
+    float stats[2];
+    device_read(&t->dev, m->stats, 0, sizeof stats, stats);
+    *loss = stats[0];
+    *grad_norm = stats[1];
+}
+
+float trainer_validate(Trainer *t, DataLoader *d, int val_steps) {
+    GPT2 *m = &t->model;
+    dataloader_reset(d);
+    device_zero(&t->dev, m->stats, 0, sizeof(float));
+    const float scale = 1.0f / ((float)m->B * (float)m->T * (float)val_steps);
+    for (int i = 0; i < val_steps; i++) {
+        dataloader_next(d);
+        gpt2_set_batch(m, d->inputs, d->targets);
+        gpt2_forward(m, &t->ops, 0.0f, scale);
+    }
+    float loss;
+    device_read(&t->dev, m->stats, 0, sizeof loss, &loss);
+    return loss;
+}

@@ -1,0 +1,131 @@
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+void die(const char *fmt, ...) {
+    fflush(stdout);
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("gpt2cl: error: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    exit(1);
+}
+
+void warn(const char *fmt, ...) {
+    fflush(stdout);
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("gpt2cl: warning: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
+void *malloc_check(size_t size, const char *file, int line) {
+    void *p = malloc(size ? size : 1);
+    if (!p) die("out of host memory allocating %zu bytes (%s:%d)", size, file, line);
+    return p;
+}
+
+void *calloc_check(size_t n, size_t size, const char *file, int line) {
+    void *p = calloc(n ? n : 1, size ? size : 1);
+    if (!p) die("out of host memory allocating %zu x %zu bytes (%s:%d)", n, size, file, line);
+    return p;
+}
+
+FILE *fopen_check(const char *path, const char *mode, const char *file, int line) {
+    FILE *f = fopen(path, mode);
+    if (!f) die("cannot open '%s' (mode %s): %s (%s:%d)", path, mode, strerror(errno), file, line);
+    return f;
+}
+
+void fread_check(void *ptr, size_t size, size_t n, FILE *f, const char *what, const char *file, int line) {
+    size_t got = fread(ptr, size, n, f);
+    if (got != n) {
+        if (feof(f)) die("%s is truncated: expected %zu items of %zu bytes, read %zu (%s:%d)", what, n, size, got, file, line);
+        die("read error in %s: %s (%s:%d)", what, strerror(errno), file, line);
+    }
+}
+
+void fwrite_check(const void *ptr, size_t size, size_t n, FILE *f, const char *what, const char *file, int line) {
+    if (fwrite(ptr, size, n, f) != n) die("write error in %s: %s (%s:%d)", what, strerror(errno), file, line);
+}
+
+void fclose_check(FILE *f, const char *what, const char *file, int line) {
+    if (fclose(f) != 0) die("error closing %s: %s (%s:%d)", what, strerror(errno), file, line);
+}
+
+char *strdup_check(const char *s) {
+    size_t n = strlen(s) + 1;
+    char *p = mallocCheck(n);
+    memcpy(p, s, n);
+    return p;
+}
+
+char *read_file(const char *path, size_t *len) {
+    FILE *f = fopenCheck(path, "rb");
+    if (fseek(f, 0, SEEK_END) != 0) die("cannot seek in '%s': %s", path, strerror(errno));
+    long size = ftell(f);
+    if (size < 0) die("cannot size '%s': %s", path, strerror(errno));
+    rewind(f);
+    char *buf = mallocCheck((size_t)size + 1);
+    if (size > 0) freadCheck(buf, 1, (size_t)size, f, path);
+    buf[size] = '\0';
+    fcloseCheck(f, path);
+    if (len) *len = (size_t)size;
+    return buf;
+}
+
+void write_file_atomic(const char *path, const void *data, size_t len) {
+    size_t n = strlen(path) + 32;
+    char *tmp = mallocCheck(n);
+    snprintf(tmp, n, "%s.tmp.%ld", path, (long)getpid());
+    FILE *f = fopenCheck(tmp, "wb");
+    if (len) fwriteCheck(data, 1, len, f, tmp);
+    if (fflush(f) != 0 || fsync(fileno(f)) != 0) die("cannot flush '%s': %s", tmp, strerror(errno));
+    fcloseCheck(f, tmp);
+    if (rename(tmp, path) != 0) die("cannot rename '%s' to '%s': %s", tmp, path, strerror(errno));
+    free(tmp);
+}
+
+void make_dirs(const char *path) {
+    char *p = strdup_check(path);
+    for (char *s = p + 1; *s; s++) {
+        if (*s != '/') continue;
+        *s = '\0';
+        if (mkdir(p, 0755) != 0 && errno != EEXIST) die("cannot create folder '%s': %s", p, strerror(errno));
+        *s = '/';
+    }
+    if (mkdir(p, 0755) != 0 && errno != EEXIST) die("cannot create folder '%s': %s", p, strerror(errno));
+    struct stat st;
+    if (stat(p, &st) != 0 || !S_ISDIR(st.st_mode)) die("'%s' exists and is not a folder", p);
+    free(p);
+}
+
+int file_exists(const char *path) {
+    struct stat st;
+    return stat(path, &st) == 0;
+}
+
+double now_seconds(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+const char *format_bytes(double bytes, char *buf, size_t n) {
+    const char *units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+    int u = 0;
+    while (bytes >= 1024.0 && u < 4) { bytes /= 1024.0; u++; }
+    snprintf(buf, n, u ? "%.2f %s" : "%.0f %s", bytes, units[u]);
+    return buf;
+}

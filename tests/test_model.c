@@ -1,0 +1,131 @@
+// Whole-model check against PyTorch: tests/make_fixtures.py computed, in
+// float64, the loss, logits and every parameter gradient of a small random
+// GPT-2 on one batch, and the losses of 10 AdamW steps (with clipping) on it.
+// Tolerances (from the issue): loss 1e-5 relative; gradients 1e-4 relative to
+// each tensor's max; the 10 losses 1e-4 relative. Logits: 1e-5 relative to the
+// max |logit|.
+#include <cjson/cJSON.h>
+#include <string.h>
+
+#include "forward.h"
+#include "model.h"
+#include "ops.h"
+#include "optimizer.h"
+#include "test_util.h"
+#include "util.h"
+
+static double json_num(const cJSON *j, const char *key) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, key);
+    if (!cJSON_IsNumber(v)) die("fixture.json: missing number '%s'", key);
+    return v->valuedouble;
+}
+
+int main(int argc, char **argv) {
+    const char *dir = argc > 1 ? argv[1] : "tests/fixtures/tiny";
+    char path[1024];
+    snprintf(path, sizeof path, "%s/fixture.json", dir);
+    char *json_text = read_file(path, NULL);
+    cJSON *fx = cJSON_Parse(json_text);
+    if (!fx) die("cannot parse %s", path);
+
+    snprintf(path, sizeof path, "%s/state.bin", dir);
+    FILE *f = fopenCheck(path, "rb");
+    int32_t h[256];
+    freadCheck(h, sizeof(int32_t), 256, f, path);
+    if (h[0] != 20240327 || h[1] != 2) die("%s: bad header", path);
+    const int B = h[2], T = h[3], nsteps = h[4];
+
+    Device dev;
+    open_test_device(&dev, 0);
+    Ops ops;
+    ops_init(&ops, &dev);
+    GPT2Config mc;
+    snprintf(path, sizeof path, "%s/model.bin", dir);
+    checkpoint_read_config(path, &mc);
+    GPT2 m;
+    gpt2_create(&m, &mc, &dev);
+    gpt2_alloc_activations(&m, B, T);
+    gpt2_load_checkpoint(&m, path);
+
+    const int BT = B * T, V = mc.vocab_size, Vp = mc.padded_vocab_size;
+    const size_t np = m.num_parameters;
+    int *x = mallocCheck(BT * sizeof(int)), *y = mallocCheck(BT * sizeof(int));
+    float *ref_logits = mallocCheck((size_t)BT * V * sizeof(float)), ref_loss;
+    float *ref_grads = mallocCheck(np * sizeof(float)), *ref_losses = mallocCheck(nsteps * sizeof(float));
+    freadCheck(x, sizeof(int), BT, f, "x");
+    freadCheck(y, sizeof(int), BT, f, "y");
+    freadCheck(ref_logits, sizeof(float), (size_t)BT * V, f, "logits");
+    freadCheck(&ref_loss, sizeof(float), 1, f, "loss");
+    freadCheck(ref_grads, sizeof(float), np, f, "grads");
+    freadCheck(ref_losses, sizeof(float), nsteps, f, "losses");
+    fclose(f);
+
+    // 1. forward only: logits and loss
+    gpt2_set_batch(&m, x, y);
+    device_zero(&dev, m.stats, 0, sizeof(float));
+    gpt2_forward(&m, &ops, 0.0f, 1.0f / BT);
+    float *logits = mallocCheck((size_t)BT * Vp * sizeof(float)), loss;
+    device_read(&dev, m.acts.logits, 0, (size_t)BT * Vp * sizeof(float), logits);
+    device_read(&dev, m.stats, 0, sizeof loss, &loss);
+    float *logits_v = mallocCheck((size_t)BT * V * sizeof(float));
+    for (int i = 0; i < BT; i++) memcpy(logits_v + (size_t)i * V, logits + (size_t)i * Vp, V * sizeof(float));
+    compare_rel_to_max("logits (B,T,V)", logits_v, ref_logits, (size_t)BT * V, 1e-5);
+    double loss_rel = fabs(loss - ref_loss) / fabs(ref_loss);
+    printf("%-4s %-34s %.7f vs %.7f, rel %.2e (tol 1e-5)\n", loss_rel <= 1e-5 ? "ok" : "FAIL", "loss", loss, ref_loss,
+           loss_rel);
+    EXPECT(loss_rel <= 1e-5, "loss %.8f vs reference %.8f", loss, ref_loss);
+
+    // 2. forward + backward: every parameter gradient
+    device_zero(&dev, m.grads.parent, 0, m.padded_elems * sizeof(float));
+    device_zero(&dev, m.stats, 0, sizeof(float));
+    gpt2_forward(&m, &ops, 1.0f / BT, 1.0f / BT);
+    gpt2_backward(&m, &ops);
+    float *grads = mallocCheck(np * sizeof(float));
+    gpt2_download(&m, m.grads.parent, grads);
+    for (int i = 0; i < NUM_PARAM_TENSORS; i++) {
+        const ParamTensor *t = &m.tensors[i];
+        char what[64];
+        snprintf(what, sizeof what, "grad %s", param_tensor_names[i]);
+        compare_rel_to_max(what, grads + t->llmc_offset, ref_grads + t->llmc_offset,
+                           t->slice_elems * (size_t)t->num_slices, 1e-4);
+    }
+
+    // 3. ten AdamW steps with clipping, constant lr, on the same batch
+    OptimizerHyper hyper = {.beta1 = json_num(fx, "beta1"), .beta2 = json_num(fx, "beta2"), .eps = json_num(fx, "eps"),
+                            .weight_decay = json_num(fx, "weight_decay"), .grad_clip = json_num(fx, "grad_clip")};
+    const float lr = (float)json_num(fx, "lr");
+    gpt2_load_checkpoint(&m, path);
+    Optimizer opt;
+    optimizer_create(&opt, optimizer_find("adamw"), &hyper, &m);
+    int steps_ok = 1;
+    for (int s = 1; s <= nsteps; s++) {
+        device_zero(&dev, m.grads.parent, 0, m.padded_elems * sizeof(float));
+        device_zero(&dev, m.stats, 0, sizeof(float));
+        gpt2_forward(&m, &ops, 1.0f / BT, 1.0f / BT);
+        gpt2_backward(&m, &ops);
+        optimizer_step(&opt, &m, &ops, s, lr);
+        float st[2];
+        device_read(&dev, m.stats, 0, sizeof st, st);
+        double rel = fabs(st[0] - ref_losses[s - 1]) / fabs(ref_losses[s - 1]);
+        printf("%-4s step %2d loss %.7f vs %.7f rel %.2e (tol 1e-4), grad norm %.5f\n", rel <= 1e-4 ? "ok" : "FAIL", s,
+               st[0], ref_losses[s - 1], rel, st[1]);
+        if (rel > 1e-4) steps_ok = 0;
+    }
+    EXPECT(steps_ok, "AdamW step losses differ from the reference");
+
+    // The padded wte rows must still be exactly zero.
+    float *params = mallocCheck(np * sizeof(float));
+    gpt2_download(&m, m.params.parent, params);
+    int pad_zero = 1;
+    for (size_t i = (size_t)V * mc.channels; i < (size_t)Vp * mc.channels; i++) pad_zero &= params[i] == 0.0f;
+    EXPECT(pad_zero, "padded wte rows changed");
+
+    optimizer_free(&opt);
+    gpt2_free(&m);
+    ops_free(&ops);
+    device_close(&dev);
+    free(x); free(y); free(ref_logits); free(ref_grads); free(ref_losses); free(logits); free(logits_v);
+    free(grads); free(params); free(json_text);
+    cJSON_Delete(fx);
+    return test_summary("test_model");
+}
