@@ -13,7 +13,8 @@ static void usage(FILE *f) {
             "usage: gpt2cl bench --config FILE.ini [--warmup N] [--steps N] [--profile] [key=value ...]\n\n"
             "Times full training steps (forward, backward, optimizer) of the configured model on random tokens\n"
             "after N warm-up steps, and prints ms/step, tokens/s and achieved GFLOP/s (6*params + attention\n"
-            "FLOPs per token). --profile adds the split of device time between CLBlast GEMMs and our kernels.\n"
+            "FLOPs per token). --profile times every operation separately (each between two clFinish calls,\n"
+            "so the step gets slower) and prints the split between CLBlast GEMMs and our kernels.\n"
             "train_data is not read. The config keys are those of `gpt2cl train --help`.\n");
 }
 
@@ -62,26 +63,16 @@ int cmd_bench(int argc, char **argv) {
     dataloader_init_synthetic(&data, cfg.batch_size, cfg.seq_len, t.model_config.vocab_size, (uint64_t)cfg.seed);
     float loss, norm, lr = (float)cfg.lr;
     for (int s = 1; s <= warmup; s++) trainer_step(&t, &data, s, lr, &loss, &norm);
-    if (profiling) {  // drop the warm-up events
-        ops_profile_collect(&t.ops);
-        memset(t.ops.prof_ms, 0, sizeof t.ops.prof_ms);
-    }
+    ops_profile_reset(&t.ops);  // only the timed steps count
     double t0 = now_seconds();
     for (int s = 1; s <= steps; s++) trainer_step(&t, &data, warmup + s, lr, &loss, &norm);
     double dt = (now_seconds() - t0) / steps;
-    if (profiling) ops_profile_collect(&t.ops);
     double tokens = (double)cfg.batch_size * cfg.seq_len * cfg.grad_accum;
     double flops = gpt2_flops_per_token(&t.model_config, cfg.seq_len) * tokens;
     printf("bench: %d steps after %d warm-up | %.1f ms/step | %.0f tokens/s | %.2f GFLOP/s | batch %d x %d x %d | "
            "loss %.4f\n",
            steps, warmup, dt * 1e3, tokens / dt, flops / dt / 1e9, cfg.batch_size, cfg.seq_len, cfg.grad_accum, loss);
-    if (profiling) {
-        double *p = t.ops.prof_ms, total = p[PROF_GEMM] + p[PROF_KERNELS];
-        printf("profile per step: CLBlast GEMM %.1f ms (%.1f%%), gpt2cl kernels %.1f ms (%.1f%%); device busy %.1f ms of "
-               "%.1f ms wall\n",
-               p[PROF_GEMM] / steps, 100 * p[PROF_GEMM] / total, p[PROF_KERNELS] / steps, 100 * p[PROF_KERNELS] / total,
-               total / steps, dt * 1e3);
-    }
+    if (profiling) ops_profile_print(&t.ops, steps, stdout);
     dataloader_free(&data);
     trainer_close(&t);
     return 0;

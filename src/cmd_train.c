@@ -138,7 +138,6 @@ int cmd_train(int argc, char **argv) {
         float lr = (float)schedule_lr(&t.sched, step), loss, norm;
         trainer_step(&t, &train, step, lr, &loss, &norm);
         double dt = now_seconds() - t0;
-        if (profiling) ops_profile_collect(&t.ops);
         if (!isfinite(loss) || !isfinite(norm))
             die("training diverged at step %d: loss %g, gradient norm %g (try a lower lr or a longer warmup)", step,
                 loss, norm);
@@ -164,11 +163,7 @@ int cmd_train(int argc, char **argv) {
             printf("checkpoint: %s/model_%08d.bin\n", cfg.out_dir, step);
         }
     }
-    if (profiling) {
-        double *p = t.ops.prof_ms, total = p[PROF_GEMM] + p[PROF_KERNELS];
-        printf("profile: CLBlast GEMM %.1f ms (%.1f%%), gpt2cl kernels %.1f ms (%.1f%%) of device time\n", p[PROF_GEMM],
-               100 * p[PROF_GEMM] / total, p[PROF_KERNELS], 100 * p[PROF_KERNELS] / total);
-    }
+    if (profiling) ops_profile_print(&t.ops, cfg.steps - pos.step, stdout);
     metrics_log_close(&log);
     if (have_val) dataloader_free(&val);
     dataloader_free(&train);

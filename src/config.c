@@ -8,7 +8,7 @@
 
 #include "util.h"
 
-typedef enum { T_INT, T_LONG, T_FLOAT, T_STR, T_ENUM } KeyType;
+typedef enum { T_INT, T_LONG, T_FLOAT, T_STR, T_PATH, T_ENUM } KeyType;  // T_PATH: ~ and $DATA expanded
 
 typedef struct {
     const char *name;
@@ -50,22 +50,22 @@ static const Key keys[] = {
     {"grad_clip", T_FLOAT, F(grad_clip), "1.0", 0, 1e30, NULL, "global gradient-norm clip; 0 = off"},
     {"seed", T_LONG, F(seed), "1337", 0, 9.2e18, NULL, "seed of the initialisation"},
     // data
-    {"train_data", T_STR, F(train_data), "", 0, 0, NULL,
+    {"train_data", T_PATH, F(train_data), "", 0, 0, NULL,
      "training token shards (llm.c format): a file, a glob pattern or a folder (required)"},
-    {"val_data", T_STR, F(val_data), "", 0, 0, NULL, "validation token shards, as train_data; empty = no validation"},
+    {"val_data", T_PATH, F(val_data), "", 0, 0, NULL, "validation token shards, as train_data; empty = no validation"},
     {"val_every", T_INT, F(val_every), "0", 0, 1 << 30, NULL,
      "validate every N steps and at the end; 0 = only at the end (when val_data is set)"},
     {"val_steps", T_INT, F(val_steps), "10", 1, 1 << 30, NULL, "micro-batches per validation"},
     // checkpoints and output
-    {"init_from", T_STR, F(init_from), "", 0, 0, NULL,
+    {"init_from", T_PATH, F(init_from), "", 0, 0, NULL,
      "llm.c fp32 checkpoint to start from (its shape overrides the model keys); empty = random init"},
-    {"out_dir", T_STR, F(out_dir), "", 0, 0, NULL,
+    {"out_dir", T_PATH, F(out_dir), "", 0, 0, NULL,
      "folder for checkpoints, resume state and config copy; empty = no checkpoints"},
     {"checkpoint_every", T_INT, F(checkpoint_every), "0", 0, 1 << 30, NULL,
      "write a checkpoint every N steps (and at the end); 0 = only at the end (needs out_dir)"},
     {"device", T_STR, F(device), "", 0, 0, NULL,
      "OpenCL device: index or name substring (see `gpt2cl devices`); empty = first GPU, else first device"},
-    {"log", T_STR, F(log), "", 0, 0, NULL, "JSONL metrics file (one object per step and per validation)"},
+    {"log", T_PATH, F(log), "", 0, 0, NULL, "JSONL metrics file (one object per step and per validation)"},
 };
 #undef F
 #define NUM_KEYS ((int)(sizeof keys / sizeof keys[0]))
@@ -132,12 +132,14 @@ static int set_value(Config *c, const Key *k, const char *value, char *err, size
             }
             /* fall through */
         case T_STR:
-            if (strlen(value) >= CONFIG_STR) {
-                snprintf(err, errn, "%s: value longer than %d characters", k->name, CONFIG_STR - 1);
-                return 0;
-            }
-            strcpy(field, value);
-            return 1;
+        case T_PATH: {
+            char *v = k->type == T_PATH ? expand_path(value) : strdup_check(value);
+            size_t n = strlen(v);
+            if (n >= CONFIG_STR) snprintf(err, errn, "%s: value longer than %d characters", k->name, CONFIG_STR - 1);
+            else memcpy(field, v, n + 1);
+            free(v);
+            return n < CONFIG_STR;
+        }
     }
     return 0;
 }
@@ -223,13 +225,15 @@ void config_write(const Config *c, FILE *f) {
             case T_LONG: fprintf(f, "%s = %lld\n", k->name, *(const long long *)field); break;
             case T_FLOAT: fprintf(f, "%s = %.17g\n", k->name, *(const double *)field); break;
             case T_STR:
+            case T_PATH:
             case T_ENUM: fprintf(f, "%s = %s\n", k->name, field); break;
         }
     }
 }
 
 void config_print_help(FILE *f) {
-    fprintf(f, "Config keys (set in the .ini file or as key=value on the command line):\n");
+    fprintf(f, "Config keys (set in the .ini file or as key=value on the command line; in paths a leading ~ is\n"
+               "$HOME and a leading $DATA is gpt2cl's data folder, $GPT2CL_DATA or ~/.local/share/gpt2cl):\n");
     for (int i = 0; i < NUM_KEYS; i++) {
         const Key *k = &keys[i];
         char def[64];

@@ -99,7 +99,7 @@ void dataloader_init_synthetic(DataLoader *d, int B, int T, int vocab_size, uint
 }
 
 void dataloader_free(DataLoader *d) {
-    for (int i = 0; i < d->num_files; i++) free(d->files[i]);
+    for (int i = 0; d->files && i < d->num_files; i++) free(d->files[i]);
     free(d->files);
     free(d->tokens);
     free(d->inputs);

@@ -13,6 +13,8 @@ typedef struct {
 
 static const Command commands[] = {
     {"train", cmd_train, "train or fine-tune a model (--config FILE | --resume DIR) [key=value ...]"},
+    {"sample", cmd_sample, "generate text from a checkpoint: --checkpoint FILE|DIR [--prompt TEXT]"},
+    {"prepare", cmd_prepare, "tokenize text files, folders or JSONL into llm.c token shards"},
     {"bench", cmd_bench, "time training steps of a configured model on random tokens"},
     {"devices", cmd_devices, "list OpenCL platforms and devices"},
 };

@@ -117,7 +117,7 @@ static double activation_floats(const GPT2Config *c, int B, int T) {
     double BT = (double)B * T, C = c->channels, NH = c->num_heads, L = c->num_layers, Vp = c->padded_vocab_size;
     double per_layer = BT * (C * 16 + 4) + B * NH * (double)T * T;  // ln1 qkv atty residual2 ln2 fch fch_gelu residual3, LN stats, att
     double rest = BT * (7 * C + 3 + Vp);  // encoded lnf lnf-stats logits losses proj_out q k v y
-    double scratch = BT * C * 3 + BT * 3 * C + BT * 4 * C + B * NH * (double)T * T + 4 * BT * C;
+    double scratch = BT * C * 2 + BT * 3 * C + BT * 4 * C + B * NH * (double)T * T + 4 * BT * C;
     return L * per_layer + rest + scratch + BT * 4;                 // inputs, targets, buckets
 }
 
@@ -170,7 +170,6 @@ void gpt2_alloc_activations(GPT2 *m, int B, int T) {
     m->acts.y = alloc_floats(m, BT * C, "attention scratch");
     m->scratch.dresidual = alloc_floats(m, BT * C, "backward scratch");
     m->scratch.dbuf = alloc_floats(m, BT * C, "backward scratch");
-    m->scratch.dbuf2 = alloc_floats(m, BT * C, "backward scratch");
     m->scratch.dqkv = alloc_floats(m, BT * 3 * C, "backward scratch");
     m->scratch.dfch = alloc_floats(m, BT * 4 * C, "backward scratch");
     m->scratch.datt = alloc_floats(m, B * NH * (double)T * T, "backward scratch");
@@ -197,18 +196,25 @@ static void release_layers(GPT2 *m, cl_mem **bufs) {
     *bufs = NULL;
 }
 
-void gpt2_free(GPT2 *m) {
+void gpt2_free_activations(GPT2 *m) {
     cl_mem **layered[] = {&m->acts.ln1, &m->acts.ln1_mean, &m->acts.ln1_rstd, &m->acts.qkv, &m->acts.atty,
                           &m->acts.att, &m->acts.residual2, &m->acts.ln2, &m->acts.ln2_mean, &m->acts.ln2_rstd,
                           &m->acts.fch, &m->acts.fch_gelu, &m->acts.residual3};
     for (size_t i = 0; i < sizeof layered / sizeof layered[0]; i++) release_layers(m, layered[i]);
     cl_mem *single[] = {&m->acts.encoded, &m->acts.lnf, &m->acts.lnf_mean, &m->acts.lnf_rstd, &m->acts.logits,
                         &m->acts.losses, &m->acts.proj_out, &m->acts.q, &m->acts.k, &m->acts.v, &m->acts.y,
-                        &m->scratch.dresidual, &m->scratch.dbuf, &m->scratch.dbuf2, &m->scratch.dqkv,
+                        &m->scratch.dresidual, &m->scratch.dbuf, &m->scratch.dqkv,
                         &m->scratch.dfch, &m->scratch.datt, &m->scratch.dq, &m->scratch.dk, &m->scratch.dv,
                         &m->scratch.dy, &m->inputs, &m->targets, &m->bucket_tokens, &m->bucket_start,
-                        &m->bucket_pos, &m->stats, &m->norm_partials};
+                        &m->bucket_pos};
     for (size_t i = 0; i < sizeof single / sizeof single[0]; i++) release(single[i]);
+    m->B = m->T = 0;
+}
+
+void gpt2_free(GPT2 *m) {
+    gpt2_free_activations(m);
+    release(&m->stats);
+    release(&m->norm_partials);
     param_buffer_free(m, &m->params);
     param_buffer_free(m, &m->grads);
     for (int i = 0; i < NUM_PARAM_TENSORS; i++) free(m->tensors[i].offset);

@@ -62,7 +62,7 @@ typedef struct {
         cl_mem q, k, v, y;               // (B,NH,T,hs) attention scratch
     } acts;
     struct {
-        cl_mem dresidual, dbuf, dbuf2;   // (B,T,C)
+        cl_mem dresidual, dbuf;          // (B,T,C)
         cl_mem dqkv;                     // (B,T,3C)
         cl_mem dfch;                     // (B,T,4C)
         cl_mem datt;                     // (B,NH,T,T)
@@ -83,6 +83,7 @@ void gpt2_create(GPT2 *m, const GPT2Config *config, const Device *dev);
 // moments counted as opt_copies extra parameter-sized buffers, activations).
 double gpt2_memory_needed(const GPT2Config *c, int B, int T, int opt_copies, const Device *dev);
 void gpt2_alloc_activations(GPT2 *m, int B, int T);
+void gpt2_free_activations(GPT2 *m);
 void gpt2_free(GPT2 *m);
 
 // Random initialisation as GPT-2 (host RNG seeded with seed, then uploaded).

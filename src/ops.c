@@ -3,6 +3,7 @@
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "kernels.h"
 #include "util.h"
@@ -25,7 +26,6 @@ void ops_init(Ops *o, const Device *dev) {
 }
 
 void ops_free(Ops *o) {
-    if (o->num_events) ops_profile_collect(o);
     cl_kernel *ks[] = {&o->column_sum, &o->accumulate, &o->encoder_forward, &o->encoder_backward_wte,
                        &o->layernorm_forward, &o->layernorm_backward_input, &o->layernorm_backward_params,
                        &o->add_bias, &o->gelu_forward, &o->gelu_backward, &o->residual_forward,
@@ -35,32 +35,56 @@ void ops_free(Ops *o) {
                        &o->grad_norm_finalize, &o->adamw_update};
     for (size_t i = 0; i < sizeof ks / sizeof ks[0]; i++) CL_CHECK(clReleaseKernel(*ks[i]));
     CL_CHECK(clReleaseProgram(o->program));
-    free(o->events);
-    free(o->event_kind);
 }
 
-cl_event *ops_event_slot(Ops *o, int kind) {
-    if (!o->profiling) return NULL;
-    if (o->num_events == o->cap_events) {
-        o->cap_events = o->cap_events ? 2 * o->cap_events : 1024;
-        o->events = realloc(o->events, (size_t)o->cap_events * sizeof *o->events);
-        o->event_kind = realloc(o->event_kind, (size_t)o->cap_events * sizeof *o->event_kind);
-        if (!o->events || !o->event_kind) die("out of host memory for profiling events");
-    }
-    o->event_kind[o->num_events] = kind;
-    return &o->events[o->num_events++];
-}
-
-void ops_profile_collect(Ops *o) {
+// ---- profiling ----
+static double prof_begin(Ops *o) {
+    if (!o->profiling) return 0.0;
     CL_CHECK(clFinish(o->dev->queue));
-    for (int i = 0; i < o->num_events; i++) {
-        cl_ulong start, end;
-        CL_CHECK(clGetEventProfilingInfo(o->events[i], CL_PROFILING_COMMAND_START, sizeof start, &start, NULL));
-        CL_CHECK(clGetEventProfilingInfo(o->events[i], CL_PROFILING_COMMAND_END, sizeof end, &end, NULL));
-        o->prof_ms[o->event_kind[i]] += (double)(end - start) * 1e-6;
-        CL_CHECK(clReleaseEvent(o->events[i]));
+    return now_seconds();
+}
+
+static void prof_end(Ops *o, const char *name, double t0) {
+    if (!o->profiling) return;
+    CL_CHECK(clFinish(o->dev->queue));
+    double ms = (now_seconds() - t0) * 1e3;
+    int i = 0;
+    while (i < o->num_prof && strcmp(o->prof[i].name, name) != 0) i++;
+    if (i == o->num_prof) {
+        if (o->num_prof == PROF_MAX_ENTRIES) return;
+        o->prof[o->num_prof++] = (ProfEntry){.name = name};
     }
-    o->num_events = 0;
+    o->prof[i].ms += ms;
+    o->prof[i].calls++;
+}
+
+static int is_gemm(const ProfEntry *e) { return strncmp(e->name, "gemm", 4) == 0; }
+
+void ops_profile_totals(const Ops *o, double *gemm_ms, double *kernel_ms) {
+    *gemm_ms = *kernel_ms = 0.0;
+    for (int i = 0; i < o->num_prof; i++) *(is_gemm(&o->prof[i]) ? gemm_ms : kernel_ms) += o->prof[i].ms;
+}
+
+void ops_profile_reset(Ops *o) { o->num_prof = 0; }
+
+static int by_ms_desc(const void *a, const void *b) {
+    const ProfEntry *x = a, *y = b;
+    return (x->ms < y->ms) - (x->ms > y->ms);
+}
+
+void ops_profile_print(const Ops *o, int steps, FILE *f) {
+    double gemm, kern;
+    ops_profile_totals(o, &gemm, &kern);
+    double total = gemm + kern;
+    if (total <= 0 || steps <= 0) return;
+    fprintf(f, "profile per step: CLBlast GEMM %.1f ms (%.1f%%), gpt2cl kernels %.1f ms (%.1f%%)\n", gemm / steps,
+            100 * gemm / total, kern / steps, 100 * kern / total);
+    ProfEntry sorted[PROF_MAX_ENTRIES];
+    memcpy(sorted, o->prof, (size_t)o->num_prof * sizeof *sorted);
+    qsort(sorted, (size_t)o->num_prof, sizeof *sorted, by_ms_desc);
+    for (int i = 0; i < o->num_prof; i++)
+        fprintf(f, "  %-32s %9.2f ms/step %5.1f%%  %6.1f calls/step\n", sorted[i].name, sorted[i].ms / steps,
+                100 * sorted[i].ms / total, (double)sorted[i].calls / steps);
 }
 
 // ---- launching ----
@@ -79,49 +103,61 @@ static void set_args(cl_kernel k, int n, ...) {
 
 static size_t round_up(size_t n, size_t m) { return (n + m - 1) / m * m; }
 
+static void launch(Ops *o, cl_kernel k, const char *name, cl_uint dims, const size_t *global, const size_t *local) {
+    double t0 = prof_begin(o);
+    CL_CHECK(clEnqueueNDRangeKernel(o->dev->queue, k, dims, NULL, global, local, 0, NULL, NULL));
+    prof_end(o, name, t0);
+}
+
 // One work-item per element, n elements.
-static void launch_1d(Ops *o, cl_kernel k, size_t n) {
+#define launch_1d(o, k, n) launch_1d_named((o), (o)->k, #k, (n))
+static void launch_1d_named(Ops *o, cl_kernel k, const char *name, size_t n) {
     if (n == 0) return;
     size_t local = o->wg, global = round_up(n, local);
-    CL_CHECK(clEnqueueNDRangeKernel(o->dev->queue, k, 1, NULL, &global, &local, 0, NULL, ops_event_slot(o, PROF_KERNELS)));
+    launch(o, k, name, 1, &global, &local);
 }
 
 // One work-group of WG items per row.
-static void launch_rows(Ops *o, cl_kernel k, size_t rows) {
+#define launch_rows(o, k, rows) launch_rows_named((o), (o)->k, #k, (rows))
+static void launch_rows_named(Ops *o, cl_kernel k, const char *name, size_t rows) {
     if (rows == 0) return;
     size_t local = o->wg, global = rows * local;
-    CL_CHECK(clEnqueueNDRangeKernel(o->dev->queue, k, 1, NULL, &global, &local, 0, NULL, ops_event_slot(o, PROF_KERNELS)));
+    launch(o, k, name, 1, &global, &local);
 }
 
 static void column_sum(Ops *o, cl_mem dst, cl_mem src, int N, int C) {
     set_args(o->column_sum, 4, ARG(dst), ARG(src), ARG(N), ARG(C));
-    launch_1d(o, o->column_sum, (size_t)C);
+    launch_1d(o, column_sum, (size_t)C);
 }
 
 // Row-major C (m,n) = alpha * op(A) op(B) + beta * C, A is (m,k) or (k,m) when transposed.
 static void gemm(Ops *o, int trans_a, int trans_b, size_t m, size_t n, size_t k, float alpha, cl_mem a, size_t lda,
                  cl_mem b, size_t ldb, float beta, cl_mem c, size_t ldc) {
     cl_command_queue q = o->dev->queue;
+    double t0 = prof_begin(o);
     CLBLAST_CHECK(CLBlastSgemm(CLBlastLayoutRowMajor, trans_a ? CLBlastTransposeYes : CLBlastTransposeNo,
                                trans_b ? CLBlastTransposeYes : CLBlastTransposeNo, m, n, k, alpha, a, 0, lda, b, 0, ldb,
-                               beta, c, 0, ldc, &q, ops_event_slot(o, PROF_GEMM)));
+                               beta, c, 0, ldc, &q, NULL));
+    prof_end(o, "gemm", t0);
 }
 
 static void gemm_batched(Ops *o, int trans_a, int trans_b, size_t m, size_t n, size_t k, float alpha, cl_mem a,
                          size_t lda, size_t stride_a, cl_mem b, size_t ldb, size_t stride_b, float beta, cl_mem c,
                          size_t ldc, size_t stride_c, size_t batch) {
     cl_command_queue q = o->dev->queue;
+    double t0 = prof_begin(o);
     CLBLAST_CHECK(CLBlastSgemmStridedBatched(CLBlastLayoutRowMajor, trans_a ? CLBlastTransposeYes : CLBlastTransposeNo,
                                              trans_b ? CLBlastTransposeYes : CLBlastTransposeNo, m, n, k, alpha, a, 0,
                                              lda, stride_a, b, 0, ldb, stride_b, beta, c, 0, ldc, stride_c, batch, &q,
-                                             ops_event_slot(o, PROF_GEMM)));
+                                             NULL));
+    prof_end(o, "gemm_batched", t0);
 }
 
 // ---- embeddings ----
 void op_encoder_forward(Ops *o, cl_mem out, cl_mem inp, cl_mem wte, cl_mem wpe, int B, int T, int C) {
     int BT = B * T;
     set_args(o->encoder_forward, 7, ARG(out), ARG(inp), ARG(wte), ARG(wpe), ARG(BT), ARG(T), ARG(C));
-    launch_1d(o, o->encoder_forward, (size_t)BT * C);
+    launch_1d(o, encoder_forward, (size_t)BT * C);
 }
 
 void op_encoder_backward(Ops *o, cl_mem dwte, cl_mem dwpe, cl_mem dout, cl_mem bucket_tokens, cl_mem bucket_start,
@@ -129,8 +165,7 @@ void op_encoder_backward(Ops *o, cl_mem dwte, cl_mem dwpe, cl_mem dout, cl_mem b
     set_args(o->encoder_backward_wte, 6, ARG(dwte), ARG(dout), ARG(bucket_tokens), ARG(bucket_start), ARG(bucket_pos),
              ARG(C));
     size_t local[2] = {o->wg, 1}, global[2] = {round_up((size_t)C, o->wg), (size_t)num_buckets};
-    CL_CHECK(clEnqueueNDRangeKernel(o->dev->queue, o->encoder_backward_wte, 2, NULL, global, local, 0, NULL,
-                                    ops_event_slot(o, PROF_KERNELS)));
+    launch(o, o->encoder_backward_wte, "encoder_backward_wte", 2, global, local);
     // dwpe (T,C) += sum over b of dout viewed as (B, T*C)
     column_sum(o, dwpe, dout, B, T * C);
 }
@@ -138,16 +173,16 @@ void op_encoder_backward(Ops *o, cl_mem dwte, cl_mem dwpe, cl_mem dout, cl_mem b
 // ---- LayerNorm ----
 void op_layernorm_forward(Ops *o, cl_mem out, cl_mem mean, cl_mem rstd, cl_mem inp, cl_mem w, cl_mem b, int N, int C) {
     set_args(o->layernorm_forward, 7, ARG(out), ARG(mean), ARG(rstd), ARG(inp), ARG(w), ARG(b), ARG(C));
-    launch_rows(o, o->layernorm_forward, (size_t)N);
+    launch_rows(o, layernorm_forward, (size_t)N);
 }
 
 void op_layernorm_backward(Ops *o, cl_mem dinp, cl_mem dw, cl_mem db, cl_mem dout, cl_mem inp, cl_mem w, cl_mem mean,
                            cl_mem rstd, int N, int C) {
     set_args(o->layernorm_backward_input, 7, ARG(dinp), ARG(dout), ARG(inp), ARG(w), ARG(mean), ARG(rstd), ARG(C));
-    launch_rows(o, o->layernorm_backward_input, (size_t)N);
+    launch_rows(o, layernorm_backward_input, (size_t)N);
     set_args(o->layernorm_backward_params, 8, ARG(dw), ARG(db), ARG(dout), ARG(inp), ARG(mean), ARG(rstd), ARG(N),
              ARG(C));
-    launch_1d(o, o->layernorm_backward_params, (size_t)C);
+    launch_1d(o, layernorm_backward_params, (size_t)C);
 }
 
 // ---- linear layers ----
@@ -155,7 +190,7 @@ void op_matmul_forward(Ops *o, cl_mem out, cl_mem inp, cl_mem w, cl_mem bias, in
     gemm(o, 0, 1, (size_t)N, (size_t)OC, (size_t)C, 1.0f, inp, (size_t)C, w, (size_t)C, 0.0f, out, (size_t)OC);
     if (bias) {
         set_args(o->add_bias, 4, ARG(out), ARG(bias), ARG(N), ARG(OC));
-        launch_1d(o, o->add_bias, (size_t)N * OC);
+        launch_1d(o, add_bias, (size_t)N * OC);
     }
 }
 
@@ -172,15 +207,15 @@ void op_attention_forward(Ops *o, cl_mem out, cl_mem att, cl_mem qkv, cl_mem q, 
     int hs = C / NH;
     size_t th = (size_t)T * hs, tt = (size_t)T * T, batch = (size_t)B * NH;
     set_args(o->attention_split_heads, 8, ARG(q), ARG(k), ARG(v), ARG(qkv), ARG(B), ARG(T), ARG(NH), ARG(hs));
-    launch_1d(o, o->attention_split_heads, (size_t)B * T * C);
+    launch_1d(o, attention_split_heads, (size_t)B * T * C);
     // att (T,T) = q k^T / sqrt(hs), per (b,h)
     gemm_batched(o, 0, 1, T, T, hs, 1.0f / sqrtf((float)hs), q, hs, th, k, hs, th, 0.0f, att, T, tt, batch);
     set_args(o->attention_softmax, 2, ARG(att), ARG(T));
-    launch_rows(o, o->attention_softmax, batch * T);
+    launch_rows(o, attention_softmax, batch * T);
     // y (T,hs) = att v
     gemm_batched(o, 0, 0, T, hs, T, 1.0f, att, T, tt, v, hs, th, 0.0f, y, hs, th, batch);
     set_args(o->attention_merge_heads, 6, ARG(out), ARG(y), ARG(B), ARG(T), ARG(NH), ARG(hs));
-    launch_1d(o, o->attention_merge_heads, (size_t)B * T * C);
+    launch_1d(o, attention_merge_heads, (size_t)B * T * C);
 }
 
 void op_attention_backward(Ops *o, cl_mem dqkv, cl_mem dout, cl_mem qkv, cl_mem att, cl_mem q, cl_mem k, cl_mem v,
@@ -190,60 +225,60 @@ void op_attention_backward(Ops *o, cl_mem dqkv, cl_mem dout, cl_mem qkv, cl_mem 
     float scale = 1.0f / sqrtf((float)hs);
     // q, k, v are recomputed rather than kept per layer: one cheap copy instead of 3 (B,T,C) buffers per layer.
     set_args(o->attention_split_heads, 8, ARG(q), ARG(k), ARG(v), ARG(qkv), ARG(B), ARG(T), ARG(NH), ARG(hs));
-    launch_1d(o, o->attention_split_heads, (size_t)B * T * C);
+    launch_1d(o, attention_split_heads, (size_t)B * T * C);
     set_args(o->attention_split_grad, 6, ARG(dy), ARG(dout), ARG(B), ARG(T), ARG(NH), ARG(hs));
-    launch_1d(o, o->attention_split_grad, (size_t)B * T * C);
+    launch_1d(o, attention_split_grad, (size_t)B * T * C);
     // datt = dy v^T ; dv = att^T dy
     gemm_batched(o, 0, 1, T, T, hs, 1.0f, dy, hs, th, v, hs, th, 0.0f, datt, T, tt, batch);
     gemm_batched(o, 1, 0, T, hs, T, 1.0f, att, T, tt, dy, hs, th, 0.0f, dv, hs, th, batch);
     set_args(o->attention_softmax_backward, 3, ARG(datt), ARG(att), ARG(T));
-    launch_rows(o, o->attention_softmax_backward, batch * T);
+    launch_rows(o, attention_softmax_backward, batch * T);
     // dq = dpre k * scale ; dk = dpre^T q * scale
     gemm_batched(o, 0, 0, T, hs, T, scale, datt, T, tt, k, hs, th, 0.0f, dq, hs, th, batch);
     gemm_batched(o, 1, 0, T, hs, T, scale, datt, T, tt, q, hs, th, 0.0f, dk, hs, th, batch);
     set_args(o->attention_merge_qkv_grad, 8, ARG(dqkv), ARG(dq), ARG(dk), ARG(dv), ARG(B), ARG(T), ARG(NH), ARG(hs));
-    launch_1d(o, o->attention_merge_qkv_grad, (size_t)B * T * C);
+    launch_1d(o, attention_merge_qkv_grad, (size_t)B * T * C);
 }
 
 // ---- elementwise ----
 void op_gelu_forward(Ops *o, cl_mem out, cl_mem inp, int n) {
     set_args(o->gelu_forward, 3, ARG(out), ARG(inp), ARG(n));
-    launch_1d(o, o->gelu_forward, (size_t)n);
+    launch_1d(o, gelu_forward, (size_t)n);
 }
 
 void op_gelu_backward(Ops *o, cl_mem dinp, cl_mem inp, cl_mem dout, int n) {
     set_args(o->gelu_backward, 4, ARG(dinp), ARG(inp), ARG(dout), ARG(n));
-    launch_1d(o, o->gelu_backward, (size_t)n);
+    launch_1d(o, gelu_backward, (size_t)n);
 }
 
 void op_residual_forward(Ops *o, cl_mem out, cl_mem a, cl_mem b, int n) {
     set_args(o->residual_forward, 4, ARG(out), ARG(a), ARG(b), ARG(n));
-    launch_1d(o, o->residual_forward, (size_t)n);
+    launch_1d(o, residual_forward, (size_t)n);
 }
 
 void op_accumulate(Ops *o, cl_mem dst, cl_mem src, int n) {
     set_args(o->accumulate, 3, ARG(dst), ARG(src), ARG(n));
-    launch_1d(o, o->accumulate, (size_t)n);
+    launch_1d(o, accumulate, (size_t)n);
 }
 
 // ---- loss ----
 void op_crossentropy(Ops *o, cl_mem logits, cl_mem losses, cl_mem targets, int N, int V, int Vp, float dloss) {
     set_args(o->crossentropy_forward_backward, 6, ARG(logits), ARG(losses), ARG(targets), ARG(V), ARG(Vp), ARG(dloss));
-    launch_rows(o, o->crossentropy_forward_backward, (size_t)N);
+    launch_rows(o, crossentropy_forward_backward, (size_t)N);
 }
 
 void op_loss_sum(Ops *o, cl_mem acc, cl_mem losses, int n, float scale) {
     set_args(o->loss_sum, 4, ARG(acc), ARG(losses), ARG(n), ARG(scale));
-    launch_rows(o, o->loss_sum, 1);
+    launch_rows(o, loss_sum, 1);
 }
 
 // ---- optimizer support ----
 void op_grad_norm(Ops *o, cl_mem stats, cl_mem partials, cl_mem grads, size_t n, float max_norm) {
     cl_ulong nn = n;
     set_args(o->sumsq_partial, 3, ARG(partials), ARG(grads), ARG(nn));
-    launch_rows(o, o->sumsq_partial, NORM_GROUPS);
+    launch_rows(o, sumsq_partial, NORM_GROUPS);
     set_args(o->grad_norm_finalize, 3, ARG(stats), ARG(partials), ARG(max_norm));
-    launch_rows(o, o->grad_norm_finalize, 1);
+    launch_rows(o, grad_norm_finalize, 1);
 }
 
 void op_adamw(Ops *o, cl_mem params, cl_mem grads, cl_mem m, cl_mem v, cl_mem stats, size_t offset, size_t n, float lr,
@@ -251,5 +286,5 @@ void op_adamw(Ops *o, cl_mem params, cl_mem grads, cl_mem m, cl_mem v, cl_mem st
     cl_ulong off = offset, nn = n;
     set_args(o->adamw_update, 14, ARG(params), ARG(grads), ARG(m), ARG(v), ARG(stats), ARG(off), ARG(nn), ARG(lr),
              ARG(beta1), ARG(beta2), ARG(eps), ARG(weight_decay), ARG(bias_correction1), ARG(bias_correction2));
-    launch_1d(o, o->adamw_update, n);
+    launch_1d(o, adamw_update, n);
 }

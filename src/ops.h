@@ -5,12 +5,16 @@
 #pragma once
 #include "cl_device.h"
 
-enum {
-    PROF_GEMM,      // CLBlast GEMMs
-    PROF_KERNELS,   // our kernels
-    PROF_TRANSFER,  // host <-> device copies and fills
-    PROF_NUM
-};
+#define PROF_MAX_ENTRIES 48
+
+// With profiling on, each operation is timed on the host between two
+// clFinish calls: this also counts the helper kernels CLBlast launches
+// internally (padding, transposes), which a single returned event would miss.
+typedef struct {
+    const char *name;  // kernel name, or "gemm" / "gemm_batched" for CLBlast
+    double ms;
+    long calls;
+} ProfEntry;
 
 typedef struct {
     const Device *dev;
@@ -21,22 +25,20 @@ typedef struct {
         residual_forward, attention_split_heads, attention_merge_qkv_grad, attention_merge_heads,
         attention_split_grad, attention_softmax, attention_softmax_backward, crossentropy_forward_backward,
         loss_sum, sumsq_partial, grad_norm_finalize, adamw_update;
-    // With profiling on, every enqueue keeps its event here until ops_profile_collect.
     int profiling;
-    cl_event *events;
-    int *event_kind;
-    int num_events, cap_events;
-    double prof_ms[PROF_NUM];
+    ProfEntry prof[PROF_MAX_ENTRIES];
+    int num_prof;
 } Ops;
 
 #define NORM_GROUPS 64  // must match cl/common.cl
 
 void ops_init(Ops *ops, const Device *dev);
 void ops_free(Ops *ops);
-// Waits for the queue, adds the time of each recorded event to prof_ms.
-void ops_profile_collect(Ops *ops);
-// Records an event produced by an enqueue outside ops (e.g. a buffer write) when profiling.
-cl_event *ops_event_slot(Ops *ops, int kind);
+// Milliseconds spent in CLBlast GEMMs and in our kernels since ops_init or the last reset.
+void ops_profile_totals(const Ops *ops, double *gemm_ms, double *kernel_ms);
+void ops_profile_reset(Ops *ops);
+// Prints the share of each operation, largest first.
+void ops_profile_print(const Ops *ops, int steps, FILE *f);
 
 // ---- embeddings ----
 // out (B,T,C) = wte[inp] + wpe[:T]

@@ -24,10 +24,7 @@ void token_ids_push(TokenIds *t, int32_t id);
 void token_ids_reserve(TokenIds *t, size_t n); // room for n more ids
 void token_ids_free(TokenIds *t);
 
-// gpt2cl's data folder: $GPT2CL_DATA, else $XDG_DATA_HOME/gpt2cl, else
-// $HOME/.local/share/gpt2cl. Where scripts/fetch_vocab.sh puts gpt2.tiktoken
-// and scripts/make_corpus.sh puts corpus/. Returns a static string.
-const char *gpt2cl_data_dir(void);
+// gpt2cl_data_dir() (util.h) is where the "gpt2" ranks file lives.
 
 // spec: "gpt2" (gpt2.tiktoken in the data folder), "byte" (256 byte tokens +
 // end-of-text), a path to a .tiktoken ranks file ("base64-token rank" lines),
@@ -52,6 +49,12 @@ size_t tokenizer_encode(Tokenizer *t, const void *bytes, size_t len, TokenIds *o
 // The end-of-text id decodes to "<|endoftext|>". Returns NULL for ids out of
 // range.
 const unsigned char *tokenizer_decode(const Tokenizer *t, int id, size_t *len);
+
+// An offset >= min (or len) at which text can be cut into two encode calls
+// without changing the ids: a '\n' right after an ASCII non-space byte, where
+// the GPT-2 regex always starts a new pre-token. Lets callers encode huge
+// documents in chunks.
+size_t tokenizer_split_point(const unsigned char *s, size_t len, size_t min);
 
 // Offset of the first byte that is not part of valid UTF-8, or len if none.
 size_t utf8_first_invalid(const unsigned char *s, size_t len);

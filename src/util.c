@@ -129,3 +129,34 @@ const char *format_bytes(double bytes, char *buf, size_t n) {
     snprintf(buf, n, u ? "%.2f %s" : "%.0f %s", bytes, units[u]);
     return buf;
 }
+
+const char *gpt2cl_data_dir(void) {
+    static char dir[4096];
+    if (dir[0]) return dir;
+    const char *env = getenv("GPT2CL_DATA");
+    const char *xdg = getenv("XDG_DATA_HOME");
+    const char *home = getenv("HOME");
+    int n;
+    if (env && env[0]) n = snprintf(dir, sizeof(dir), "%s", env);
+    else if (xdg && xdg[0]) n = snprintf(dir, sizeof(dir), "%s/gpt2cl", xdg);
+    else if (home && home[0]) n = snprintf(dir, sizeof(dir), "%s/.local/share/gpt2cl", home);
+    else die("cannot locate the gpt2cl data folder: set GPT2CL_DATA or HOME");
+    if (n < 0 || (size_t)n >= sizeof(dir)) die("gpt2cl data folder path is too long");
+    return dir;
+}
+
+char *expand_path(const char *p) {
+    const char *prefix = "", *rest = p;
+    if (strncmp(p, "~/", 2) == 0 || strcmp(p, "~") == 0) {
+        prefix = getenv("HOME");
+        if (!prefix) die("cannot expand '%s': HOME is not set", p);
+        rest = p + 1;
+    } else if (strncmp(p, "$DATA", 5) == 0 && (p[5] == '/' || p[5] == '\0')) {
+        prefix = gpt2cl_data_dir();
+        rest = p + 5;
+    }
+    size_t n = strlen(prefix) + strlen(rest) + 1;
+    char *out = mallocCheck(n);
+    snprintf(out, n, "%s%s", prefix, rest);
+    return out;
+}

@@ -33,6 +33,14 @@ void write_file_atomic(const char *path, const void *data, size_t len);
 void make_dirs(const char *path);
 int file_exists(const char *path);
 
+// gpt2cl's data folder: $GPT2CL_DATA, else $XDG_DATA_HOME/gpt2cl, else
+// $HOME/.local/share/gpt2cl. Where scripts/fetch_vocab.sh puts gpt2.tiktoken,
+// scripts/make_corpus.sh puts corpus/ and `gpt2cl prepare` puts tokens/.
+// Returns a static string.
+const char *gpt2cl_data_dir(void);
+// A leading "~" becomes $HOME and a leading "$DATA" the data folder; returns a new string.
+char *expand_path(const char *path);
+
 double now_seconds(void); // monotonic clock
 // Formats a byte count as "1.50 GiB" into buf.
 const char *format_bytes(double bytes, char *buf, size_t n);

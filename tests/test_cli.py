@@ -1,0 +1,340 @@
+#!/usr/bin/env python3
+"""Command-line error handling of gpt2cl (python3 standard library only).
+
+Every bad input must end in ONE line `gpt2cl: error: ...` on stderr with exit status 1 (no crash, no
+traceback, no core dump) and must leave existing files alone. Also checks that `devices` and the --help
+texts work. Finds the binary via $GPT2CL_BIN and the source tree via $GPT2CL_SOURCE_ROOT.
+"""
+import hashlib
+import os
+import re
+import shutil
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.abspath(os.environ.get("GPT2CL_SOURCE_ROOT",
+                                      os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")))
+BIN = os.path.abspath(os.environ.get("GPT2CL_BIN", os.path.join(ROOT, "build", "gpt2cl")))
+sys.dont_write_bytecode = True  # do not leave __pycache__ in the source tree
+sys.path.insert(0, os.path.join(ROOT, "tests"))
+import make_shard  # noqa: E402
+
+GPL = "/usr/share/common-licenses/GPL-3"
+TINY = dict(n_layer=2, n_head=4, n_embd=64, block_size=64, vocab_size=257, batch_size=2, seq_len=32, steps=1,
+            lr="1e-3", schedule="constant")
+
+passed = failed = 0
+
+
+def report(ok, name, detail):
+    global passed, failed
+    if ok:
+        passed += 1
+        print("PASS %-34s %s" % (name, detail))
+    else:
+        failed += 1
+        print("FAIL %-34s %s" % (name, detail))
+    sys.stdout.flush()
+
+
+def run(args, cwd, env=None, timeout=300):
+    e = dict(os.environ)
+    if env:
+        e.update(env)
+    t0 = time.monotonic()
+    p = subprocess.run([BIN] + args, cwd=cwd, env=e, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       timeout=timeout)
+    return p.returncode, p.stdout.decode("utf-8", "replace"), p.stderr.decode("utf-8", "replace"), \
+        time.monotonic() - t0
+
+
+def write_ini(path, **keys):
+    with open(path, "w") as f:
+        for k, v in keys.items():
+            f.write("%s = %s\n" % (k, v))
+    return path
+
+
+def tree_digest(d):
+    """Maps each file under d to the sha256 of its bytes."""
+    out = {}
+    for base, _, files in os.walk(d):
+        for fn in files:
+            p = os.path.join(base, fn)
+            with open(p, "rb") as f:
+                out[os.path.relpath(p, d)] = hashlib.sha256(f.read()).hexdigest()
+    return out
+
+
+def expect_error(name, args, needles, cwd, env=None, max_seconds=None, protect=None):
+    """Runs gpt2cl, expects exit 1 and exactly one stderr line `gpt2cl: error: ...` holding every needle.
+    protect: folder whose files must be byte-identical afterwards."""
+    before = tree_digest(protect) if protect else None
+    rc, out, err, dt = run(args, cwd, env)
+    lines = [l for l in err.splitlines() if l.strip()]
+    problems = []
+    if rc != 1:
+        problems.append("exit status %d, expected 1" % rc)
+    if len(lines) != 1:
+        problems.append("%d stderr lines, expected 1" % len(lines))
+    if not lines or not lines[-1].startswith("gpt2cl: error: "):
+        problems.append("stderr does not end in a 'gpt2cl: error: ' line")
+    if isinstance(needles, str):
+        needles = [needles]
+    for n in needles:
+        if n not in err:
+            problems.append("message lacks %r" % n)
+    for bad in ("Traceback", "Segmentation", "core dumped", "Aborted", "AddressSanitizer"):
+        if bad in err or bad in out:
+            problems.append("output mentions %r" % bad)
+    if max_seconds is not None and dt > max_seconds:
+        problems.append("took %.1f s, more than %.0f s" % (dt, max_seconds))
+    if protect and tree_digest(protect) != before:
+        problems.append("files in %s changed" % protect)
+    msg = lines[-1] if lines else "(no stderr)"
+    report(not problems, name, "rc=%d %.2fs | %s%s" % (rc, dt, msg, "" if not problems else
+                                                        "\n     PROBLEMS: " + "; ".join(problems) +
+                                                        "\n     stderr: " + err.strip().replace("\n", "\n     ")))
+
+
+def expect_ok(name, args, cwd, needle=None, stream="stdout", env=None):
+    rc, out, err, dt = run(args, cwd, env)
+    text = out if stream == "stdout" else err
+    ok = rc == 0 and (needle is None or needle in text)
+    first = (text.strip().splitlines() or ["(empty)"])[0]
+    report(ok, name, "rc=%d %.2fs | %s%s" % (rc, dt, first, "" if ok else "\n     stdout: %s\n     stderr: %s" %
+                                                (out.strip(), err.strip())))
+    return out
+
+
+def main():
+    if not os.access(BIN, os.X_OK):
+        sys.exit("test_cli: gpt2cl binary %r not found (set GPT2CL_BIN)" % BIN)
+    tmp = tempfile.mkdtemp(prefix="gpt2cl_test_cli_")
+    try:
+        cases(tmp)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    print("test_cli: %d passed, %d failed" % (passed, failed))
+    return 1 if failed else 0
+
+
+def cases(tmp):
+    j = lambda *p: os.path.join(tmp, *p)  # noqa: E731
+    data = open(GPL, "rb").read()
+    make_shard.write(j("train.bin"), list(data[:4000]))
+    good = write_ini(j("good.ini"), train_data=j("train.bin"), **TINY)
+
+    # ---- help texts and commands ----
+    expect_ok("help", ["--help"], tmp, "usage: gpt2cl")
+    expect_ok("train_help", ["train", "--help"], tmp, "--resume")
+    expect_ok("bench_help", ["bench", "--help"], tmp, "usage: gpt2cl bench")
+    expect_ok("devices_help", ["devices", "--help"], tmp, "usage: gpt2cl devices")
+    out = expect_ok("devices_lists_one", ["devices"], tmp)
+    rows = [l for l in out.splitlines()[1:] if l.split() and l.split()[0].isdigit()]
+    report(len(rows) >= 1, "devices_has_row", "%d device row(s): %s" % (len(rows), rows[0] if rows else out))
+    rc, out, err, dt = run(["frobnicate"], tmp)
+    report(rc != 0 and "unknown command" in err, "unknown_command", "rc=%d | %s" % (rc, err.strip()))
+    rc, out, err, dt = run([], tmp)
+    report(rc != 0 and "usage" in err, "no_command", "rc=%d | %s" % (rc, (err.strip().splitlines() or [""])[0]))
+    expect_error("devices_extra_arg", ["devices", "extra"], "takes no arguments", tmp)
+
+    # ---- command line ----
+    expect_error("unknown_option", ["train", "--bogus", "--config", good], "unknown option '--bogus'", tmp)
+    expect_error("override_without_eq", ["train", "--config", good, "n_layer"], "expected key=value", tmp)
+    expect_error("override_unknown_key", ["train", "--config", good, "colour=blue"], "unknown key 'colour'", tmp)
+    expect_error("no_config_no_resume", ["train"], "--config", tmp)
+    expect_error("config_and_resume", ["train", "--config", good, "--resume", tmp], "not both", tmp)
+    expect_error("config_needs_file", ["train", "--config"], "--config needs a file", tmp)
+    expect_error("bench_without_config", ["bench"], "bench needs --config", tmp)
+
+    # ---- config files ----
+    expect_error("missing_config", ["train", "--config", j("nope.ini")], "cannot open config", tmp)
+    with open(j("syntax.ini"), "w") as f:
+        f.write("n_layer = 2\nthis line has no equals sign\n")
+    expect_error("config_syntax_error", ["train", "--config", j("syntax.ini")], ["syntax.ini:2", "syntax error"], tmp)
+    with open(j("unknown.ini"), "w") as f:
+        f.write("n_layer = 2\nn_layers = 3\n")
+    expect_error("config_unknown_key", ["train", "--config", j("unknown.ini")],
+                 ["unknown.ini:2", "unknown key 'n_layers'"], tmp)
+    write_ini(j("badint.ini"), train_data=j("train.bin"), n_layer="two")
+    expect_error("config_not_integer", ["train", "--config", j("badint.ini")], "n_layer: 'two' is not an integer",
+                 tmp)
+    expect_error("override_not_integer", ["train", "--config", good, "batch_size=4x"],
+                 "batch_size: '4x' is not an integer", tmp)
+    expect_error("override_not_number", ["train", "--config", good, "lr=fast"], "lr: 'fast' is not a finite number",
+                 tmp)
+    expect_error("override_nan", ["train", "--config", good, "lr=nan"], "not a finite number", tmp)
+    expect_error("override_empty_int", ["train", "--config", good, "steps="], "is not an integer", tmp)
+    expect_error("override_out_of_range", ["train", "--config", good, "n_layer=0"], "n_layer: 0 is out of range",
+                 tmp)
+    expect_error("override_negative_lr", ["train", "--config", good, "lr=-1"], "lr: -1 is out of range", tmp)
+    expect_error("override_beta2_one", ["train", "--config", good, "beta2=1"], "beta2: 1 is out of range", tmp)
+    expect_error("override_bad_enum", ["train", "--config", good, "schedule=foo"],
+                 ["schedule: 'foo' is not one of", "cosine"], tmp)
+    expect_error("override_bad_optimizer", ["train", "--config", good, "optimizer=sgd"], "optimizer: 'sgd'", tmp)
+    write_ini(j("nodata.ini"), **TINY)
+    expect_error("missing_train_data", ["train", "--config", j("nodata.ini")], "train_data is not set", tmp)
+    expect_error("n_embd_not_divisible", ["train", "--config", good, "n_embd=66"],
+                 "n_embd (66) must be divisible by n_head (4)", tmp)
+    expect_error("seq_len_gt_block_size", ["train", "--config", good, "seq_len=65"],
+                 "seq_len (65) is larger than block_size (64)", tmp)
+    expect_error("min_lr_gt_lr", ["train", "--config", good, "min_lr=1"], "min_lr", tmp)
+    expect_error("checkpoint_every_no_out_dir", ["train", "--config", good, "checkpoint_every=5"],
+                 "out_dir is empty", tmp)
+    expect_error("option_after_override", ["train", "--config", good, "steps=2", "--profile"],
+                 "options go before key=value", tmp)
+
+    # ---- devices ----
+    expect_error("device_no_match", ["train", "--config", good, "device=nosuchdevice"],
+                 "no OpenCL device matches 'nosuchdevice'", tmp)
+    expect_error("device_index_range", ["train", "--config", good, "device=99"], "device 99 does not exist", tmp)
+    os.mkdir(j("no_icds"))
+    no_icd = {"OCL_ICD_VENDORS": j("no_icds"), "OPENCL_VENDOR_PATH": j("no_icds")}
+    expect_error("no_platform_train", ["train", "--config", good], "no OpenCL platform", tmp, env=no_icd)
+    expect_error("no_platform_devices", ["devices"], "no OpenCL platform", tmp, env=no_icd)
+    # Activations of ~25 TiB: must be refused by the estimate, before any allocation, so quickly.
+    expect_error("not_enough_device_memory",
+                 ["train", "--config", good, "batch_size=100000", "seq_len=1024", "block_size=1024",
+                  "vocab_size=50257"],
+                 ["not enough device memory", "needs", "TiB", "has", "GiB"], tmp, max_seconds=20)
+    expect_error("bench_not_enough_memory",
+                 ["bench", "--config", good, "batch_size=100000", "seq_len=1024", "block_size=1024",
+                  "vocab_size=50257"], "not enough device memory", tmp, max_seconds=20)
+
+    # ---- a real run to get a checkpoint (also the out_dir protection cases) ----
+    run_dir = j("run")
+    rc, out, err, dt = run(["train", "--config", good, "out_dir=" + run_dir], tmp)
+    ck = os.path.join(run_dir, "model_00000001.bin")
+    ok = rc == 0 and os.path.exists(ck) and os.path.exists(os.path.join(run_dir, "state_00000001.bin"))
+    report(ok, "setup_run_writes_checkpoint", "rc=%d %.1fs%s" % (rc, dt, "" if ok else "\n" + out + err))
+    if not ok:
+        return
+    expect_error("out_dir_has_checkpoints", ["train", "--config", good, "out_dir=" + run_dir],
+                 ["already holds checkpoints", "--resume"], tmp, protect=run_dir)
+    expect_error("out_dir_has_checkpoints_bad_cfg", ["train", "--config", good, "out_dir=" + run_dir, "steps=5"],
+                 "already holds checkpoints", tmp, protect=run_dir)
+    expect_error("resume_already_done", ["train", "--resume", run_dir], "already at step 1", tmp, protect=run_dir)
+    expect_error("resume_shape_override", ["train", "--resume", run_dir, "steps=2", "n_layer=3"],
+                 "n_layer = 3", tmp, protect=run_dir)
+    os.mkdir(j("empty_run"))
+    expect_error("resume_no_checkpoint", ["train", "--resume", j("empty_run")], "nothing to resume", tmp)
+    expect_error("resume_missing_dir", ["train", "--resume", j("no_such_run")], "nothing to resume", tmp)
+    with open(j("a_file"), "w") as f:
+        f.write("x")
+    expect_error("out_dir_is_a_file", ["train", "--config", good, "out_dir=" + j("a_file")], "not a folder", tmp)
+
+    # corrupt resume state (in a copy): truncated optimizer state
+    bad_run = j("bad_run")
+    shutil.copytree(run_dir, bad_run)
+    st = os.path.join(bad_run, "state_00000001.bin")
+    with open(st, "r+b") as f:
+        f.truncate(os.path.getsize(st) - 100)
+    expect_error("resume_truncated_state", ["train", "--resume", bad_run, "steps=2"],
+                 ["state_00000001.bin", "truncated"], tmp, protect=bad_run)
+
+    # ---- checkpoints given to init_from ----
+    ck_bytes = open(ck, "rb").read()
+
+    def patched(name, header_index=None, value=None, cut=0, extra=b""):
+        b = bytearray(ck_bytes)
+        if header_index is not None:
+            b[4 * header_index:4 * header_index + 4] = struct.pack("<i", value)
+        if cut:
+            b = b[:-cut]
+        p = j(name)
+        with open(p, "wb") as f:
+            f.write(bytes(b) + extra)
+        return p
+
+    expect_ok("init_from_valid_checkpoint", ["train", "--config", good, "init_from=" + ck], tmp, "step 1/1")
+    expect_error("init_from_missing", ["train", "--config", good, "init_from=" + j("nope.bin")],
+                 "cannot open checkpoint", tmp)
+    expect_error("init_from_bad_magic", ["train", "--config", good, "init_from=" + patched("m.bin", 0, 1234)],
+                 "is not an llm.c checkpoint", tmp)
+    expect_error("init_from_token_shard", ["train", "--config", good, "init_from=" + j("train.bin")],
+                 "is not an llm.c checkpoint", tmp)
+    expect_error("init_from_bf16_version", ["train", "--config", good, "init_from=" + patched("v.bin", 1, 5)],
+                 ["version 5", "fp32"], tmp)
+    expect_error("init_from_truncated", ["train", "--config", good, "init_from=" + patched("t.bin", cut=4)],
+                 "truncated", tmp)
+    expect_error("init_from_too_long", ["train", "--config", good, "init_from=" + patched("l.bin", extra=b"\0" * 8)],
+                 "bytes but its header", tmp)
+    expect_error("init_from_tiny_file", ["train", "--config", good, "init_from=" + j("a_file")],
+                 "too short", tmp)
+    expect_error("init_from_bad_header", ["train", "--config", good, "init_from=" + patched("h.bin", 5, 3)],
+                 "invalid header", tmp)  # n_head 3 does not divide n_embd 64
+    expect_error("init_from_shape_mismatch", ["train", "--config", good, "init_from=" + ck, "n_layer=3"],
+                 ["n_layer = 3 is set", "n_layer = 2"], tmp)
+    nan_ck = bytearray(ck_bytes)
+    nan_ck[1024 + 400:1024 + 404] = struct.pack("<f", float("nan"))
+    with open(j("nan.bin"), "wb") as f:
+        f.write(nan_ck)
+    expect_error("init_from_nan", ["train", "--config", good, "init_from=" + j("nan.bin")], "non-finite", tmp)
+
+    # ---- token shards ----
+    def shard(name, tokens, **kw):
+        make_shard.write(j(name), tokens, **kw)
+        return "train_data=" + j(name)
+
+    toks = list(data[:200])
+    expect_error("shard_bad_magic", ["train", "--config", good, shard("s1.bin", toks, magic=1)],
+                 "is not an llm.c token shard", tmp)
+    expect_error("shard_bad_version", ["train", "--config", good, shard("s2.bin", toks, version=7)],
+                 "has version 7", tmp)
+    expect_error("shard_truncated", ["train", "--config", good, shard("s3.bin", toks, count=len(toks) + 10)],
+                 ["announces 210 tokens", "truncated"], tmp)
+    expect_error("shard_too_long", ["train", "--config", good, shard("s3b.bin", toks, count=len(toks) - 10)],
+                 "announces 190 tokens", tmp)
+    expect_error("shard_negative_count", ["train", "--config", good, shard("s3c.bin", toks, count=-1)],
+                 "negative", tmp)
+    with open(j("s4.bin"), "wb") as f:
+        f.write(b"\x00" * 100)
+    expect_error("shard_short_header", ["train", "--config", good, "train_data=" + j("s4.bin")], "too short", tmp)
+    expect_error("shard_token_out_of_vocab", ["train", "--config", good, shard("s5.bin", toks[:100] + [300] + toks)],
+                 ["token id 300", "position 100", "257"], tmp)
+    expect_error("shard_too_few_tokens", ["train", "--config", good, shard("s6.bin", toks[:64])],
+                 ["fewer than one batch", "65"], tmp)  # batch_size 2 * seq_len 32 + 1 = 65
+    expect_error("train_data_glob_no_match", ["train", "--config", good, "train_data=" + j("nomatch_*.bin")],
+                 ["train_data", "matches no files"], tmp)
+    os.mkdir(j("empty_data"))
+    expect_error("train_data_empty_folder", ["train", "--config", good, "train_data=" + j("empty_data")],
+                 "matches no files", tmp)
+    expect_error("val_data_glob_no_match", ["train", "--config", good, "val_data=" + j("nomatch_*.bin")],
+                 ["val_data", "matches no files"], tmp)
+    expect_error("val_data_bad_magic", ["train", "--config", good, "val_data=" + j("s1.bin")],
+                 "is not an llm.c token shard", tmp)
+    # a second, broken shard behind a good one: reported when the glob is expanded, not mid-run
+    os.mkdir(j("two"))
+    shutil.copy(j("train.bin"), j("two", "a.bin"))
+    shutil.copy(j("s2.bin"), j("two", "b.bin"))
+    expect_error("second_shard_bad", ["train", "--config", good, "train_data=" + j("two")], "has version 7", tmp)
+
+    # A later shard too short for one batch: must be caught when the shards are listed, before step 1 --
+    # not hours into a run when the loader reaches it.
+    os.mkdir(j("short2"))
+    shutil.copy(j("train.bin"), j("short2", "a.bin"))
+    make_shard.write(j("short2", "b.bin"), toks[:40])
+    rc, out, err, dt = run(["train", "--config", good, "steps=80", "train_data=" + j("short2")], tmp)
+    report(rc == 1 and "fewer than one batch" in err and err.count("\n") == 1, "later_shard_too_few_tokens",
+           "rc=%d | %s" % (rc, err.strip()))
+    trained = len(re.findall(r"^step +\d+/", out, re.M))
+    report(trained == 0, "later_shard_checked_upfront",
+           "error came %s" % ("before training" if not trained else "mid-run, after %d steps" % trained))
+
+    # ---- output files ----
+    with open(j("old.jsonl"), "w") as f:
+        f.write("previous line\n")
+    rc, out, err, dt = run(["train", "--config", good, "log=" + j("old.jsonl")], tmp)
+    log_text = open(j("old.jsonl")).read()
+    report(rc == 0 and log_text.startswith("previous line\n") and '"step":1' in log_text, "log_appends",
+           "an existing log keeps its content and gets the new step appended")
+    expect_error("log_in_missing_folder", ["train", "--config", good, "log=" + j("no", "such", "dir", "log.jsonl")],
+                 "cannot open log file", tmp)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,533 @@
+// Every device operation of src/ops.h, forward and backward, against the plain C
+// reference of tests/reference.c on seeded random inputs.
+//
+// Shapes: small ones that are not multiples of the work-group size (odd row
+// counts, C=48, OC=80, V=50 < Vp=64) and larger ones that make the row kernels
+// loop inside their work-group (C=768 > WG for LayerNorm, T=300 > WG for the
+// attention softmax, V=1000 and 50257 > WG for the loss, n > NORM_GROUPS*WG for
+// the gradient norm).
+//
+// Errors are max|got - ref| / max|ref| per tensor (compare_rel_to_max). The
+// reference accumulates in double, so the tolerances below only have to cover
+// the float32 rounding of the device, as argued next to each check. Results
+// that must be bit-exact (a single float add, untouched memory, exact zeros) are
+// checked with tolerance 0 or memcmp.
+#include <stdarg.h>
+#include <string.h>
+
+#include "ops.h"
+#include "reference.h"
+#include "rng.h"
+#include "test_util.h"
+#include "util.h"
+
+static Device dev;
+static Ops ops;
+static Rng rng;
+
+// ---- helpers ----
+static float *randn(size_t n, float mean, float std) {
+    float *x = mallocCheck((n ? n : 1) * sizeof(float));
+    for (size_t i = 0; i < n; i++) x[i] = rng_normal(&rng, mean, std);
+    return x;
+}
+
+static cl_mem upload(const void *host, size_t bytes) {
+    cl_mem m = device_alloc(&dev, bytes, "test buffer");
+    device_write(&dev, m, 0, bytes, host);
+    return m;
+}
+
+static float *download(cl_mem m, size_t n) {
+    float *x = mallocCheck((n ? n : 1) * sizeof(float));
+    device_read(&dev, m, 0, n * sizeof(float), x);
+    return x;
+}
+
+// Reads n floats back and compares them with ref.
+static double check(const char *what, cl_mem m, const float *ref, size_t n, double tol) {
+    float *got = download(m, n);
+    double e = compare_rel_to_max(what, got, ref, n, tol);
+    free(got);
+    return e;
+}
+
+static void release(cl_mem *ms, int n) {
+    for (int i = 0; i < n; i++)
+        if (ms[i]) CL_CHECK(clReleaseMemObject(ms[i]));
+}
+
+static char label_buf[128];
+static const char *label(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static const char *label(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(label_buf, sizeof label_buf, fmt, ap);
+    va_end(ap);
+    return label_buf;
+}
+
+// The token buckets of op_encoder_backward, built exactly as gpt2_set_batch
+// (src/forward.c) does: positions grouped by token, ascending within a token.
+typedef struct {
+    int token, pos;
+} TokenPos;
+
+static int cmp_token_pos(const void *a, const void *b) {
+    const TokenPos *x = a, *y = b;
+    if (x->token != y->token) return x->token < y->token ? -1 : 1;
+    return (x->pos > y->pos) - (x->pos < y->pos);
+}
+
+static int build_buckets(const int *inputs, int BT, int *tokens, int *start, int *pos) {
+    TokenPos *tp = mallocCheck((size_t)BT * sizeof *tp);
+    for (int i = 0; i < BT; i++) tp[i] = (TokenPos){inputs[i], i};
+    qsort(tp, (size_t)BT, sizeof *tp, cmp_token_pos);
+    int u = 0;
+    for (int i = 0; i < BT; i++) {
+        if (i == 0 || tp[i].token != tp[i - 1].token) {
+            tokens[u] = tp[i].token;
+            start[u++] = i;
+        }
+        pos[i] = tp[i].pos;
+    }
+    start[u] = BT;
+    free(tp);
+    return u;
+}
+
+// ---- embeddings ----
+static void test_encoder(int B, int T, int C, int V, int token_range) {
+    printf("-- encoder B=%d T=%d C=%d V=%d (tokens from %d values)\n", B, T, C, V, token_range);
+    const int BT = B * T;
+    int *inp = mallocCheck((size_t)BT * sizeof(int));
+    for (int i = 0; i < BT; i++) inp[i] = (int)(rng_u64(&rng) % (uint64_t)token_range);
+    inp[BT / 2] = V - 1;  // the last row of wte too
+    float *wte = randn((size_t)V * C, 0, 1), *wpe = randn((size_t)T * C, 0, 1);
+    float *out = mallocCheck((size_t)BT * C * sizeof(float));
+    ref_encoder_forward(out, inp, wte, wpe, B, T, C);
+    cl_mem d_inp = upload(inp, (size_t)BT * sizeof(int)), d_wte = upload(wte, (size_t)V * C * sizeof(float)),
+           d_wpe = upload(wpe, (size_t)T * C * sizeof(float)),
+           d_out = device_alloc(&dev, (size_t)BT * C * sizeof(float), "out");
+    op_encoder_forward(&ops, d_out, d_inp, d_wte, d_wpe, B, T, C);
+    // One float add per element, correctly rounded on both sides: bit-exact.
+    check("encoder_forward out", d_out, out, (size_t)BT * C, 0);
+
+    int *tokens = mallocCheck((size_t)BT * sizeof(int)), *start = mallocCheck(((size_t)BT + 1) * sizeof(int)),
+        *pos = mallocCheck((size_t)BT * sizeof(int));
+    int U = build_buckets(inp, BT, tokens, start, pos);
+    int max_bucket = 0;
+    for (int u = 0; u < U; u++)
+        if (start[u + 1] - start[u] > max_bucket) max_bucket = start[u + 1] - start[u];
+    EXPECT(max_bucket > 1, "the batch should repeat tokens");
+    // dwte, dwpe accumulate: start from nonzero values.
+    float *dwte = randn((size_t)V * C, 0, 1), *dwpe = randn((size_t)T * C, 0, 1), *dout = randn((size_t)BT * C, 0, 1);
+    cl_mem d_dwte = upload(dwte, (size_t)V * C * sizeof(float)), d_dwpe = upload(dwpe, (size_t)T * C * sizeof(float)),
+           d_dout = upload(dout, (size_t)BT * C * sizeof(float)), d_tok = upload(tokens, (size_t)U * sizeof(int)),
+           d_start = upload(start, ((size_t)U + 1) * sizeof(int)), d_pos = upload(pos, (size_t)BT * sizeof(int));
+    op_encoder_backward(&ops, d_dwte, d_dwpe, d_dout, d_tok, d_start, d_pos, U, B, T, C);
+    ref_encoder_backward(dwte, dwpe, dout, inp, B, T, C);
+    // Float sums of at most max(B, largest bucket)+1 terms of size ~1: a few ulps of the max.
+    check(label("encoder_backward dwte (%d buckets)", U), d_dwte, dwte, (size_t)V * C, 1e-6);
+    check("encoder_backward dwpe", d_dwpe, dwpe, (size_t)T * C, 1e-6);
+
+    cl_mem ms[] = {d_inp, d_wte, d_wpe, d_out, d_dwte, d_dwpe, d_dout, d_tok, d_start, d_pos};
+    release(ms, (int)(sizeof ms / sizeof ms[0]));
+    free(inp), free(wte), free(wpe), free(out), free(tokens), free(start), free(pos), free(dwte), free(dwpe),
+        free(dout);
+}
+
+// ---- LayerNorm ----
+static void test_layernorm(int N, int C) {
+    printf("-- layernorm N=%d C=%d\n", N, C);
+    const size_t NC = (size_t)N * C;
+    float *inp = randn(NC, 0.5f, 2.0f), *w = randn((size_t)C, 1, 0.3f), *b = randn((size_t)C, 0, 0.3f);
+    float *out = mallocCheck(NC * sizeof(float)), *mean = mallocCheck((size_t)N * sizeof(float)),
+          *rstd = mallocCheck((size_t)N * sizeof(float));
+    ref_layernorm_forward(out, mean, rstd, inp, w, b, N, C);
+    cl_mem d_inp = upload(inp, NC * sizeof(float)), d_w = upload(w, (size_t)C * sizeof(float)),
+           d_b = upload(b, (size_t)C * sizeof(float)), d_out = device_alloc(&dev, NC * sizeof(float), "out"),
+           d_mean = device_alloc(&dev, (size_t)N * sizeof(float), "mean"),
+           d_rstd = device_alloc(&dev, (size_t)N * sizeof(float), "rstd");
+    op_layernorm_forward(&ops, d_out, d_mean, d_rstd, d_inp, d_w, d_b, N, C);
+    // Float sums of C terms for the mean and variance (tree-reduced, error ~ log2(C) ulps)
+    // then a few float ops per element: ~1e-6 of the max; 1e-5 leaves margin.
+    check("layernorm_forward out", d_out, out, NC, 1e-5);
+    check("layernorm_forward mean", d_mean, mean, (size_t)N, 1e-5);
+    check("layernorm_forward rstd", d_rstd, rstd, (size_t)N, 1e-5);
+
+    // Backward from the reference mean/rstd (so only the backward is tested);
+    // dinp, dw, db accumulate: start them from nonzero values of the gradients' size.
+    device_write(&dev, d_mean, 0, (size_t)N * sizeof(float), mean);
+    device_write(&dev, d_rstd, 0, (size_t)N * sizeof(float), rstd);
+    float *dout = randn(NC, 0, 1), *dinp = randn(NC, 0, 1), *dw = randn((size_t)C, 0, 1), *db = randn((size_t)C, 0, 1);
+    cl_mem d_dout = upload(dout, NC * sizeof(float)), d_dinp = upload(dinp, NC * sizeof(float)),
+           d_dw = upload(dw, (size_t)C * sizeof(float)), d_db = upload(db, (size_t)C * sizeof(float));
+    op_layernorm_backward(&ops, d_dinp, d_dw, d_db, d_dout, d_inp, d_w, d_mean, d_rstd, N, C);
+    ref_layernorm_backward(dinp, dw, db, dout, inp, w, mean, rstd, N, C);
+    // dinp: two float row sums of C terms, then (dnorm - mean - norm*mean)*rstd with
+    // partial cancellation: ~1e-6 of the max. dw, db: float column sums of N terms.
+    check("layernorm_backward dinp (+=)", d_dinp, dinp, NC, 1e-5);
+    check("layernorm_backward dw (+=)", d_dw, dw, (size_t)C, 1e-5);
+    check("layernorm_backward db (+=)", d_db, db, (size_t)C, 1e-5);
+
+    cl_mem ms[] = {d_inp, d_w, d_b, d_out, d_mean, d_rstd, d_dout, d_dinp, d_dw, d_db};
+    release(ms, (int)(sizeof ms / sizeof ms[0]));
+    free(inp), free(w), free(b), free(out), free(mean), free(rstd), free(dout), free(dinp), free(dw), free(db);
+}
+
+// ---- linear layers ----
+static void test_matmul(int N, int C, int OC, int with_bias) {
+    printf("-- matmul N=%d C=%d OC=%d %s\n", N, C, OC, with_bias ? "with bias" : "no bias");
+    const size_t NC = (size_t)N * C, NO = (size_t)N * OC, OCC = (size_t)OC * C;
+    float *inp = randn(NC, 0, 1), *w = randn(OCC, 0, 0.2f), *bias = with_bias ? randn((size_t)OC, 0, 1) : NULL;
+    float *out = mallocCheck(NO * sizeof(float));
+    ref_matmul_forward(out, inp, w, bias, N, C, OC);
+    // out and dinp are overwritten: they start as garbage with NaNs (a GEMM computing
+    // beta*C with beta = 0 would leak them).
+    float *garbage = randn(NO > NC ? NO : NC, 100, 10);
+    for (size_t i = 0; i < (NO > NC ? NO : NC); i += 7) garbage[i] = NAN;
+    cl_mem d_inp = upload(inp, NC * sizeof(float)), d_w = upload(w, OCC * sizeof(float)),
+           d_bias = with_bias ? upload(bias, (size_t)OC * sizeof(float)) : NULL,
+           d_out = upload(garbage, NO * sizeof(float));  // overwritten
+    op_matmul_forward(&ops, d_out, d_inp, d_w, d_bias, N, C, OC);
+    // A float GEMM with inner dimension C (any summation order) plus one add:
+    // error ~ sqrt(C) ulps of the typical |term|, well under 1e-5 of the max.
+    check("matmul_forward out", d_out, out, NO, 1e-5);
+
+    // dinp is overwritten (starts as the garbage); dw and dbias accumulate (start nonzero).
+    float *dout = randn(NO, 0, 1), *dinp = mallocCheck(NC * sizeof(float)), *dw = randn(OCC, 0, 3),
+          *dbias = with_bias ? randn((size_t)OC, 0, 3) : NULL;
+    cl_mem d_dout = upload(dout, NO * sizeof(float)), d_dinp = upload(garbage, NC * sizeof(float)),
+           d_dw = upload(dw, OCC * sizeof(float)),
+           d_dbias = with_bias ? upload(dbias, (size_t)OC * sizeof(float)) : NULL;
+    op_matmul_backward(&ops, d_dinp, d_dw, d_dbias, d_dout, d_inp, d_w, N, C, OC);
+    ref_matmul_backward(dinp, dw, dbias, dout, inp, w, N, C, OC);
+    // Float GEMMs with inner dimension OC (dinp) and N (dw), column sums of N terms (dbias).
+    check("matmul_backward dinp (=)", d_dinp, dinp, NC, 1e-5);
+    check("matmul_backward dw (+=)", d_dw, dw, OCC, 1e-5);
+    if (with_bias) check("matmul_backward dbias (+=)", d_dbias, dbias, (size_t)OC, 1e-5);
+
+    cl_mem ms[] = {d_inp, d_w, d_bias, d_out, d_dout, d_dinp, d_dw, d_dbias};
+    release(ms, (int)(sizeof ms / sizeof ms[0]));
+    free(inp), free(w), free(bias), free(out), free(garbage), free(dout), free(dinp), free(dw), free(dbias);
+}
+
+// ---- attention ----
+static void test_attention(int B, int T, int C, int NH) {
+    printf("-- attention B=%d T=%d C=%d NH=%d\n", B, T, C, NH);
+    const size_t BTC = (size_t)B * T * C, BT3C = 3 * BTC, ATT = (size_t)B * NH * T * T;
+    float *qkv = randn(BT3C, 0, 1), *out = mallocCheck(BTC * sizeof(float)), *att = mallocCheck(ATT * sizeof(float));
+    ref_attention_forward(out, att, qkv, B, T, C, NH);
+    // Outputs that are overwritten and the scratch buffers start as garbage with NaNs
+    // (as fresh device memory may): nothing may leak through, e.g. a GEMM's beta*C with beta = 0.
+    float *garbage = randn(ATT > BT3C ? ATT : BT3C, 100, 10);
+    for (size_t i = 0; i < (ATT > BT3C ? ATT : BT3C); i += 7) garbage[i] = NAN;
+    cl_mem d_qkv = upload(qkv, BT3C * sizeof(float)), d_out = upload(garbage, BTC * sizeof(float)),
+           d_att = upload(garbage, ATT * sizeof(float)),
+           d_q = upload(garbage, BTC * sizeof(float)), d_k = upload(garbage, BTC * sizeof(float)),
+           d_v = upload(garbage, BTC * sizeof(float)), d_y = upload(garbage, BTC * sizeof(float));
+    op_attention_forward(&ops, d_out, d_att, d_qkv, d_q, d_k, d_v, d_y, B, T, C, NH);
+    // Scores: float dot products of hs terms (scores ~1), exp/normalise in float:
+    // probabilities within ~1e-6 absolute; out = att @ v adds T-term float sums.
+    check("attention_forward out", d_out, out, BTC, 1e-5);
+    float *att_got = download(d_att, ATT);
+    compare_rel_to_max("attention_forward att", att_got, att, ATT, 1e-5);
+    size_t nonzero_future = 0, bad_rows = 0;
+    for (size_t r = 0; r < (size_t)B * NH * T; r++) {
+        const int t = (int)(r % (size_t)T);
+        double s = 0;
+        for (int j = 0; j < T; j++) {
+            float a = att_got[r * T + j];
+            if (j > t && a != 0.0f) nonzero_future++;
+            s += a;
+        }
+        if (fabs(s - 1.0) > 1e-5) bad_rows++;  // each row a distribution: T float terms
+    }
+    EXPECT(nonzero_future == 0, "attention_forward: %zu entries of att above the diagonal are not exactly 0",
+           nonzero_future);
+    EXPECT(bad_rows == 0, "attention_forward: %zu rows of att do not sum to 1 within 1e-5", bad_rows);
+
+    // Backward from the reference att (only the backward is tested); dqkv is overwritten.
+    device_write(&dev, d_att, 0, ATT * sizeof(float), att);
+    float *dout = randn(BTC, 0, 1), *dqkv = mallocCheck(BT3C * sizeof(float));
+    cl_mem d_dout = upload(dout, BTC * sizeof(float)), d_dqkv = upload(garbage, BT3C * sizeof(float)),
+           d_datt = upload(garbage, ATT * sizeof(float)), d_dq = upload(garbage, BTC * sizeof(float)),
+           d_dk = upload(garbage, BTC * sizeof(float)), d_dv = upload(garbage, BTC * sizeof(float)),
+           d_dy = upload(garbage, BTC * sizeof(float));
+    op_attention_backward(&ops, d_dqkv, d_dout, d_qkv, d_att, d_q, d_k, d_v, d_datt, d_dq, d_dk, d_dv, d_dy, B, T, C,
+                          NH);
+    ref_attention_backward(dqkv, dout, qkv, att, B, T, C, NH);
+    // Four float GEMMs (inner dims hs and T) around the softmax backward, whose
+    // a*(d - sum a*d) cancels partly: ~1e-6 of the max; 1e-5 leaves margin.
+    check("attention_backward dqkv (=)", d_dqkv, dqkv, BT3C, 1e-5);
+
+    cl_mem ms[] = {d_qkv, d_out, d_att, d_q, d_k, d_v, d_y, d_dout, d_dqkv, d_datt, d_dq, d_dk, d_dv, d_dy};
+    release(ms, (int)(sizeof ms / sizeof ms[0]));
+    free(qkv), free(out), free(att), free(garbage), free(att_got), free(dout), free(dqkv);
+}
+
+// ---- elementwise ----
+static void test_elementwise(int n) {
+    printf("-- elementwise n=%d\n", n);
+    const size_t bytes = (size_t)n * sizeof(float);
+    float *x = randn((size_t)n, 0, 2), *y = randn((size_t)n, 0, 2), *dout = randn((size_t)n, 0, 1);
+    float *ref = mallocCheck(bytes);
+    cl_mem d_x = upload(x, bytes), d_y = upload(y, bytes), d_dout = upload(dout, bytes),
+           d_out = device_alloc(&dev, bytes, "out");
+
+    op_gelu_forward(&ops, d_out, d_x, n);
+    ref_gelu_forward(ref, x, n);
+    // A handful of float ops and one tanh (OpenCL allows a few ulps): ~1e-6 of the max.
+    check("gelu_forward", d_out, ref, (size_t)n, 1e-5);
+
+    op_gelu_backward(&ops, d_out, d_x, d_dout, n);
+    ref_gelu_backward(ref, x, dout, n);
+    // tanh and cosh in float (a few ulps each) then a product: ~1e-6 of the max.
+    check("gelu_backward", d_out, ref, (size_t)n, 1e-5);
+    op_gelu_backward(&ops, d_dout, d_x, d_dout, n);  // in place, dinp == dout (as ops.h allows)
+    check("gelu_backward in place", d_dout, ref, (size_t)n, 1e-5);
+
+    op_residual_forward(&ops, d_out, d_x, d_y, n);
+    ref_residual_forward(ref, x, y, n);
+    // One float add, correctly rounded on both sides: bit-exact.
+    check("residual_forward", d_out, ref, (size_t)n, 0);
+
+    device_write(&dev, d_out, 0, bytes, dout);
+    op_accumulate(&ops, d_out, d_y, n);
+    memcpy(ref, dout, bytes);
+    ref_accumulate(ref, y, n);
+    // One float add: bit-exact.
+    check("accumulate (+=)", d_out, ref, (size_t)n, 0);
+
+    cl_mem ms[] = {d_x, d_y, d_dout, d_out};
+    release(ms, 4);
+    free(x), free(y), free(dout), free(ref);
+}
+
+// The tails of GELU, apart so that their large outputs do not set the scale of
+// the relative error above: cosh overflows to inf for |x| >~ 10 in gelu_backward
+// and sech^2 must come out 0, not NaN.
+static void test_gelu_tails(void) {
+    printf("-- gelu tails\n");
+    const float x[] = {0.0f,  1e-4f, -1e-4f, 3.0f,  -3.0f,  5.0f, -5.0f, 9.0f,
+                       -9.0f, 12.0f, -12.0f, 30.0f, -30.0f, 1e4f, -1e4f};
+    const int n = (int)(sizeof x / sizeof x[0]);
+    float ones[sizeof x / sizeof x[0]], ref[sizeof x / sizeof x[0]];
+    for (int i = 0; i < n; i++) ones[i] = 1.0f;
+    cl_mem d_x = upload(x, sizeof x), d_ones = upload(ones, sizeof ones), d_out = device_alloc(&dev, sizeof x, "out");
+    op_gelu_forward(&ops, d_out, d_x, n);
+    ref_gelu_forward(ref, x, n);
+    // Same arithmetic as above; the max |ref| is now 1e4 (gelu(x) = x there), so
+    // this mainly checks for inf/NaN and the exact limits 0 and x.
+    check("gelu_forward tails", d_out, ref, (size_t)n, 1e-5);
+    op_gelu_backward(&ops, d_out, d_x, d_ones, n);
+    ref_gelu_backward(ref, x, ones, n);
+    // The derivative itself (dout = 1), whose max is ~1.13 near x = 2: as above.
+    check("gelu_backward tails", d_out, ref, (size_t)n, 1e-5);
+    cl_mem ms[] = {d_x, d_ones, d_out};
+    release(ms, 3);
+}
+
+// ---- loss ----
+static void test_crossentropy(int N, int V, int Vp) {
+    printf("-- crossentropy N=%d V=%d Vp=%d\n", N, V, Vp);
+    const size_t NV = (size_t)N * Vp;
+    float *logits = randn(NV, 0, 2);
+    // Large values in the padding: wrong if they take part in the softmax.
+    for (int n = 0; n < N; n++)
+        for (int i = V; i < Vp; i++) logits[(size_t)n * Vp + i] = 8.0f + (float)i;
+    int *targets = mallocCheck((size_t)N * sizeof(int));
+    for (int n = 0; n < N; n++) targets[n] = (int)(rng_u64(&rng) % (uint64_t)V);
+    targets[N - 1] = V - 1;
+    float *losses = mallocCheck((size_t)N * sizeof(float)), *dlogits = mallocCheck(NV * sizeof(float));
+    cl_mem d_logits = upload(logits, NV * sizeof(float)), d_targets = upload(targets, (size_t)N * sizeof(int)),
+           d_losses = device_alloc(&dev, (size_t)N * sizeof(float), "losses");
+
+    // dloss = 0: losses only, logits untouched.
+    op_crossentropy(&ops, d_logits, d_losses, d_targets, N, V, Vp, 0.0f);
+    ref_crossentropy(losses, NULL, logits, targets, N, V, Vp, 0.0f);
+    // log-sum-exp in float: exp of V terms summed (relative error ~log2(V) ulps), log,
+    // plus the max: ~1e-6 of the max loss.
+    check("crossentropy losses (dloss=0)", d_losses, losses, (size_t)N, 1e-5);
+    float *got = download(d_logits, NV);
+    EXPECT(memcmp(got, logits, NV * sizeof(float)) == 0, "crossentropy with dloss=0 changed the logits");
+    free(got);
+
+    // dloss != 0: the logits become dloss * (softmax - onehot), padding exactly 0.
+    const float dloss = 1.0f / (float)N;
+    op_crossentropy(&ops, d_logits, d_losses, d_targets, N, V, Vp, dloss);
+    ref_crossentropy(losses, dlogits, logits, targets, N, V, Vp, dloss);
+    check("crossentropy losses (dloss!=0)", d_losses, losses, (size_t)N, 1e-5);
+    got = download(d_logits, NV);
+    // exp(x - logsum) in float, logsum off by ~1 ulp of |logsum| (~10): the probability
+    // is off by ~1e-6 relative; the max |dlogit| is ~dloss (the target's -1).
+    compare_rel_to_max("crossentropy dlogits", got, dlogits, NV, 1e-5);
+    size_t pad_nonzero = 0;
+    for (int n = 0; n < N; n++)
+        for (int i = V; i < Vp; i++)
+            if (got[(size_t)n * Vp + i] != 0.0f) pad_nonzero++;
+    EXPECT(pad_nonzero == 0, "crossentropy: %zu padded columns of dlogits are not exactly 0", pad_nonzero);
+    free(got);
+
+    cl_mem ms[] = {d_logits, d_targets, d_losses};
+    release(ms, 3);
+    free(logits), free(targets), free(losses), free(dlogits);
+}
+
+static void test_loss_sum(int n) {
+    printf("-- loss_sum n=%d\n", n);
+    float *losses = randn((size_t)n, 4, 1);
+    float stats[4] = {0.25f, -1.5f, 2.5f, 7.0f}, ref[4];
+    memcpy(ref, stats, sizeof stats);
+    cl_mem d_losses = upload(losses, (size_t)n * sizeof(float)), d_stats = upload(stats, sizeof stats);
+    const float scale = 1.0f / (float)n;
+    op_loss_sum(&ops, d_stats, d_losses, n, scale);
+    ref_loss_sum(&ref[0], losses, n, scale);
+    // A float tree sum of n positive terms then one multiply-add: a few ulps.
+    check("loss_sum acc[0] (+=)", d_stats, ref, 1, 1e-6);
+    float got[4];
+    device_read(&dev, d_stats, 0, sizeof got, got);
+    EXPECT(memcmp(got + 1, stats + 1, 3 * sizeof(float)) == 0, "loss_sum wrote past acc[0]");
+    cl_mem ms[] = {d_losses, d_stats};
+    release(ms, 2);
+    free(losses);
+}
+
+// ---- optimizer support ----
+static void test_grad_norm(size_t n) {
+    printf("-- grad_norm n=%zu\n", n);
+    float *g = randn(n, 0, 0.01f);
+    cl_mem d_g = upload(g, n * sizeof(float)), d_partials = device_alloc(&dev, NORM_GROUPS * sizeof(float), "partials");
+    const float sentinel[4] = {3.5f, -1, -1, 9.25f};
+    cl_mem d_stats = upload(sentinel, sizeof sentinel);
+    double clip;
+    const double norm = ref_grad_norm(g, n, 0.0, &clip);
+    // max_norm: 0 (clipping off), far above the norm (no clipping), a third of it (clipping).
+    const double max_norms[3] = {0.0, 1e6, norm / 3};
+    for (int k = 0; k < 3; k++) {
+        op_grad_norm(&ops, d_stats, d_partials, d_g, n, (float)max_norms[k]);
+        ref_grad_norm(g, n, (double)(float)max_norms[k], &clip);
+        float got[4];
+        device_read(&dev, d_stats, 0, sizeof got, got);
+        const float ref_norm = (float)norm, ref_clip = (float)clip;
+        // Sum of n squares: per-item float sums of n/(NORM_GROUPS*WG) terms then two tree
+        // reductions, all terms positive: relative error ~ (n/16384 + 20) ulps; sqrt halves it.
+        compare_rel_to_max(label("grad_norm norm (max_norm %.3g)", max_norms[k]), &got[1], &ref_norm, 1, 1e-5);
+        if (k < 2) {  // exactly 1: fmin(1, x>=1) or clipping off
+            EXPECT(got[2] == 1.0f, "grad_norm: clip factor %.9g should be exactly 1 (max_norm %g)", got[2],
+                   max_norms[k]);
+        } else {
+            // max_norm / (norm + 1e-6) inherits the norm's relative error.
+            compare_rel_to_max("grad_norm clip factor", &got[2], &ref_clip, 1, 1e-5);
+        }
+        EXPECT(got[0] == sentinel[0] && got[3] == sentinel[3], "grad_norm wrote stats[0] or stats[3]");
+    }
+    cl_mem ms[] = {d_g, d_partials, d_stats};
+    release(ms, 3);
+    free(g);
+}
+
+static void test_adamw(size_t total, size_t offset, size_t n, int steps) {
+    printf("-- adamw total=%zu offset=%zu n=%zu steps=%d (weight decay, clipping)\n", total, offset, n, steps);
+    const double beta1 = 0.9, beta2 = 0.95, eps = 1e-8, wd = 0.1, max_norm = 0.5;
+    float *p0 = randn(total, 0, 1), *zeros = mallocCheck(total * sizeof(float));
+    memset(zeros, 0, total * sizeof(float));
+    double *p = mallocCheck(total * sizeof(double)), *m = mallocCheck(total * sizeof(double)),
+           *v = mallocCheck(total * sizeof(double));
+    for (size_t i = 0; i < total; i++) p[i] = p0[i], m[i] = v[i] = 0;
+    cl_mem d_p = upload(p0, total * sizeof(float)), d_m = upload(zeros, total * sizeof(float)),
+           d_v = upload(zeros, total * sizeof(float)), d_g = device_alloc(&dev, total * sizeof(float), "grads"),
+           d_partials = device_alloc(&dev, NORM_GROUPS * sizeof(float), "partials"),
+           d_stats = upload(zeros, 4 * sizeof(float));
+    double min_clip = 1;
+    for (int t = 1; t <= steps; t++) {
+        float *g = randn(total, 0, 0.2f);
+        device_write(&dev, d_g, 0, total * sizeof(float), g);
+        // The clip factor comes from op_grad_norm over the whole buffer, as in the optimizer.
+        op_grad_norm(&ops, d_stats, d_partials, d_g, total, (float)max_norm);
+        double clip;
+        ref_grad_norm(g, total, max_norm, &clip);
+        if (clip < min_clip) min_clip = clip;
+        const double lr = 1e-2 * (1.0 - 0.1 * t);  // a changing learning rate, as with a schedule
+        const float bc1 = (float)(1.0 - pow(beta1, t)), bc2 = (float)(1.0 - pow(beta2, t));
+        op_adamw(&ops, d_p, d_g, d_m, d_v, d_stats, offset, n, (float)lr, (float)beta1, (float)beta2, (float)eps,
+                 (float)wd, bc1, bc2);
+        ref_adamw(p, g, m, v, clip, offset, n, (float)lr, (float)beta1, (float)beta2, (float)eps, (float)wd, bc1, bc2);
+        free(g);
+    }
+    EXPECT(min_clip < 0.5, "adamw test: clipping should be active (clip %g)", min_clip);
+    float *rp = mallocCheck(total * sizeof(float)), *rm = mallocCheck(total * sizeof(float)),
+          *rv = mallocCheck(total * sizeof(float)), *gp = download(d_p, total), *gm = download(d_m, total),
+          *gv = download(d_v, total);
+    for (size_t i = 0; i < total; i++) rp[i] = (float)p[i], rm[i] = (float)m[i], rv[i] = (float)v[i];
+    // m, v: float recurrences over a few steps on g*clip (clip ~1e-6 relative from the norm): ~1e-6.
+    compare_rel_to_max("adamw m", gm + offset, rm + offset, n, 1e-5);
+    compare_rel_to_max("adamw v", gv + offset, rv + offset, n, 1e-5);
+    // params: each step rounds p (|p| <~ 4) to float, the step itself is ~1e-6 relative.
+    compare_rel_to_max("adamw params", gp + offset, rp + offset, n, 1e-6);
+    // The change p - p0 alone (~lr per step), so that an error in the update is not hidden
+    // by |p|: float rounding of p (~2e-7 each step) over max|delta| ~ steps*lr -> 1e-4.
+    float *dgot = mallocCheck(n * sizeof(float)), *dref = mallocCheck(n * sizeof(float));
+    for (size_t i = 0; i < n; i++) {
+        dgot[i] = (float)((double)gp[offset + i] - p0[offset + i]);
+        dref[i] = (float)(p[offset + i] - p0[offset + i]);
+    }
+    compare_rel_to_max("adamw params - params0", dgot, dref, n, 1e-4);
+    // Outside [offset, offset+n) nothing moves.
+    size_t moved = 0;
+    for (size_t i = 0; i < total; i++) {
+        if (i >= offset && i < offset + n) continue;
+        if (gp[i] != p0[i] || gm[i] != 0.0f || gv[i] != 0.0f) moved++;
+    }
+    EXPECT(moved == 0, "adamw changed %zu elements outside [offset, offset+n)", moved);
+
+    cl_mem ms[] = {d_p, d_m, d_v, d_g, d_partials, d_stats};
+    release(ms, 6);
+    free(p0), free(zeros), free(p), free(m), free(v), free(rp), free(rm), free(rv), free(gp), free(gm), free(gv),
+        free(dgot), free(dref);
+}
+
+int main(void) {
+    open_test_device(&dev, 0);
+    ops_init(&ops, &dev);
+    printf("row-kernel work-group size WG = %zu\n", ops.wg);
+    rng_seed(&rng, 1337);
+
+    // Small shapes, not multiples of anything; then larger ones.
+    test_encoder(2, 7, 48, 50, 6);
+    test_encoder(4, 64, 300, 1000, 40);
+
+    test_layernorm(13, 48);
+    test_layernorm(129, 192);
+    test_layernorm(3, 768);  // C > WG: several passes per work-item
+
+    test_matmul(13, 48, 80, 1);
+    test_matmul(13, 48, 80, 0);
+    test_matmul(129, 192, 576, 1);
+    test_matmul(129, 768, 300, 0);
+
+    test_attention(2, 7, 48, 3);
+    test_attention(2, 64, 192, 4);
+    test_attention(1, 300, 16, 2);  // T > WG: several passes per row in the softmax
+
+    test_elementwise(1001);
+    test_elementwise(100003);
+    test_gelu_tails();
+
+    test_crossentropy(13, 50, 64);
+    test_crossentropy(5, 1000, 1024);
+    test_crossentropy(3, 50257, 50304);  // GPT-2's vocabulary
+
+    test_loss_sum(13);
+    test_loss_sum(1001);
+
+    test_grad_norm(1000);     // fewer elements than work-items
+    test_grad_norm(1000003);  // > NORM_GROUPS * WG: strided passes
+
+    test_adamw(1003, 101, 801, 5);
+
+    ops_free(&ops);
+    device_close(&dev);
+    return test_summary("test_kernels");
+}
