@@ -9,12 +9,12 @@
 #include "util.h"
 
 #define STATE_MAGIC 20241124
-#define STATE_VERSION 1
+#define STATE_VERSION 2
 
 typedef struct {
     int32_t magic, version;
-    int32_t step, train_shard;
-    uint64_t train_pos;
+    int32_t step, data_shuffle;
+    uint64_t data_epoch, data_shard, data_cursor;
     uint64_t rng[4];
     uint64_t num_parameters;
     int32_t num_state;
@@ -35,7 +35,8 @@ void checkpoint_save(const char *dir, GPT2 *m, const Optimizer *opt, const RunPo
     size_t n = m->num_parameters, bytes = STATE_HEADER_BYTES + (size_t)opt->kind->num_state * n * sizeof(float);
     char *buf = callocCheck(bytes, 1);
     StateHeader h = {.magic = STATE_MAGIC, .version = STATE_VERSION, .step = pos->step,
-                     .train_shard = pos->train_shard, .train_pos = pos->train_pos, .num_parameters = n,
+                     .data_shuffle = pos->data_shuffle, .data_epoch = pos->data.epoch,
+                     .data_shard = pos->data.shard, .data_cursor = pos->data.cursor, .num_parameters = n,
                      .num_state = opt->kind->num_state};
     memcpy(h.rng, pos->rng.s, sizeof h.rng);
     snprintf(h.optimizer, sizeof h.optimizer, "%s", opt->kind->name);
@@ -95,7 +96,7 @@ void checkpoint_load(const char *dir, int step, GPT2 *m, Optimizer *opt, RunPosi
     fclose(f);
     free(host);
     pos->step = h.step;
-    pos->train_shard = h.train_shard;
-    pos->train_pos = h.train_pos;
+    pos->data_shuffle = h.data_shuffle;
+    pos->data = (DataPosition){.epoch = h.data_epoch, .shard = h.data_shard, .cursor = h.data_cursor};
     memcpy(pos->rng.s, h.rng, sizeof h.rng);
 }

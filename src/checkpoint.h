@@ -12,8 +12,8 @@
 
 typedef struct {
     int step;
-    int train_shard;
-    uint64_t train_pos;
+    DataPosition data;  // of the training loader
+    int data_shuffle;   // the loader's mode: a position means nothing in the other
     Rng rng;
 } RunPosition;
 

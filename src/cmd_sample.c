@@ -36,13 +36,6 @@ static double parse_num(const char *key, const char *v, double lo, double hi) {
     return x;
 }
 
-static void emit_bytes(int token, void *ctx) {
-    size_t len;
-    const unsigned char *b = tokenizer_decode(ctx, token, &len);
-    if (b) fwrite(b, 1, len, stdout);
-    fflush(stdout);
-}
-
 int cmd_sample(int argc, char **argv) {
     const char *checkpoint = NULL, *prompt = "", *tokenizer_spec = NULL, *device = "";
     SamplerParams sp = {.temperature = 1.0f, .top_k = 0, .top_p = 1.0f};
@@ -93,15 +86,7 @@ int cmd_sample(int argc, char **argv) {
     }
     GPT2Config mc;
     checkpoint_read_config(path, &mc);
-    if (!tokenizer_spec) {
-        if (mc.vocab_size == 257) tokenizer_spec = "byte";
-        else if (mc.vocab_size == 50257) tokenizer_spec = "gpt2";
-        else die("cannot tell the tokenizer of a model with vocabulary %d: pass tokenizer=gpt2|byte|PATH", mc.vocab_size);
-    }
-    Tokenizer *tok = tokenizer_load(tokenizer_spec);
-    if (tokenizer_vocab_size(tok) > mc.vocab_size)
-        die("tokenizer '%s' has %d tokens but the model's vocabulary has %d", tokenizer_spec,
-            tokenizer_vocab_size(tok), mc.vocab_size);
+    Tokenizer *tok = tokenizer_load_for_model(tokenizer_spec, mc.vocab_size);
     TokenIds ids = {0};
     if (*prompt) tokenizer_encode(tok, prompt, strlen(prompt), &ids);
     else token_ids_push(&ids, tokenizer_eot(tok));
@@ -122,7 +107,7 @@ int cmd_sample(int argc, char **argv) {
     int *prompt_ids = mallocCheck(ids.len * sizeof(int));
     for (size_t i = 0; i < ids.len; i++) prompt_ids[i] = ids.ids[i];
     gpt2_generate(&m, &ops, prompt_ids, (int)ids.len, max_new, stop_at_eot ? tokenizer_eot(tok) : -1, &sp, &rng,
-                  emit_bytes, tok);
+                  emit_to_stdout, tok);
     fputc('\n', stdout);
     free(prompt_ids);
     token_ids_free(&ids);

@@ -106,23 +106,25 @@ int cmd_train(int argc, char **argv) {
     Trainer t;
     trainer_open(&t, &cfg, profiling);
     DataLoader train, val;
-    dataloader_init(&train, cfg.train_data, cfg.batch_size, cfg.seq_len, t.model_config.vocab_size, "train_data");
+    const int shuffle = strcmp(cfg.data_order, "shuffle") == 0;
+    dataloader_init(&train, cfg.train_data, cfg.batch_size, cfg.seq_len, t.model_config.vocab_size, shuffle,
+                    (uint64_t)cfg.seed, "train_data");
     int have_val = cfg.val_data[0] != '\0';
     if (have_val)
-        dataloader_init(&val, cfg.val_data, cfg.batch_size, cfg.seq_len, t.model_config.vocab_size, "val_data");
+        dataloader_init(&val, cfg.val_data, cfg.batch_size, cfg.seq_len, t.model_config.vocab_size, 0, 0, "val_data");
+    Tokenizer *tok = cfg.sample_every > 0 ? tokenizer_load_for_model(cfg.tokenizer, t.model_config.vocab_size) : NULL;
     printf("data: train %zu tokens in %d shard(s)%s; %d x %d tokens per micro-batch, %d micro-batch(es) per step\n",
            dataloader_total_tokens(&train), train.num_files, have_val ? ", validation set" : "", cfg.batch_size,
            cfg.seq_len, cfg.grad_accum);
 
-    RunPosition pos = {.step = 0};
+    RunPosition pos = {.step = 0, .data_shuffle = shuffle};
     rng_seed(&pos.rng, (uint64_t)cfg.seed);
     if (resume_dir) {
         checkpoint_load(resume_dir, resume_step, &t.model, &t.opt, &pos);
-        if (pos.train_shard >= train.num_files)
-            die("resume state points at train shard %d but train_data has %d shard(s)", pos.train_shard,
-                train.num_files);
-        train.shard = pos.train_shard;
-        train.pos = (size_t)pos.train_pos;
+        if (pos.data_shuffle != shuffle)
+            die("the run in '%s' was trained with data_order = %s; resume it with the same order", resume_dir,
+                pos.data_shuffle ? "shuffle" : "sequential");
+        dataloader_seek(&train, &pos.data);
         printf("resumed from %s at step %d\n", resume_dir, pos.step);
     }
     save_config_copy(&t.cfg);
@@ -155,16 +157,17 @@ int cmd_train(int argc, char **argv) {
             printf("step %d | val_loss %.6f\n", step, vl);
             metrics_log_val(&log, step, vl);
         }
+        if (tok && (step % cfg.sample_every == 0 || step == cfg.steps)) trainer_sample(&t, tok, step, cfg.sample_tokens);
         if (cfg.out_dir[0] && ((cfg.checkpoint_every > 0 && step % cfg.checkpoint_every == 0) || step == cfg.steps)) {
             pos.step = step;
-            pos.train_shard = train.shard;
-            pos.train_pos = train.pos;
+            pos.data = train.pos;
             checkpoint_save(cfg.out_dir, &t.model, &t.opt, &pos);
             printf("checkpoint: %s/model_%08d.bin\n", cfg.out_dir, step);
         }
     }
     if (profiling) ops_profile_print(&t.ops, cfg.steps - pos.step, stdout);
     metrics_log_close(&log);
+    if (tok) tokenizer_free(tok);
     if (have_val) dataloader_free(&val);
     dataloader_free(&train);
     trainer_close(&t);

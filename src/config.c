@@ -48,14 +48,24 @@ static const Key keys[] = {
     {"beta2", T_FLOAT, F(beta2), "0.95", 0, 0.999999, NULL, "AdamW second-moment decay"},
     {"eps", T_FLOAT, F(eps), "1e-8", 0, 1, NULL, "AdamW epsilon, added after the square root"},
     {"grad_clip", T_FLOAT, F(grad_clip), "1.0", 0, 1e30, NULL, "global gradient-norm clip; 0 = off"},
-    {"seed", T_LONG, F(seed), "1337", 0, 9.2e18, NULL, "seed of the initialisation"},
+    {"seed", T_LONG, F(seed), "1337", 0, 9.2e18, NULL, "seed of the initialisation, the data order and the samples"},
     // data
     {"train_data", T_PATH, F(train_data), "", 0, 0, NULL,
      "training token shards (llm.c format): a file, a glob pattern or a folder (required)"},
     {"val_data", T_PATH, F(val_data), "", 0, 0, NULL, "validation token shards, as train_data; empty = no validation"},
+    {"data_order", T_ENUM, F(data_order), "shuffle", 0, 0, "shuffle|sequential",
+     "training batches: shuffle (seeded random shard order per epoch and random windows) or sequential; "
+     "validation always reads from the start in order"},
     {"val_every", T_INT, F(val_every), "0", 0, 1 << 30, NULL,
      "validate every N steps and at the end; 0 = only at the end (when val_data is set)"},
     {"val_steps", T_INT, F(val_steps), "10", 1, 1 << 30, NULL, "micro-batches per validation"},
+    // samples during training
+    {"sample_every", T_INT, F(sample_every), "0", 0, 1 << 30, NULL,
+     "print a short sample from the model every N steps and at the end; 0 = never"},
+    {"sample_tokens", T_INT, F(sample_tokens), "64", 1, 1 << 20, NULL, "tokens per sample"},
+    {"tokenizer", T_STR, F(tokenizer), "", 0, 0, NULL,
+     "tokenizer of the samples: gpt2 | byte | a .tiktoken or encoder.json path; empty = from vocab_size "
+     "(257 byte, 50257 gpt2)"},
     // checkpoints and output
     {"init_from", T_PATH, F(init_from), "", 0, 0, NULL,
      "llm.c fp32 checkpoint to start from (its shape overrides the model keys); empty = random init"},

@@ -19,14 +19,17 @@ typedef struct {
     double weight_decay, beta1, beta2, eps, grad_clip;
     long long seed;
     // data
-    char train_data[CONFIG_STR], val_data[CONFIG_STR];
+    char train_data[CONFIG_STR], val_data[CONFIG_STR], data_order[CONFIG_STR];
     int val_every, val_steps;
+    // samples during training
+    int sample_every, sample_tokens;
+    char tokenizer[CONFIG_STR];
     // checkpoints and output
     char init_from[CONFIG_STR], out_dir[CONFIG_STR];
     int checkpoint_every;
     char device[CONFIG_STR], log[CONFIG_STR];
     // which keys were given explicitly (by file or command line), indexed like the key table
-    unsigned char set[64];
+    unsigned char set[128];
 } Config;
 
 void config_defaults(Config *c);

@@ -1,33 +1,52 @@
 // Reads llm.c token shards (int32 header[256]: magic 20240520, version 1,
-// token count; then uint16 tokens) and serves (B,T) inputs and targets.
-// Sequential: each batch takes the next B*T+1 tokens of the current shard
-// (targets are inputs shifted by one), moving to the next shard when the
-// current one has too few left and wrapping around after the last.
+// token count; then uint16 tokens) and serves (B,T) inputs and targets
+// (targets are the inputs shifted by one token).
+//  - sequential: each batch takes the next B*T+1 tokens of the current shard,
+//    moving to the next shard when too few are left, wrapping after the last.
+//  - shuffle: every epoch visits the shards in a seeded random order; each
+//    shard is cut into windows of T+1 tokens at a seeded random offset (< T)
+//    and a batch takes the next B windows of a seeded permutation of them.
+// The position is three integers (DataPosition), so a resume state can hold it
+// and continue exactly where the run stopped.
 #pragma once
 #include <stddef.h>
 #include <stdint.h>
 
 typedef struct {
+    uint64_t epoch;   // completed passes over all shards
+    uint64_t shard;   // index into this epoch's shard order
+    uint64_t cursor;  // sequential: token offset; shuffle: next window of the permutation
+} DataPosition;
+
+typedef struct {
     char **files;
+    size_t *file_tokens;  // token count of each shard (from its header)
     int num_files;
     int B, T, vocab_size;
-    // position: shard index and token offset within it
-    int shard;
-    size_t pos;
-    uint16_t *tokens;  // the current shard
+    int shuffle;
+    uint64_t seed;
+    DataPosition pos;
+    // the current shard, and its window order in shuffle mode
+    uint16_t *tokens;
     size_t num_tokens;
-    int loaded_shard;
+    int loaded_file;
+    uint64_t loaded_epoch;
+    uint32_t *windows;  // start offsets of the windows, permuted
+    size_t num_windows;
     int *inputs, *targets;  // (B,T)
 } DataLoader;
 
-// pattern: a file, a glob pattern or a folder (all *.bin inside). Every shard
-// is checked (header, size, token ids < vocab_size) when it is first loaded;
-// the first shard is loaded here so a bad file fails before training starts.
-void dataloader_init(DataLoader *d, const char *pattern, int B, int T, int vocab_size, const char *what);
+// pattern: a file, a glob pattern or a folder (all *.bin inside). Every
+// shard's header and size are checked here, so a bad or too short file fails
+// before training starts; token ids (< vocab_size) are checked as each shard
+// is loaded.
+void dataloader_init(DataLoader *d, const char *pattern, int B, int T, int vocab_size, int shuffle, uint64_t seed,
+                     const char *what);
 // An in-memory loader of uniformly random tokens (for benchmarks).
 void dataloader_init_synthetic(DataLoader *d, int B, int T, int vocab_size, uint64_t seed);
 void dataloader_free(DataLoader *d);
-void dataloader_reset(DataLoader *d);
+void dataloader_reset(DataLoader *d);  // back to the first batch
+// Continues from a saved position; dies if it does not fit these shards.
+void dataloader_seek(DataLoader *d, const DataPosition *pos);
 void dataloader_next(DataLoader *d);  // fills inputs and targets
-// Total tokens over all shards (reads headers only).
 size_t dataloader_total_tokens(const DataLoader *d);

@@ -1,5 +1,6 @@
 #include "generate.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -34,4 +35,11 @@ int gpt2_generate(GPT2 *m, Ops *o, const int *prompt, int n_prompt, int max_new,
     free(window);
     free(row);
     return generated;
+}
+
+void emit_to_stdout(int token, void *tokenizer) {
+    size_t len;
+    const unsigned char *b = tokenizer_decode(tokenizer, token, &len);
+    if (b) fwrite(b, 1, len, stdout);
+    fflush(stdout);
 }

@@ -4,6 +4,7 @@
 #include "ops.h"
 #include "rng.h"
 #include "sampler.h"
+#include "tokenizer.h"
 
 typedef void (*EmitToken)(int token, void *ctx);
 
@@ -14,3 +15,6 @@ typedef void (*EmitToken)(int token, void *ctx);
 // one row of logits. Returns the number of tokens generated.
 int gpt2_generate(GPT2 *m, Ops *o, const int *prompt, int n_prompt, int max_new, int stop_token,
                   const SamplerParams *params, Rng *rng, EmitToken emit, void *ctx);
+
+// An EmitToken that writes the token's bytes to stdout at once (ctx: the Tokenizer).
+void emit_to_stdout(int token, void *tokenizer);

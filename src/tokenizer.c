@@ -286,3 +286,16 @@ size_t tokenizer_encode(Tokenizer *t, const void *bytes, size_t len, TokenIds *o
     }
     return invalid;
 }
+
+Tokenizer *tokenizer_load_for_model(const char *spec, int vocab_size) {
+    if (!spec || !*spec) {
+        if (vocab_size == 257) spec = "byte";
+        else if (vocab_size == 50257) spec = "gpt2";
+        else die("cannot tell the tokenizer of a model with vocabulary %d: set tokenizer=gpt2|byte|PATH", vocab_size);
+    }
+    Tokenizer *t = tokenizer_load(spec);
+    if (tokenizer_vocab_size(t) > vocab_size)
+        die("tokenizer '%s' has %d tokens but the model's vocabulary has %d", spec, tokenizer_vocab_size(t),
+            vocab_size);
+    return t;
+}

@@ -32,6 +32,9 @@ void token_ids_free(TokenIds *t);
 // Dies with a one-line message on any error (missing or malformed files).
 Tokenizer *tokenizer_load(const char *spec);
 void tokenizer_free(Tokenizer *t);
+// The tokenizer of a model with this vocabulary: spec if given (it must fit
+// the vocabulary), else byte for 257 and gpt2 for 50257; dies otherwise.
+Tokenizer *tokenizer_load_for_model(const char *spec, int vocab_size);
 
 int tokenizer_vocab_size(const Tokenizer *t); // 50257 for gpt2, 257 for byte
 int tokenizer_eot(const Tokenizer *t);        // 50256 for gpt2, 256 for byte

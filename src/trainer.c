@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "forward.h"
+#include "generate.h"
 #include "util.h"
 
 void resolve_model_config(const Config *cfg, GPT2Config *mc) {
@@ -108,4 +109,23 @@ float trainer_validate(Trainer *t, DataLoader *d, int val_steps) {
     float loss;
     device_read(&t->dev, m->stats, 0, sizeof loss, &loss);
     return loss;
+}
+
+void trainer_sample(Trainer *t, Tokenizer *tok, int step, int n_tokens) {
+    GPT2 *m = &t->model;
+    const int B = m->B, T = m->T;
+    // Generation runs with batch 1; the training activations come back afterwards.
+    gpt2_free_activations(m);
+    int ctx = n_tokens + 1 < m->config.max_seq_len ? n_tokens + 1 : m->config.max_seq_len;
+    gpt2_alloc_activations(m, 1, ctx);
+    SamplerParams sp = {.temperature = 1.0f, .top_k = 40, .top_p = 1.0f};
+    Rng rng;
+    rng_seed(&rng, (uint64_t)t->cfg.seed ^ (0x9e3779b97f4a7c15ULL * (uint64_t)step));
+    int eot = tokenizer_eot(tok);
+    printf("step %d | sample: ", step);
+    fflush(stdout);
+    gpt2_generate(m, &t->ops, &eot, 1, n_tokens, eot, &sp, &rng, emit_to_stdout, tok);
+    printf("\n");
+    gpt2_free_activations(m);
+    gpt2_alloc_activations(m, B, T);
 }

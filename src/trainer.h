@@ -7,6 +7,7 @@
 #include "ops.h"
 #include "optimizer.h"
 #include "schedule.h"
+#include "tokenizer.h"
 
 typedef struct {
     Config cfg;
@@ -29,3 +30,6 @@ void trainer_close(Trainer *t);
 void trainer_step(Trainer *t, DataLoader *d, int step, float lr, float *loss, float *grad_norm);
 // Mean loss over val_steps micro-batches read from the start of d.
 float trainer_validate(Trainer *t, DataLoader *d, int val_steps);
+// Prints "step N | sample: ..." with n_tokens generated after <|endoftext|>
+// (top-k 40, seeded by seed and step, so training itself is unaffected).
+void trainer_sample(Trainer *t, Tokenizer *tok, int step, int n_tokens);

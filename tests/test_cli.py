@@ -220,7 +220,25 @@ def cases(tmp):
     expect_error("resume_already_done", ["train", "--resume", run_dir], "already at step 1", tmp, protect=run_dir)
     expect_error("resume_shape_override", ["train", "--resume", run_dir, "steps=2", "n_layer=3"],
                  "n_layer = 3", tmp, protect=run_dir)
+    expect_error("resume_other_data_order", ["train", "--resume", run_dir, "steps=2", "data_order=sequential"],
+                 "data_order = shuffle", tmp, protect=run_dir)
+    expect_error("sample_tokenizer_too_big", ["train", "--config", good, "sample_every=1", "tokenizer=gpt2"],
+                 "has 50257 tokens but the model's vocabulary has 257", tmp)
+
+    # ---- gpt2cl sample ----
+    expect_error("sample_no_checkpoint", ["sample", "--prompt", "x"], "needs --checkpoint", tmp)
+    expect_error("sample_missing_checkpoint", ["sample", "--checkpoint", j("nope.bin")], "cannot open checkpoint", tmp)
+    expect_error("sample_not_a_checkpoint", ["sample", "--checkpoint", j("train.bin")], "is not an llm.c checkpoint", tmp)
+    expect_error("sample_unknown_key", ["sample", "--checkpoint", run_dir, "temprature=1"], "unknown key 'temprature'",
+                 tmp)
+    expect_error("sample_bad_value", ["sample", "--checkpoint", run_dir, "top_p=2"], "top_p", tmp)
+    expect_error("sample_unknown_option", ["sample", "--checkpoint", run_dir, "--prompt"], "--prompt needs", tmp)
+    expect_ok("sample_from_run_dir", ["sample", "--checkpoint", run_dir, "--prompt", "ab", "max_new_tokens=5"], tmp,
+              "")
+
     os.mkdir(j("empty_run"))
+    expect_error("sample_dir_without_checkpoint", ["sample", "--checkpoint", j("empty_run")], "holds no checkpoint",
+                 tmp)
     expect_error("resume_no_checkpoint", ["train", "--resume", j("empty_run")], "nothing to resume", tmp)
     expect_error("resume_missing_dir", ["train", "--resume", j("no_such_run")], "nothing to resume", tmp)
     with open(j("a_file"), "w") as f:
@@ -324,6 +342,9 @@ def cases(tmp):
     trained = len(re.findall(r"^step +\d+/", out, re.M))
     report(trained == 0, "later_shard_checked_upfront",
            "error came %s" % ("before training" if not trained else "mid-run, after %d steps" % trained))
+
+    expect_error("data_order_bad", ["train", "--config", good, "data_order=random"],
+                 "data_order: 'random' is not one of shuffle|sequential", tmp)
 
     # ---- output files ----
     with open(j("old.jsonl"), "w") as f:

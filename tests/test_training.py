@@ -7,11 +7,14 @@
                  (steps 7..12 losses/grad norms/lr/val losses and the final checkpoint files), grad_accum=2,
                  several shards, cosine schedule with warmup
   grad_accum     batch_size=4 x grad_accum=1 == batch_size=2 x grad_accum=2 (loss and gradient norm)
+  samples        sample_every prints samples during training without changing it; `gpt2cl sample` is reproducible
+                 from its seed, greedy is deterministic, max_new_tokens bounds the output
   init_from      a checkpoint written by train, loaded with init_from and lr=0, reproduces the run's final
                  validation loss exactly
 Finds the binary via $GPT2CL_BIN and the source tree via $GPT2CL_SOURCE_ROOT.
 """
 import json
+import re
 import os
 import shutil
 import subprocess
@@ -146,60 +149,67 @@ def kill_after_checkpoint(args, cwd, step):
     return seen, "".join(out)
 
 
-def test_resume(tmp, text):
-    """(c) Interrupted + resumed run == uninterrupted run, bit for bit."""
+def test_resume(tmp, text, order):
+    """(c) Interrupted + resumed run == uninterrupted run, bit for bit, in both data orders. The uninterrupted run
+    also prints samples (sample_every=6): identical losses show that sampling leaves training untouched."""
     # Three shards of 400 tokens: with batch 2 x 32 a shard holds 6 micro-batches, i.e. 3 steps of grad_accum=2,
     # so the resume point (after step 6) sits on a shard boundary and later steps cross further boundaries.
-    os.mkdir(os.path.join(tmp, "rshards"))
-    for i in range(3):
-        make_shard.write(os.path.join(tmp, "rshards", "s%d.bin" % i), list(text[1000 * i:1000 * i + 400]))
-    make_shard.write(os.path.join(tmp, "rval.bin"), list(text[20000:21000]))
+    if not os.path.isdir(os.path.join(tmp, "rshards")):
+        os.mkdir(os.path.join(tmp, "rshards"))
+        for i in range(3):
+            make_shard.write(os.path.join(tmp, "rshards", "s%d.bin" % i), list(text[1000 * i:1000 * i + 400]))
+        make_shard.write(os.path.join(tmp, "rval.bin"), list(text[20000:21000]))
+    full, cut = "full_" + order, "cut_" + order
     steps = 12
     common = dict(train_data="rshards", val_data="rval.bin", val_every=4, val_steps=2, batch_size=2, seq_len=32,
                   grad_accum=2, steps=steps, lr="2e-3", warmup_steps=2, schedule="cosine", min_lr="1e-4",
-                  checkpoint_every=6, **MODEL)
-    write_ini(os.path.join(tmp, "full.ini"), out_dir="full", log="full.jsonl", **common)
-    write_ini(os.path.join(tmp, "cut.ini"), out_dir="cut", log="cut_first.jsonl", **common)
-    ok, out, dt_full = train(["--config", "full.ini"], tmp)
+                  checkpoint_every=6, data_order=order, **MODEL)
+    write_ini(os.path.join(tmp, full + ".ini"), out_dir=full, log=full + ".jsonl", sample_every=6, sample_tokens=20,
+              **common)
+    write_ini(os.path.join(tmp, cut + ".ini"), out_dir=cut, log=cut + "_first.jsonl", **common)
+    ok, out, dt_full = train(["--config", full + ".ini"], tmp)
     if not ok:
         return report(False, "resume", "uninterrupted run failed")
-    seen, out = kill_after_checkpoint(["--config", "cut.ini"], tmp, 6)
+    samples = re.findall(r"^step (\d+) \| sample: ", out, re.M)
+    report(samples == ["6", "12"], "samples_during_training_" + order, "samples printed at steps %s" % samples)
+    seen, out = kill_after_checkpoint(["--config", cut + ".ini"], tmp, 6)
     if not seen:
         print(out)
         return report(False, "resume", "interrupted run never wrote its step-6 checkpoint")
-    cut = os.path.join(tmp, "cut")
+    cut_dir = os.path.join(tmp, cut)
     # If it got further before the kill landed (fast device), drop what a crash right after step 6 would not have.
-    for fn in os.listdir(cut):
+    for fn in os.listdir(cut_dir):
         if fn.startswith(("model_", "state_")) and not fn.endswith("00000006.bin"):
-            os.remove(os.path.join(cut, fn))
-    report(sorted(f for f in os.listdir(cut) if f.endswith(".bin")) == ["model_00000006.bin", "state_00000006.bin"],
-           "resume_interrupted_state", "after SIGKILL: %s" % sorted(os.listdir(cut)))
-    ok, out, dt = train(["--resume", "cut", "log=cut_resumed.jsonl"], tmp)
+            os.remove(os.path.join(cut_dir, fn))
+    report(sorted(f for f in os.listdir(cut_dir) if f.endswith(".bin")) == ["model_00000006.bin", "state_00000006.bin"],
+           "resume_interrupted_state_" + order, "after SIGKILL: %s" % sorted(os.listdir(cut_dir)))
+    ok, out, dt = train(["--resume", cut, "log=%s_resumed.jsonl" % cut], tmp)
     if not ok:
         return report(False, "resume", "--resume failed")
-    report("resumed from cut at step 6" in out, "resume_message", "stdout says 'resumed from cut at step 6'")
-    full_steps, full_vals = read_log(os.path.join(tmp, "full.jsonl"), raw=True)
-    res_steps, res_vals = read_log(os.path.join(tmp, "cut_resumed.jsonl"), raw=True)
+    report("resumed from %s at step 6" % cut in out, "resume_message_" + order,
+           "stdout says 'resumed from %s at step 6'" % cut)
+    full_steps, full_vals = read_log(os.path.join(tmp, full + ".jsonl"), raw=True)
+    res_steps, res_vals = read_log(os.path.join(tmp, cut + "_resumed.jsonl"), raw=True)
     fields = ("step", "loss", "lr", "grad_norm")  # ms and tokens_per_s are timings
     a = [tuple(o[k] for k in fields) for o in full_steps[6:]]
     b = [tuple(o[k] for k in fields) for o in res_steps]
-    report(a == b and len(a) == 6, "resume_losses_identical",
+    report(a == b and len(a) == 6, "resume_losses_identical_" + order,
            "steps 7..12 (loss, lr, grad_norm as JSON text) %s; e.g. step 12 loss %s vs %s" %
            ("identical" if a == b else "DIFFER:\n  full    %s\n  resumed %s" % (a, b),
             a[-1][1] if a else "-", b[-1][1] if b else "-"))
     va = [(o["step"], o["val_loss"]) for o in full_vals if int(o["step"]) > 6]
     vb = [(o["step"], o["val_loss"]) for o in res_vals]
-    report(va == vb and len(va) == 2, "resume_val_identical", "val_loss at steps 8, 12: %s vs %s" % (va, vb))
-    same = all(file_bytes(os.path.join(tmp, "full", f)) == file_bytes(os.path.join(cut, f))
+    report(va == vb and len(va) == 2, "resume_val_identical_" + order, "val_loss at steps 8, 12: %s vs %s" % (va, vb))
+    same = all(file_bytes(os.path.join(tmp, full, f)) == file_bytes(os.path.join(cut_dir, f))
                for f in ("model_00000012.bin", "state_00000012.bin"))
-    report(same, "resume_checkpoint_identical",
+    report(same, "resume_checkpoint_identical_" + order,
            "model_00000012.bin and state_00000012.bin byte-identical (%d + %d bytes); full run %.1f s" %
-           (os.path.getsize(os.path.join(cut, "model_00000012.bin")),
-            os.path.getsize(os.path.join(cut, "state_00000012.bin")), dt_full))
+           (os.path.getsize(os.path.join(cut_dir, "model_00000012.bin")),
+            os.path.getsize(os.path.join(cut_dir, "state_00000012.bin")), dt_full))
     # the interrupted run's own log agrees with the full run on steps 1..6 (same run, before the kill)
-    first_steps, _ = read_log(os.path.join(tmp, "cut_first.jsonl"), raw=True)
+    first_steps, _ = read_log(os.path.join(tmp, cut + "_first.jsonl"), raw=True)
     c = [tuple(o[k] for k in fields) for o in first_steps[:6]]
-    report(c == [tuple(o[k] for k in fields) for o in full_steps[:6]], "resume_prefix_identical",
+    report(c == [tuple(o[k] for k in fields) for o in full_steps[:6]], "resume_prefix_identical_" + order,
            "steps 1..6 of the two runs agree (determinism)")
     return True
 
@@ -207,8 +217,8 @@ def test_resume(tmp, text):
 def test_init_from(tmp):
     """(e) init_from the final checkpoint of the resume test's run with lr=0: after one step that changes nothing,
     the validation loss is exactly the run's final validation loss (same weights, same validation batches)."""
-    ck = os.path.join(tmp, "full", "model_00000012.bin")
-    _, full_vals = read_log(os.path.join(tmp, "full.jsonl"), raw=True)
+    ck = os.path.join(tmp, "full_shuffle", "model_00000012.bin")
+    _, full_vals = read_log(os.path.join(tmp, "full_shuffle.jsonl"), raw=True)
     if not os.path.exists(ck) or not full_vals:
         return report(False, "init_from_roundtrip", "no checkpoint from the resume test")
     # no model keys: the shape comes from the checkpoint
@@ -221,6 +231,31 @@ def test_init_from(tmp):
     want, got = full_vals[-1]["val_loss"], vals[-1]["val_loss"] if vals else None
     report(got == want and "n_layer 2" in out, "init_from_roundtrip",
            "val_loss after loading %s with lr=0: %s, run's final val_loss %s" % (os.path.basename(ck), got, want))
+
+
+def sample(args, cwd):
+    p = subprocess.run([BIN, "sample"] + args, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120)
+    if p.returncode != 0:
+        print("gpt2cl sample %s failed with status %d:\n%s" % (" ".join(args), p.returncode, p.stderr.decode()))
+    return p.returncode, p.stdout
+
+
+def test_sample(tmp):
+    """`gpt2cl sample` on the byte-level model of the resume test: a seed reproduces the text, another seed changes
+    it, greedy is deterministic, the prompt comes first and max_new_tokens bounds the output (1 byte per token)."""
+    ck = ["--checkpoint", "full_shuffle", "--prompt", "The "]
+    runs = {}
+    for name, extra in (("a", ["seed=3"]), ("b", ["seed=3"]), ("c", ["seed=4"]), ("g1", ["greedy=1"]),
+                        ("g2", ["greedy=1", "seed=9"]), ("zero", ["max_new_tokens=0"])):
+        rc, out = sample(ck + ["max_new_tokens=40", "stop_at_eot=0"] + extra, tmp)
+        if rc != 0:
+            return report(False, "sample", "run %s failed" % name)
+        runs[name] = out
+    report(runs["a"] == runs["b"] and runs["a"].startswith(b"The ") and len(runs["a"]) == len("The ") + 40 + 1,
+           "sample_seed_reproducible", "seed=3 twice: %r" % runs["a"][:60])
+    report(runs["a"] != runs["c"], "sample_seed_changes", "seed=4: %r" % runs["c"][:60])
+    report(runs["g1"] == runs["g2"], "sample_greedy_deterministic", "greedy: %r" % runs["g1"][:60])
+    report(runs["zero"] == b"The \n", "sample_max_new_tokens_0", "output %r" % runs["zero"])
 
 
 def test_grad_accum(tmp, text):
@@ -260,8 +295,10 @@ def main():
         test_overfit(tmp, text)
         test_real_text(tmp, text)
         test_grad_accum(tmp, text)
-        if test_resume(tmp, text):
+        test_resume(tmp, text, "sequential")
+        if test_resume(tmp, text, "shuffle"):
             test_init_from(tmp)
+            test_sample(tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     print("test_training: %d passed, %d failed (%.1f s)" % (passed, failed, time.monotonic() - t0))
