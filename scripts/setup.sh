@@ -34,7 +34,7 @@ ninja -C build >/dev/null
 echo "setup: built build/gpt2cl"
 
 data="${GPT2CL_DATA:-${XDG_DATA_HOME:-$HOME/.local/share}/gpt2cl}"
-if [ ! -f "$data/default/train_000000.bin" ]; then
-    ./build/gpt2cl prepare --tokenizer gpt2 --out "$data/default" "$data/corpus"
+if [ ! -f "$data/tokens/gpt2/train_000000.bin" ]; then
+    ./build/gpt2cl prepare  # the default corpus, GPT-2 tokens, into $data/tokens/gpt2
 fi
-echo "setup: default corpus shards in $data/default"
+echo "setup: default corpus shards in $data/tokens/gpt2"

@@ -14,18 +14,11 @@ static int cmp_token_pos(const void *a, const void *b) {
     return (x->pos > y->pos) - (x->pos < y->pos);
 }
 
-void gpt2_set_batch(GPT2 *m, const int *inputs, const int *targets) {
-    const int BT = m->B * m->T;
-    const Device *dev = m->dev;
-    device_write(dev, m->inputs, 0, (size_t)BT * sizeof(int), inputs);
-    if (targets) device_write(dev, m->targets, 0, (size_t)BT * sizeof(int), targets);
-    else device_zero(dev, m->targets, 0, (size_t)BT * sizeof(int));
+int encoder_buckets(const int *inputs, int BT, int *tokens, int *start, int *pos) {
     // Group positions by token, positions ascending within a token: the sum order is fixed.
     TokenPos *tp = mallocCheck((size_t)BT * sizeof *tp);
     for (int i = 0; i < BT; i++) tp[i] = (TokenPos){inputs[i], i};
     qsort(tp, (size_t)BT, sizeof *tp, cmp_token_pos);
-    int *tokens = mallocCheck((size_t)BT * sizeof(int)), *start = mallocCheck(((size_t)BT + 1) * sizeof(int)),
-        *pos = mallocCheck((size_t)BT * sizeof(int));
     int u = 0;
     for (int i = 0; i < BT; i++) {
         if (i == 0 || tp[i].token != tp[i - 1].token) {
@@ -35,11 +28,23 @@ void gpt2_set_batch(GPT2 *m, const int *inputs, const int *targets) {
         pos[i] = tp[i].pos;
     }
     start[u] = BT;
+    free(tp);
+    return u;
+}
+
+void gpt2_set_batch(GPT2 *m, const int *inputs, const int *targets) {
+    const int BT = m->B * m->T;
+    const Device *dev = m->dev;
+    device_write(dev, m->inputs, 0, (size_t)BT * sizeof(int), inputs);
+    if (targets) device_write(dev, m->targets, 0, (size_t)BT * sizeof(int), targets);
+    else device_zero(dev, m->targets, 0, (size_t)BT * sizeof(int));
+    int *tokens = mallocCheck((size_t)BT * sizeof(int)), *start = mallocCheck(((size_t)BT + 1) * sizeof(int)),
+        *pos = mallocCheck((size_t)BT * sizeof(int));
+    int u = encoder_buckets(inputs, BT, tokens, start, pos);
     m->num_buckets = u;
     device_write(dev, m->bucket_tokens, 0, (size_t)u * sizeof(int), tokens);
     device_write(dev, m->bucket_start, 0, ((size_t)u + 1) * sizeof(int), start);
     device_write(dev, m->bucket_pos, 0, (size_t)BT * sizeof(int), pos);
-    free(tp);
     free(tokens);
     free(start);
     free(pos);

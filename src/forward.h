@@ -7,6 +7,10 @@
 // per-token position buckets that make the embedding backward deterministic.
 // targets may be NULL (inference): the loss is then meaningless.
 void gpt2_set_batch(GPT2 *m, const int *inputs, const int *targets);
+// The buckets of the BT inputs: tokens[u] is the u-th distinct token (ascending),
+// its positions are pos[start[u] .. start[u+1]) in ascending order. Returns
+// the number of distinct tokens. tokens and pos hold BT ints, start BT+1.
+int encoder_buckets(const int *inputs, int BT, int *tokens, int *start, int *pos);
 
 // Forward pass over the current micro-batch. Leaves the logits (B,T,Vp) in
 // acts.logits and per-position losses in acts.losses, and adds

@@ -15,30 +15,13 @@ import sys
 import tempfile
 import time
 
-ROOT = os.path.abspath(os.environ.get("GPT2CL_SOURCE_ROOT",
-                                      os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")))
-BIN = os.path.abspath(os.environ.get("GPT2CL_BIN", os.path.join(ROOT, "build", "gpt2cl")))
 sys.dont_write_bytecode = True  # do not leave __pycache__ in the source tree
-sys.path.insert(0, os.path.join(ROOT, "tests"))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import make_shard  # noqa: E402
+from harness import BIN, GPL, ROOT, report, require_binary, summary  # noqa: E402,F401
 
-GPL = "/usr/share/common-licenses/GPL-3"
 TINY = dict(n_layer=2, n_head=4, n_embd=64, block_size=64, vocab_size=257, batch_size=2, seq_len=32, steps=1,
             lr="1e-3", schedule="constant")
-
-passed = failed = 0
-
-
-def report(ok, name, detail):
-    global passed, failed
-    if ok:
-        passed += 1
-        print("PASS %-34s %s" % (name, detail))
-    else:
-        failed += 1
-        print("FAIL %-34s %s" % (name, detail))
-    sys.stdout.flush()
-
 
 def run(args, cwd, env=None, timeout=300):
     e = dict(os.environ)
@@ -111,15 +94,13 @@ def expect_ok(name, args, cwd, needle=None, stream="stdout", env=None):
 
 
 def main():
-    if not os.access(BIN, os.X_OK):
-        sys.exit("test_cli: gpt2cl binary %r not found (set GPT2CL_BIN)" % BIN)
+    require_binary("test_cli")
     tmp = tempfile.mkdtemp(prefix="gpt2cl_test_cli_")
     try:
         cases(tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    print("test_cli: %d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
+    return summary("test_cli")
 
 
 def cases(tmp):

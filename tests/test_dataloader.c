@@ -7,7 +7,6 @@
 //    differs between seeds and epochs;
 //  - seek: a loader restored from a saved position continues identically.
 // Needs GPT2CL_BIN (set by meson) for prepare.
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,23 +14,8 @@
 
 #include "dataloader.h"
 #include "rng.h"
+#include "test_util.h"
 #include "util.h"
-
-static int n_pass, n_fail;
-
-static void check(int ok, const char *fmt, ...) {
-    if (ok) {
-        n_pass++;
-        return;
-    }
-    n_fail++;
-    va_list ap;
-    va_start(ap, fmt);
-    printf("FAIL ");
-    vprintf(fmt, ap);
-    printf("\n");
-    va_end(ap);
-}
 
 // ---- prepare -> loader ----
 
@@ -55,7 +39,7 @@ static size_t read_through_loader(const char *pattern, int **out) {
         }
         tok[n++] = d.targets[0];
     }
-    check(in_shard, "the loader left a shard of '%s' before its last token", pattern);
+    EXPECT(in_shard, "the loader left a shard of '%s' before its last token", pattern);
     dataloader_free(&d);
     *out = tok;
     return n;
@@ -78,7 +62,7 @@ static void test_prepare_roundtrip(const char *tmp) {
              "'%s' >/dev/null 2>&1",
              bin, tmp, BLOCK, SHARD, path);
     int rc = system(cmd);
-    check(rc == 0, "prepare failed: %s", cmd);
+    EXPECT(rc == 0, "prepare failed: %s", cmd);
     if (rc != 0) return;
 
     // Expected: end-of-text (256), then the bytes; block b of BLOCK tokens is val when b % VAL_EVERY == 0.
@@ -94,9 +78,9 @@ static void test_prepare_roundtrip(const char *tmp) {
     size_t got_train = read_through_loader(pattern, &train);
     snprintf(pattern, sizeof pattern, "%s/tok/val_*.bin", tmp);
     size_t got_val = read_through_loader(pattern, &val);
-    check(got_train == n_train && memcmp(train, want_train, n_train * sizeof(int)) == 0,
+    EXPECT(got_train == n_train && memcmp(train, want_train, n_train * sizeof(int)) == 0,
           "train tokens through the loader differ from the text (%zu vs %zu tokens)", got_train, n_train);
-    check(got_val == n_val && memcmp(val, want_val, n_val * sizeof(int)) == 0,
+    EXPECT(got_val == n_val && memcmp(val, want_val, n_val * sizeof(int)) == 0,
           "val tokens through the loader differ from the text (%zu vs %zu tokens)", got_val, n_val);
     printf("prepare -> loader: %zu train + %zu val tokens read back exactly\n", got_train, got_val);
     free(train);
@@ -155,7 +139,7 @@ static void test_sequential(const char *pattern, uint16_t **content) {
                 dataloader_next(&d);
                 for (int b = 0; b < B; b++) ok &= row_is(&d, b, content[s], start + (size_t)b * T);
             }
-    check(ok, "sequential batches are not the consecutive windows of the shards in order");
+    EXPECT(ok, "sequential batches are not the consecutive windows of the shards in order");
     dataloader_free(&d);
 }
 
@@ -195,9 +179,9 @@ static void test_shuffle(const char *pattern, uint16_t **content) {
     uint32_t first_windows[B];
     memcpy(first_windows, a.windows, sizeof first_windows);
     shuffled_epoch(&a, content, order2, &ok);
-    check(ok, "a shuffled epoch did not serve each shard once as distinct grid windows of T+1 tokens");
+    EXPECT(ok, "a shuffled epoch did not serve each shard once as distinct grid windows of T+1 tokens");
     shuffled_epoch(&a, content, order3, &ok);
-    check(memcmp(order1, order2, sizeof order1) != 0 || memcmp(order2, order3, sizeof order1) != 0 ||
+    EXPECT(memcmp(order1, order2, sizeof order1) != 0 || memcmp(order2, order3, sizeof order1) != 0 ||
               memcmp(first_windows, a.windows, sizeof first_windows) != 0,
           "three epochs served the same shard order and windows");
 
@@ -213,8 +197,8 @@ static void test_shuffle(const char *pattern, uint16_t **content) {
         same &= batch_equal(&a, &b);
         differ |= !batch_equal(&a, &c);
     }
-    check(same, "two shuffled loaders with seed 42 served different batches");
-    check(differ, "seeds 42 and 43 served the same 60 batches");
+    EXPECT(same, "two shuffled loaders with seed 42 served different batches");
+    EXPECT(differ, "seeds 42 and 43 served the same 60 batches");
     dataloader_free(&a);
     dataloader_free(&b);
     dataloader_free(&c);
@@ -239,7 +223,7 @@ static void test_seek(const char *pattern, int shuffle) {
         dataloader_free(&a);
         dataloader_free(&b);
     }
-    check(ok, "%s loader: continuing from a saved position differs from the uninterrupted order",
+    EXPECT(ok, "%s loader: continuing from a saved position differs from the uninterrupted order",
           shuffle ? "shuffled" : "sequential");
 }
 
@@ -262,6 +246,6 @@ int main(void) {
     char cmd[1300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
     if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmp);
-    printf("%d passed, %d failed\n", n_pass, n_fail);
-    return n_fail ? 1 : 0;
+    printf("%s\n", test_failures ? "FAILED" : "all data loader checks passed");
+    return test_failures ? 1 : 0;
 }

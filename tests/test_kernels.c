@@ -15,6 +15,7 @@
 #include <stdarg.h>
 #include <string.h>
 
+#include "forward.h"
 #include "ops.h"
 #include "reference.h"
 #include "rng.h"
@@ -69,33 +70,6 @@ static const char *label(const char *fmt, ...) {
 
 // The token buckets of op_encoder_backward, built exactly as gpt2_set_batch
 // (src/forward.c) does: positions grouped by token, ascending within a token.
-typedef struct {
-    int token, pos;
-} TokenPos;
-
-static int cmp_token_pos(const void *a, const void *b) {
-    const TokenPos *x = a, *y = b;
-    if (x->token != y->token) return x->token < y->token ? -1 : 1;
-    return (x->pos > y->pos) - (x->pos < y->pos);
-}
-
-static int build_buckets(const int *inputs, int BT, int *tokens, int *start, int *pos) {
-    TokenPos *tp = mallocCheck((size_t)BT * sizeof *tp);
-    for (int i = 0; i < BT; i++) tp[i] = (TokenPos){inputs[i], i};
-    qsort(tp, (size_t)BT, sizeof *tp, cmp_token_pos);
-    int u = 0;
-    for (int i = 0; i < BT; i++) {
-        if (i == 0 || tp[i].token != tp[i - 1].token) {
-            tokens[u] = tp[i].token;
-            start[u++] = i;
-        }
-        pos[i] = tp[i].pos;
-    }
-    start[u] = BT;
-    free(tp);
-    return u;
-}
-
 // ---- embeddings ----
 static void test_encoder(int B, int T, int C, int V, int token_range) {
     printf("-- encoder B=%d T=%d C=%d V=%d (tokens from %d values)\n", B, T, C, V, token_range);
@@ -115,7 +89,7 @@ static void test_encoder(int B, int T, int C, int V, int token_range) {
 
     int *tokens = mallocCheck((size_t)BT * sizeof(int)), *start = mallocCheck(((size_t)BT + 1) * sizeof(int)),
         *pos = mallocCheck((size_t)BT * sizeof(int));
-    int U = build_buckets(inp, BT, tokens, start, pos);
+    int U = encoder_buckets(inp, BT, tokens, start, pos);
     int max_bucket = 0;
     for (int u = 0; u < U; u++)
         if (start[u + 1] - start[u] > max_bucket) max_bucket = start[u + 1] - start[u];

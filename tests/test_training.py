@@ -22,28 +22,12 @@ import sys
 import tempfile
 import time
 
-ROOT = os.path.abspath(os.environ.get("GPT2CL_SOURCE_ROOT",
-                                      os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")))
-BIN = os.path.abspath(os.environ.get("GPT2CL_BIN", os.path.join(ROOT, "build", "gpt2cl")))
 sys.dont_write_bytecode = True  # do not leave __pycache__ in the source tree
-sys.path.insert(0, os.path.join(ROOT, "tests"))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import make_shard  # noqa: E402
+from harness import BIN, GPL, ROOT, report, require_binary, summary  # noqa: E402,F401
 
-GPL = "/usr/share/common-licenses/GPL-3"
 MODEL = dict(n_layer=2, n_head=4, n_embd=64, block_size=64, vocab_size=257)
-
-passed = failed = 0
-
-
-def report(ok, name, detail):
-    global passed, failed
-    if ok:
-        passed += 1
-    else:
-        failed += 1
-    print("%s %-28s %s" % ("PASS" if ok else "FAIL", name, detail))
-    sys.stdout.flush()
-
 
 def write_ini(path, **keys):
     with open(path, "w") as f:
@@ -286,8 +270,7 @@ def test_grad_accum(tmp, text):
 
 
 def main():
-    if not os.access(BIN, os.X_OK):
-        sys.exit("test_training: gpt2cl binary %r not found (set GPT2CL_BIN)" % BIN)
+    require_binary("test_training")
     text = file_bytes(GPL)
     tmp = tempfile.mkdtemp(prefix="gpt2cl_test_training_")
     t0 = time.monotonic()
@@ -301,8 +284,7 @@ def main():
             test_sample(tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    print("test_training: %d passed, %d failed (%.1f s)" % (passed, failed, time.monotonic() - t0))
-    return 1 if failed else 0
+    return summary("test_training", " (%.1f s)" % (time.monotonic() - t0))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,27 @@
+"""What the Python tests share (standard library only): where the binary and
+the source tree are, and a PASS/FAIL tally that ends in `N passed, N failed`."""
+import os
+import sys
+
+ROOT = os.path.abspath(os.environ.get("GPT2CL_SOURCE_ROOT",
+                                      os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")))
+BIN = os.path.abspath(os.environ.get("GPT2CL_BIN", os.path.join(ROOT, "build", "gpt2cl")))
+GPL = "/usr/share/common-licenses/GPL-3"  # a text every Debian machine has
+tally = {"passed": 0, "failed": 0}
+
+
+def report(ok, name, detail, width=34):
+    tally["passed" if ok else "failed"] += 1
+    print("%s %-*s %s" % ("PASS" if ok else "FAIL", width, name, detail))
+    sys.stdout.flush()
+
+
+def require_binary(test):
+    if not os.access(BIN, os.X_OK):
+        sys.exit("%s: gpt2cl binary %r not found (set GPT2CL_BIN)" % (test, BIN))
+
+
+def summary(test, extra=""):
+    """Prints the tally; returns the exit status."""
+    print("%s: %d passed, %d failed%s" % (test, tally["passed"], tally["failed"], extra))
+    return 1 if tally["failed"] else 0
