@@ -112,6 +112,9 @@ int cmd_train(int argc, char **argv) {
     int have_val = cfg.val_data[0] != '\0';
     if (have_val)
         dataloader_init(&val, cfg.val_data, cfg.batch_size, cfg.seq_len, t.model_config.vocab_size, 0, 0, "val_data");
+    if (have_val && dataloader_total_tokens(&val) < (size_t)cfg.val_steps * cfg.batch_size * cfg.seq_len + 1)
+        warn("val_data holds %zu tokens, fewer than val_steps x batch_size x seq_len = %zu: validation repeats batches",
+             dataloader_total_tokens(&val), (size_t)cfg.val_steps * cfg.batch_size * cfg.seq_len);
     Tokenizer *tok = cfg.sample_every > 0 ? tokenizer_load_for_model(cfg.tokenizer, t.model_config.vocab_size) : NULL;
     printf("data: train %zu tokens in %d shard(s)%s; %d x %d tokens per micro-batch, %d micro-batch(es) per step\n",
            dataloader_total_tokens(&train), train.num_files, have_val ? ", validation set" : "", cfg.batch_size,

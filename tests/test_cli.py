@@ -304,6 +304,8 @@ def cases(tmp):
                  "matches no files", tmp)
     expect_error("val_data_glob_no_match", ["train", "--config", good, "val_data=" + j("nomatch_*.bin")],
                  ["val_data", "matches no files"], tmp)
+    expect_ok("val_data_too_small_warns", ["train", "--config", good, "val_data=" + j("train.bin"), "val_steps=100"],
+              tmp, "validation repeats batches", stream="stderr")
     expect_error("val_data_bad_magic", ["train", "--config", good, "val_data=" + j("s1.bin")],
                  "is not an llm.c token shard", tmp)
     # a second, broken shard behind a good one: reported when the glob is expanded, not mid-run
