@@ -10,12 +10,13 @@
 
 static void usage(FILE *f) {
     fprintf(f,
-            "usage: gpt2cl bench --config FILE.ini [--warmup N] [--steps N] [--profile] [key=value ...]\n\n"
+            "usage: gpt2cl bench --config FILE.ini [--warmup N] [--steps N] [--profile] [--device SEL] [key=value ...]\n\n"
             "Times full training steps (forward, backward, optimizer) of the configured model on random tokens\n"
             "after N warm-up steps, and prints ms/step, tokens/s and achieved GFLOP/s (6*params + attention\n"
             "FLOPs per token). --profile times every operation separately (each between two clFinish calls,\n"
             "so the step gets slower) and prints the split between CLBlast GEMMs and our kernels.\n"
-            "train_data is not read. The config keys are those of `gpt2cl train --help`.\n");
+            "train_data is not read. The config keys are those of `gpt2cl train --help`; --device SEL is\n"
+            "device=SEL (an index or a name substring, see `gpt2cl devices`).\n");
 }
 
 static int parse_count(const char *flag, const char *v) {
@@ -26,7 +27,7 @@ static int parse_count(const char *flag, const char *v) {
 }
 
 int cmd_bench(int argc, char **argv) {
-    const char *config_path = NULL;
+    const char *config_path = NULL, *device = NULL;
     int warmup = 2, steps = 5, profiling = 0;
     Config cfg;
     config_defaults(&cfg);
@@ -44,6 +45,9 @@ int cmd_bench(int argc, char **argv) {
             steps = parse_count("--steps", i + 1 < argc ? argv[++i] : NULL);
         } else if (!strcmp(argv[i], "--profile")) {
             profiling = 1;
+        } else if (!strcmp(argv[i], "--device")) {
+            if (++i >= argc) die("--device needs an index or a name (see `gpt2cl devices`)");
+            device = argv[i];
         } else {
             die("unknown option '%s' (see `gpt2cl bench --help`)", argv[i]);
         }
@@ -52,6 +56,7 @@ int cmd_bench(int argc, char **argv) {
     if (steps < 1) die("--steps must be at least 1");
     config_load_file(&cfg, config_path);
     for (; i < argc; i++) config_apply_override(&cfg, argv[i]);
+    if (device) config_set(&cfg, "device", device);
     snprintf(cfg.train_data, sizeof cfg.train_data, "(synthetic)");
     cfg.out_dir[0] = '\0';
     cfg.checkpoint_every = 0;

@@ -25,7 +25,7 @@ static void usage(FILE *f) {
             "  greedy=1          always take the most likely token\n"
             "  seed=N            sampling seed (default 1337)\n"
             "  tokenizer=SPEC    gpt2 | byte | PATH (default: from the vocabulary size: 257 byte, 50257 gpt2)\n"
-            "  device=SEL        OpenCL device index or name substring\n"
+            "  device=SEL        OpenCL device index or name substring (also --device SEL)\n"
             "  stop_at_eot=0|1   stop at <|endoftext|> (default 1)\n");
 }
 
@@ -49,6 +49,9 @@ int cmd_sample(int argc, char **argv) {
         } else if (!strcmp(a, "--checkpoint")) {
             if (++i >= argc) die("--checkpoint needs a file or folder");
             checkpoint = argv[i];
+        } else if (!strcmp(a, "--device")) {
+            if (++i >= argc) die("--device needs an index or a name (see `gpt2cl devices`)");
+            device = argv[i];
         } else if (!strcmp(a, "--prompt")) {
             if (++i >= argc) die("--prompt needs a text");
             prompt = argv[i];

@@ -19,7 +19,8 @@ static void usage(FILE *f) {
             "  --config FILE   run configuration (see configs/)\n"
             "  --resume DIR    continue the run whose out_dir is DIR from its latest checkpoint, bit-identically;\n"
             "                  DIR/config.ini is the configuration, key=value overrides it\n"
-            "  --profile       time every device operation and print the share of CLBlast vs our kernels\n\n");
+            "  --profile       time every device operation and print the share of CLBlast vs our kernels\n"
+            "  --device SEL    same as device=SEL: an index or a name substring (see `gpt2cl devices`)\n\n");
     config_print_help(f);
 }
 
@@ -52,7 +53,7 @@ static void save_config_copy(const Config *cfg) {
 }
 
 int cmd_train(int argc, char **argv) {
-    const char *config_path = NULL, *resume_dir = NULL;
+    const char *config_path = NULL, *resume_dir = NULL, *device = NULL;
     int profiling = 0;
     Config cfg;
     config_defaults(&cfg);
@@ -69,6 +70,9 @@ int cmd_train(int argc, char **argv) {
             resume_dir = argv[i];
         } else if (is_flag(argv[i], "--profile")) {
             profiling = 1;
+        } else if (is_flag(argv[i], "--device")) {
+            if (++i >= argc) die("--device needs an index or a name (see `gpt2cl devices`)");
+            device = argv[i];
         } else if (argv[i][0] == '-') {
             die("unknown option '%s' (see `gpt2cl train --help`)", argv[i]);
         } else {
@@ -97,6 +101,7 @@ int cmd_train(int argc, char **argv) {
         if (argv[i][0] == '-') die("options go before key=value overrides ('%s')", argv[i]);
         config_apply_override(&cfg, argv[i]);
     }
+    if (device) config_set(&cfg, "device", device);
     config_validate(&cfg);
     if (resume_dir && resume_step >= cfg.steps)
         die("the run in '%s' is already at step %d of steps = %d; raise steps to train further", resume_dir,

@@ -200,11 +200,16 @@ void config_apply_override(Config *c, const char *arg) {
     if (n >= sizeof name) die("key too long in '%s'", arg);
     memcpy(name, arg, n);
     name[n] = '\0';
+    if (!find_key(name, NULL)) die("unknown key '%s' in override '%s' (`gpt2cl train --help` lists the keys)", name, arg);
+    config_set(c, name, eq + 1);
+}
+
+void config_set(Config *c, const char *key, const char *value) {
     int idx;
-    const Key *k = find_key(name, &idx);
-    if (!k) die("unknown key '%s' in override '%s' (`gpt2cl train --help` lists the keys)", name, arg);
+    const Key *k = find_key(key, &idx);
+    if (!k) die("internal: unknown key %s", key);
     char err[600];
-    if (!set_value(c, k, eq + 1, err, sizeof err)) die("command line: %s", err);
+    if (!set_value(c, k, value, err, sizeof err)) die("command line: %s", err);
     c->set[idx] = 1;
 }
 

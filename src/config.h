@@ -37,6 +37,8 @@ void config_defaults(Config *c);
 void config_load_file(Config *c, const char *path);
 // Applies one "key=value" override. Dies on any error.
 void config_apply_override(Config *c, const char *arg);
+// Sets one key from its text value, as an override would. Dies on any error.
+void config_set(Config *c, const char *key, const char *value);
 // Checks ranges and cross-key constraints. Dies with the first problem found.
 void config_validate(const Config *c);
 int config_is_set(const Config *c, const char *key);

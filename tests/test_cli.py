@@ -173,6 +173,11 @@ def cases(tmp):
     expect_error("device_no_match", ["train", "--config", good, "device=nosuchdevice"],
                  "no OpenCL device matches 'nosuchdevice'", tmp)
     expect_error("device_index_range", ["train", "--config", good, "device=99"], "device 99 does not exist", tmp)
+    expect_error("device_flag_train", ["train", "--device", "99", "--config", good], "device 99 does not exist", tmp)
+    expect_error("device_flag_bench", ["bench", "--config", good, "--device", "nosuchdevice"],
+                 "no OpenCL device matches 'nosuchdevice'", tmp)
+    expect_error("device_flag_missing", ["train", "--config", good, "--device"], "--device needs", tmp)
+    expect_ok("device_flag_selects", ["train", "--config", good, "--device", "0"], tmp, "device: 0: ")
     os.mkdir(j("no_icds"))
     no_icd = {"OCL_ICD_VENDORS": j("no_icds"), "OPENCL_VENDOR_PATH": j("no_icds")}
     expect_error("no_platform_train", ["train", "--config", good], "no OpenCL platform", tmp, env=no_icd)
