@@ -141,8 +141,9 @@ int cmd_train(int argc, char **argv) {
 
     const double tokens_per_step = (double)cfg.batch_size * cfg.seq_len * cfg.grad_accum;
     const double flops_per_step = gpt2_flops_per_token(&t.model_config, cfg.seq_len) * tokens_per_step;
-    double time_sum = 0.0;
+    double time_sum = 0.0, run_start = now_seconds();
     int timed_steps = 0;
+    float last_loss = NAN, last_val = NAN;
     for (int step = pos.step + 1; step <= cfg.steps; step++) {
         double t0 = now_seconds();
         float lr = (float)schedule_lr(&t.sched, step), loss, norm;
@@ -159,10 +160,12 @@ int cmd_train(int argc, char **argv) {
         print_progress(step, cfg.steps, loss, lr, norm, dt * 1e3, tokens_per_step / dt, flops_per_step / dt,
                        mean * (cfg.steps - step));
         metrics_log_step(&log, step, loss, lr, norm, dt * 1e3, tokens_per_step / dt);
+        last_loss = loss;
         if (have_val && ((cfg.val_every > 0 && step % cfg.val_every == 0) || step == cfg.steps)) {
             float vl = trainer_validate(&t, &val, cfg.val_steps);
             if (!isfinite(vl)) die("validation loss is %g at step %d", vl, step);
             printf("step %d | val_loss %.6f\n", step, vl);
+            last_val = vl;
             metrics_log_val(&log, step, vl);
         }
         if (tok && (step % cfg.sample_every == 0 || step == cfg.steps)) trainer_sample(&t, tok, step, cfg.sample_tokens);
@@ -174,6 +177,12 @@ int cmd_train(int argc, char **argv) {
         }
     }
     if (profiling) ops_profile_print(&t.ops, cfg.steps - pos.step, stdout);
+    char took[32];
+    printf("done: step %d, loss %.4f", cfg.steps, last_loss);
+    if (have_val) printf(", val_loss %.4f", last_val);
+    printf(", %s", format_duration(now_seconds() - run_start, took, sizeof took));
+    if (cfg.out_dir[0]) printf("; sample with `gpt2cl sample --checkpoint %s`", cfg.out_dir);
+    printf("\n");
     metrics_log_close(&log);
     if (tok) tokenizer_free(tok);
     if (have_val) dataloader_free(&val);

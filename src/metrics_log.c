@@ -49,14 +49,6 @@ void metrics_log_val(MetricsLog *log, int step, double val_loss) {
     write_object(log, o);
 }
 
-static const char *format_duration(double s, char *buf, size_t n) {
-    if (s < 0 || s != s) snprintf(buf, n, "?");
-    else if (s < 60) snprintf(buf, n, "%.0fs", s);
-    else if (s < 3600) snprintf(buf, n, "%dm%02ds", (int)s / 60, (int)s % 60);
-    else snprintf(buf, n, "%dh%02dm", (int)(s / 3600), ((int)s % 3600) / 60);
-    return buf;
-}
-
 void print_progress(int step, int steps, double loss, double lr, double grad_norm, double ms, double tokens_per_s,
                     double flops_per_s, double eta_s) {
     char eta[32];

@@ -124,7 +124,7 @@ void trainer_sample(Trainer *t, Tokenizer *tok, int step, int n_tokens) {
     int eot = tokenizer_eot(tok);
     printf("step %d | sample: ", step);
     fflush(stdout);
-    gpt2_generate(m, &t->ops, &eot, 1, n_tokens, eot, &sp, &rng, emit_to_stdout, tok);
+    gpt2_generate(m, &t->ops, &eot, 1, n_tokens, -1, &sp, &rng, emit_to_stdout, tok);  // an <|endoftext|> shows, not stops
     printf("\n");
     gpt2_free_activations(m);
     gpt2_alloc_activations(m, B, T);

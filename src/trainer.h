@@ -31,5 +31,6 @@ void trainer_step(Trainer *t, DataLoader *d, int step, float lr, float *loss, fl
 // Mean loss over val_steps micro-batches read from the start of d.
 float trainer_validate(Trainer *t, DataLoader *d, int val_steps);
 // Prints "step N | sample: ..." with n_tokens generated after <|endoftext|>
+// (later end-of-text tokens are printed as text)
 // (top-k 40, seeded by seed and step, so training itself is unaffected).
 void trainer_sample(Trainer *t, Tokenizer *tok, int step, int n_tokens);

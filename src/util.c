@@ -122,6 +122,14 @@ double now_seconds(void) {
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+const char *format_duration(double s, char *buf, size_t n) {
+    if (s < 0 || s != s) snprintf(buf, n, "?");
+    else if (s < 60) snprintf(buf, n, "%.0fs", s);
+    else if (s < 3600) snprintf(buf, n, "%dm%02ds", (int)s / 60, (int)s % 60);
+    else snprintf(buf, n, "%dh%02dm", (int)(s / 3600), ((int)s % 3600) / 60);
+    return buf;
+}
+
 const char *format_bytes(double bytes, char *buf, size_t n) {
     const char *units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
     int u = 0;

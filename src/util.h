@@ -44,3 +44,4 @@ char *expand_path(const char *path);
 double now_seconds(void); // monotonic clock
 // Formats a byte count as "1.50 GiB" into buf.
 const char *format_bytes(double bytes, char *buf, size_t n);
+const char *format_duration(double seconds, char *buf, size_t n);  // "42s", "3m05s", "2h10m"
