@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "commands.h"
+#include "tune.h"
 #include "util.h"
 
 typedef struct {
@@ -16,6 +17,7 @@ static const Command commands[] = {
     {"sample", cmd_sample, "generate text from a checkpoint: --checkpoint FILE|DIR [--prompt TEXT]"},
     {"prepare", cmd_prepare, "tokenize text files, folders or JSONL into llm.c token shards"},
     {"bench", cmd_bench, "time training steps of a configured model on random tokens"},
+    {"tune", cmd_tune, "autotune CLBlast GEMMs and our kernels for the device: --config FILE [--budget S]"},
     {"devices", cmd_devices, "list OpenCL platforms and devices"},
 };
 
