@@ -11,4 +11,8 @@
 // GPT2CL_TUNE=0 in the environment skips the database.
 size_t tune_apply(const Device *dev, FILE *out);
 
+// Whether the device `selector` picks has a usable tuning database (warns
+// about a stale or corrupt one).
+int tune_available(const char *selector);
+
 int cmd_tune(int argc, char **argv);

@@ -57,3 +57,15 @@ size_t tune_apply(const Device *dev, FILE *out) {
     tune_db_free(&db);
     return wg;
 }
+
+int tune_available(const char *selector) {
+    const char *env = getenv("GPT2CL_TUNE");
+    if (env && !strcmp(env, "0")) return 0;
+    Device dev;
+    device_open(&dev, selector, 0);
+    TuneDb db;
+    int ok = tune_db_load(&db, &dev) && tune_db_best(&db);
+    tune_db_free(&db);
+    device_close(&dev);
+    return ok;
+}

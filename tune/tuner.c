@@ -41,6 +41,7 @@ typedef struct {
     pthread_cond_t cond;
     int done, have_base;
     Best ind, dir;
+    double *dir_default;  // per shape: the defaults' time where they surely ran the direct kernel, else -1
     int wg;
     double rows_base, rows_best;
 } Tuner;
@@ -285,7 +286,7 @@ static void finalize(Tuner *t, double checked_total) {
     double tuned = t->base_total;
     if (t->ind.found) {
         double predicted = t->ind.total;
-        size_t thr = t->dir.found ? pick_crossover(t, t->ind.shape_ms, t->dir.shape_ms, &predicted) : 0;
+        size_t thr = pick_crossover(t, t->ind.shape_ms, t->dir.found ? t->dir.shape_ms : t->dir_default, &predicted);
         double total = checked_total >= 0 ? checked_total : predicted;
         if (total < t->base_total) {
             tuned = total;
@@ -381,6 +382,10 @@ int tuner_run(TuneJob *j) {
         t.order[i] = i;
     }
     t.est = now_seconds() - t0;
+    // Below 384^3 (the smallest crossover in CLBlast's database) the defaults
+    // ran the direct kernel: its default parameters are a direct candidate too.
+    t.dir_default = mallocCheck((size_t)n * sizeof(double));
+    for (int i = 0; i < n; i++) t.dir_default[i] = mnk(&j->shapes[i]) < 384 * 384 * 384 ? t.base_ms[i] : -1;
     for (int a = 1; a < n; a++)  // insertion sort by weight, largest first
         for (int b = a; b > 0 && t.base_ms[t.order[b]] * (double)j->shapes[t.order[b]].calls >
                                       t.base_ms[t.order[b - 1]] * (double)j->shapes[t.order[b - 1]].calls;
@@ -427,7 +432,7 @@ int tuner_run(TuneJob *j) {
     double checked = -1;
     if (t.ind.found && elapsed(&t) + t.est < j->budget) {
         double predicted;
-        size_t thr = t.dir.found ? pick_crossover(&t, t.ind.shape_ms, t.dir.shape_ms, &predicted) : 0;
+        size_t thr = pick_crossover(&t, t.ind.shape_ms, t.dir.found ? t.dir.shape_ms : t.dir_default, &predicted);
         t.phase = "final check";
         progress(&t, 0);
         CLBLAST_CHECK(tune_space_override(&tune_space_xgemm, j->dev, t.ind.v));
@@ -453,6 +458,7 @@ int tuner_run(TuneJob *j) {
     free(mask);
     free(t.ind.shape_ms);
     free(t.dir.shape_ms);
+    free(t.dir_default);
     gemm_bufs_free(&t.bufs);
     return 0;
 }
