@@ -65,6 +65,8 @@ static void bench_run(const Config *cfg, int warmup, int steps, int profiling, i
            steps, warmup, dt * 1e3, tokens / dt, flops / dt / 1e9, cfg->batch_size, cfg->seq_len, cfg->grad_accum,
            loss);
     if (profiling) ops_profile_print(&t.ops, steps, stdout);
+    printf("start-up: gpt2cl kernel program ready in %.3f s (GPT2CL_PROGRAM_CACHE=0 forces a source build)\n",
+           t.ops.build_seconds);
     r->step_ms = dt * 1e3;
     if (gemm_table) {
         r->nshapes = t.ops.num_gemm_log;

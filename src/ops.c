@@ -22,7 +22,9 @@ void ops_init_wg(Ops *o, const Device *dev, size_t wg) {
     o->wg = wg && wg <= dev->max_wg && (wg & (wg - 1)) == 0 ? wg : ops_default_wg(dev);
     char opts[128];
     snprintf(opts, sizeof opts, "-DWG=%zu -DNORM_GROUPS=%d", o->wg, NORM_GROUPS);
+    double t0 = now_seconds();
     o->program = kernels_build(dev, opts);
+    o->build_seconds = now_seconds() - t0;
 #define K(name) o->name = device_kernel(o->program, #name)
     K(column_sum); K(accumulate); K(encoder_forward); K(encoder_backward_wte); K(layernorm_forward);
     K(layernorm_backward_input); K(layernorm_backward_params); K(add_bias); K(gelu_forward); K(gelu_backward);

@@ -39,6 +39,7 @@ typedef struct {
     // With record_gemms set, every GEMM's shape is counted in gemm_log; with
     // dry_run also set, nothing is enqueued (shapes of a step without running it).
     int record_gemms, dry_run;
+    double build_seconds;  // time ops_init spent getting the kernel program (compile or program cache)
     GemmShape gemm_log[GEMM_LOG_MAX];
     int num_gemm_log;
 } Ops;
