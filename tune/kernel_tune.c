@@ -84,9 +84,12 @@ static int check(RowBench *r, cl_mem buf, float *ref, size_t n) {
     return !r->have_ref || max_rel_diff(x, ref, n) <= 1e-4;
 }
 
-// Repeats fn-like launches for ROW_TIME seconds; returns ms per launch.
+// Repeats a launch for ROW_TIME seconds; returns ms per launch. One untimed
+// launch first: POCL compiles a kernel for each new work-group size on first use.
 #define TIMED(ms, call)                                      \
     do {                                                     \
+        call;                                                \
+        CL_CHECK(clFinish(r->dev->queue));                   \
         int reps_ = 0;                                       \
         double t0_ = now_seconds(), dt_;                     \
         do {                                                 \

@@ -428,6 +428,16 @@ int tuner_run(TuneJob *j) {
     search_row_kernels(&t, j->budget - 0.5 * t.est);
     progress(&t, 1);
 
+    // Time left over (our kernels are quick to tune) goes back to Xgemm, the
+    // kernel that dominates large models, keeping room for the final check.
+    if (elapsed(&t) + 2 * t.est < j->budget) {
+        t.phase = "Xgemm";
+        t.best_ratio = t.ind.found ? t.base_total / t.ind.total : 1.0;
+        CLBLAST_CHECK(tune_override_min_indirect(j->dev, 0));
+        search_clblast(&t, &tune_space_xgemm, NULL, j->budget - t.est, &t.ind);
+        progress(&t, 1);
+    }
+
     // 5. The combination, checked and timed once more, if the budget allows.
     double checked = -1;
     if (t.ind.found && elapsed(&t) + t.est < j->budget) {
