@@ -26,7 +26,8 @@ static void usage(FILE *f) {
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         fprintf(f, "  %-9s %s\n", commands[i].name, commands[i].help);
     fprintf(f, "\n`gpt2cl COMMAND --help` describes a command. Environment: GPT2CL_KERNEL_DIR=DIR reads the OpenCL\n"
-               "kernels from DIR instead of the copies built into the binary.\n");
+               "kernels from DIR instead of the copies built into the binary; GPT2CL_CACHE_DIR=DIR holds tuning databases\n"
+               "and compiled programs (default $XDG_CACHE_HOME/gpt2cl or ~/.cache/gpt2cl); GPT2CL_TUNE=0 ignores tuning.\n");
 }
 
 int main(int argc, char **argv) {
