@@ -82,8 +82,8 @@ int main(int argc, char **argv) {
     tune_apply(&dev, stdout);
     for (int s = 0; s < n; s++) tuned[s] = gemm_time(&dev, &shapes[s], &g, seconds, NULL);
 
-    printf("GFLOP/s per GEMM shape of one step (%s, batch %d x %d);%s on the host\n", config_path,
-           cfg.batch_size, cfg.seq_len, OPENBLAS_VERSION);
+    printf("GFLOP/s per GEMM shape of one step (%s, batch %d x %d); host BLAS: %s, %d threads\n", config_path,
+           cfg.batch_size, cfg.seq_len, openblas_get_config(), openblas_get_num_threads());
     printf("  %-22s %5s %9s %9s %9s %10s\n", "shape (A B, MxNxK)", "calls", "OpenBLAS", "CLBlast", "tuned",
            "tuned/BLAS");
     double tot[3] = {0, 0, 0}, flops = 0;
