@@ -8,6 +8,8 @@
                   losses as an untuned run (GPT2CL_TUNE=0) to float tolerance
   stale_db        a database made for another driver is ignored with a warning: `tuned: no`
   corrupt_db      a corrupt database is ignored with a warning, the run still succeeds
+  program_cache   compiled kernel programs are cached in the cache folder; a binary the driver rejects
+                  falls back to a source build with a warning
 Every run uses a temporary cache folder (GPT2CL_CACHE_DIR), never the user's.
 """
 import glob
@@ -118,6 +120,15 @@ def main():
         rc, out, _ = run(["train", "--config", ini, "log=c.jsonl"], tmp, env)
         report(rc == 0 and "tuned: no" in out and "corrupt" in out, "corrupt_db",
                "ignored with a warning" if "corrupt" in out else "no warning: " + out[-300:])
+
+        bins = glob.glob(os.path.join(tmp, "cache", "programs", "*.bin"))
+        for b in bins:  # right header, garbage binary
+            with open(b, "wb") as f:
+                f.write(b"GPT2CLPB" + (64).to_bytes(8, "little") + b"\xff" * 64)
+        rc, out, _ = run(["train", "--config", ini, "log=p.jsonl"], tmp, env)
+        report(len(bins) >= 1 and rc == 0 and "building from source" in out, "program_cache",
+               "%d cached program(s); a rejected binary %s" % (len(bins), "falls back to source" if rc == 0 and
+                                                               "building from source" in out else "FAILED: " + out[-300:]))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     print("test_tune: %d passed, %d failed (%.1f s)" % (passed, failed, time.monotonic() - t0))

@@ -382,6 +382,7 @@ int tuner_run(TuneJob *j) {
         t.order[i] = i;
     }
     t.est = now_seconds() - t0;
+    double check_cost = t.est;  // a final check runs every shape once more, like this
     // Below 384^3 (the smallest crossover in CLBlast's database) the defaults
     // ran the direct kernel: its default parameters are a direct candidate too.
     t.dir_default = mallocCheck((size_t)n * sizeof(double));
@@ -430,17 +431,17 @@ int tuner_run(TuneJob *j) {
 
     // Time left over (our kernels are quick to tune) goes back to Xgemm, the
     // kernel that dominates large models, keeping room for the final check.
-    if (elapsed(&t) + 2 * t.est < j->budget) {
+    if (elapsed(&t) + t.est + check_cost < j->budget) {
         t.phase = "Xgemm";
         t.best_ratio = t.ind.found ? t.base_total / t.ind.total : 1.0;
         CLBLAST_CHECK(tune_override_min_indirect(j->dev, 0));
-        search_clblast(&t, &tune_space_xgemm, NULL, j->budget - t.est, &t.ind);
+        search_clblast(&t, &tune_space_xgemm, NULL, j->budget - check_cost, &t.ind);
         progress(&t, 1);
     }
 
     // 5. The combination, checked and timed once more, if the budget allows.
     double checked = -1;
-    if (t.ind.found && elapsed(&t) + t.est < j->budget) {
+    if (t.ind.found && elapsed(&t) + check_cost < j->budget) {
         double predicted;
         size_t thr = pick_crossover(&t, t.ind.shape_ms, t.dir.found ? t.dir.shape_ms : t.dir_default, &predicted);
         t.phase = "final check";
