@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "program_cache.h"
 #include "util.h"
 
 const char *cl_error_name(cl_int err) {
@@ -221,6 +222,8 @@ void device_close(Device *dev) {
 }
 
 cl_program device_build_program(const Device *dev, const char *name, const char *source, const char *options) {
+    cl_program cached = program_cache_load(dev, source, options);
+    if (cached) return cached;
     cl_int err;
     cl_program prog = clCreateProgramWithSource(dev->context, 1, &source, NULL, &err);
     CL_CHECK_ERR(err, "clCreateProgramWithSource");
@@ -236,6 +239,7 @@ cl_program device_build_program(const Device *dev, const char *name, const char 
         free(log);
         die("building OpenCL program %s failed: %s (%d); the build log is above", name, cl_error_name(err), (int)err);
     }
+    program_cache_store(dev, prog, source, options);
     return prog;
 }
 

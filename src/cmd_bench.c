@@ -5,18 +5,23 @@
 
 #include "commands.h"
 #include "forward.h"
+#include "gemm_bench.h"
+#include "tune.h"
 #include "trainer.h"
 #include "util.h"
 
 static void usage(FILE *f) {
     fprintf(f,
-            "usage: gpt2cl bench --config FILE.ini [--warmup N] [--steps N] [--profile] [--device SEL] [key=value ...]\n\n"
+            "usage: gpt2cl bench --config FILE.ini [--warmup N] [--steps N] [--profile] [--no-compare] [--device SEL]\n"
+            "                    [key=value ...]\n\n"
             "Times full training steps (forward, backward, optimizer) of the configured model on random tokens\n"
             "after N warm-up steps, and prints ms/step, tokens/s and achieved GFLOP/s (6*params + attention\n"
             "FLOPs per token). --profile times every operation separately (each between two clFinish calls,\n"
             "so the step gets slower) and prints the split between CLBlast GEMMs and our kernels.\n"
             "train_data is not read. The config keys are those of `gpt2cl train --help`; --device SEL is\n"
-            "device=SEL (an index or a name substring, see `gpt2cl devices`).\n");
+            "device=SEL (an index or a name substring, see `gpt2cl devices`).\n"
+            "When the device has a tuning database (`gpt2cl tune`), the run is timed untuned and then tuned,\n"
+            "and each GEMM shape of the step is timed alone both ways (GFLOP/s); --no-compare runs tuned only.\n");
 }
 
 static int parse_count(const char *flag, const char *v) {
@@ -26,9 +31,64 @@ static int parse_count(const char *flag, const char *v) {
     return (int)n;
 }
 
+typedef struct {
+    double step_ms, gemm_total;
+    int nshapes;
+    GemmShape shapes[GEMM_LOG_MAX];
+    double gemm_ms[GEMM_LOG_MAX];
+} BenchResult;
+
+// Times the configured training step; with gemm_table also each GEMM shape the
+// step issues, alone. apply_tuning = 0 runs with untuned defaults.
+static void bench_run(const Config *cfg, int warmup, int steps, int profiling, int apply_tuning, int gemm_table,
+                      BenchResult *r) {
+    Trainer t;
+    trainer_open_ex(&t, cfg, profiling, apply_tuning);
+    DataLoader data;
+    dataloader_init_synthetic(&data, cfg->batch_size, cfg->seq_len, t.model_config.vocab_size, (uint64_t)cfg->seed);
+    float loss, norm, lr = (float)cfg->lr;
+    if (gemm_table) {  // the shapes, from a step with nothing enqueued
+        t.ops.record_gemms = t.ops.dry_run = 1;
+        trainer_step(&t, &data, 1, 0.0f, &loss, &norm);
+        t.ops.record_gemms = t.ops.dry_run = 0;
+        dataloader_free(&data);
+        dataloader_init_synthetic(&data, cfg->batch_size, cfg->seq_len, t.model_config.vocab_size,
+                                  (uint64_t)cfg->seed);
+    }
+    for (int s = 1; s <= warmup; s++) trainer_step(&t, &data, s, lr, &loss, &norm);
+    ops_profile_reset(&t.ops);  // only the timed steps count
+    double t0 = now_seconds();
+    for (int s = 1; s <= steps; s++) trainer_step(&t, &data, warmup + s, lr, &loss, &norm);
+    double dt = (now_seconds() - t0) / steps;
+    double tokens = (double)cfg->batch_size * cfg->seq_len * cfg->grad_accum;
+    double flops = gpt2_flops_per_token(&t.model_config, cfg->seq_len) * tokens;
+    printf("bench: %d steps after %d warm-up | %.1f ms/step | %.0f tokens/s | %.2f GFLOP/s | batch %d x %d x %d | "
+           "loss %.4f\n",
+           steps, warmup, dt * 1e3, tokens / dt, flops / dt / 1e9, cfg->batch_size, cfg->seq_len, cfg->grad_accum,
+           loss);
+    if (profiling) ops_profile_print(&t.ops, steps, stdout);
+    printf("start-up: gpt2cl kernel program ready in %.3f s (GPT2CL_PROGRAM_CACHE=0 forces a source build)\n",
+           t.ops.build_seconds);
+    r->step_ms = dt * 1e3;
+    if (gemm_table) {
+        r->nshapes = t.ops.num_gemm_log;
+        memcpy(r->shapes, t.ops.gemm_log, sizeof r->shapes);
+        GemmBufs g;
+        gemm_bufs_alloc(&g, &t.dev, r->shapes, r->nshapes, 99);
+        for (int i = 0; i < r->nshapes; i++) {
+            r->gemm_ms[i] = gemm_time(&t.dev, &r->shapes[i], &g, 0.2, NULL);
+            if (r->gemm_ms[i] < 0) die("CLBlast failed on a GEMM shape of this model");
+            r->gemm_total += r->gemm_ms[i] * (double)r->shapes[i].calls;
+        }
+        gemm_bufs_free(&g);
+    }
+    dataloader_free(&data);
+    trainer_close(&t);
+}
+
 int cmd_bench(int argc, char **argv) {
     const char *config_path = NULL, *device = NULL;
-    int warmup = 2, steps = 5, profiling = 0;
+    int warmup = 2, steps = 5, profiling = 0, no_compare = 0;
     Config cfg;
     config_defaults(&cfg);
     int i = 1;
@@ -48,6 +108,8 @@ int cmd_bench(int argc, char **argv) {
         } else if (!strcmp(argv[i], "--device")) {
             if (++i >= argc) die("--device needs an index or a name (see `gpt2cl devices`)");
             device = argv[i];
+        } else if (!strcmp(argv[i], "--no-compare")) {
+            no_compare = 1;
         } else {
             die("unknown option '%s' (see `gpt2cl bench --help`)", argv[i]);
         }
@@ -62,23 +124,30 @@ int cmd_bench(int argc, char **argv) {
     cfg.checkpoint_every = 0;
     config_validate(&cfg);
 
-    Trainer t;
-    trainer_open(&t, &cfg, profiling);
-    DataLoader data;
-    dataloader_init_synthetic(&data, cfg.batch_size, cfg.seq_len, t.model_config.vocab_size, (uint64_t)cfg.seed);
-    float loss, norm, lr = (float)cfg.lr;
-    for (int s = 1; s <= warmup; s++) trainer_step(&t, &data, s, lr, &loss, &norm);
-    ops_profile_reset(&t.ops);  // only the timed steps count
-    double t0 = now_seconds();
-    for (int s = 1; s <= steps; s++) trainer_step(&t, &data, warmup + s, lr, &loss, &norm);
-    double dt = (now_seconds() - t0) / steps;
-    double tokens = (double)cfg.batch_size * cfg.seq_len * cfg.grad_accum;
-    double flops = gpt2_flops_per_token(&t.model_config, cfg.seq_len) * tokens;
-    printf("bench: %d steps after %d warm-up | %.1f ms/step | %.0f tokens/s | %.2f GFLOP/s | batch %d x %d x %d | "
-           "loss %.4f\n",
-           steps, warmup, dt * 1e3, tokens / dt, flops / dt / 1e9, cfg.batch_size, cfg.seq_len, cfg.grad_accum, loss);
-    if (profiling) ops_profile_print(&t.ops, steps, stdout);
-    dataloader_free(&data);
-    trainer_close(&t);
+    // With a tuning database, the same run is timed untuned, then tuned, in
+    // one process (CLBlast's overrides cannot be undone, so untuned goes first).
+    int compare = !no_compare && tune_available(cfg.device);
+    BenchResult untuned = {0}, tuned = {0};
+    if (compare) {
+        printf("--- untuned ---\n");
+        bench_run(&cfg, warmup, steps, profiling, 0, 1, &untuned);
+        printf("--- tuned ---\n");
+    }
+    bench_run(&cfg, warmup, steps, profiling, 1, compare, &tuned);
+    if (compare) {
+        printf("CLBlast GEMMs of one step, GFLOP/s untuned -> tuned:\n");
+        printf("  %-22s %5s %9s %9s %8s\n", "shape (A B, MxNxK)", "calls", "untuned", "tuned", "speedup");
+        for (int g = 0; g < tuned.nshapes && g < untuned.nshapes; g++) {
+            char name[64];
+            double f = gemm_flops(&tuned.shapes[g]) / 1e6;
+            printf("  %-22s %5ld %9.1f %9.1f %7.2fx\n", gemm_shape_name(&tuned.shapes[g], name, sizeof name),
+                   tuned.shapes[g].calls, f / untuned.gemm_ms[g], f / tuned.gemm_ms[g],
+                   untuned.gemm_ms[g] / tuned.gemm_ms[g]);
+        }
+        printf("GEMMs per step: untuned %.1f ms, tuned %.1f ms (%.2fx)\n", untuned.gemm_total, tuned.gemm_total,
+               untuned.gemm_total / tuned.gemm_total);
+        printf("step: untuned %.1f ms, tuned %.1f ms (%.2fx)\n", untuned.step_ms, tuned.step_ms,
+               untuned.step_ms / tuned.step_ms);
+    }
     return 0;
 }

@@ -8,6 +8,7 @@
 #include "commands.h"
 #include "generate.h"
 #include "tokenizer.h"
+#include "tune.h"
 #include "util.h"
 
 static void usage(FILE *f) {
@@ -97,8 +98,9 @@ int cmd_sample(int argc, char **argv) {
     Device dev;
     device_open(&dev, device, 0);
     fprintf(stderr, "device: %d: %s; model: %s\n", dev.index, dev.name, path);
+    size_t wg = tune_apply(&dev, stderr);
     Ops ops;
-    ops_init(&ops, &dev);
+    ops_init_wg(&ops, &dev, wg);
     GPT2 m;
     gpt2_create(&m, &mc, &dev);
     int ctx = (int)ids.len + max_new;

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "commands.h"
+#include "tune.h"
 #include "util.h"
 
 typedef struct {
@@ -16,6 +17,7 @@ static const Command commands[] = {
     {"sample", cmd_sample, "generate text from a checkpoint: --checkpoint FILE|DIR [--prompt TEXT]"},
     {"prepare", cmd_prepare, "tokenize text files, folders or JSONL into llm.c token shards"},
     {"bench", cmd_bench, "time training steps of a configured model on random tokens"},
+    {"tune", cmd_tune, "autotune CLBlast GEMMs and our kernels for the device: --config FILE [--budget S]"},
     {"devices", cmd_devices, "list OpenCL platforms and devices"},
 };
 
@@ -24,7 +26,8 @@ static void usage(FILE *f) {
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         fprintf(f, "  %-9s %s\n", commands[i].name, commands[i].help);
     fprintf(f, "\n`gpt2cl COMMAND --help` describes a command. Environment: GPT2CL_KERNEL_DIR=DIR reads the OpenCL\n"
-               "kernels from DIR instead of the copies built into the binary.\n");
+               "kernels from DIR instead of the copies built into the binary; GPT2CL_CACHE_DIR=DIR holds tuning databases\n"
+               "and compiled programs (default $XDG_CACHE_HOME/gpt2cl or ~/.cache/gpt2cl); GPT2CL_TUNE=0 ignores tuning.\n");
 }
 
 int main(int argc, char **argv) {

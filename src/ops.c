@@ -8,14 +8,23 @@
 #include "kernels.h"
 #include "util.h"
 
-void ops_init(Ops *o, const Device *dev) {
-    *o = (Ops){.dev = dev, .profiling = dev->profiling};
+size_t ops_default_wg(const Device *dev) {
     // Row kernels reduce in local memory with a power-of-two work-group.
-    o->wg = 256;
-    while (o->wg > dev->max_wg) o->wg /= 2;
+    size_t wg = 256;
+    while (wg > dev->max_wg) wg /= 2;
+    return wg;
+}
+
+void ops_init(Ops *o, const Device *dev) { ops_init_wg(o, dev, 0); }
+
+void ops_init_wg(Ops *o, const Device *dev, size_t wg) {
+    *o = (Ops){.dev = dev, .profiling = dev->profiling};
+    o->wg = wg && wg <= dev->max_wg && (wg & (wg - 1)) == 0 ? wg : ops_default_wg(dev);
     char opts[128];
     snprintf(opts, sizeof opts, "-DWG=%zu -DNORM_GROUPS=%d", o->wg, NORM_GROUPS);
+    double t0 = now_seconds();
     o->program = kernels_build(dev, opts);
+    o->build_seconds = now_seconds() - t0;
 #define K(name) o->name = device_kernel(o->program, #name)
     K(column_sum); K(accumulate); K(encoder_forward); K(encoder_backward_wte); K(layernorm_forward);
     K(layernorm_backward_input); K(layernorm_backward_params); K(add_bias); K(gelu_forward); K(gelu_backward);
@@ -104,6 +113,7 @@ static void set_args(cl_kernel k, int n, ...) {
 static size_t round_up(size_t n, size_t m) { return (n + m - 1) / m * m; }
 
 static void launch(Ops *o, cl_kernel k, const char *name, cl_uint dims, const size_t *global, const size_t *local) {
+    if (o->dry_run) return;
     double t0 = prof_begin(o);
     CL_CHECK(clEnqueueNDRangeKernel(o->dev->queue, k, dims, NULL, global, local, 0, NULL, NULL));
     prof_end(o, name, t0);
@@ -130,9 +140,28 @@ static void column_sum(Ops *o, cl_mem dst, cl_mem src, int N, int C) {
     launch_1d(o, column_sum, (size_t)C);
 }
 
+static void record_gemm(Ops *o, GemmShape s) {
+    for (int i = 0; i < o->num_gemm_log; i++) {
+        GemmShape *g = &o->gemm_log[i];
+        if (g->trans_a == s.trans_a && g->trans_b == s.trans_b && g->m == s.m && g->n == s.n && g->k == s.k &&
+            g->lda == s.lda && g->ldb == s.ldb && g->ldc == s.ldc && g->stride_a == s.stride_a &&
+            g->stride_b == s.stride_b && g->stride_c == s.stride_c && g->batch == s.batch) {
+            g->calls++;
+            return;
+        }
+    }
+    if (o->num_gemm_log == GEMM_LOG_MAX) return;
+    s.calls = 1;
+    o->gemm_log[o->num_gemm_log++] = s;
+}
+
 // Row-major C (m,n) = alpha * op(A) op(B) + beta * C, A is (m,k) or (k,m) when transposed.
 static void gemm(Ops *o, int trans_a, int trans_b, size_t m, size_t n, size_t k, float alpha, cl_mem a, size_t lda,
                  cl_mem b, size_t ldb, float beta, cl_mem c, size_t ldc) {
+    if (o->record_gemms)
+        record_gemm(o, (GemmShape){.trans_a = trans_a, .trans_b = trans_b, .m = m, .n = n, .k = k, .lda = lda,
+                                   .ldb = ldb, .ldc = ldc});
+    if (o->dry_run) return;
     cl_command_queue q = o->dev->queue;
     double t0 = prof_begin(o);
     CLBLAST_CHECK(CLBlastSgemm(CLBlastLayoutRowMajor, trans_a ? CLBlastTransposeYes : CLBlastTransposeNo,
@@ -144,6 +173,11 @@ static void gemm(Ops *o, int trans_a, int trans_b, size_t m, size_t n, size_t k,
 static void gemm_batched(Ops *o, int trans_a, int trans_b, size_t m, size_t n, size_t k, float alpha, cl_mem a,
                          size_t lda, size_t stride_a, cl_mem b, size_t ldb, size_t stride_b, float beta, cl_mem c,
                          size_t ldc, size_t stride_c, size_t batch) {
+    if (o->record_gemms)
+        record_gemm(o, (GemmShape){.trans_a = trans_a, .trans_b = trans_b, .m = m, .n = n, .k = k, .lda = lda,
+                                   .ldb = ldb, .ldc = ldc, .stride_a = stride_a, .stride_b = stride_b,
+                                   .stride_c = stride_c, .batch = batch});
+    if (o->dry_run) return;
     cl_command_queue q = o->dev->queue;
     double t0 = prof_begin(o);
     CLBLAST_CHECK(CLBlastSgemmStridedBatched(CLBlastLayoutRowMajor, trans_a ? CLBlastTransposeYes : CLBlastTransposeNo,

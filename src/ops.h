@@ -6,6 +6,14 @@
 #include "cl_device.h"
 
 #define PROF_MAX_ENTRIES 48
+#define GEMM_LOG_MAX 64
+
+// One distinct CLBlast GEMM call as issued (row-major), for the tuner and bench.
+typedef struct {
+    int trans_a, trans_b;
+    size_t m, n, k, lda, ldb, ldc, stride_a, stride_b, stride_c, batch;  // batch 0 = plain Sgemm
+    long calls;
+} GemmShape;
 
 // With profiling on, each operation is timed on the host between two
 // clFinish calls: this also counts the helper kernels CLBlast launches
@@ -28,11 +36,21 @@ typedef struct {
     int profiling;
     ProfEntry prof[PROF_MAX_ENTRIES];
     int num_prof;
+    // With record_gemms set, every GEMM's shape is counted in gemm_log; with
+    // dry_run also set, nothing is enqueued (shapes of a step without running it).
+    int record_gemms, dry_run;
+    double build_seconds;  // time ops_init spent getting the kernel program (compile or program cache)
+    GemmShape gemm_log[GEMM_LOG_MAX];
+    int num_gemm_log;
 } Ops;
 
 #define NORM_GROUPS 64  // must match cl/common.cl
 
 void ops_init(Ops *ops, const Device *dev);
+// As ops_init with the row-kernel work-group size wg (0 = the default); see tune/.
+void ops_init_wg(Ops *ops, const Device *dev, size_t wg);
+// Default work-group size of the row kernels for dev.
+size_t ops_default_wg(const Device *dev);
 void ops_free(Ops *ops);
 // Milliseconds spent in CLBlast GEMMs and in our kernels since ops_init or the last reset.
 void ops_profile_totals(const Ops *ops, double *gemm_ms, double *kernel_ms);

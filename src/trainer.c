@@ -4,6 +4,7 @@
 
 #include "forward.h"
 #include "generate.h"
+#include "tune.h"
 #include "util.h"
 
 void resolve_model_config(const Config *cfg, GPT2Config *mc) {
@@ -28,7 +29,9 @@ void resolve_model_config(const Config *cfg, GPT2Config *mc) {
         die("seq_len (%d) is larger than the model's block_size (%d)", cfg->seq_len, mc->max_seq_len);
 }
 
-void trainer_open(Trainer *t, const Config *cfg, int profiling) {
+void trainer_open(Trainer *t, const Config *cfg, int profiling) { trainer_open_ex(t, cfg, profiling, 1); }
+
+void trainer_open_ex(Trainer *t, const Config *cfg, int profiling, int apply_tuning) {
     memset(t, 0, sizeof *t);
     t->cfg = *cfg;
     resolve_model_config(cfg, &t->model_config);
@@ -43,6 +46,8 @@ void trainer_open(Trainer *t, const Config *cfg, int profiling) {
     char name[600];
     snprintf(name, sizeof name, "%s (%s, %s)", t->dev.name, device_type_name(t->dev.type), t->dev.platform_name);
     printf("device: %d: %s\n", t->dev.index, name);
+    size_t wg = apply_tuning ? tune_apply(&t->dev, stdout) : 0;
+    if (!apply_tuning) printf("tuned: off for this run (untuned defaults)\n");
 
     double need = gpt2_memory_needed(&t->model_config, cfg->batch_size, cfg->seq_len, kind->num_state, &t->dev);
     if (need > (double)t->dev.global_mem) {
@@ -52,7 +57,7 @@ void trainer_open(Trainer *t, const Config *cfg, int profiling) {
             format_bytes(need, a, sizeof a), gpt2_param_count(&t->model_config), cfg->batch_size, cfg->seq_len,
             t->dev.name, format_bytes((double)t->dev.global_mem, b, sizeof b));
     }
-    ops_init(&t->ops, &t->dev);
+    ops_init_wg(&t->ops, &t->dev, wg);
     gpt2_create(&t->model, &t->model_config, &t->dev);
     gpt2_alloc_activations(&t->model, cfg->batch_size, cfg->seq_len);
     if (cfg->init_from[0]) gpt2_load_checkpoint(&t->model, cfg->init_from);

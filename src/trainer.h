@@ -24,6 +24,8 @@ void resolve_model_config(const Config *cfg, GPT2Config *mc);
 // Opens the device, checks it has the memory the run needs, builds the kernels,
 // creates the model (random init or init_from) and the optimizer.
 void trainer_open(Trainer *t, const Config *cfg, int profiling);
+// As trainer_open; apply_tuning = 0 ignores the device's tuning database (tune/).
+void trainer_open_ex(Trainer *t, const Config *cfg, int profiling, int apply_tuning);
 void trainer_close(Trainer *t);
 // One optimizer step over grad_accum micro-batches from d. The loss and
 // gradient norm are the only values read back from the device.

@@ -168,3 +168,18 @@ char *expand_path(const char *p) {
     snprintf(out, n, "%s%s", prefix, rest);
     return out;
 }
+
+const char *gpt2cl_cache_dir(void) {
+    static char dir[4096];
+    if (dir[0]) return dir;
+    const char *env = getenv("GPT2CL_CACHE_DIR");
+    const char *xdg = getenv("XDG_CACHE_HOME");
+    const char *home = getenv("HOME");
+    int n;
+    if (env && env[0]) n = snprintf(dir, sizeof(dir), "%s", env);
+    else if (xdg && xdg[0]) n = snprintf(dir, sizeof(dir), "%s/gpt2cl", xdg);
+    else if (home && home[0]) n = snprintf(dir, sizeof(dir), "%s/.cache/gpt2cl", home);
+    else die("cannot locate the gpt2cl cache folder: set GPT2CL_CACHE_DIR or HOME");
+    if (n < 0 || (size_t)n >= sizeof(dir)) die("gpt2cl cache folder path is too long");
+    return dir;
+}

@@ -45,3 +45,7 @@ double now_seconds(void); // monotonic clock
 // Formats a byte count as "1.50 GiB" into buf.
 const char *format_bytes(double bytes, char *buf, size_t n);
 const char *format_duration(double seconds, char *buf, size_t n);  // "42s", "3m05s", "2h10m"
+
+// gpt2cl's cache folder (tuning databases, compiled programs): $GPT2CL_CACHE_DIR,
+// else $XDG_CACHE_HOME/gpt2cl, else $HOME/.cache/gpt2cl. Returns a static string.
+const char *gpt2cl_cache_dir(void);

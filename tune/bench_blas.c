@@ -1,0 +1,108 @@
+// bench_gemm_blas: CLBlast SGEMM at the GEMM shapes of one training step of the
+// configured model, untuned (CLBlast defaults) and tuned (the device's tuning
+// database), side by side with OpenBLAS cblas_sgemm on the host for the same
+// shapes, in one run. OpenBLAS is only a yardstick: gpt2cl itself never links it.
+//   build/bench_gemm_blas --config configs/gpt2_124m.ini [--seconds S] [key=value ...]
+#include <cblas.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gemm_bench.h"
+#include "trainer.h"
+#include "tune.h"
+#include "util.h"
+
+static double blas_time(const GemmShape *s, const float *a, const float *b, float *c, double min_seconds) {
+    size_t batch = s->batch ? s->batch : 1;
+    int reps = 0;
+    double t0 = 0, dt = 0;
+    for (int warm = 1; warm >= 0; warm--) {  // one untimed run first, as for CLBlast
+        if (!warm) t0 = now_seconds();
+        do {
+            for (size_t i = 0; i < batch; i++)
+                cblas_sgemm(CblasRowMajor, s->trans_a ? CblasTrans : CblasNoTrans,
+                            s->trans_b ? CblasTrans : CblasNoTrans, (int)s->m, (int)s->n, (int)s->k, 1.0f,
+                            a + i * s->stride_a, (int)s->lda, b + i * s->stride_b, (int)s->ldb, 0.0f,
+                            c + i * s->stride_c, (int)s->ldc);
+            if (!warm) reps++;
+            dt = now_seconds() - t0;
+        } while (!warm && dt < min_seconds);
+    }
+    return dt * 1e3 / reps;
+}
+
+int main(int argc, char **argv) {
+    const char *config_path = NULL;
+    double seconds = 0.5;
+    Config cfg;
+    config_defaults(&cfg);
+    int i = 1;
+    for (; i < argc && argv[i][0] == '-'; i++) {
+        if (!strcmp(argv[i], "--config") && i + 1 < argc) config_path = argv[++i];
+        else if (!strcmp(argv[i], "--seconds") && i + 1 < argc) seconds = atof(argv[++i]);
+        else die("usage: bench_gemm_blas --config FILE.ini [--seconds S] [key=value ...]");
+    }
+    if (!config_path) die("bench_gemm_blas needs --config FILE.ini");
+    config_load_file(&cfg, config_path);
+    for (; i < argc; i++) config_apply_override(&cfg, argv[i]);
+    snprintf(cfg.train_data, sizeof cfg.train_data, "(synthetic)");
+    cfg.out_dir[0] = '\0';
+    cfg.checkpoint_every = 0;
+    cfg.grad_accum = 1;
+    config_validate(&cfg);
+
+    // The shapes of one step, recorded with nothing enqueued.
+    Trainer t;
+    trainer_open_ex(&t, &cfg, 0, 0);
+    t.ops.record_gemms = t.ops.dry_run = 1;
+    DataLoader data;
+    dataloader_init_synthetic(&data, cfg.batch_size, cfg.seq_len, t.model_config.vocab_size, (uint64_t)cfg.seed);
+    float loss, norm;
+    trainer_step(&t, &data, 1, 0.0f, &loss, &norm);
+    dataloader_free(&data);
+    int n = t.ops.num_gemm_log;
+    GemmShape shapes[GEMM_LOG_MAX];
+    memcpy(shapes, t.ops.gemm_log, sizeof shapes);
+    trainer_close(&t);
+
+    Device dev;
+    device_open(&dev, cfg.device, 0);
+    GemmBufs g;
+    gemm_bufs_alloc(&g, &dev, shapes, n, 7);
+    float *ha = mallocCheck(g.a_elems * sizeof(float)), *hb = mallocCheck(g.b_elems * sizeof(float)),
+          *hc = mallocCheck(g.c_elems * sizeof(float));
+    device_read(&dev, g.a, 0, g.a_elems * sizeof(float), ha);
+    device_read(&dev, g.b, 0, g.b_elems * sizeof(float), hb);
+
+    double untuned[GEMM_LOG_MAX], tuned[GEMM_LOG_MAX], blas[GEMM_LOG_MAX];
+    // Untuned first: CLBlast's parameter overrides cannot be undone in a process.
+    for (int s = 0; s < n; s++) untuned[s] = gemm_time(&dev, &shapes[s], &g, seconds, NULL);
+    for (int s = 0; s < n; s++) blas[s] = blas_time(&shapes[s], ha, hb, hc, seconds);
+    tune_apply(&dev, stdout);
+    for (int s = 0; s < n; s++) tuned[s] = gemm_time(&dev, &shapes[s], &g, seconds, NULL);
+
+    printf("GFLOP/s per GEMM shape of one step (%s, batch %d x %d); host BLAS: %s, %d threads\n", config_path,
+           cfg.batch_size, cfg.seq_len, openblas_get_config(), openblas_get_num_threads());
+    printf("  %-22s %5s %9s %9s %9s %10s\n", "shape (A B, MxNxK)", "calls", "OpenBLAS", "CLBlast", "tuned",
+           "tuned/BLAS");
+    double tot[3] = {0, 0, 0}, flops = 0;
+    for (int s = 0; s < n; s++) {
+        char name[64];
+        double f = gemm_flops(&shapes[s]) / 1e6, c = (double)shapes[s].calls;
+        printf("  %-22s %5ld %9.1f %9.1f %9.1f %9.0f%%\n", gemm_shape_name(&shapes[s], name, sizeof name),
+               shapes[s].calls, f / blas[s], f / untuned[s], f / tuned[s], 100 * blas[s] / tuned[s]);
+        tot[0] += blas[s] * c;
+        tot[1] += untuned[s] * c;
+        tot[2] += tuned[s] * c;
+        flops += f * c;
+    }
+    printf("  %-22s %5s %9.1f %9.1f %9.1f %9.0f%%   (ms per step: %.0f / %.0f / %.0f)\n", "whole step", "",
+           flops / tot[0], flops / tot[1], flops / tot[2], 100 * tot[0] / tot[2], tot[0], tot[1], tot[2]);
+    free(ha);
+    free(hb);
+    free(hc);
+    gemm_bufs_free(&g);
+    device_close(&dev);
+    return 0;
+}

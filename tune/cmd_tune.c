@@ -1,0 +1,96 @@
+// `gpt2cl tune`: records the GEMM shapes the configured model issues in one
+// training step (without running it), then searches parameters within a time
+// budget; see tuner.c.
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "commands.h"
+#include "tune.h"
+#include "tuner.h"
+#include "trainer.h"
+#include "util.h"
+
+static void usage(FILE *f) {
+    fprintf(f,
+            "usage: gpt2cl tune --config FILE.ini [--budget SECONDS] [--restart] [key=value ...]\n\n"
+            "Tunes, for the configured device and model, CLBlast's Xgemm and XgemmDirect kernel parameters and\n"
+            "their direct/indirect crossover over the GEMM shapes one training step issues (forward, backward,\n"
+            "attention, LM head), and the work-group size of gpt2cl's row kernels. Every candidate's result is\n"
+            "checked against CLBlast's defaults before it is timed. The best set is written to the device's\n"
+            "tuning database, which train, bench and sample then apply at start-up.\n"
+            "  --budget S   stop the search after about S seconds in all (default 120)\n"
+            "  --restart    forget this workload's earlier measurements (otherwise an interrupted or\n"
+            "               earlier tune is resumed: measured candidates are not run again)\n"
+            "The database is $GPT2CL_CACHE_DIR, else $XDG_CACHE_HOME/gpt2cl, else ~/.cache/gpt2cl:\n"
+            "one tune-<device>-<hash>.json per device. GPT2CL_TUNE=0 makes other commands ignore it.\n");
+}
+
+int cmd_tune(int argc, char **argv) {
+    double t_start = now_seconds();
+    const char *config_path = NULL;
+    double budget = 120;
+    int restart = 0;
+    Config cfg;
+    config_defaults(&cfg);
+    int i = 1;
+    for (; i < argc && argv[i][0] == '-'; i++) {
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            usage(stdout);
+            return 0;
+        } else if (!strcmp(argv[i], "--config")) {
+            if (++i >= argc) die("--config needs a file");
+            config_path = argv[i];
+        } else if (!strcmp(argv[i], "--budget")) {
+            char *end;
+            budget = i + 1 < argc ? strtod(argv[++i], &end) : -1;
+            if (budget < 1 || budget > 1e6 || *end) die("--budget needs a number of seconds between 1 and 1000000");
+        } else if (!strcmp(argv[i], "--restart")) {
+            restart = 1;
+        } else {
+            die("unknown option '%s' (see `gpt2cl tune --help`)", argv[i]);
+        }
+    }
+    if (!config_path) die("tune needs --config FILE (see `gpt2cl tune --help`)");
+    config_load_file(&cfg, config_path);
+    for (; i < argc; i++) config_apply_override(&cfg, argv[i]);
+    snprintf(cfg.train_data, sizeof cfg.train_data, "(synthetic)");
+    cfg.out_dir[0] = '\0';
+    cfg.checkpoint_every = 0;
+    cfg.grad_accum = 1;  // one micro-batch issues every shape
+    config_validate(&cfg);
+
+    // The shapes, from one step of the real model code with nothing enqueued.
+    Trainer t;
+    trainer_open_ex(&t, &cfg, 0, 0);
+    t.ops.record_gemms = t.ops.dry_run = 1;
+    DataLoader data;
+    dataloader_init_synthetic(&data, cfg.batch_size, cfg.seq_len, t.model_config.vocab_size, (uint64_t)cfg.seed);
+    float loss, norm;
+    trainer_step(&t, &data, 1, 0.0f, &loss, &norm);
+    dataloader_free(&data);
+    int nshapes = t.ops.num_gemm_log;
+    GemmShape *shapes = mallocCheck((size_t)nshapes * sizeof *shapes);
+    memcpy(shapes, t.ops.gemm_log, (size_t)nshapes * sizeof *shapes);
+    TuneModelShape model = {.B = cfg.batch_size, .T = cfg.seq_len, .C = t.model_config.channels,
+                            .NH = t.model_config.num_heads, .L = t.model_config.num_layers,
+                            .V = t.model_config.vocab_size, .Vp = t.model_config.padded_vocab_size};
+    trainer_close(&t);
+
+    Device dev;
+    device_open(&dev, cfg.device, 0);
+    TuneDb db;
+    tune_db_load(&db, &dev);
+    TuneJob job = {.dev = &dev, .db = &db, .shapes = shapes, .nshapes = nshapes, .model = model,
+                   .t_start = t_start, .budget = budget, .restart = restart};
+    unsigned long long h = tune_hash(TUNE_HASH_INIT, shapes, (size_t)nshapes * sizeof *shapes);
+    snprintf(job.workload, sizeof job.workload, "B%d T%d C%d L%d NH%d Vp%d #%08llx", model.B, model.T, model.C,
+             model.L, model.NH, model.Vp, h & 0xffffffffULL);
+    printf("tune: %d GEMM shapes per step (workload %s), budget %.0f s, database %s\n", nshapes, job.workload, budget,
+           db.path);
+    int rc = tuner_run(&job);
+    tune_db_free(&db);
+    free(shapes);
+    device_close(&dev);
+    return rc;
+}

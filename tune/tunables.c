@@ -1,0 +1,146 @@
+#include "tunables.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "util.h"
+
+static cl_ulong local_mem(const Device *dev) {
+    cl_ulong n = 0;
+    CL_CHECK(clGetDeviceInfo(dev->device, CL_DEVICE_LOCAL_MEM_SIZE, sizeof n, &n, NULL));
+    return n;
+}
+
+// Constraints of CLBlast's xgemm.opencl (as in its own tuner, src/tuning/kernels/xgemm.hpp).
+enum { GEMMK, KREG, KWG, KWI, MDIMA, MDIMC, MWG, NDIMB, NDIMC, NWG, SA, SB, STRM, STRN, VWM, VWN };
+// On CPU devices (POCL) a work-group is a loop over its items, so big groups
+// gain nothing, while POCL's compile time grows steeply with them (30+ s).
+static int cpu_wg_ok(const Device *dev, int wg) { return !(dev->type & CL_DEVICE_TYPE_CPU) || wg <= 64; }
+
+// Likewise a register tile of more than 64 accumulators per work-item takes
+// POCL's LLVM over 30 s to compile (measured: 16x16 took > 37 s).
+static int cpu_tile_ok(const Device *dev, int tile) { return !(dev->type & CL_DEVICE_TYPE_CPU) || tile <= 64; }
+
+static int xgemm_valid(const int *v, const Device *dev) {
+    int wg = v[MDIMC] * v[NDIMC];
+    if (!cpu_wg_ok(dev, wg) || !cpu_tile_ok(dev, (v[MWG] / v[MDIMC]) * (v[NWG] / v[NDIMC]))) return 0;
+    if ((size_t)wg > dev->max_wg || wg % v[MDIMA] || wg % v[NDIMB]) return 0;
+    if (v[KWG] % v[KWI] || v[MWG] % (v[MDIMC] * v[VWM]) || v[NWG] % (v[NDIMC] * v[VWN])) return 0;
+    if (v[MWG] % (v[MDIMA] * v[VWM]) || v[NWG] % (v[NDIMB] * v[VWN])) return 0;
+    if (v[KWG] % (wg / v[MDIMA]) || v[KWG] % (wg / v[NDIMB])) return 0;
+    cl_ulong lmem = (cl_ulong)(v[SA] * v[KWG] * v[MWG] + v[SB] * v[KWG] * v[NWG]) * sizeof(float);
+    return lmem <= local_mem(dev);
+}
+
+const TuneSpace tune_space_xgemm = {
+    .kernel = "Xgemm",
+    .nparams = 16,
+    .params = {{"GEMMK", 1, {0}}, {"KREG", 1, {1}}, {"KWG", 2, {16, 32}}, {"KWI", 2, {2, 8}},
+               {"MDIMA", 4, {4, 8, 16, 32}}, {"MDIMC", 4, {4, 8, 16, 32}}, {"MWG", 4, {16, 32, 64, 128}},
+               {"NDIMB", 4, {4, 8, 16, 32}}, {"NDIMC", 4, {4, 8, 16, 32}}, {"NWG", 4, {16, 32, 64, 128}},
+               {"SA", 2, {0, 1}}, {"SB", 2, {0, 1}}, {"STRM", 2, {0, 1}}, {"STRN", 2, {0, 1}},
+               {"VWM", 4, {1, 2, 4, 8}}, {"VWN", 4, {1, 2, 4, 8}}},
+    .valid = xgemm_valid,
+    .nseeds = 3,
+    .seeds = {{0, 1, 32, 2, 8, 8, 64, 8, 8, 64, 0, 0, 0, 0, 8, 8},
+              {0, 1, 32, 2, 4, 4, 32, 16, 16, 64, 0, 0, 0, 0, 8, 4},
+              {0, 1, 32, 2, 8, 8, 64, 8, 8, 64, 0, 0, 0, 0, 4, 4}},
+};
+
+enum { KWID, MDIMAD, MDIMCD, NDIMBD, NDIMCD, PADA, PADB, VWMD, VWND, WGD };
+static int xgemm_direct_valid(const int *v, const Device *dev) {
+    int wg = v[MDIMCD] * v[NDIMCD];
+    if (!cpu_wg_ok(dev, wg) || !cpu_tile_ok(dev, (v[WGD] / v[MDIMCD]) * (v[WGD] / v[NDIMCD]))) return 0;
+    if ((size_t)wg > dev->max_wg || wg % v[MDIMAD] || wg % v[NDIMBD]) return 0;
+    if (v[WGD] % v[KWID] || v[WGD] % (v[MDIMCD] * v[VWMD]) || v[WGD] % (v[NDIMCD] * v[VWND])) return 0;
+    if (v[WGD] % (v[MDIMAD] * v[VWMD]) || v[WGD] % (v[NDIMBD] * v[VWND])) return 0;
+    if (v[WGD] % (wg / v[MDIMAD]) || v[WGD] % (wg / v[NDIMBD])) return 0;
+    cl_ulong lmem = (cl_ulong)(v[WGD] * (v[WGD] + v[PADA]) + v[WGD] * (v[WGD] + v[PADB])) * sizeof(float);
+    return lmem <= local_mem(dev);
+}
+
+const TuneSpace tune_space_xgemm_direct = {
+    .kernel = "XgemmDirect",
+    .nparams = 10,
+    .params = {{"KWID", 3, {2, 8, 16}}, {"MDIMAD", 4, {4, 8, 16, 32}}, {"MDIMCD", 4, {4, 8, 16, 32}},
+               {"NDIMBD", 4, {4, 8, 16, 32}}, {"NDIMCD", 4, {4, 8, 16, 32}}, {"PADA", 2, {0, 1}},
+               {"PADB", 2, {0, 1}}, {"VWMD", 4, {1, 2, 4, 8}}, {"VWND", 4, {1, 2, 4, 8}},
+               {"WGD", 4, {16, 32, 64, 128}}},
+    .valid = xgemm_direct_valid,
+    .nseeds = 2,
+    .seeds = {{2, 8, 8, 8, 8, 1, 1, 1, 1, 32}, {8, 8, 8, 8, 8, 0, 0, 4, 4, 64}},
+};
+
+static int row_valid(const int *v, const Device *dev) { return (size_t)v[0] <= dev->max_wg; }
+
+// WG of cl/common.cl: the work-group of every one-group-per-row kernel
+// (LayerNorm, softmax, cross-entropy, norm reductions) and of 1-D launches.
+const TuneSpace tune_space_row_kernels = {
+    .kernel = "kernels",
+    .nparams = 1,
+    .params = {{"WG", 6, {16, 32, 64, 128, 256, 512}}},
+    .valid = row_valid,
+    .nseeds = 0,
+};
+
+static unsigned long long next_rand(unsigned long long *s) {
+    *s ^= *s << 13;
+    *s ^= *s >> 7;
+    *s ^= *s << 17;
+    return *s;
+}
+
+int tune_space_random(const TuneSpace *s, const Device *dev, unsigned long long *rng, int *v) {
+    for (int tries = 0; tries < 100000; tries++) {
+        for (int i = 0; i < s->nparams; i++)
+            v[i] = s->params[i].values[next_rand(rng) % (unsigned long long)s->params[i].nvalues];
+        if (s->valid(v, dev)) return 1;
+    }
+    return 0;
+}
+
+static int index_of(const TuneParam *p, int value) {
+    for (int i = 0; i < p->nvalues; i++)
+        if (p->values[i] == value) return i;
+    return 0;
+}
+
+int tune_space_neighbour(const TuneSpace *s, const Device *dev, unsigned long long *rng, const int *base, int *v) {
+    for (int tries = 0; tries < 1000; tries++) {
+        memcpy(v, base, (size_t)s->nparams * sizeof *v);
+        // Move one or two parameters one step up or down their value list.
+        int moves = 1 + (int)(next_rand(rng) % 2);
+        for (int m = 0; m < moves; m++) {
+            const TuneParam *p = &s->params[next_rand(rng) % (unsigned long long)s->nparams];
+            if (p->nvalues < 2) continue;
+            int i = index_of(p, v[p - s->params]) + (next_rand(rng) % 2 ? 1 : -1);
+            if (i < 0 || i >= p->nvalues) continue;
+            v[p - s->params] = p->values[i];
+        }
+        if (memcmp(v, base, (size_t)s->nparams * sizeof *v) != 0 && s->valid(v, dev)) return 1;
+    }
+    return 0;
+}
+
+void tune_space_id(const TuneSpace *s, const int *v, char *buf, size_t n) {
+    size_t used = (size_t)snprintf(buf, n, "%s|", s->kernel);
+    for (int i = 0; i < s->nparams && used < n; i++)
+        used += (size_t)snprintf(buf + used, n - used, "%s%s=%d", i ? " " : "", s->params[i].name, v[i]);
+}
+
+CLBlastStatusCode tune_space_override(const TuneSpace *s, const Device *dev, const int *v) {
+    const char *names[TUNE_MAX_PARAMS];
+    size_t values[TUNE_MAX_PARAMS];
+    for (int i = 0; i < s->nparams; i++) {
+        names[i] = s->params[i].name;
+        values[i] = (size_t)v[i];
+    }
+    return CLBlastOverrideParameters(dev->device, s->kernel, CLBlastPrecisionSingle, (size_t)s->nparams, names,
+                                     values);
+}
+
+CLBlastStatusCode tune_override_min_indirect(const Device *dev, size_t min_indirect_size) {
+    const char *name = "XGEMM_MIN_INDIRECT_SIZE";
+    return CLBlastOverrideParameters(dev->device, "GemmRoutine", CLBlastPrecisionSingle, 1, &name,
+                                     &min_indirect_size);
+}

@@ -1,0 +1,18 @@
+// Per-device autotuning (`gpt2cl tune`) and its use by train, bench and sample.
+#pragma once
+#include <stdio.h>
+
+#include "cl_device.h"
+
+// Loads dev's tuning database, applies its CLBlast parameters through
+// CLBlastOverrideParameters and prints one `tuned: ...` line to out. Returns the
+// tuned work-group size of our row kernels, or 0 for the default. Never fatal:
+// a missing, stale or corrupt database only means untuned defaults.
+// GPT2CL_TUNE=0 in the environment skips the database.
+size_t tune_apply(const Device *dev, FILE *out);
+
+// Whether the device `selector` picks has a usable tuning database (warns
+// about a stale or corrupt one).
+int tune_available(const char *selector);
+
+int cmd_tune(int argc, char **argv);

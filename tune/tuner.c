@@ -1,0 +1,475 @@
+#include "tuner.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "gemm_bench.h"
+#include "tunables.h"
+#include "util.h"
+
+#define TIME_PER_SHAPE 0.05   // seconds of repetitions per shape and candidate (one run at least)
+#define MAX_REL_ERROR 1e-3    // vs the default parameters' result, relative to max |C|
+#define DIRECT_MAX_MNK (1ULL << 30)  // larger shapes are never tried with the direct kernel
+#define HUGE_MIN_INDIRECT ((size_t)1 << 62)
+
+typedef struct {
+    int found;
+    int v[TUNE_MAX_PARAMS];
+    double total;
+    double *shape_ms;
+} Best;
+
+typedef struct {
+    TuneJob *job;
+    GemmBufs bufs;
+    float **ref, *out;
+    double *base_ms, base_total;
+    int *order;  // shapes by default time x calls, largest first (so pruning cuts early)
+    double est;  // seconds one full candidate evaluation takes, for the budget
+    unsigned long long rng;
+    // progress line
+    const char *phase;
+    int cand;
+    double best_ratio;
+    // Results so far, shared with the watchdog thread under mu.
+    pthread_mutex_t mu;
+    pthread_cond_t cond;
+    int done, have_base;
+    Best ind, dir;
+    double *dir_default;  // per shape: the defaults' time where they surely ran the direct kernel, else -1
+    int wg;
+    double rows_base, rows_best;
+} Tuner;
+
+static double elapsed(const Tuner *t) { return now_seconds() - t->job->t_start; }
+
+// final: 0 = transient (terminal only), 1 = end of a phase, 2 = a candidate's
+// result (one line each when stderr is not a terminal, e.g. in CI logs).
+static void progress(Tuner *t, int final) {
+    int tty = isatty(2);
+    if (!tty && !final) return;
+    if (tty && final == 2) final = 0;
+    double e = elapsed(t), frac = e / t->job->budget;
+    if (frac > 1) frac = 1;
+    int bar = (int)(frac * 30);
+    fprintf(stderr, "%s[%.*s%.*s] %3.0f%% %5.1f/%.0f s  %-12s #%-4d best %.2fx vs defaults%s", tty ? "\r" : "", bar,
+            "##############################", 30 - bar, "..............................", 100 * frac, e,
+            t->job->budget, t->phase, t->cand, t->best_ratio, final ? "\n" : "");
+    fflush(stderr);
+}
+
+// Runs every shape in mask; fills shape_ms (-1 when skipped). Returns the
+// calls-weighted total in ms, -1 if CLBlast failed or a result was wrong, or
+// INFINITY once the partial total passes prune_at.
+static double eval_shapes(Tuner *t, const unsigned char *mask, double prune_at, double *shape_ms) {
+    const TuneJob *j = t->job;
+    double total = 0;
+    for (int i = 0; i < j->nshapes; i++) shape_ms[i] = -1;
+    for (int oi = 0; oi < j->nshapes; oi++) {
+        int i = t->order[oi];
+        if (mask && !mask[i]) continue;
+        double ms = gemm_time(j->dev, &j->shapes[i], &t->bufs, TIME_PER_SHAPE, t->out);
+        if (ms < 0) return -1;
+        if (gemm_rel_error(t->out, t->ref[i], gemm_c_elems(&j->shapes[i])) > MAX_REL_ERROR) return -1;
+        shape_ms[i] = ms;
+        total += ms * (double)j->shapes[i].calls;
+        if (total > prune_at) return INFINITY;
+    }
+    return total;
+}
+
+// Parses "Kernel|A=1 B=2" back into values; 0 if it does not fit the space.
+static int parse_id(const TuneSpace *s, const char *id, int *v) {
+    size_t kl = strlen(s->kernel);
+    if (strncmp(id, s->kernel, kl) != 0 || id[kl] != '|') return 0;
+    const char *p = id + kl + 1;
+    for (int i = 0; i < s->nparams; i++) {
+        size_t nl = strlen(s->params[i].name);
+        if (strncmp(p, s->params[i].name, nl) != 0 || p[nl] != '=') return 0;
+        char *end;
+        v[i] = (int)strtol(p + nl + 1, &end, 10);
+        p = *end == ' ' ? end + 1 : end;
+    }
+    return *p == '\0';
+}
+
+
+static void best_update(Best *b, const int *v, double total, const cJSON *shape_ms, int nshapes) {
+    if (total < 0 || !isfinite(total) || (b->found && total >= b->total)) return;
+    b->found = 1;
+    b->total = total;
+    memcpy(b->v, v, sizeof b->v);
+    for (int i = 0; i < nshapes; i++) {
+        const cJSON *x = cJSON_GetArrayItem(shape_ms, i);
+        b->shape_ms[i] = cJSON_IsNumber(x) ? x->valuedouble : -1;
+    }
+}
+
+static double recorded_total(const cJSON *e) {
+    const cJSON *ms = cJSON_GetObjectItemCaseSensitive(e, "ms");
+    if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(e, "pruned"))) return INFINITY;
+    return cJSON_IsNumber(ms) ? ms->valuedouble : -1;
+}
+
+static unsigned long long next_rand(Tuner *t) {
+    t->rng ^= t->rng << 13;
+    t->rng ^= t->rng >> 7;
+    t->rng ^= t->rng << 17;
+    return t->rng;
+}
+
+// Two thirds of the candidates explore around the best so far, one third anywhere.
+static int next_pick(Tuner *t) { return next_rand(t) % 3 != 0; }
+
+static double masked_total(const Tuner *t, const unsigned char *mask, const double *ms) {
+    double total = 0;
+    for (int i = 0; i < t->job->nshapes; i++)
+        if (!mask || mask[i]) total += ms[i] * (double)t->job->shapes[i].calls;
+    return total;
+}
+
+// Searches one CLBlast kernel's space until the deadline (seconds since start).
+static void search_clblast(Tuner *t, const TuneSpace *s, const unsigned char *mask, double deadline, Best *best) {
+    TuneJob *j = t->job;
+    const char *wl = j->workload;
+    // Earlier measurements (an interrupted or shorter tune) seed the best.
+    const cJSON *w = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(j->db->root, "measurements"), wl), *e;
+    int v[TUNE_MAX_PARAMS];
+    pthread_mutex_lock(&t->mu);
+    cJSON_ArrayForEach(e, w) if (parse_id(s, e->string, v) && s->valid(v, j->dev))
+        best_update(best, v, recorded_total(e), cJSON_GetObjectItemCaseSensitive(e, "shape_ms"), j->nshapes);
+    pthread_mutex_unlock(&t->mu);
+    double *shape_ms = mallocCheck((size_t)j->nshapes * sizeof *shape_ms);
+    char id[512];
+    int seed = 0, skipped = 0;
+    t->cand = 0;
+    while (skipped < 500) {
+        if (seed < s->nseeds) memcpy(v, s->seeds[seed++], sizeof v);
+        else if (!(best->found && next_pick(t) ? tune_space_neighbour(s, j->dev, &t->rng, best->v, v)
+                                               : tune_space_random(s, j->dev, &t->rng, v)))
+            break;
+        if (!s->valid(v, j->dev)) continue;
+        tune_space_id(s, v, id, sizeof id);
+        if (tune_db_find(j->db, wl, id)) {  // measured before: resume, not repeat
+            skipped++;
+            continue;
+        }
+        skipped = 0;
+        if (elapsed(t) + t->est > deadline) break;
+        t->cand++;
+        progress(t, 0);
+        double t0 = now_seconds(), total = -1;
+        if (tune_space_override(s, j->dev, v) == CLBlastSuccess)
+            total = eval_shapes(t, mask, best->found ? best->total : INFINITY, shape_ms);
+        double took = now_seconds() - t0;
+        if (took > t->est) t->est = took;
+        pthread_mutex_lock(&t->mu);
+        tune_db_record(j->db, wl, id, isfinite(total) ? total : (total < 0 ? -1 : best->total), shape_ms, j->nshapes);
+        if (isinf(total)) cJSON_AddTrueToObject(tune_db_find(j->db, wl, id), "pruned");
+        tune_db_save(j->db);
+        if (total >= 0 && isfinite(total) && (!best->found || total < best->total)) {
+            best->found = 1;
+            best->total = total;
+            memcpy(best->v, v, sizeof v);
+            memcpy(best->shape_ms, shape_ms, (size_t)j->nshapes * sizeof *shape_ms);
+        }
+        if (best->found) t->best_ratio = masked_total(t, mask, t->base_ms) / best->total;
+        pthread_mutex_unlock(&t->mu);
+        progress(t, 2);
+    }
+    free(shape_ms);
+}
+
+static cJSON *params_json(const TuneSpace *s, const int *v) {
+    cJSON *o = cJSON_CreateObject();
+    for (int i = 0; i < s->nparams; i++) cJSON_AddNumberToObject(o, s->params[i].name, v[i]);
+    return o;
+}
+
+static size_t mnk(const GemmShape *s) { return s->m * s->n * s->k; }
+
+// The crossover minimising the calls-weighted time, from per-shape times of the
+// best indirect and best direct kernels (direct: -1 where not measured).
+static size_t pick_crossover(const Tuner *t, const double *ind, const double *dir, double *total_out) {
+    const TuneJob *j = t->job;
+    size_t best_thr = 0;
+    double best = INFINITY;
+    for (int c = -1; c < j->nshapes; c++) {
+        size_t thr = c < 0 ? 0 : mnk(&j->shapes[c]) + 1;  // shapes with m*n*k < thr go direct
+        double total = 0;
+        for (int i = 0; i < j->nshapes && isfinite(total); i++) {
+            double ms = mnk(&j->shapes[i]) < thr ? dir[i] : ind[i];
+            total = ms < 0 ? INFINITY : total + ms * (double)j->shapes[i].calls;
+        }
+        if (total < best) {
+            best = total;
+            best_thr = thr;
+        }
+    }
+    *total_out = best;
+    return best_thr;
+}
+
+static void search_row_kernels(Tuner *t, double deadline) {
+    TuneJob *j = t->job;
+    const TuneSpace *s = &tune_space_row_kernels;
+    t->phase = "kernels WG";
+    t->cand = 0;
+    if (elapsed(t) + 1.0 > deadline) return;
+    RowBench *rb = row_bench_create(j->dev, &j->model);
+    size_t def = ops_default_wg(j->dev);
+    double t0 = now_seconds();
+    double base = row_bench_time(rb, def);  // the reference run, then timed
+    double cost = now_seconds() - t0;
+    char id[128];
+    int v[TUNE_MAX_PARAMS] = {(int)def};
+    tune_space_id(s, v, id, sizeof id);
+    pthread_mutex_lock(&t->mu);
+    t->wg = (int)def;
+    t->rows_base = t->rows_best = base;
+    tune_db_record(j->db, j->workload, id, base, NULL, 0);
+    pthread_mutex_unlock(&t->mu);
+    for (int i = 0; i < s->params[0].nvalues; i++) {
+        v[0] = s->params[0].values[i];
+        if (!s->valid(v, j->dev) || (size_t)v[0] == def) continue;
+        tune_space_id(s, v, id, sizeof id);
+        const cJSON *e = tune_db_find(j->db, j->workload, id);
+        double ms;
+        if (e) {
+            ms = recorded_total(e);
+        } else {
+            if (elapsed(t) + 2 * cost > deadline) break;
+            t->cand++;
+            progress(t, 0);
+            ms = row_bench_time(rb, (size_t)v[0]);
+        }
+        pthread_mutex_lock(&t->mu);
+        if (!e) {
+            tune_db_record(j->db, j->workload, id, ms, NULL, 0);
+            tune_db_save(j->db);
+        }
+        if (ms >= 0 && ms < t->rows_best) {
+            t->rows_best = ms;
+            t->wg = v[0];
+        }
+        t->best_ratio = base / t->rows_best;
+        pthread_mutex_unlock(&t->mu);
+        progress(t, 2);
+    }
+    row_bench_free(rb);
+}
+
+static void date_now(char *buf, size_t n) {
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(buf, n, "%Y-%m-%d %H:%M UTC", &tm);
+}
+
+// Writes "best" from what has been measured so far. checked_total >= 0 is the
+// combination's re-measured time; otherwise the prediction from its parts
+// (each of which was checked against the defaults) is used.
+static void finalize(Tuner *t, double checked_total) {
+    TuneJob *j = t->job;
+    cJSON *best = cJSON_CreateObject();
+    char date[64];
+    date_now(date, sizeof date);
+    cJSON_AddStringToObject(best, "date", date);
+    cJSON_AddStringToObject(best, "workload", j->workload);
+    cJSON_AddNumberToObject(best, "gemm_ms_default", t->base_total);
+    cJSON *clb = cJSON_AddObjectToObject(best, "clblast");
+    double tuned = t->base_total;
+    if (t->ind.found) {
+        double predicted = t->ind.total;
+        size_t thr = pick_crossover(t, t->ind.shape_ms, t->dir.found ? t->dir.shape_ms : t->dir_default, &predicted);
+        double total = checked_total >= 0 ? checked_total : predicted;
+        if (total < t->base_total) {
+            tuned = total;
+            cJSON_AddItemToObject(clb, "Xgemm", params_json(&tune_space_xgemm, t->ind.v));
+            if (t->dir.found)
+                cJSON_AddItemToObject(clb, "XgemmDirect", params_json(&tune_space_xgemm_direct, t->dir.v));
+            cJSON *gr = cJSON_AddObjectToObject(clb, "GemmRoutine");
+            cJSON_AddNumberToObject(gr, "XGEMM_MIN_INDIRECT_SIZE", (double)thr);
+        } else {
+            fprintf(stderr, "tune: nothing beat CLBlast's defaults (%.2f vs %.2f ms); keeping them\n", total,
+                    t->base_total);
+        }
+    }
+    cJSON_AddNumberToObject(best, "gemm_ms_tuned", tuned);
+    cJSON_AddBoolToObject(best, "gemm_checked", checked_total >= 0);
+    cJSON *k = cJSON_AddObjectToObject(best, "kernels");
+    if (t->wg) cJSON_AddNumberToObject(k, "WG", t->wg);
+    if (t->rows_best > 0) {
+        cJSON_AddNumberToObject(best, "row_kernels_ms_default", t->rows_base);
+        cJSON_AddNumberToObject(best, "row_kernels_ms_tuned", t->rows_best);
+    }
+    tune_db_set_best(j->db, best);
+    tune_db_save(j->db);
+    t->best_ratio = t->base_total / tuned;
+    t->phase = "done";
+    progress(t, 1);
+    printf("tune: GEMMs per step %.2f ms with CLBlast defaults, %.2f ms tuned (%.2fx%s)", t->base_total, tuned,
+           t->base_total / tuned, checked_total >= 0 ? "" : ", predicted from the parts");
+    if (t->rows_best > 0)
+        printf("; row kernels %.2f ms at WG %zu, %.2f ms at WG %d (%.2fx)", t->rows_base, ops_default_wg(j->dev),
+               t->rows_best, t->wg, t->rows_base / t->rows_best);
+    printf("; %.0f s of %.0f s budget\ntune: wrote %s\n", elapsed(t), j->budget, j->db->path);
+    fflush(stdout);
+}
+
+// The budget is a promise: a candidate cannot be interrupted inside CLBlast or
+// the OpenCL compiler (which on POCL can take tens of seconds), so at the
+// deadline this thread writes the best found so far and ends the process. The
+// interrupted candidate was not recorded; the next tune tries it again.
+static void *watchdog(void *arg) {
+    Tuner *t = arg;
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    double left = t->job->budget - elapsed(t);
+    until.tv_sec += (time_t)left;
+    until.tv_nsec += (long)((left - (double)(time_t)left) * 1e9);
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&t->mu);
+    while (!t->done)
+        if (pthread_cond_timedwait(&t->cond, &t->mu, &until) != 0) break;
+    if (!t->done) {
+        fprintf(stderr, "\ntune: budget reached during %s candidate #%d (not recorded; the next tune retries it)\n",
+                t->phase, t->cand);
+        if (t->have_base) finalize(t, -1);
+        else fprintf(stderr, "tune: the budget did not even cover CLBlast's defaults; nothing written\n");
+        _exit(t->have_base ? 0 : 1);
+    }
+    pthread_mutex_unlock(&t->mu);
+    return NULL;
+}
+
+int tuner_run(TuneJob *j) {
+    Tuner t = {.job = j, .rng = 0x9E3779B97F4A7C15ULL, .phase = "defaults"};
+    int n = j->nshapes;
+    pthread_mutex_init(&t.mu, NULL);
+    pthread_cond_init(&t.cond, NULL);
+    t.ind.shape_ms = mallocCheck((size_t)n * sizeof(double));
+    t.dir.shape_ms = mallocCheck((size_t)n * sizeof(double));
+    for (int i = 0; i < n; i++) t.dir.shape_ms[i] = -1;
+    if (j->restart) {
+        cJSON *m = cJSON_GetObjectItemCaseSensitive(j->db->root, "measurements");
+        cJSON_DeleteItemFromObjectCaseSensitive(m, j->workload);
+    }
+    pthread_t dog;
+    if (pthread_create(&dog, NULL, watchdog, &t) != 0) die("cannot start the tuning watchdog thread");
+    gemm_bufs_alloc(&t.bufs, j->dev, j->shapes, n, 1234);
+    t.out = mallocCheck(t.bufs.c_elems * sizeof(float));
+    t.ref = mallocCheck((size_t)n * sizeof *t.ref);
+    t.base_ms = mallocCheck((size_t)n * sizeof *t.base_ms);
+    t.order = mallocCheck((size_t)n * sizeof *t.order);
+
+    // 1. CLBlast's defaults: the reference results and the time to beat.
+    progress(&t, 0);
+    double t0 = now_seconds(), base_total = 0;
+    for (int i = 0; i < n; i++) {
+        t.ref[i] = mallocCheck(gemm_c_elems(&j->shapes[i]) * sizeof(float));
+        t.base_ms[i] = gemm_time(j->dev, &j->shapes[i], &t.bufs, TIME_PER_SHAPE, t.ref[i]);
+        if (t.base_ms[i] < 0) die("CLBlast fails on shape %d with its default parameters", i);
+        base_total += t.base_ms[i] * (double)j->shapes[i].calls;
+        t.order[i] = i;
+    }
+    t.est = now_seconds() - t0;
+    double check_cost = t.est;  // a final check runs every shape once more, like this
+    // Below 384^3 (the smallest crossover in CLBlast's database) the defaults
+    // ran the direct kernel: its default parameters are a direct candidate too.
+    t.dir_default = mallocCheck((size_t)n * sizeof(double));
+    for (int i = 0; i < n; i++) t.dir_default[i] = mnk(&j->shapes[i]) < 384 * 384 * 384 ? t.base_ms[i] : -1;
+    for (int a = 1; a < n; a++)  // insertion sort by weight, largest first
+        for (int b = a; b > 0 && t.base_ms[t.order[b]] * (double)j->shapes[t.order[b]].calls >
+                                      t.base_ms[t.order[b - 1]] * (double)j->shapes[t.order[b - 1]].calls;
+             b--) {
+            int x = t.order[b];
+            t.order[b] = t.order[b - 1];
+            t.order[b - 1] = x;
+        }
+    pthread_mutex_lock(&t.mu);
+    t.base_total = base_total;
+    t.have_base = 1;
+    t.best_ratio = 1.0;
+    pthread_mutex_unlock(&t.mu);
+    fprintf(stderr, "tune: CLBlast defaults: %.2f ms of GEMMs per step (measured in %.1f s, with compilation)\n",
+            t.base_total, t.est);
+    // The rest of the budget: about half for Xgemm, a quarter for XgemmDirect,
+    // the rest for our kernels and a final check of the combination.
+    double left = j->budget - elapsed(&t);
+
+    // 2. Xgemm, every GEMM forced through the indirect path.
+    t.phase = "Xgemm";
+    CLBLAST_CHECK(tune_override_min_indirect(j->dev, 0));
+    search_clblast(&t, &tune_space_xgemm, NULL, elapsed(&t) + 0.5 * left, &t.ind);
+    progress(&t, 1);
+
+    // 3. XgemmDirect, forced direct, on the shapes small enough for it.
+    unsigned char *mask = mallocCheck((size_t)n);
+    int ndirect = 0;
+    for (int i = 0; i < n; i++) ndirect += mask[i] = mnk(&j->shapes[i]) <= DIRECT_MAX_MNK;
+    if (ndirect) {
+        t.phase = "XgemmDirect";
+        t.best_ratio = 1.0;
+        CLBLAST_CHECK(tune_override_min_indirect(j->dev, HUGE_MIN_INDIRECT));
+        search_clblast(&t, &tune_space_xgemm_direct, mask, elapsed(&t) + 0.5 * (j->budget - elapsed(&t)), &t.dir);
+        progress(&t, 1);
+    }
+
+    // 4. Our row kernels' work-group size.
+    t.best_ratio = 1.0;
+    search_row_kernels(&t, j->budget - 0.5 * t.est);
+    progress(&t, 1);
+
+    // Time left over (our kernels are quick to tune) goes back to Xgemm, the
+    // kernel that dominates large models, keeping room for the final check.
+    if (elapsed(&t) + t.est + check_cost < j->budget) {
+        t.phase = "Xgemm";
+        t.best_ratio = t.ind.found ? t.base_total / t.ind.total : 1.0;
+        CLBLAST_CHECK(tune_override_min_indirect(j->dev, 0));
+        search_clblast(&t, &tune_space_xgemm, NULL, j->budget - check_cost, &t.ind);
+        progress(&t, 1);
+    }
+
+    // 5. The combination, checked and timed once more, if the budget allows.
+    double checked = -1;
+    if (t.ind.found && elapsed(&t) + check_cost < j->budget) {
+        double predicted;
+        size_t thr = pick_crossover(&t, t.ind.shape_ms, t.dir.found ? t.dir.shape_ms : t.dir_default, &predicted);
+        t.phase = "final check";
+        progress(&t, 0);
+        CLBLAST_CHECK(tune_space_override(&tune_space_xgemm, j->dev, t.ind.v));
+        if (t.dir.found) CLBLAST_CHECK(tune_space_override(&tune_space_xgemm_direct, j->dev, t.dir.v));
+        CLBLAST_CHECK(tune_override_min_indirect(j->dev, thr));
+        double *shape_ms = mallocCheck((size_t)n * sizeof *shape_ms);
+        checked = eval_shapes(&t, NULL, INFINITY, shape_ms);
+        free(shape_ms);
+        if (checked < 0) die("the tuned combination gives wrong results; run `gpt2cl tune --restart`");
+    }
+    pthread_mutex_lock(&t.mu);
+    finalize(&t, checked);
+    t.done = 1;
+    pthread_cond_signal(&t.cond);
+    pthread_mutex_unlock(&t.mu);
+    pthread_join(dog, NULL);
+
+    for (int i = 0; i < n; i++) free(t.ref[i]);
+    free(t.ref);
+    free(t.out);
+    free(t.base_ms);
+    free(t.order);
+    free(mask);
+    free(t.ind.shape_ms);
+    free(t.dir.shape_ms);
+    free(t.dir_default);
+    gemm_bufs_free(&t.bufs);
+    return 0;
+}
