@@ -47,14 +47,7 @@ static void bench_run(const Config *cfg, int warmup, int steps, int profiling, i
     DataLoader data;
     dataloader_init_synthetic(&data, cfg->batch_size, cfg->seq_len, t.model_config.vocab_size, (uint64_t)cfg->seed);
     float loss, norm, lr = (float)cfg->lr;
-    if (gemm_table) {  // the shapes, from a step with nothing enqueued
-        t.ops.record_gemms = t.ops.dry_run = 1;
-        trainer_step(&t, &data, 1, 0.0f, &loss, &norm);
-        t.ops.record_gemms = t.ops.dry_run = 0;
-        dataloader_free(&data);
-        dataloader_init_synthetic(&data, cfg->batch_size, cfg->seq_len, t.model_config.vocab_size,
-                                  (uint64_t)cfg->seed);
-    }
+    if (gemm_table) r->nshapes = trainer_gemm_shapes(&t, r->shapes);
     for (int s = 1; s <= warmup; s++) trainer_step(&t, &data, s, lr, &loss, &norm);
     ops_profile_reset(&t.ops);  // only the timed steps count
     double t0 = now_seconds();
@@ -71,8 +64,6 @@ static void bench_run(const Config *cfg, int warmup, int steps, int profiling, i
            t.ops.build_seconds);
     r->step_ms = dt * 1e3;
     if (gemm_table) {
-        r->nshapes = t.ops.num_gemm_log;
-        memcpy(r->shapes, t.ops.gemm_log, sizeof r->shapes);
         GemmBufs g;
         gemm_bufs_alloc(&g, &t.dev, r->shapes, r->nshapes, 99);
         for (int i = 0; i < r->nshapes; i++) {
@@ -119,9 +110,7 @@ int cmd_bench(int argc, char **argv) {
     config_load_file(&cfg, config_path);
     for (; i < argc; i++) config_apply_override(&cfg, argv[i]);
     if (device) config_set(&cfg, "device", device);
-    snprintf(cfg.train_data, sizeof cfg.train_data, "(synthetic)");
-    cfg.out_dir[0] = '\0';
-    cfg.checkpoint_every = 0;
+    config_synthetic_data(&cfg);
     config_validate(&cfg);
 
     // With a tuning database, the same run is timed untuned, then tuned, in

@@ -213,6 +213,12 @@ void config_set(Config *c, const char *key, const char *value) {
     c->set[idx] = 1;
 }
 
+void config_synthetic_data(Config *c) {
+    snprintf(c->train_data, sizeof c->train_data, "(synthetic)");
+    c->val_data[0] = c->out_dir[0] = '\0';
+    c->checkpoint_every = 0;
+}
+
 int config_is_set(const Config *c, const char *key) {
     int idx;
     if (!find_key(key, &idx)) die("internal: unknown key %s", key);

@@ -41,6 +41,9 @@ void config_apply_override(Config *c, const char *arg);
 void config_set(Config *c, const char *key, const char *value);
 // Checks ranges and cross-key constraints. Dies with the first problem found.
 void config_validate(const Config *c);
+// For commands that run the model on random tokens (bench, tune): no data
+// files, no checkpoints.
+void config_synthetic_data(Config *c);
 int config_is_set(const Config *c, const char *key);
 // Writes every key as "key = value", loadable by config_load_file.
 void config_write(const Config *c, FILE *f);

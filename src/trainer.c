@@ -134,3 +134,17 @@ void trainer_sample(Trainer *t, Tokenizer *tok, int step, int n_tokens) {
     gpt2_free_activations(m);
     gpt2_alloc_activations(m, B, T);
 }
+
+int trainer_gemm_shapes(Trainer *t, GemmShape *shapes) {
+    DataLoader data;
+    dataloader_init_synthetic(&data, t->cfg.batch_size, t->cfg.seq_len, t->model_config.vocab_size,
+                              (uint64_t)t->cfg.seed);
+    t->ops.record_gemms = t->ops.dry_run = 1;
+    t->ops.num_gemm_log = 0;
+    float loss, norm;
+    trainer_step(t, &data, 1, 0.0f, &loss, &norm);
+    t->ops.record_gemms = t->ops.dry_run = 0;
+    dataloader_free(&data);
+    memcpy(shapes, t->ops.gemm_log, (size_t)t->ops.num_gemm_log * sizeof *shapes);
+    return t->ops.num_gemm_log;
+}

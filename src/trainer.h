@@ -27,6 +27,10 @@ void trainer_open(Trainer *t, const Config *cfg, int profiling);
 // As trainer_open; apply_tuning = 0 ignores the device's tuning database (tune/).
 void trainer_open_ex(Trainer *t, const Config *cfg, int profiling, int apply_tuning);
 void trainer_close(Trainer *t);
+// The GEMM shapes one training step issues (with their calls per step), from a
+// step of the real model code with nothing enqueued. Returns their number
+// (<= GEMM_LOG_MAX), written to shapes.
+int trainer_gemm_shapes(Trainer *t, GemmShape *shapes);
 // One optimizer step over grad_accum micro-batches from d. The loss and
 // gradient norm are the only values read back from the device.
 void trainer_step(Trainer *t, DataLoader *d, int step, float lr, float *loss, float *grad_norm);

@@ -46,24 +46,15 @@ int main(int argc, char **argv) {
     if (!config_path) die("bench_gemm_blas needs --config FILE.ini");
     config_load_file(&cfg, config_path);
     for (; i < argc; i++) config_apply_override(&cfg, argv[i]);
-    snprintf(cfg.train_data, sizeof cfg.train_data, "(synthetic)");
-    cfg.out_dir[0] = '\0';
-    cfg.checkpoint_every = 0;
+    config_synthetic_data(&cfg);
     cfg.grad_accum = 1;
     config_validate(&cfg);
 
     // The shapes of one step, recorded with nothing enqueued.
     Trainer t;
     trainer_open_ex(&t, &cfg, 0, 0);
-    t.ops.record_gemms = t.ops.dry_run = 1;
-    DataLoader data;
-    dataloader_init_synthetic(&data, cfg.batch_size, cfg.seq_len, t.model_config.vocab_size, (uint64_t)cfg.seed);
-    float loss, norm;
-    trainer_step(&t, &data, 1, 0.0f, &loss, &norm);
-    dataloader_free(&data);
-    int n = t.ops.num_gemm_log;
     GemmShape shapes[GEMM_LOG_MAX];
-    memcpy(shapes, t.ops.gemm_log, sizeof shapes);
+    int n = trainer_gemm_shapes(&t, shapes);
     trainer_close(&t);
 
     Device dev;

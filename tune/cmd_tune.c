@@ -54,24 +54,15 @@ int cmd_tune(int argc, char **argv) {
     if (!config_path) die("tune needs --config FILE (see `gpt2cl tune --help`)");
     config_load_file(&cfg, config_path);
     for (; i < argc; i++) config_apply_override(&cfg, argv[i]);
-    snprintf(cfg.train_data, sizeof cfg.train_data, "(synthetic)");
-    cfg.out_dir[0] = '\0';
-    cfg.checkpoint_every = 0;
+    config_synthetic_data(&cfg);
     cfg.grad_accum = 1;  // one micro-batch issues every shape
     config_validate(&cfg);
 
     // The shapes, from one step of the real model code with nothing enqueued.
     Trainer t;
     trainer_open_ex(&t, &cfg, 0, 0);
-    t.ops.record_gemms = t.ops.dry_run = 1;
-    DataLoader data;
-    dataloader_init_synthetic(&data, cfg.batch_size, cfg.seq_len, t.model_config.vocab_size, (uint64_t)cfg.seed);
-    float loss, norm;
-    trainer_step(&t, &data, 1, 0.0f, &loss, &norm);
-    dataloader_free(&data);
-    int nshapes = t.ops.num_gemm_log;
-    GemmShape *shapes = mallocCheck((size_t)nshapes * sizeof *shapes);
-    memcpy(shapes, t.ops.gemm_log, (size_t)nshapes * sizeof *shapes);
+    GemmShape *shapes = mallocCheck(GEMM_LOG_MAX * sizeof *shapes);
+    int nshapes = trainer_gemm_shapes(&t, shapes);
     TuneModelShape model = {.B = cfg.batch_size, .T = cfg.seq_len, .C = t.model_config.channels,
                             .NH = t.model_config.num_heads, .L = t.model_config.num_layers,
                             .V = t.model_config.vocab_size, .Vp = t.model_config.padded_vocab_size};
