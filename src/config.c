@@ -267,8 +267,7 @@ void config_validate_optimizer(const Config *c) {
     config_lionar_angle(c->lionar_angle, &angle);
     const char *o = c->optimizer;
     int rotational = !strcmp(o, "lionar") || !strcmp(o, "rv_adamw"), lion_family = !strncmp(o, "lion", 4);
-    if (config_is_set(c, "warmup_frac") && config_is_set(c, "warmup_steps"))
-        die("give warmup_steps or warmup_frac, not both");
+    if (c->warmup_frac > 0 && c->warmup_steps > 0) die("give warmup_steps or warmup_frac, not both");
     if (c->nesterov && !lion_family) die("nesterov applies to lion, liona and lionar, not to %s", o);
     if (strcmp(c->inverse_bias_correction, "off") != 0 && !rotational)
         die("inverse_bias_correction applies to lionar and rv_adamw, not to %s", o);

@@ -15,7 +15,8 @@ static void tensor_range(const ParamTensor *pt, size_t *first, size_t *n) {
 
 static void adamw_update(Optimizer *opt, GPT2 *m, Ops *o, int t, float lr) {
     const OptimizerHyper *h = &opt->hyper;
-    float bc1 = h->bias_correction1 ? (float)(1.0 - pow(h->beta1, t)) : 1.0f, bc2 = (float)(1.0 - pow(h->beta2, t));
+    float bc1 = h->skip_bias_correction1 ? 1.0f : (float)(1.0 - pow(h->beta1, t));
+    float bc2 = (float)(1.0 - pow(h->beta2, t));
     for (int i = 0; i < NUM_PARAM_TENSORS; i++) {
         const ParamTensor *pt = &m->tensors[i];
         size_t first, n;

@@ -16,7 +16,7 @@ typedef enum { IBC_OFF, IBC_LINEAR, IBC_SQRT } InverseBiasCorrection;
 typedef struct {
     double beta1, beta2, eps, weight_decay, grad_clip;
     double lr_peak;            // peak lr: the schedule multiplier is s_t = lr_t / lr_peak
-    int bias_correction1;      // adamw: divide m by 1 - beta1^t
+    int skip_bias_correction1; // adamw_bias_correction1 = false: m is not divided by 1 - beta1^t (0 = PyTorch)
     double kappa;              // liona (and lionar's vector tensors): u = kappa * sign(c)
     AngleForm angle_form;      // lionar's theta_t
     double angle_value;        // ANGLE_NUMBER: theta = angle_value * sqrt(s_t)

@@ -60,7 +60,7 @@ void trainer_open(Trainer *t, const Config *cfg, int profiling) {
     else gpt2_init_random(&t->model, (uint64_t)cfg->seed);
     OptimizerHyper hyper = optimizer_hyper_from_config(cfg);
     optimizer_create(&t->opt, kind, &hyper, &t->model);
-    int warmup = config_is_set(cfg, "warmup_frac") ? (int)lround(cfg->warmup_frac * cfg->steps) : cfg->warmup_steps;
+    int warmup = cfg->warmup_frac > 0 ? (int)lround(cfg->warmup_frac * cfg->steps) : cfg->warmup_steps;
     t->sched = (Schedule){.kind = schedule_kind_from_name(cfg->schedule), .lr = cfg->lr, .min_lr = cfg->min_lr,
                           .warmup_steps = warmup, .total_steps = cfg->steps, .cooldown_frac = cfg->cooldown_frac};
     measure_create(&t->meas, &t->model, cfg);
@@ -77,7 +77,7 @@ OptimizerHyper optimizer_hyper_from_config(const Config *cfg) {
     int lion_family = strncmp(o, "lion", 4) == 0;
     OptimizerHyper h = {.beta1 = cfg->beta1, .beta2 = cfg->beta2, .eps = cfg->eps, .weight_decay = cfg->weight_decay,
                         .grad_clip = cfg->grad_clip, .lr_peak = cfg->lr,
-                        .bias_correction1 = cfg->adamw_bias_correction1, .kappa = cfg->liona_kappa,
+                        .skip_bias_correction1 = !cfg->adamw_bias_correction1, .kappa = cfg->liona_kappa,
                         .zero_mean = cfg->lionar_zero_mean, .nesterov = cfg->nesterov, .beta = cfg->beta,
                         .rrc = cfg->rrc_correction};
     if (lion_family && !config_is_set(cfg, "beta2")) h.beta2 = 0.99;  // Lion's default momentum decay
