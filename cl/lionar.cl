@@ -18,12 +18,12 @@ __kernel void rot_init_rows(__global float *params, __global float *target, ulon
     }
     s = wg_sum(s, scratch);
     ss = wg_sum(ss, scratch);
-    float norm = sqrt(ss);
+    const float norm = sqrt(ss), mean = s / (float)cols;
+    // Barriers only outside conditionals (POCL compiles work-group loops around them).
+    float cs = 0.0f;
+    for (int j = lid; j < cols; j += WG) cs += (w[j] - mean) * (w[j] - mean);
+    cs = wg_sum(cs, scratch);
     if (zero_mean && ss > 0.0f) {
-        const float mean = s / (float)cols;
-        float cs = 0.0f;
-        for (int j = lid; j < cols; j += WG) cs += (w[j] - mean) * (w[j] - mean);
-        cs = wg_sum(cs, scratch);
         const float scale = cs > 0.0f ? norm / sqrt(cs) : 0.0f;  // a constant row has no direction left
         for (int j = lid; j < cols; j += WG) w[j] = (w[j] - mean) * scale;
     }
