@@ -275,7 +275,7 @@ void config_validate_optimizer(const Config *c) {
     if (c->rrc_correction && c->grad_accum < 2)
         die("rrc_correction needs the gradient SNR, which needs grad_accum >= 2 (grad_accum = %d)", c->grad_accum);
     if (c->lionar_zero_mean && !rotational) die("lionar_zero_mean applies to lionar and rv_adamw, not to %s", o);
-    if (config_is_set(c, "lionar_angle") && strcmp(o, "lionar") != 0)
+    if (strcmp(c->lionar_angle, "lion") != 0 && strcmp(o, "lionar") != 0)
         die("lionar_angle applies to lionar only (the optimizer is %s)", o);
 }
 

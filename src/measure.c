@@ -19,6 +19,9 @@ void measure_create(Measure *ms, GPT2 *m, const Config *cfg) {
     ms->tstats = device_alloc(dev, 4 * NUM_PARAM_TENSORS * sizeof(float), "measurement statistics");
     ms->micro = device_alloc(dev, 4 * NUM_PARAM_TENSORS * sizeof(float), "measurement statistics");
     ms->partials = device_alloc(dev, 4 * NORM_GROUPS * sizeof(float), "measurement partial sums");
+    // Only the matrix tensors' slots get written: the others must read as 0 (phi 0, rho 1), deterministically.
+    device_zero(dev, ms->tstats, 0, 4 * NUM_PARAM_TENSORS * sizeof(float));
+    device_zero(dev, ms->micro, 0, 4 * NUM_PARAM_TENSORS * sizeof(float));
     if (ms->accum >= 2) ms->gprev = device_alloc(dev, P, "previous gradients (SNR)");
     if (!ms->every) return;
     ms->prev = device_alloc(dev, P, "parameters before the update (measurements)");

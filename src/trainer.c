@@ -58,7 +58,9 @@ void trainer_open(Trainer *t, const Config *cfg, int profiling) {
     gpt2_alloc_activations(&t->model, cfg->batch_size, cfg->seq_len);
     if (cfg->init_from[0]) gpt2_load_checkpoint(&t->model, cfg->init_from);
     else gpt2_init_random(&t->model, (uint64_t)cfg->seed);
-    OptimizerHyper hyper = optimizer_hyper_from_config(cfg);
+    // Lion's beta2 default goes into the config the run saves, so --resume (which sets every key) keeps it.
+    if (strncmp(cfg->optimizer, "lion", 4) == 0 && !config_is_set(cfg, "beta2")) t->cfg.beta2 = 0.99;
+    OptimizerHyper hyper = optimizer_hyper_from_config(&t->cfg);
     optimizer_create(&t->opt, kind, &hyper, &t->model);
     int warmup = cfg->warmup_frac > 0 ? (int)lround(cfg->warmup_frac * cfg->steps) : cfg->warmup_steps;
     t->sched = (Schedule){.kind = schedule_kind_from_name(cfg->schedule), .lr = cfg->lr, .min_lr = cfg->min_lr,
@@ -73,14 +75,11 @@ void trainer_open(Trainer *t, const Config *cfg, int profiling) {
 }
 
 OptimizerHyper optimizer_hyper_from_config(const Config *cfg) {
-    const char *o = cfg->optimizer;
-    int lion_family = strncmp(o, "lion", 4) == 0;
     OptimizerHyper h = {.beta1 = cfg->beta1, .beta2 = cfg->beta2, .eps = cfg->eps, .weight_decay = cfg->weight_decay,
                         .grad_clip = cfg->grad_clip, .lr_peak = cfg->lr,
                         .skip_bias_correction1 = !cfg->adamw_bias_correction1, .kappa = cfg->liona_kappa,
                         .zero_mean = cfg->lionar_zero_mean, .nesterov = cfg->nesterov, .beta = cfg->beta,
                         .rrc = cfg->rrc_correction};
-    if (lion_family && !config_is_set(cfg, "beta2")) h.beta2 = 0.99;  // Lion's default momentum decay
     h.angle_form = (AngleForm)config_lionar_angle(cfg->lionar_angle, &h.angle_value);
     h.ibc = !strcmp(cfg->inverse_bias_correction, "linear") ? IBC_LINEAR
             : !strcmp(cfg->inverse_bias_correction, "sqrt") ? IBC_SQRT : IBC_OFF;

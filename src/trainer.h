@@ -21,7 +21,7 @@ typedef struct {
     int measured;  // the last trainer_step filled meas.t
 } Trainer;
 
-// The optimizer's hyperparameters from the config keys (Lion's beta2 default included).
+// The optimizer's hyperparameters from the config keys (trainer_open has put Lion's beta2 default in).
 OptimizerHyper optimizer_hyper_from_config(const Config *cfg);
 
 // The model shape: from init_from's header when set (explicit model keys must agree), else from the keys.
