@@ -7,6 +7,7 @@
                          metrics_every=5 trains, and its log holds one measurement object per 5 steps with the
                          per-tensor fields; the per-row angle follows theta_t * (1 - beta^t)
   lionar_resume          that run resumed from its step-10 checkpoint ends bit-identical (model and state files)
+  metrics_off_no_work    with metrics_every=0 the --profile listing holds no measurement kernel; with 1 it does
 Finds the binary via $GPT2CL_BIN and the source tree via $GPT2CL_SOURCE_ROOT.
 """
 import json
@@ -43,12 +44,12 @@ def report(ok, name, detail):
     sys.stdout.flush()
 
 
-def train(tmp, args):
+def train(tmp, args, want_output=False):
     p = subprocess.run([BIN, "train"] + args, cwd=tmp, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=300)
     out = p.stdout.decode("utf-8", "replace")
     if p.returncode != 0:
         print("gpt2cl train %s failed (%d):\n%s" % (" ".join(args), p.returncode, out))
-    return p.returncode == 0
+    return (p.returncode == 0, out) if want_output else p.returncode == 0
 
 
 def read_log(path):
@@ -84,6 +85,15 @@ def main():
     try:
         make_shard.write(os.path.join(tmp, "train.bin"), list(text[:15000] + text[20000:]))
         make_shard.write(os.path.join(tmp, "val.bin"), list(text[15000:20000]))
+        # no extra work when measurements are off: no measurement kernel runs at all
+        cfg = write_ini(os.path.join(tmp, "prof.ini"), dict(BASE, optimizer="lionar", lr="3e-2", steps=2, val_data=""))
+        names = ("row_delta_stats", "pair_stats_partial", "pair_stats_finalize", "snr_update", "sub_range")
+        ok0, out0 = train(tmp, ["--profile", "--config", cfg, "metrics_every=0"], want_output=True)
+        ok1, out1 = train(tmp, ["--profile", "--config", cfg, "metrics_every=1"], want_output=True)
+        off = [n for n in names if n in out0]
+        on = [n for n in names if n in out1]
+        report(ok0 and ok1 and not off and "row_delta_stats" in on, "metrics_off_no_work",
+               "measurement kernels with metrics_every=0: %s; with 1: %s" % (off or "none", on))
         for opt, lr in RUNS:
             cfg = write_ini(os.path.join(tmp, opt + ".ini"), dict(BASE, optimizer=opt, lr=lr, log=opt + ".jsonl"))
             if not train(tmp, ["--config", cfg]):
