@@ -3,6 +3,22 @@
 // work-group of WG items per row; rows are `cols` long and start at
 // offset + r*cols in the parent buffers; target[row_base + r] is the row's norm.
 
+// Four sums over the work-group in one tree (the rotational kernels need
+// several row sums at once; one float4 tree costs about as much as one float
+// tree, and on CPU devices the tree's barriers dominate these kernels).
+inline float4 wg_sum4(float4 x, __local float4 *scratch) {
+    const int lid = get_local_id(0);
+    scratch[lid] = x;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (int s = WG / 2; s > 0; s >>= 1) {
+        if (lid < s) scratch[lid] += scratch[lid + s];
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    float4 total = scratch[0];
+    barrier(CLK_LOCAL_MEM_FENCE);
+    return total;
+}
+
 // Step 1 only: optionally make each row zero-mean (keeping its norm), then
 // record the norm as the row's target for the whole run.
 __kernel void rot_init_rows(__global float *params, __global float *target, ulong offset, int cols, ulong row_base,
@@ -55,7 +71,7 @@ __kernel void rot_update_rows(__global float *params, __global const float *grad
                               __global const float *snr, int rho_index, ulong offset, int cols, ulong row_base,
                               int mode, float theta, float beta1, float beta2, float eps, float bc1, float bc2,
                               int nesterov, int zero_mean) {
-    __local float scratch[WG];
+    __local float4 scratch[WG];
     const int lid = get_local_id(0);
     const size_t r = get_group_id(0), base = offset + r * (size_t)cols;
     const float clip = stats[2];
@@ -70,10 +86,11 @@ __kernel void rot_update_rows(__global float *params, __global const float *grad
         sww += w * w;
         sw += w;
     }
-    sd = wg_sum(sd, scratch);
-    sdw = wg_sum(sdw, scratch);
-    sww = wg_sum(sww, scratch);
-    sw = wg_sum(sw, scratch);
+    const float4 s1 = wg_sum4((float4)(sd, sdw, sww, sw), scratch);
+    sd = s1.x;
+    sdw = s1.y;
+    sww = s1.z;
+    sw = s1.w;
     const float mean_d = zero_mean ? sd / (float)cols : 0.0f;
     // d' = d - mean_d ; radial coefficient (d'.w)/||w||^2
     const float radial = sww > 0.0f ? (sdw - mean_d * sw) / sww : 0.0f;
@@ -87,8 +104,9 @@ __kernel void rot_update_rows(__global float *params, __global const float *grad
         spp += p * p;
         swp += w * p;
     }
-    spp = wg_sum(spp, scratch);
-    swp = wg_sum(swp, scratch);
+    const float4 s2 = wg_sum4((float4)(spp, swp, 0.0f, 0.0f), scratch);
+    spp = s2.x;
+    swp = s2.y;
     const float th = rho_index >= 0 ? theta * snr[rho_index] : theta;
     const float a = th * sqrt(sww) / (sqrt(spp) + 1e-12f);
     // ||w - a p||^2 from the sums: exact up to float rounding, no fourth pass.

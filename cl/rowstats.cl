@@ -7,7 +7,7 @@
 // ||w||^2, (w'-w).w, ||w'-w||^2. Angles follow from these without a cosine.
 __kernel void row_delta_stats(__global float *out, __global const float *w_old, __global const float *w_new,
                               ulong offset, int cols, ulong out_base) {
-    __local float scratch[WG];
+    __local float4 scratch[WG];
     const int lid = get_local_id(0);
     const size_t r = get_group_id(0), base = offset + r * (size_t)cols;
     float ww = 0.0f, dw = 0.0f, dd = 0.0f;
@@ -17,9 +17,10 @@ __kernel void row_delta_stats(__global float *out, __global const float *w_old, 
         dw += d * w;
         dd += d * d;
     }
-    ww = wg_sum(ww, scratch);
-    dw = wg_sum(dw, scratch);
-    dd = wg_sum(dd, scratch);
+    const float4 t = wg_sum4((float4)(ww, dw, dd, 0.0f), scratch);  // wg_sum4: cl/lionar.cl
+    ww = t.x;
+    dw = t.y;
+    dd = t.z;
     if (lid == 0) {
         out[3 * (out_base + r)] = ww;
         out[3 * (out_base + r) + 1] = dw;
