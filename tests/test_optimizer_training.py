@@ -3,6 +3,8 @@
 
   <optimizer>_val_loss   20 steps on GPL-3 bytes (tiny model, no warmup, trapezoid schedule) lower the validation
                          loss: last < first validation and < ln(257) - 0.3 (an untrained model sits at ln 257)
+  schedule_trapezoid     the adamw run (warmup_frac=0.1 of 20 steps, trapezoid, cooldown_frac 0.5) logs lr
+                         lr/2 at step 1, lr for steps 2-10, lr/2 at 15, 0 at 20
   lionar_options         lionar with nesterov, inverse_bias_correction=linear, rrc_correction (grad_accum=2) and
                          metrics_every=5 trains, and its log holds one measurement object per 5 steps with the
                          per-tensor fields; the per-row angle follows theta_t * (1 - beta^t)
@@ -95,11 +97,20 @@ def main():
         report(ok0 and ok1 and not off and "row_delta_stats" in on, "metrics_off_no_work",
                "measurement kernels with metrics_every=0: %s; with 1: %s" % (off or "none", on))
         for opt, lr in RUNS:
-            cfg = write_ini(os.path.join(tmp, opt + ".ini"), dict(BASE, optimizer=opt, lr=lr, log=opt + ".jsonl"))
+            extra = dict(warmup_frac="0.1", warmup_steps=0) if opt == "adamw" else {}
+            cfg = write_ini(os.path.join(tmp, opt + ".ini"),
+                            dict(BASE, optimizer=opt, lr=lr, log=opt + ".jsonl", **extra))
             if not train(tmp, ["--config", cfg]):
                 report(False, opt + "_val_loss", "run failed")
                 continue
-            check_val(opt, read_log(os.path.join(tmp, opt + ".jsonl"))[1])
+            steps, vals, _ = read_log(os.path.join(tmp, opt + ".jsonl"))
+            check_val(opt, vals)
+            if opt == "adamw":
+                lrs = {o["step"]: o["lr"] for o in steps}
+                want = {1: 1.5e-3, 2: 3e-3, 10: 3e-3, 15: 1.5e-3, 20: 0.0}
+                ok = all(abs(lrs[k] - v) < 1e-9 for k, v in want.items())
+                report(ok, "schedule_trapezoid", "lr at steps %s: %s" %
+                       (sorted(want), ["%.3g" % lrs[k] for k in sorted(want)]))
 
         # lionar with every option, measurements on, checkpoints for the resume check
         keys = dict(BASE, optimizer="lionar", lr="3e-2", nesterov="true", beta="0.9",
