@@ -57,7 +57,7 @@ static const Key keys[] = {
      "trapezoid schedule: fraction of steps at the end spent decaying linearly to min_lr"},
     {"adamw_bias_correction1", T_BOOL, F(adamw_bias_correction1), "true", 0, 0, NULL,
      "adamw: divide the first moment by 1-beta1^t (false: the paper's ablation, first step (1-beta1) smaller)"},
-    {"liona_kappa", T_FLOAT, F(liona_kappa), "0.22941573387056177", 0, 100, NULL,
+    {"liona_kappa", T_FLOAT, F(liona_kappa), "0.22941573", 0, 100, NULL,
      "liona and lionar's vector tensors: update = kappa*sign(c); default sqrt(0.1/1.9), AdamW's update RMS"},
     {"lionar_angle", T_STR, F(lionar_angle), "lion", 0, 0, NULL,
      "lionar angular step per step: lion|adamw|simple equilibrium forms, or a number of radians (x sqrt(s_t))"},
