@@ -67,6 +67,27 @@ __kernel void pair_stats_finalize(__global float *out, __global const float *par
     }
 }
 
+// The RRC denominator ||X W^T||^2 from what the forward pass kept: the layer
+// output y = a - b (b: the residual stream before the add, or none) minus the
+// bias at bias[bias_offset + col], over an (N, OC) row-major range. Partials
+// as pair_stats_partial (sum at [4g], the other three 0), so pair_stats_finalize adds them.
+__kernel void output_sumsq_partial(__global float *partials, __global const float *a, __global const float *b,
+                                   int use_b, __global const float *bias, ulong bias_offset, int OC, ulong n) {
+    __local float scratch[WG];
+    const size_t stride = (size_t)NORM_GROUPS * WG;
+    float s = 0.0f;
+    for (size_t i = get_global_id(0); i < n; i += stride) {
+        const float y = a[i] - (use_b ? b[i] : 0.0f) - bias[bias_offset + i % (size_t)OC];
+        s += y * y;
+    }
+    s = wg_sum(s, scratch);
+    if (get_local_id(0) == 0) {
+        const size_t g = 4 * get_group_id(0);
+        partials[g] = s;
+        partials[g + 1] = partials[g + 2] = partials[g + 3] = 0.0f;
+    }
+}
+
 // dst[i] = a[offset+i] - b[offset+i]
 __kernel void sub_range(__global float *dst, __global const float *a, __global const float *b, ulong offset, ulong n) {
     const size_t i = get_global_id(0);

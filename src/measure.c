@@ -55,10 +55,6 @@ static void copy_buffer(const Device *dev, cl_mem dst, cl_mem src, size_t bytes)
     CL_CHECK(clEnqueueCopyBuffer(dev->queue, src, dst, 0, 0, bytes, 0, NULL, NULL));
 }
 
-static void copy_range(const Device *dev, cl_mem dst, cl_mem src, size_t src_offset, size_t bytes) {
-    CL_CHECK(clEnqueueCopyBuffer(dev->queue, src, dst, src_offset, 0, bytes, 0, NULL, NULL));
-}
-
 static void tensor_range(const ParamTensor *pt, size_t *first, size_t *n) {
     *first = pt->offset[0];
     *n = pt->offset[pt->num_slices - 1] + pt->slice_elems - *first;
@@ -125,6 +121,24 @@ static cl_mem linear_input(GPT2 *m, int tensor, int l, int *in) {
     }
 }
 
+// The output y = X W^T + b of each linear layer as the forward pass left it: stored
+// (qkv, fch) or the difference of the residual stream around the add (projections).
+static void layer_output(GPT2 *m, int tensor, int l, cl_mem *y, cl_mem *y_before) {
+    *y_before = NULL;
+    switch (tensor) {
+        case P_QKVW: *y = m->acts.qkv[l]; break;
+        case P_FCW: *y = m->acts.fch[l]; break;
+        case P_ATTPROJW:
+            *y = m->acts.residual2[l];
+            *y_before = l == 0 ? m->acts.encoded : m->acts.residual3[l - 1];
+            break;
+        default:  // P_FCPROJW
+            *y = m->acts.residual3[l];
+            *y_before = m->acts.residual2[l];
+            break;
+    }
+}
+
 void measure_after_update(Measure *ms, GPT2 *m, Ops *o, Optimizer *opt, const int *inputs, int step, float lr,
                           float clip) {
     const Device *dev = m->dev;
@@ -138,7 +152,7 @@ void measure_after_update(Measure *ms, GPT2 *m, Ops *o, Optimizer *opt, const in
             op_row_delta_stats(o, ms->rows, ms->prev, m->params.parent, pt->offset[l], pt->rows, (int)pt->cols,
                                base + (size_t)l * pt->rows);
     }
-    // RRC of the linear layers: ||X W^T||^2 with the old W, ||X dW^T||^2 with its change
+    // RRC of the linear layers: ||X W^T||^2 (old W and bias) and ||X dW^T||^2, one extra product per layer
     for (int i = 0; i < NUM_PARAM_TENSORS; i++) {
         const ParamTensor *pt = &m->tensors[i];
         for (int l = 0; l < pt->num_slices; l++) {
@@ -147,9 +161,10 @@ void measure_after_update(Measure *ms, GPT2 *m, Ops *o, Optimizer *opt, const in
             if (!x) break;
             int out = (int)pt->rows;
             int slot = 2 * (i * L + l);
-            copy_range(dev, ms->wscratch, ms->prev, pt->offset[l] * sizeof(float), pt->slice_elems * sizeof(float));
-            op_matmul_forward(o, ms->yscratch, x, ms->wscratch, NULL, BT, in, out);
-            op_pair_stats(o, ms->rrc, ms->partials, ms->yscratch, ms->yscratch, 0, (size_t)BT * out, slot, 0);
+            // ||X W^T|| from the outputs the forward pass kept, minus the old bias: no product needed
+            cl_mem y, y_before;
+            layer_output(m, i, l, &y, &y_before);
+            op_output_sumsq(o, ms->rrc, ms->partials, y, y_before, ms->prev, m->tensors[i + 1].offset[l], BT, out, slot);
             op_sub_range(o, ms->wscratch, m->params.parent, ms->prev, pt->offset[l], pt->slice_elems);
             op_matmul_forward(o, ms->yscratch, x, ms->wscratch, NULL, BT, in, out);
             op_pair_stats(o, ms->rrc, ms->partials, ms->yscratch, ms->yscratch, 0, (size_t)BT * out, slot + 1, 0);

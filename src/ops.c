@@ -23,7 +23,7 @@ void ops_init(Ops *o, const Device *dev) {
     K(attention_split_grad); K(attention_softmax); K(attention_softmax_backward); K(crossentropy_forward_backward);
     K(loss_sum); K(sumsq_partial); K(grad_norm_finalize); K(adamw_update);
     K(lion_update); K(rot_init_rows); K(rot_update_rows); K(row_delta_stats); K(pair_stats_partial);
-    K(pair_stats_finalize); K(sub_range); K(snr_update);
+    K(pair_stats_finalize); K(sub_range); K(snr_update); K(output_sumsq_partial);
 #undef K
 }
 
@@ -36,7 +36,8 @@ void ops_free(Ops *o) {
                        &o->crossentropy_forward_backward, &o->loss_sum, &o->sumsq_partial,
                        &o->grad_norm_finalize, &o->adamw_update,
                        &o->lion_update, &o->rot_init_rows, &o->rot_update_rows, &o->row_delta_stats,
-                       &o->pair_stats_partial, &o->pair_stats_finalize, &o->sub_range, &o->snr_update};
+                       &o->pair_stats_partial, &o->pair_stats_finalize, &o->sub_range, &o->snr_update,
+                       &o->output_sumsq_partial};
     for (size_t i = 0; i < sizeof ks / sizeof ks[0]; i++) CL_CHECK(clReleaseKernel(*ks[i]));
     CL_CHECK(clReleaseProgram(o->program));
 }
@@ -332,6 +333,18 @@ void op_pair_stats(Ops *o, cl_mem out, cl_mem partials, cl_mem x, cl_mem y, size
     set_args(o->pair_stats_partial, 5, ARG(partials), ARG(x), ARG(y), ARG(off), ARG(nn));
     launch_rows(o, pair_stats_partial, NORM_GROUPS);
     set_args(o->pair_stats_finalize, 4, ARG(out), ARG(partials), ARG(slot), ARG(accumulate));
+    launch_rows(o, pair_stats_finalize, 1);
+}
+
+void op_output_sumsq(Ops *o, cl_mem out, cl_mem partials, cl_mem a, cl_mem b, cl_mem bias, size_t bias_offset,
+                     int N, int OC, int slot) {
+    cl_ulong boff = bias_offset, nn = (cl_ulong)N * (cl_ulong)OC;
+    int use_b = b != NULL, acc = 0;
+    cl_mem bb = b ? b : a;
+    set_args(o->output_sumsq_partial, 8, ARG(partials), ARG(a), ARG(bb), ARG(use_b), ARG(bias), ARG(boff), ARG(OC),
+             ARG(nn));
+    launch_rows(o, output_sumsq_partial, NORM_GROUPS);
+    set_args(o->pair_stats_finalize, 4, ARG(out), ARG(partials), ARG(slot), ARG(acc));
     launch_rows(o, pair_stats_finalize, 1);
 }
 

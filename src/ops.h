@@ -27,7 +27,7 @@ typedef struct {
         loss_sum, sumsq_partial, grad_norm_finalize, adamw_update;
     // optimizer variants and update-size measurements (issue 4)
     cl_kernel lion_update, rot_init_rows, rot_update_rows, row_delta_stats, pair_stats_partial, pair_stats_finalize,
-        sub_range, snr_update;
+        sub_range, snr_update, output_sumsq_partial;
     int profiling;
     ProfEntry prof[PROF_MAX_ENTRIES];
     int num_prof;
@@ -111,6 +111,9 @@ void op_row_delta_stats(Ops *o, cl_mem out, cl_mem w_old, cl_mem w_new, size_t o
 // out[4*slot..] (+)= sums of x*x, x*y, y*y, (x-y)^2 over [offset, offset+n); partials holds 4*NORM_GROUPS floats.
 void op_pair_stats(Ops *o, cl_mem out, cl_mem partials, cl_mem x, cl_mem y, size_t offset, size_t n, int slot,
                    int accumulate);
+// out[4*slot] = sum over (N, OC) of (a - b - bias[bias_offset + col])^2 (b may be NULL), see rowstats.cl.
+void op_output_sumsq(Ops *o, cl_mem out, cl_mem partials, cl_mem a, cl_mem b, cl_mem bias, size_t bias_offset,
+                     int N, int OC, int slot);
 void op_sub_range(Ops *o, cl_mem dst, cl_mem a, cl_mem b, size_t offset, size_t n);  // dst = a - b on a range
 // Gradient SNR EMAs per tensor from total (|g_B|^2 at [4i]) and micro (sum |delta_k|^2 at [4i+3]); see rowstats.cl.
 void op_snr_update(Ops *o, cl_mem snr, cl_mem total, cl_mem micro, int count, float b, float B, float accum,
