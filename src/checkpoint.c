@@ -9,7 +9,7 @@
 #include "util.h"
 
 #define STATE_MAGIC 20241124
-#define STATE_VERSION 2
+#define STATE_VERSION 3  // 2: data position (epoch, shard, cursor); 3: + target row norms and gradient-SNR EMAs
 
 typedef struct {
     int32_t magic, version;
@@ -19,6 +19,8 @@ typedef struct {
     uint64_t num_parameters;
     int32_t num_state;
     char optimizer[32];
+    uint64_t num_rows;   // target row norms after the parameter-shaped state (rotational optimizers)
+    int32_t snr_floats;  // then the gradient-SNR EMAs
 } StateHeader;
 #define STATE_HEADER_BYTES 1024
 _Static_assert(sizeof(StateHeader) <= STATE_HEADER_BYTES, "state header too large");
@@ -32,17 +34,21 @@ void checkpoint_save(const char *dir, GPT2 *m, const Optimizer *opt, const RunPo
     char model_path[1024], state_path[1024];
     checkpoint_paths(dir, pos->step, model_path, state_path, sizeof model_path);
     gpt2_save_checkpoint(m, model_path);
-    size_t n = m->num_parameters, bytes = STATE_HEADER_BYTES + (size_t)opt->kind->num_state * n * sizeof(float);
+    size_t n = m->num_parameters, extra = opt->num_rows + SNR_FLOATS,
+           bytes = STATE_HEADER_BYTES + ((size_t)opt->kind->num_state * n + extra) * sizeof(float);
     char *buf = callocCheck(bytes, 1);
     StateHeader h = {.magic = STATE_MAGIC, .version = STATE_VERSION, .step = pos->step,
                      .data_shuffle = pos->data_shuffle, .data_epoch = pos->data.epoch,
                      .data_shard = pos->data.shard, .data_cursor = pos->data.cursor, .num_parameters = n,
-                     .num_state = opt->kind->num_state};
+                     .num_state = opt->kind->num_state, .num_rows = opt->num_rows, .snr_floats = SNR_FLOATS};
     memcpy(h.rng, pos->rng.s, sizeof h.rng);
     snprintf(h.optimizer, sizeof h.optimizer, "%s", opt->kind->name);
     memcpy(buf, &h, sizeof h);
     for (int i = 0; i < opt->kind->num_state; i++)
         gpt2_download(m, opt->state[i], (float *)(buf + STATE_HEADER_BYTES) + (size_t)i * n);
+    float *tail = (float *)(buf + STATE_HEADER_BYTES) + (size_t)opt->kind->num_state * n;
+    if (opt->num_rows) device_read(m->dev, opt->target, 0, opt->num_rows * sizeof(float), tail);
+    device_read(m->dev, opt->snr, 0, SNR_FLOATS * sizeof(float), tail + opt->num_rows);
     write_file_atomic(state_path, buf, bytes);
     free(buf);
 }
@@ -92,6 +98,14 @@ void checkpoint_load(const char *dir, int step, GPT2 *m, Optimizer *opt, RunPosi
         freadCheck(host, sizeof(float), n, f, state_path);
         gpt2_upload(m, opt->state[i], host);
     }
+    if (h.num_rows != opt->num_rows || h.snr_floats != SNR_FLOATS)
+        die("resume state '%s' holds %llu row norms and %d SNR values, the run needs %zu and %d", state_path,
+            (unsigned long long)h.num_rows, h.snr_floats, opt->num_rows, SNR_FLOATS);
+    float *tail = mallocCheck((opt->num_rows + SNR_FLOATS) * sizeof(float));
+    freadCheck(tail, sizeof(float), opt->num_rows + SNR_FLOATS, f, state_path);
+    if (opt->num_rows) device_write(m->dev, opt->target, 0, opt->num_rows * sizeof(float), tail);
+    device_write(m->dev, opt->snr, 0, SNR_FLOATS * sizeof(float), tail + opt->num_rows);
+    free(tail);
     if (fgetc(f) != EOF) die("resume state '%s' is longer than its header says", state_path);
     fclose(f);
     free(host);

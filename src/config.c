@@ -8,7 +8,7 @@
 
 #include "util.h"
 
-typedef enum { T_INT, T_LONG, T_FLOAT, T_STR, T_PATH, T_ENUM } KeyType;  // T_PATH: ~ and $DATA expanded
+typedef enum { T_INT, T_LONG, T_FLOAT, T_STR, T_PATH, T_ENUM, T_BOOL } KeyType;  // T_PATH: ~ and $DATA expanded; T_BOOL: true|false into an int
 
 typedef struct {
     const char *name;
@@ -35,19 +35,44 @@ static const Key keys[] = {
     {"grad_accum", T_INT, F(grad_accum), "1", 1, 1 << 20, NULL, "micro-batches per optimizer step"},
     {"steps", T_INT, F(steps), "100", 1, 1 << 30, NULL, "optimizer steps to run"},
     // optimizer
-    {"optimizer", T_ENUM, F(optimizer), "adamw", 0, 0, "adamw", "optimizer"},
+    {"optimizer", T_ENUM, F(optimizer), "adamw", 0, 0, "adamw|lion|liona|lionar|rv_adamw",
+     "optimizer (update rules: README, Optimizers and measurements)"},
     {"lr", T_FLOAT, F(lr), "6e-4", 0, 10, NULL, "peak learning rate"},
     {"min_lr", T_FLOAT, F(min_lr), "0", 0, 10, NULL, "final learning rate of the cosine / linear decay"},
     {"warmup_steps", T_INT, F(warmup_steps), "0", 0, 1 << 30, NULL,
      "linear warmup steps (step 1 uses lr/warmup_steps); 0 = none"},
-    {"schedule", T_ENUM, F(schedule), "cosine", 0, 0, "constant|cosine|linear",
-     "learning-rate schedule after warmup"},
+    {"schedule", T_ENUM, F(schedule), "cosine", 0, 0, "constant|cosine|linear|trapezoid",
+     "learning-rate schedule after warmup (trapezoid: constant, then linear to min_lr over cooldown_frac)"},
     {"weight_decay", T_FLOAT, F(weight_decay), "0.1", 0, 10, NULL,
      "decoupled weight decay, applied to matrices and embeddings only"},
     {"beta1", T_FLOAT, F(beta1), "0.9", 0, 0.999999, NULL, "AdamW first-moment decay"},
-    {"beta2", T_FLOAT, F(beta2), "0.95", 0, 0.999999, NULL, "AdamW second-moment decay"},
+    {"beta2", T_FLOAT, F(beta2), "0.95", 0, 0.999999, NULL,
+     "AdamW second-moment decay; Lion momentum decay (lion, liona, lionar: 0.99 unless set)"},
     {"eps", T_FLOAT, F(eps), "1e-8", 0, 1, NULL, "AdamW epsilon, added after the square root"},
     {"grad_clip", T_FLOAT, F(grad_clip), "1.0", 0, 1e30, NULL, "global gradient-norm clip; 0 = off"},
+    // optimizer variants and measurements (issue 4)
+    {"warmup_frac", T_FLOAT, F(warmup_frac), "0", 0, 1, NULL,
+     "warmup as a fraction of steps (instead of warmup_steps); 0 = use warmup_steps"},
+    {"cooldown_frac", T_FLOAT, F(cooldown_frac), "0.5", 0, 1, NULL,
+     "trapezoid schedule: fraction of steps at the end spent decaying linearly to min_lr"},
+    {"adamw_bias_correction1", T_BOOL, F(adamw_bias_correction1), "true", 0, 0, NULL,
+     "adamw: divide the first moment by 1-beta1^t (false: the paper's ablation, first step (1-beta1) smaller)"},
+    {"liona_kappa", T_FLOAT, F(liona_kappa), "0.22941573", 0, 100, NULL,
+     "liona and lionar's vector tensors: update = kappa*sign(c); default sqrt(0.1/1.9), AdamW's update RMS"},
+    {"lionar_angle", T_STR, F(lionar_angle), "lion", 0, 0, NULL,
+     "lionar angular step per step: lion|adamw|simple equilibrium forms, or a number of radians (x sqrt(s_t))"},
+    {"lionar_zero_mean", T_BOOL, F(lionar_zero_mean), "false", 0, 0, NULL,
+     "lionar/rv_adamw: make rows zero-mean at step 1 and remove the mean of each row's direction"},
+    {"nesterov", T_BOOL, F(nesterov), "false", 0, 0, NULL,
+     "lion/liona/lionar: Nesterov momentum with `beta` (m <- beta m + (1-beta) g; c = beta m + (1-beta) g)"},
+    {"beta", T_FLOAT, F(beta), "0.98", 0, 0.999999, NULL, "momentum of nesterov and of inverse_bias_correction"},
+    {"inverse_bias_correction", T_ENUM, F(inverse_bias_correction), "off", 0, 0, "off|linear|sqrt",
+     "lionar/rv_adamw: scale the angle by 1-beta^t (linear) or sqrt(1-beta^2t) (sqrt)"},
+    {"rrc_correction", T_BOOL, F(rrc_correction), "false", 0, 0, NULL,
+     "lionar/rv_adamw: scale the angle per tensor by sqrt((1+phi)/(1+B*phi)), phi the gradient SNR (grad_accum>=2)"},
+    {"metrics_every", T_INT, F(metrics_every), "0", 0, 1 << 30, NULL,
+     "measure update sizes (l2, angle, rrc, snr, cos_gm) every N steps into the log; 0 = off, no cost"},
+    {"snr_ema", T_FLOAT, F(snr_ema), "0.9", 0, 0.999999, NULL, "EMA decay of the gradient signal and noise estimates"},
     {"seed", T_LONG, F(seed), "1337", 0, 9.2e18, NULL, "seed of the initialisation, the data order and the samples"},
     // data
     {"train_data", T_PATH, F(train_data), "", 0, 0, NULL,
@@ -135,6 +160,14 @@ static int set_value(Config *c, const Key *k, const char *value, char *err, size
             *(double *)field = v;
             return 1;
         }
+        case T_BOOL:
+            if (!strcmp(value, "true") || !strcmp(value, "1")) *(int *)field = 1;
+            else if (!strcmp(value, "false") || !strcmp(value, "0")) *(int *)field = 0;
+            else {
+                snprintf(err, errn, "%s: '%s' is not true or false", k->name, value);
+                return 0;
+            }
+            return 1;
         case T_ENUM:
             if (!choice_ok(k->choices, value)) {
                 snprintf(err, errn, "%s: '%s' is not one of %s", k->name, value, k->choices);
@@ -235,6 +268,36 @@ void config_validate(const Config *c) {
     }
     if (c->min_lr > c->lr) die("min_lr (%g) is larger than lr (%g)", c->min_lr, c->lr);
     if (c->checkpoint_every > 0 && !c->out_dir[0]) die("checkpoint_every is set but out_dir is empty");
+    config_validate_optimizer(c);
+}
+
+int config_lionar_angle(const char *v, double *value) {
+    if (!strcmp(v, "lion")) return 0;
+    if (!strcmp(v, "adamw")) return 1;
+    if (!strcmp(v, "simple")) return 2;
+    char *end;
+    *value = strtod(v, &end);
+    if (*v == '\0' || *end != '\0' || !isfinite(*value) || *value < 0 || *value > 3.2)
+        die("lionar_angle: '%s' is not lion, adamw, simple or an angle in radians in [0, 3.2]", v);
+    return 3;
+}
+
+// The options of the optimizer variants only make sense for some optimizers.
+void config_validate_optimizer(const Config *c) {
+    double angle;
+    config_lionar_angle(c->lionar_angle, &angle);
+    const char *o = c->optimizer;
+    int rotational = !strcmp(o, "lionar") || !strcmp(o, "rv_adamw"), lion_family = !strncmp(o, "lion", 4);
+    if (c->warmup_frac > 0 && c->warmup_steps > 0) die("give warmup_steps or warmup_frac, not both");
+    if (c->nesterov && !lion_family) die("nesterov applies to lion, liona and lionar, not to %s", o);
+    if (strcmp(c->inverse_bias_correction, "off") != 0 && !rotational)
+        die("inverse_bias_correction applies to lionar and rv_adamw, not to %s", o);
+    if (c->rrc_correction && !rotational) die("rrc_correction applies to lionar and rv_adamw, not to %s", o);
+    if (c->rrc_correction && c->grad_accum < 2)
+        die("rrc_correction needs the gradient SNR, which needs grad_accum >= 2 (grad_accum = %d)", c->grad_accum);
+    if (c->lionar_zero_mean && !rotational) die("lionar_zero_mean applies to lionar and rv_adamw, not to %s", o);
+    if (strcmp(c->lionar_angle, "lion") != 0 && strcmp(o, "lionar") != 0)
+        die("lionar_angle applies to lionar only (the optimizer is %s)", o);
 }
 
 void config_write(const Config *c, FILE *f) {
@@ -244,6 +307,7 @@ void config_write(const Config *c, FILE *f) {
         switch (k->type) {
             case T_INT: fprintf(f, "%s = %d\n", k->name, *(const int *)field); break;
             case T_LONG: fprintf(f, "%s = %lld\n", k->name, *(const long long *)field); break;
+            case T_BOOL: fprintf(f, "%s = %s\n", k->name, *(const int *)field ? "true" : "false"); break;
             case T_FLOAT: fprintf(f, "%s = %.17g\n", k->name, *(const double *)field); break;
             case T_STR:
             case T_PATH:
@@ -259,7 +323,8 @@ void config_print_help(FILE *f) {
         const Key *k = &keys[i];
         char def[64];
         snprintf(def, sizeof def, "%s", k->def[0] ? k->def : "\"\"");
-        if (k->type == T_ENUM) fprintf(f, "  %-17s %-9s %s (%s)\n", k->name, def, k->help, k->choices);
+        if (k->type == T_BOOL) fprintf(f, "  %-17s %-9s %s (true|false)\n", k->name, def, k->help);
+        else if (k->type == T_ENUM) fprintf(f, "  %-17s %-9s %s (%s)\n", k->name, def, k->help, k->choices);
         else fprintf(f, "  %-17s %-9s %s\n", k->name, def, k->help);
     }
 }

@@ -18,6 +18,17 @@ typedef struct {
     char schedule[CONFIG_STR];
     double weight_decay, beta1, beta2, eps, grad_clip;
     long long seed;
+    // optimizer variants, schedule shape and update-size measurements (issue 4)
+    double warmup_frac, cooldown_frac;
+    int adamw_bias_correction1;
+    double liona_kappa;
+    char lionar_angle[CONFIG_STR];
+    int lionar_zero_mean, nesterov;
+    double beta;
+    char inverse_bias_correction[CONFIG_STR];
+    int rrc_correction;
+    int metrics_every;
+    double snr_ema;
     // data
     char train_data[CONFIG_STR], val_data[CONFIG_STR], data_order[CONFIG_STR];
     int val_every, val_steps;
@@ -45,6 +56,10 @@ void config_validate(const Config *c);
 // files, no checkpoints.
 void config_synthetic_data(Config *c);
 int config_is_set(const Config *c, const char *key);
+// Optimizer-option checks of config_validate (issue 4).
+void config_validate_optimizer(const Config *c);
+// Parses lionar_angle: 0 lion, 1 adamw, 2 simple, 3 a number (into *value). Dies on anything else.
+int config_lionar_angle(const char *v, double *value);
 // Writes every key as "key = value", loadable by config_load_file.
 void config_write(const Config *c, FILE *f);
 // The key reference: name, default and meaning of each key.

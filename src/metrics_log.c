@@ -50,12 +50,42 @@ void metrics_log_val(MetricsLog *log, int step, double val_loss) {
 }
 
 void print_progress(int step, int steps, double loss, double lr, double grad_norm, double ms, double tokens_per_s,
-                    double flops_per_s, double eta_s) {
+                    double flops_per_s, double eta_s, const char *extra) {
     char eta[32];
     const char *unit = flops_per_s >= 1e12 ? "TFLOP/s" : "GFLOP/s";
     double flops = flops_per_s >= 1e12 ? flops_per_s / 1e12 : flops_per_s / 1e9;
-    printf("step %*d/%d | loss %.6f | lr %.2e | norm %.4f | %.1f ms | %.0f tok/s | %.2f %s | ETA %s\n",
+    printf("step %*d/%d | loss %.6f | lr %.2e | norm %.4f | %.1f ms | %.0f tok/s | %.2f %s%s | ETA %s\n",
            snprintf(NULL, 0, "%d", steps), step, steps, loss, lr, grad_norm, ms, tokens_per_s, flops, unit,
-           format_duration(eta_s, eta, sizeof eta));
+           extra ? extra : "", format_duration(eta_s, eta, sizeof eta));
     fflush(stdout);
+}
+
+void metrics_log_measure(MetricsLog *log, int step, const Measure *ms, const GPT2 *m) {
+    if (!log->f) return;
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "step", step);
+    cJSON_AddNumberToObject(o, "angle_configured", ms->angle_configured);
+    cJSON_AddNumberToObject(o, "mean_angle_rows", ms->mean_angle_rows);
+    cJSON *ts = cJSON_AddObjectToObject(o, "tensors");
+    for (int i = 0; i < NUM_PARAM_TENSORS; i++) {
+        if (!m->tensors[i].is_matrix) continue;
+        const TensorMeasure *t = &ms->t[i];
+        cJSON *x = cJSON_AddObjectToObject(ts, param_tensor_names[i]);
+        cJSON_AddNumberToObject(x, "l2", t->l2);
+        cJSON_AddNumberToObject(x, "rel", t->rel);
+        cJSON_AddNumberToObject(x, "angle", t->angle);
+        cJSON_AddNumberToObject(x, "angle_rows", t->angle_rows);
+        if (t->have_rrc) cJSON_AddNumberToObject(x, "rrc", t->rrc);
+        cJSON_AddNumberToObject(x, "cos_gm", t->cos_gm);
+        cJSON_AddNumberToObject(x, "m_over_g", t->m_over_g);
+        if (t->have_snr) {
+            cJSON_AddNumberToObject(x, "phi", t->phi);
+            if (t->b_noise >= 0) cJSON_AddNumberToObject(x, "b_noise", t->b_noise);
+        }
+    }
+    write_object(log, o);
+}
+
+void measure_summary(const Measure *ms, char *buf, size_t n) {
+    snprintf(buf, n, " | angle %.2e (eq %.2e)", ms->mean_angle_rows, ms->angle_configured);
 }

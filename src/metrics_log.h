@@ -2,6 +2,8 @@
 #pragma once
 #include <stdio.h>
 
+#include "measure.h"
+
 typedef struct {
     FILE *f;  // NULL: no log file
 } MetricsLog;
@@ -11,7 +13,13 @@ void metrics_log_close(MetricsLog *log);
 void metrics_log_step(MetricsLog *log, int step, double loss, double lr, double grad_norm, double ms,
                       double tokens_per_s);
 void metrics_log_val(MetricsLog *log, int step, double val_loss);
+// One object per measured step: {"step", "angle_configured", "mean_angle_rows", "tensors": {name: {l2, rel, angle,
+// angle_rows, rrc, cos_gm, m_over_g[, phi, b_noise]}}} for the matrix tensors (issue 4).
+void metrics_log_measure(MetricsLog *log, int step, const Measure *ms, const GPT2 *m);
+// The progress-line summary of a measured step: " | angle 1.23e-03 (eq 1.10e-03)".
+void measure_summary(const Measure *ms, char *buf, size_t n);
 
 // "step 12/100 | loss 5.1234 | lr 6.00e-04 | norm 1.23 | 345.1 ms | 742 tok/s | 12.3 GFLOP/s | ETA 1m02s"
+// extra (may be NULL) is appended before the ETA, e.g. the measurement summary.
 void print_progress(int step, int steps, double loss, double lr, double grad_norm, double ms, double tokens_per_s,
-                    double flops_per_s, double eta_s);
+                    double flops_per_s, double eta_s, const char *extra);

@@ -31,6 +31,8 @@ void ops_init_wg(Ops *o, const Device *dev, size_t wg) {
     K(residual_forward); K(attention_split_heads); K(attention_merge_qkv_grad); K(attention_merge_heads);
     K(attention_split_grad); K(attention_softmax); K(attention_softmax_backward); K(crossentropy_forward_backward);
     K(loss_sum); K(sumsq_partial); K(grad_norm_finalize); K(adamw_update);
+    K(lion_update); K(rot_init_rows); K(rot_update_rows); K(row_delta_stats); K(pair_stats_partial);
+    K(pair_stats_finalize); K(sub_range); K(snr_update); K(output_sumsq_partial);
 #undef K
 }
 
@@ -41,7 +43,10 @@ void ops_free(Ops *o) {
                        &o->attention_split_heads, &o->attention_merge_qkv_grad, &o->attention_merge_heads,
                        &o->attention_split_grad, &o->attention_softmax, &o->attention_softmax_backward,
                        &o->crossentropy_forward_backward, &o->loss_sum, &o->sumsq_partial,
-                       &o->grad_norm_finalize, &o->adamw_update};
+                       &o->grad_norm_finalize, &o->adamw_update,
+                       &o->lion_update, &o->rot_init_rows, &o->rot_update_rows, &o->row_delta_stats,
+                       &o->pair_stats_partial, &o->pair_stats_finalize, &o->sub_range, &o->snr_update,
+                       &o->output_sumsq_partial};
     for (size_t i = 0; i < sizeof ks / sizeof ks[0]; i++) CL_CHECK(clReleaseKernel(*ks[i]));
     CL_CHECK(clReleaseProgram(o->program));
 }
@@ -321,4 +326,71 @@ void op_adamw(Ops *o, cl_mem params, cl_mem grads, cl_mem m, cl_mem v, cl_mem st
     set_args(o->adamw_update, 14, ARG(params), ARG(grads), ARG(m), ARG(v), ARG(stats), ARG(off), ARG(nn), ARG(lr),
              ARG(beta1), ARG(beta2), ARG(eps), ARG(weight_decay), ARG(bias_correction1), ARG(bias_correction2));
     launch_1d(o, adamw_update, n);
+}
+
+// ---- optimizer variants (issue 4) ----
+void op_lion(Ops *o, cl_mem params, cl_mem grads, cl_mem m, cl_mem stats, size_t offset, size_t n, float lr,
+             float beta1, float beta2, float weight_decay, float kappa, int nesterov) {
+    cl_ulong off = offset, nn = n;
+    set_args(o->lion_update, 12, ARG(params), ARG(grads), ARG(m), ARG(stats), ARG(off), ARG(nn), ARG(lr), ARG(beta1),
+             ARG(beta2), ARG(weight_decay), ARG(kappa), ARG(nesterov));
+    launch_1d(o, lion_update, n);
+}
+
+void op_rot_init_rows(Ops *o, cl_mem params, cl_mem target, size_t offset, size_t rows, int cols, size_t row_base,
+                      int zero_mean) {
+    cl_ulong off = offset, rb = row_base;
+    set_args(o->rot_init_rows, 6, ARG(params), ARG(target), ARG(off), ARG(cols), ARG(rb), ARG(zero_mean));
+    launch_rows(o, rot_init_rows, rows);
+}
+
+void op_rot_update_rows(Ops *o, cl_mem params, cl_mem grads, cl_mem m, cl_mem v, cl_mem stats, cl_mem target,
+                        cl_mem snr, size_t offset, size_t rows, int cols, size_t row_base, const RotArgs *a) {
+    cl_ulong off = offset, rb = row_base;
+    set_args(o->rot_update_rows, 20, ARG(params), ARG(grads), ARG(m), ARG(v), ARG(stats), ARG(target), ARG(snr),
+             ARG(a->rho_index), ARG(off), ARG(cols), ARG(rb), ARG(a->mode), ARG(a->theta), ARG(a->beta1),
+             ARG(a->beta2), ARG(a->eps), ARG(a->bc1), ARG(a->bc2), ARG(a->nesterov), ARG(a->zero_mean));
+    launch_rows(o, rot_update_rows, rows);
+}
+
+// ---- measurements (issue 4) ----
+void op_row_delta_stats(Ops *o, cl_mem out, cl_mem w_old, cl_mem w_new, size_t offset, size_t rows, int cols,
+                        size_t out_base) {
+    cl_ulong off = offset, ob = out_base;
+    set_args(o->row_delta_stats, 6, ARG(out), ARG(w_old), ARG(w_new), ARG(off), ARG(cols), ARG(ob));
+    launch_rows(o, row_delta_stats, rows);
+}
+
+void op_pair_stats(Ops *o, cl_mem out, cl_mem partials, cl_mem x, cl_mem y, size_t offset, size_t n, int slot,
+                   int accumulate) {
+    cl_ulong off = offset, nn = n;
+    set_args(o->pair_stats_partial, 5, ARG(partials), ARG(x), ARG(y), ARG(off), ARG(nn));
+    launch_rows(o, pair_stats_partial, NORM_GROUPS);
+    set_args(o->pair_stats_finalize, 4, ARG(out), ARG(partials), ARG(slot), ARG(accumulate));
+    launch_rows(o, pair_stats_finalize, 1);
+}
+
+void op_output_sumsq(Ops *o, cl_mem out, cl_mem partials, cl_mem a, cl_mem b, cl_mem bias, size_t bias_offset,
+                     int N, int OC, int slot) {
+    cl_ulong boff = bias_offset, nn = (cl_ulong)N * (cl_ulong)OC;
+    int use_b = b != NULL, acc = 0;
+    cl_mem bb = b ? b : a;
+    set_args(o->output_sumsq_partial, 8, ARG(partials), ARG(a), ARG(bb), ARG(use_b), ARG(bias), ARG(boff), ARG(OC),
+             ARG(nn));
+    launch_rows(o, output_sumsq_partial, NORM_GROUPS);
+    set_args(o->pair_stats_finalize, 4, ARG(out), ARG(partials), ARG(slot), ARG(acc));
+    launch_rows(o, pair_stats_finalize, 1);
+}
+
+void op_sub_range(Ops *o, cl_mem dst, cl_mem a, cl_mem b, size_t offset, size_t n) {
+    cl_ulong off = offset, nn = n;
+    set_args(o->sub_range, 5, ARG(dst), ARG(a), ARG(b), ARG(off), ARG(nn));
+    launch_1d(o, sub_range, n);
+}
+
+void op_snr_update(Ops *o, cl_mem snr, cl_mem total, cl_mem micro, int count, float b, float B, float accum,
+                   float ema) {
+    set_args(o->snr_update, 8, ARG(snr), ARG(total), ARG(micro), ARG(count), ARG(b), ARG(B), ARG(accum), ARG(ema));
+    size_t one = 1;
+    launch(o, o->snr_update, "snr_update", 1, &one, &one);
 }

@@ -33,6 +33,9 @@ typedef struct {
         residual_forward, attention_split_heads, attention_merge_qkv_grad, attention_merge_heads,
         attention_split_grad, attention_softmax, attention_softmax_backward, crossentropy_forward_backward,
         loss_sum, sumsq_partial, grad_norm_finalize, adamw_update;
+    // optimizer variants and update-size measurements (issue 4)
+    cl_kernel lion_update, rot_init_rows, rot_update_rows, row_delta_stats, pair_stats_partial, pair_stats_finalize,
+        sub_range, snr_update, output_sumsq_partial;
     int profiling;
     ProfEntry prof[PROF_MAX_ENTRIES];
     int num_prof;
@@ -103,3 +106,33 @@ void op_loss_sum(Ops *o, cl_mem acc, cl_mem losses, int n, float scale);  // acc
 void op_grad_norm(Ops *o, cl_mem stats, cl_mem partials, cl_mem grads, size_t n, float max_norm);
 void op_adamw(Ops *o, cl_mem params, cl_mem grads, cl_mem m, cl_mem v, cl_mem stats, size_t offset, size_t n, float lr,
               float beta1, float beta2, float eps, float weight_decay, float bias_correction1, float bias_correction2);
+
+// ---- optimizer variants (issue 4); offsets and counts are elements of the parent buffers ----
+// Lion / LionA on [offset, offset+n): u = kappa*sign(c) (kappa 1 = Lion); see cl/lion.cl.
+void op_lion(Ops *o, cl_mem params, cl_mem grads, cl_mem m, cl_mem stats, size_t offset, size_t n, float lr,
+             float beta1, float beta2, float weight_decay, float kappa, int nesterov);
+// Rows [0, rows) of `cols` at offset: optional zero-mean, then target[row_base + r] = ||w_r||.
+void op_rot_init_rows(Ops *o, cl_mem params, cl_mem target, size_t offset, size_t rows, int cols, size_t row_base,
+                      int zero_mean);
+// Rotational update of rows [0, rows) (cl/lionar.cl): mode 0 Lion direction, mode 1 Adam direction.
+typedef struct {
+    int mode, nesterov, zero_mean, rho_index;  // rho_index < 0: no RRC factor
+    float theta, beta1, beta2, eps, bc1, bc2;
+} RotArgs;
+void op_rot_update_rows(Ops *o, cl_mem params, cl_mem grads, cl_mem m, cl_mem v, cl_mem stats, cl_mem target,
+                        cl_mem snr, size_t offset, size_t rows, int cols, size_t row_base, const RotArgs *a);
+
+// ---- measurements (issue 4) ----
+// out[3*(out_base+r)..] = ||w_r||^2, (w'_r-w_r).w_r, ||w'_r-w_r||^2 for rows [0, rows) at offset.
+void op_row_delta_stats(Ops *o, cl_mem out, cl_mem w_old, cl_mem w_new, size_t offset, size_t rows, int cols,
+                        size_t out_base);
+// out[4*slot..] (+)= sums of x*x, x*y, y*y, (x-y)^2 over [offset, offset+n); partials holds 4*NORM_GROUPS floats.
+void op_pair_stats(Ops *o, cl_mem out, cl_mem partials, cl_mem x, cl_mem y, size_t offset, size_t n, int slot,
+                   int accumulate);
+// out[4*slot] = sum over (N, OC) of (a - b - bias[bias_offset + col])^2 (b may be NULL), see rowstats.cl.
+void op_output_sumsq(Ops *o, cl_mem out, cl_mem partials, cl_mem a, cl_mem b, cl_mem bias, size_t bias_offset,
+                     int N, int OC, int slot);
+void op_sub_range(Ops *o, cl_mem dst, cl_mem a, cl_mem b, size_t offset, size_t n);  // dst = a - b on a range
+// Gradient SNR EMAs per tensor from total (|g_B|^2 at [4i]) and micro (sum |delta_k|^2 at [4i+3]); see rowstats.cl.
+void op_snr_update(Ops *o, cl_mem snr, cl_mem total, cl_mem micro, int count, float b, float B, float accum,
+                   float ema);

@@ -1,5 +1,6 @@
 #include "trainer.h"
 
+#include <math.h>
 #include <string.h>
 
 #include "forward.h"
@@ -49,7 +50,8 @@ void trainer_open_ex(Trainer *t, const Config *cfg, int profiling, int apply_tun
     size_t wg = apply_tuning ? tune_apply(&t->dev, stdout) : 0;
     if (!apply_tuning) printf("tuned: off for this run (untuned defaults)\n");
 
-    double need = gpt2_memory_needed(&t->model_config, cfg->batch_size, cfg->seq_len, kind->num_state, &t->dev);
+    double need = gpt2_memory_needed(&t->model_config, cfg->batch_size, cfg->seq_len,
+                                     kind->num_state + measure_param_copies(cfg), &t->dev);
     if (need > (double)t->dev.global_mem) {
         char a[32], b[32];
         die("not enough device memory: this run needs %s (model %zu parameters, batch_size %d x seq_len %d) but %s "
@@ -62,11 +64,14 @@ void trainer_open_ex(Trainer *t, const Config *cfg, int profiling, int apply_tun
     gpt2_alloc_activations(&t->model, cfg->batch_size, cfg->seq_len);
     if (cfg->init_from[0]) gpt2_load_checkpoint(&t->model, cfg->init_from);
     else gpt2_init_random(&t->model, (uint64_t)cfg->seed);
-    OptimizerHyper hyper = {.beta1 = cfg->beta1, .beta2 = cfg->beta2, .eps = cfg->eps,
-                            .weight_decay = cfg->weight_decay, .grad_clip = cfg->grad_clip};
+    // Lion's beta2 default goes into the config the run saves, so --resume (which sets every key) keeps it.
+    if (strncmp(cfg->optimizer, "lion", 4) == 0 && !config_is_set(cfg, "beta2")) t->cfg.beta2 = 0.99;
+    OptimizerHyper hyper = optimizer_hyper_from_config(&t->cfg);
     optimizer_create(&t->opt, kind, &hyper, &t->model);
+    int warmup = cfg->warmup_frac > 0 ? (int)lround(cfg->warmup_frac * cfg->steps) : cfg->warmup_steps;
     t->sched = (Schedule){.kind = schedule_kind_from_name(cfg->schedule), .lr = cfg->lr, .min_lr = cfg->min_lr,
-                          .warmup_steps = cfg->warmup_steps, .total_steps = cfg->steps};
+                          .warmup_steps = warmup, .total_steps = cfg->steps, .cooldown_frac = cfg->cooldown_frac};
+    measure_create(&t->meas, &t->model, cfg);
     char mem[32];
     const GPT2Config *mc = &t->model_config;
     printf("model: %zu parameters (n_layer %d, n_head %d, n_embd %d, block_size %d, vocab %d padded to %d); device "
@@ -75,7 +80,20 @@ void trainer_open_ex(Trainer *t, const Config *cfg, int profiling, int apply_tun
            mc->padded_vocab_size, format_bytes(need, mem, sizeof mem));
 }
 
+OptimizerHyper optimizer_hyper_from_config(const Config *cfg) {
+    OptimizerHyper h = {.beta1 = cfg->beta1, .beta2 = cfg->beta2, .eps = cfg->eps, .weight_decay = cfg->weight_decay,
+                        .grad_clip = cfg->grad_clip, .lr_peak = cfg->lr,
+                        .skip_bias_correction1 = !cfg->adamw_bias_correction1, .kappa = cfg->liona_kappa,
+                        .zero_mean = cfg->lionar_zero_mean, .nesterov = cfg->nesterov, .beta = cfg->beta,
+                        .rrc = cfg->rrc_correction};
+    h.angle_form = (AngleForm)config_lionar_angle(cfg->lionar_angle, &h.angle_value);
+    h.ibc = !strcmp(cfg->inverse_bias_correction, "linear") ? IBC_LINEAR
+            : !strcmp(cfg->inverse_bias_correction, "sqrt") ? IBC_SQRT : IBC_OFF;
+    return h;
+}
+
 void trainer_close(Trainer *t) {
+    measure_free(&t->meas);
     optimizer_free(&t->opt);
     gpt2_free(&t->model);
     ops_free(&t->ops);
@@ -88,17 +106,24 @@ void trainer_step(Trainer *t, DataLoader *d, int step, float lr, float *loss, fl
     const float scale = 1.0f / ((float)m->B * (float)m->T * (float)accum);  // mean over all tokens of the step
     device_zero(&t->dev, m->grads.parent, 0, m->padded_elems * sizeof(float));
     device_zero(&t->dev, m->stats, 0, sizeof(float));
+    // Measurements (issue 4): with metrics_every = 0 and no rrc_correction both flags are 0 and the step is unchanged.
+    const int full = measure_due(&t->meas, step), snr = measure_snr_due(&t->meas, step);
+    t->measured = full;
     for (int micro = 0; micro < accum; micro++) {
         dataloader_next(d);
         gpt2_set_batch(m, d->inputs, d->targets);
+        if (snr) measure_micro_begin(&t->meas, m);
         gpt2_forward(m, &t->ops, scale, scale);
         gpt2_backward(m, &t->ops);
+        if (snr) measure_micro_end(&t->meas, m, &t->ops, micro);
     }
+    if (full || snr) measure_before_update(&t->meas, m, &t->ops, &t->opt, snr, full);
     optimizer_step(&t->opt, m, &t->ops, step, lr);
-    float stats[2];
+    float stats[3];
     device_read(&t->dev, m->stats, 0, sizeof stats, stats);
     *loss = stats[0];
     *grad_norm = stats[1];
+    if (full) measure_after_update(&t->meas, m, &t->ops, &t->opt, d->inputs, step, lr, stats[2]);
 }
 
 float trainer_validate(Trainer *t, DataLoader *d, int val_steps) {

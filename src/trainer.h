@@ -3,6 +3,7 @@
 #pragma once
 #include "config.h"
 #include "dataloader.h"
+#include "measure.h"
 #include "model.h"
 #include "ops.h"
 #include "optimizer.h"
@@ -17,7 +18,12 @@ typedef struct {
     GPT2 model;
     Optimizer opt;
     Schedule sched;
+    Measure meas;  // update-size measurements and gradient SNR (issue 4)
+    int measured;  // the last trainer_step filled meas.t
 } Trainer;
+
+// The optimizer's hyperparameters from the config keys (trainer_open has put Lion's beta2 default in).
+OptimizerHyper optimizer_hyper_from_config(const Config *cfg);
 
 // The model shape: from init_from's header when set (explicit model keys must agree), else from the keys.
 void resolve_model_config(const Config *cfg, GPT2Config *mc);

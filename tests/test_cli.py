@@ -157,6 +157,30 @@ def cases(tmp):
     expect_error("override_bad_enum", ["train", "--config", good, "schedule=foo"],
                  ["schedule: 'foo' is not one of", "cosine"], tmp)
     expect_error("override_bad_optimizer", ["train", "--config", good, "optimizer=sgd"], "optimizer: 'sgd'", tmp)
+    # --- optimizer keys (issue 4) ---
+    bad_opt = [
+        ("opt_bool_value", ["adamw_bias_correction1=maybe"], "adamw_bias_correction1: 'maybe' is not true or false"),
+        ("opt_lionar_angle_word", ["optimizer=lionar", "lionar_angle=big"], ["lionar_angle: 'big'", "radians"]),
+        ("opt_lionar_angle_negative", ["optimizer=lionar", "lionar_angle=-0.1"], "lionar_angle: '-0.1'"),
+        ("opt_lionar_angle_not_lionar", ["lionar_angle=0.01"], "lionar_angle applies to lionar only"),
+        ("opt_ibc_enum", ["optimizer=lionar", "inverse_bias_correction=cubic"],
+         "inverse_bias_correction: 'cubic' is not one of"),
+        ("opt_ibc_adamw", ["inverse_bias_correction=linear"], "inverse_bias_correction applies to lionar and rv_adamw"),
+        ("opt_nesterov_adamw", ["nesterov=true"], "nesterov applies to lion, liona and lionar"),
+        ("opt_rrc_accum1", ["optimizer=lionar", "rrc_correction=true"], "needs grad_accum >= 2"),
+        ("opt_rrc_lion", ["optimizer=lion", "rrc_correction=true", "grad_accum=2"], "rrc_correction applies to"),
+        ("opt_zero_mean_lion", ["optimizer=lion", "lionar_zero_mean=true"], "lionar_zero_mean applies to"),
+        ("opt_beta_one", ["beta=1"], "beta: 1 is out of range"),
+        ("opt_kappa_negative", ["liona_kappa=-1"], "liona_kappa: -1 is out of range"),
+        ("opt_metrics_every_negative", ["metrics_every=-1"], "metrics_every: -1 is out of range"),
+        ("opt_snr_ema_one", ["snr_ema=1"], "snr_ema: 1 is out of range"),
+        ("opt_cooldown_frac", ["schedule=trapezoid", "cooldown_frac=1.5"], "cooldown_frac: 1.5 is out of range"),
+        ("opt_warmup_both", ["warmup_steps=5", "warmup_frac=0.1"], "warmup_steps or warmup_frac, not both"),
+        ("opt_schedule_enum", ["schedule=trapezium"], ["schedule: 'trapezium' is not one of", "trapezoid"]),
+    ]
+    for name, overrides, needles in bad_opt:
+        expect_error(name, ["train", "--config", good] + overrides, needles, tmp)
+    # --- end optimizer keys ---
     write_ini(j("nodata.ini"), **TINY)
     expect_error("missing_train_data", ["train", "--config", j("nodata.ini")], "train_data is not set", tmp)
     expect_error("n_embd_not_divisible", ["train", "--config", good, "n_embd=66"],
