@@ -55,11 +55,6 @@ static void copy_buffer(const Device *dev, cl_mem dst, cl_mem src, size_t bytes)
     CL_CHECK(clEnqueueCopyBuffer(dev->queue, src, dst, 0, 0, bytes, 0, NULL, NULL));
 }
 
-static void tensor_range(const ParamTensor *pt, size_t *first, size_t *n) {
-    *first = pt->offset[0];
-    *n = pt->offset[pt->num_slices - 1] + pt->slice_elems - *first;
-}
-
 void measure_micro_begin(Measure *ms, GPT2 *m) {
     copy_buffer(m->dev, ms->gprev, m->grads.parent, m->padded_elems * sizeof(float));
 }

@@ -36,6 +36,14 @@ typedef struct {
     size_t *offset;        // element offset of each slice in the parent buffer
 } ParamTensor;
 
+// First element and length of a tensor's span in the parent buffer, all layer
+// slices together: one launch covers them, and the alignment gaps between
+// slices hold zeros in params, grads and state that every update keeps zero.
+static inline void tensor_range(const ParamTensor *pt, size_t *first, size_t *n) {
+    *first = pt->offset[0];
+    *n = pt->offset[pt->num_slices - 1] + pt->slice_elems - *first;
+}
+
 // A parent buffer laid out like the parameters, with a sub-buffer per slice.
 typedef struct {
     cl_mem parent;

@@ -5,14 +5,6 @@
 
 #include "util.h"
 
-// First and one-past-last element of a tensor in the parent buffer: one launch
-// covers all layer slices; the alignment gaps between them hold zeros in
-// params, grads and state and stay zero under every update here.
-static void tensor_range(const ParamTensor *pt, size_t *first, size_t *n) {
-    *first = pt->offset[0];
-    *n = pt->offset[pt->num_slices - 1] + pt->slice_elems - *first;
-}
-
 static void adamw_update(Optimizer *opt, GPT2 *m, Ops *o, int t, float lr) {
     const OptimizerHyper *h = &opt->hyper;
     float bc1 = h->skip_bias_correction1 ? 1.0f : (float)(1.0 - pow(h->beta1, t));
