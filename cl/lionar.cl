@@ -3,22 +3,6 @@
 // work-group of WG items per row; rows are `cols` long and start at
 // offset + r*cols in the parent buffers; target[row_base + r] is the row's norm.
 
-// Four sums over the work-group in one tree (the rotational kernels need
-// several row sums at once; one float4 tree costs about as much as one float
-// tree, and on CPU devices the tree's barriers dominate these kernels).
-inline float4 wg_sum4(float4 x, __local float4 *scratch) {
-    const int lid = get_local_id(0);
-    scratch[lid] = x;
-    barrier(CLK_LOCAL_MEM_FENCE);
-    for (int s = WG / 2; s > 0; s >>= 1) {
-        if (lid < s) scratch[lid] += scratch[lid + s];
-        barrier(CLK_LOCAL_MEM_FENCE);
-    }
-    float4 total = scratch[0];
-    barrier(CLK_LOCAL_MEM_FENCE);
-    return total;
-}
-
 // Step 1 only: optionally make each row zero-mean (keeping its norm), then
 // record the norm as the row's target for the whole run.
 __kernel void rot_init_rows(__global float *params, __global float *target, ulong offset, int cols, ulong row_base,

@@ -17,7 +17,7 @@ __kernel void row_delta_stats(__global float *out, __global const float *w_old, 
         dw += d * w;
         dd += d * d;
     }
-    const float4 t = wg_sum4((float4)(ww, dw, dd, 0.0f), scratch);  // wg_sum4: cl/lionar.cl
+    const float4 t = wg_sum4((float4)(ww, dw, dd, 0.0f), scratch);
     ww = t.x;
     dw = t.y;
     dd = t.z;

@@ -138,19 +138,23 @@ const char *format_bytes(double bytes, char *buf, size_t n) {
     return buf;
 }
 
+// $ENV_NAME, else $XDG_NAME/gpt2cl, else $HOME/HOME_SUB/gpt2cl, into dir.
+static const char *user_dir(char *dir, size_t size, const char *env_name, const char *xdg_name, const char *home_sub,
+                            const char *what) {
+    if (dir[0]) return dir;
+    const char *env = getenv(env_name), *xdg = getenv(xdg_name), *home = getenv("HOME");
+    int n;
+    if (env && env[0]) n = snprintf(dir, size, "%s", env);
+    else if (xdg && xdg[0]) n = snprintf(dir, size, "%s/gpt2cl", xdg);
+    else if (home && home[0]) n = snprintf(dir, size, "%s/%s/gpt2cl", home, home_sub);
+    else die("cannot locate the gpt2cl %s folder: set %s or HOME", what, env_name);
+    if (n < 0 || (size_t)n >= size) die("gpt2cl %s folder path is too long", what);
+    return dir;
+}
+
 const char *gpt2cl_data_dir(void) {
     static char dir[4096];
-    if (dir[0]) return dir;
-    const char *env = getenv("GPT2CL_DATA");
-    const char *xdg = getenv("XDG_DATA_HOME");
-    const char *home = getenv("HOME");
-    int n;
-    if (env && env[0]) n = snprintf(dir, sizeof(dir), "%s", env);
-    else if (xdg && xdg[0]) n = snprintf(dir, sizeof(dir), "%s/gpt2cl", xdg);
-    else if (home && home[0]) n = snprintf(dir, sizeof(dir), "%s/.local/share/gpt2cl", home);
-    else die("cannot locate the gpt2cl data folder: set GPT2CL_DATA or HOME");
-    if (n < 0 || (size_t)n >= sizeof(dir)) die("gpt2cl data folder path is too long");
-    return dir;
+    return user_dir(dir, sizeof dir, "GPT2CL_DATA", "XDG_DATA_HOME", ".local/share", "data");
 }
 
 char *expand_path(const char *p) {
@@ -171,15 +175,5 @@ char *expand_path(const char *p) {
 
 const char *gpt2cl_cache_dir(void) {
     static char dir[4096];
-    if (dir[0]) return dir;
-    const char *env = getenv("GPT2CL_CACHE_DIR");
-    const char *xdg = getenv("XDG_CACHE_HOME");
-    const char *home = getenv("HOME");
-    int n;
-    if (env && env[0]) n = snprintf(dir, sizeof(dir), "%s", env);
-    else if (xdg && xdg[0]) n = snprintf(dir, sizeof(dir), "%s/gpt2cl", xdg);
-    else if (home && home[0]) n = snprintf(dir, sizeof(dir), "%s/.cache/gpt2cl", home);
-    else die("cannot locate the gpt2cl cache folder: set GPT2CL_CACHE_DIR or HOME");
-    if (n < 0 || (size_t)n >= sizeof(dir)) die("gpt2cl cache folder path is too long");
-    return dir;
+    return user_dir(dir, sizeof dir, "GPT2CL_CACHE_DIR", "XDG_CACHE_HOME", ".cache", "cache");
 }
