@@ -110,8 +110,8 @@ void ops_profile_print(const Ops *o, int steps, FILE *f) {
     ops_profile_totals(o, &gemm, &kern);
     double total = gemm + kern;
     if (total <= 0 || steps <= 0) return;
-    fprintf(f, "profile per step: CLBlast GEMM %.1f ms (%.1f%%), gpt2cl kernels %.1f ms (%.1f%%)\n", gemm / steps,
-            100 * gemm / total, kern / steps, 100 * kern / total);
+    fprintf(f, "profile per step: GEMM (CLBlast, gemm_cl) %.1f ms (%.1f%%), gpt2cl kernels %.1f ms (%.1f%%)\n",
+            gemm / steps, 100 * gemm / total, kern / steps, 100 * kern / total);
     ProfEntry sorted[PROF_MAX_ENTRIES];
     memcpy(sorted, o->prof, (size_t)o->num_prof * sizeof *sorted);
     qsort(sorted, (size_t)o->num_prof, sizeof *sorted, by_ms_desc);

@@ -247,7 +247,7 @@ static void search_row_kernels(Tuner *t, double deadline) {
         if (e) {
             ms = recorded_total(e);
         } else {
-            if (elapsed(t) + 2 * cost > deadline) break;
+            if (elapsed(t) + 2 * cost > deadline) continue;  // recorded values further on still count
             t->cand++;
             progress(t, 0);
             ms = row_bench_time(rb, (size_t)v[0]);
@@ -523,7 +523,7 @@ int tuner_run(TuneJob *j) {
     fprintf(stderr, "tune: CLBlast defaults: %.2f ms of GEMMs per step (measured in %.1f s, with compilation)\n",
             t.base_total, t.est);
     // The rest of the budget: about a third for Xgemm, a fifth for XgemmDirect,
-    // most of the rest for our GEMM, then our row kernels and a final check.
+    // then our row kernels (quick), most of the rest for our GEMM, a final check.
     double left = j->budget - elapsed(&t);
 
     // 2. Xgemm, every GEMM forced through the indirect path.
@@ -544,14 +544,14 @@ int tuner_run(TuneJob *j) {
         progress(&t, 1);
     }
 
-    // 4. Our GEMM, per shape, in most of what is left.
-    t.best_ratio = 1.0;
-    search_gemm_cl(&t, elapsed(&t) + 0.7 * (j->budget - elapsed(&t) - check_cost), check_cost);
-    progress(&t, 1);
-
-    // 5. Our row kernels' work-group size.
+    // 4. Our row kernels' work-group size.
     t.best_ratio = 1.0;
     search_row_kernels(&t, j->budget - 0.5 * t.est);
+    progress(&t, 1);
+
+    // 5. Our GEMM, per shape, in most of what is left.
+    t.best_ratio = 1.0;
+    search_gemm_cl(&t, elapsed(&t) + 0.7 * (j->budget - elapsed(&t) - check_cost), check_cost);
     progress(&t, 1);
 
     // Time left over (our kernels are quick to tune) goes back to Xgemm, the
