@@ -12,8 +12,8 @@
 // GPT2CL_TUNE=0 in the environment skips the database.
 size_t tune_apply(const Device *dev, FILE *out);
 
-// Applies the database's per-shape choices of our GEMM (cl/gemm.cl) over
-// CLBlast to ops (after tune_apply and ops_init). Returns the number of entries applied.
+// Applies the per-shape choices of our GEMM (cl/gemm.cl) over CLBlast that
+// tune_apply last read for dev to ops (after ops_init). Returns the number of entries applied.
 int tune_apply_gemm_cl(const Device *dev, Ops *ops);
 
 // Whether the device `selector` picks has a usable tuning database (warns

@@ -28,7 +28,14 @@ static int apply_kernel(const Device *dev, const cJSON *params, const char *kern
     return st == CLBlastSuccess;
 }
 
+// best.gemm_cl as tune_apply last read it, for tune_apply_gemm_cl (which runs
+// once Ops exists), so the database is read, and warned about, once.
+static cJSON *applied_gemm_cl;
+static cl_device_id applied_device;
+
 size_t tune_apply(const Device *dev, FILE *out) {
+    cJSON_Delete(applied_gemm_cl);
+    applied_gemm_cl = NULL;
     const char *env = getenv("GPT2CL_TUNE");
     if (env && !strcmp(env, "0")) {
         fprintf(out, "tuned: off (GPT2CL_TUNE=0)\n");
@@ -48,6 +55,8 @@ size_t tune_apply(const Device *dev, FILE *out) {
     const cJSON *w = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(best, "kernels"), "WG");
     if (cJSON_IsNumber(w) && w->valueint > 0 && (size_t)w->valueint <= dev->max_wg) wg = (size_t)w->valueint;
     const cJSON *ours_list = cJSON_GetObjectItemCaseSensitive(best, "gemm_cl");
+    applied_gemm_cl = ours_list ? cJSON_Duplicate(ours_list, 1) : NULL;
+    applied_device = dev->device;
     int ours = cJSON_GetArraySize(ours_list);
     int ours_all = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(ours_list, 0), "all"));
     const cJSON *date = cJSON_GetObjectItemCaseSensitive(best, "date");
@@ -80,12 +89,10 @@ static size_t json_size(const cJSON *o, const char *name, int *ok) {
 // "stride_c", "batch", "VW", "TM", "TN", "WG0", "WG1", ...}], or one entry {"all": true, "VW", ...}
 // that sends every GEMM through our kernel (for testing).
 int tune_apply_gemm_cl(const Device *dev, Ops *ops) {
-    const char *env = getenv("GPT2CL_TUNE");
-    if (env && !strcmp(env, "0")) return 0;
-    TuneDb db;
-    const cJSON *best = tune_db_load(&db, dev) ? tune_db_best(&db) : NULL, *e;
+    if (!applied_gemm_cl || applied_device != dev->device) return 0;  // tune_apply found nothing for dev
+    const cJSON *e;
     int applied = 0;
-    cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(best, "gemm_cl")) {
+    cJSON_ArrayForEach(e, applied_gemm_cl) {
         int ok = 1;
         GemmParams p = {.vw = json_int(e, "VW", &ok), .tm = json_int(e, "TM", &ok), .tn = json_int(e, "TN", &ok),
                         .wg0 = json_int(e, "WG0", &ok), .wg1 = json_int(e, "WG1", &ok)};
@@ -101,7 +108,6 @@ int tune_apply_gemm_cl(const Device *dev, Ops *ops) {
         if (ok && ops_use_gemm_cl(ops, all ? NULL : &s, &p)) applied++;
         else warn("tuning database: a gemm_cl entry is malformed or illegal here; that shape stays with CLBlast");
     }
-    tune_db_free(&db);
     return applied;
 }
 
