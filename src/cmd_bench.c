@@ -36,6 +36,7 @@ typedef struct {
     int nshapes;
     GemmShape shapes[GEMM_LOG_MAX];
     double gemm_ms[GEMM_LOG_MAX];
+    int ours[GEMM_LOG_MAX];  // 1 where the step runs our GEMM (cl/gemm.cl), not CLBlast
 } BenchResult;
 
 // Times the configured training step; with gemm_table also each GEMM shape the
@@ -67,8 +68,12 @@ static void bench_run(const Config *cfg, int warmup, int steps, int profiling, i
         GemmBufs g;
         gemm_bufs_alloc(&g, &t.dev, r->shapes, r->nshapes, 99);
         for (int i = 0; i < r->nshapes; i++) {
-            r->gemm_ms[i] = gemm_time(&t.dev, &r->shapes[i], &g, 0.2, NULL);
-            if (r->gemm_ms[i] < 0) die("CLBlast failed on a GEMM shape of this model");
+            // As the step runs it: our GEMM where the tuning database chose it, else CLBlast.
+            const GemmKernels *ours = ops_gemm_cl_for(&t.ops, &r->shapes[i]);
+            r->ours[i] = ours != NULL;
+            r->gemm_ms[i] = ours ? gemm_time_cl(&t.dev, &r->shapes[i], &g, ours, 0.2, NULL)
+                                 : gemm_time(&t.dev, &r->shapes[i], &g, 0.2, NULL);
+            if (r->gemm_ms[i] < 0) die("a GEMM failed on a shape of this model");
             r->gemm_total += r->gemm_ms[i] * (double)r->shapes[i].calls;
         }
         gemm_bufs_free(&g);
@@ -124,14 +129,14 @@ int cmd_bench(int argc, char **argv) {
     }
     bench_run(&cfg, warmup, steps, profiling, 1, compare, &tuned);
     if (compare) {
-        printf("CLBlast GEMMs of one step, GFLOP/s untuned -> tuned:\n");
+        printf("GEMMs of one step, GFLOP/s untuned -> tuned (* = our GEMM, else CLBlast):\n");
         printf("  %-22s %5s %9s %9s %8s\n", "shape (A B, MxNxK)", "calls", "untuned", "tuned", "speedup");
         for (int g = 0; g < tuned.nshapes && g < untuned.nshapes; g++) {
             char name[64];
             double f = gemm_flops(&tuned.shapes[g]) / 1e6;
-            printf("  %-22s %5ld %9.1f %9.1f %7.2fx\n", gemm_shape_name(&tuned.shapes[g], name, sizeof name),
+            printf("  %-22s %5ld %9.1f %9.1f %7.2fx%s\n", gemm_shape_name(&tuned.shapes[g], name, sizeof name),
                    tuned.shapes[g].calls, f / untuned.gemm_ms[g], f / tuned.gemm_ms[g],
-                   untuned.gemm_ms[g] / tuned.gemm_ms[g]);
+                   untuned.gemm_ms[g] / tuned.gemm_ms[g], tuned.ours[g] ? " *" : "");
         }
         printf("GEMMs per step: untuned %.1f ms, tuned %.1f ms (%.2fx)\n", untuned.gemm_total, tuned.gemm_total,
                untuned.gemm_total / tuned.gemm_total);

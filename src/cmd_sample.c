@@ -101,6 +101,7 @@ int cmd_sample(int argc, char **argv) {
     size_t wg = tune_apply(&dev, stderr);
     Ops ops;
     ops_init_wg(&ops, &dev, wg);
+    tune_apply_gemm_cl(&dev, &ops);
     GPT2 m;
     gpt2_create(&m, &mc, &dev);
     int ctx = (int)ids.len + max_new;

@@ -5,21 +5,26 @@
 
 #include "util.h"
 
-char *kernels_source(void) {
+// Files built as programs of their own (with their own -D options), not part of the main program.
+static int standalone(const char *name) { return strcmp(name, "gemm.cl") == 0; }
+
+static char *embedded_source(int i) {
     const char *dir = getenv("GPT2CL_KERNEL_DIR");
+    if (!dir || !*dir) return strdup_check(embedded_kernels[i].source);
+    size_t n = strlen(dir) + strlen(embedded_kernels[i].name) + 2;
+    char *path = mallocCheck(n);
+    snprintf(path, n, "%s/%s", dir, embedded_kernels[i].name);
+    if (!file_exists(path)) die("GPT2CL_KERNEL_DIR is set but '%s' does not exist", path);
+    char *src = read_file(path, NULL);
+    free(path);
+    return src;
+}
+
+char *kernels_source(void) {
     size_t total = 1;
     char **parts = mallocCheck((size_t)num_embedded_kernels * sizeof *parts);
     for (int i = 0; i < num_embedded_kernels; i++) {
-        if (dir && *dir) {
-            size_t n = strlen(dir) + strlen(embedded_kernels[i].name) + 2;
-            char *path = mallocCheck(n);
-            snprintf(path, n, "%s/%s", dir, embedded_kernels[i].name);
-            if (!file_exists(path)) die("GPT2CL_KERNEL_DIR is set but '%s' does not exist", path);
-            parts[i] = read_file(path, NULL);
-            free(path);
-        } else {
-            parts[i] = strdup_check(embedded_kernels[i].source);
-        }
+        parts[i] = standalone(embedded_kernels[i].name) ? strdup_check("") : embedded_source(i);
         total += strlen(parts[i]) + 1;
     }
     char *src = mallocCheck(total);
@@ -31,6 +36,18 @@ char *kernels_source(void) {
     }
     free(parts);
     return src;
+}
+
+cl_program kernels_build_file(const Device *dev, const char *name, const char *extra_options) {
+    int i = 0;
+    while (i < num_embedded_kernels && strcmp(embedded_kernels[i].name, name) != 0) i++;
+    if (i == num_embedded_kernels) die("no embedded kernel file '%s'", name);
+    char *src = embedded_source(i);
+    char options[512];
+    snprintf(options, sizeof options, "-cl-std=CL1.2 %s", extra_options ? extra_options : "");
+    cl_program prog = device_build_program(dev, name, src, options);
+    free(src);
+    return prog;
 }
 
 cl_program kernels_build(const Device *dev, const char *extra_options) {

@@ -49,6 +49,30 @@ void ops_free(Ops *o) {
                        &o->output_sumsq_partial};
     for (size_t i = 0; i < sizeof ks / sizeof ks[0]; i++) CL_CHECK(clReleaseKernel(*ks[i]));
     CL_CHECK(clReleaseProgram(o->program));
+    for (int i = 0; i < o->num_gemm_cl; i++) gemm_kernels_free(&o->gemm_cl[i]);
+}
+
+static int same_params(const GemmParams *a, const GemmParams *b) {
+    return a->vw == b->vw && a->tm == b->tm && a->tn == b->tn && a->wg0 == b->wg0 && a->wg1 == b->wg1;
+}
+
+int ops_use_gemm_cl(Ops *o, const GemmShape *s, const GemmParams *p) {
+    if (!gemm_params_valid(p, o->dev) || (s && s->trans_a && s->trans_b)) return 0;
+    if (s && o->num_gemm_cl_shapes == GEMM_LOG_MAX) return 0;
+    if (!s && (o->num_gemm_cl_shapes || o->num_gemm_cl)) return 0;  // "every shape" comes alone
+    int prog = 0;
+    while (prog < o->num_gemm_cl && !same_params(&o->gemm_cl[prog].p, p)) prog++;
+    if (prog == o->num_gemm_cl) {
+        if (prog == GEMM_CL_MAX_PROGRAMS) return 0;
+        gemm_kernels_build(&o->gemm_cl[o->num_gemm_cl++], o->dev, p);
+    }
+    if (!s) {
+        o->gemm_cl_all = 1;
+        return 1;
+    }
+    o->gemm_cl_shapes[o->num_gemm_cl_shapes] = *s;
+    o->gemm_cl_program[o->num_gemm_cl_shapes++] = prog;
+    return 1;
 }
 
 // ---- profiling ----
@@ -91,8 +115,8 @@ void ops_profile_print(const Ops *o, int steps, FILE *f) {
     ops_profile_totals(o, &gemm, &kern);
     double total = gemm + kern;
     if (total <= 0 || steps <= 0) return;
-    fprintf(f, "profile per step: CLBlast GEMM %.1f ms (%.1f%%), gpt2cl kernels %.1f ms (%.1f%%)\n", gemm / steps,
-            100 * gemm / total, kern / steps, 100 * kern / total);
+    fprintf(f, "profile per step: GEMM (CLBlast, gemm_cl) %.1f ms (%.1f%%), gpt2cl kernels %.1f ms (%.1f%%)\n",
+            gemm / steps, 100 * gemm / total, kern / steps, 100 * kern / total);
     ProfEntry sorted[PROF_MAX_ENTRIES];
     memcpy(sorted, o->prof, (size_t)o->num_prof * sizeof *sorted);
     qsort(sorted, (size_t)o->num_prof, sizeof *sorted, by_ms_desc);
@@ -147,11 +171,8 @@ static void column_sum(Ops *o, cl_mem dst, cl_mem src, int N, int C) {
 
 static void record_gemm(Ops *o, GemmShape s) {
     for (int i = 0; i < o->num_gemm_log; i++) {
-        GemmShape *g = &o->gemm_log[i];
-        if (g->trans_a == s.trans_a && g->trans_b == s.trans_b && g->m == s.m && g->n == s.n && g->k == s.k &&
-            g->lda == s.lda && g->ldb == s.ldb && g->ldc == s.ldc && g->stride_a == s.stride_a &&
-            g->stride_b == s.stride_b && g->stride_c == s.stride_c && g->batch == s.batch) {
-            g->calls++;
+        if (gemm_shape_equal(&o->gemm_log[i], &s)) {
+            o->gemm_log[i].calls++;
             return;
         }
     }
@@ -160,13 +181,36 @@ static void record_gemm(Ops *o, GemmShape s) {
     o->gemm_log[o->num_gemm_log++] = s;
 }
 
+int gemm_shape_equal(const GemmShape *g, const GemmShape *s) {
+    return g->trans_a == s->trans_a && g->trans_b == s->trans_b && g->m == s->m && g->n == s->n && g->k == s->k &&
+           g->lda == s->lda && g->ldb == s->ldb && g->ldc == s->ldc && g->stride_a == s->stride_a &&
+           g->stride_b == s->stride_b && g->stride_c == s->stride_c && g->batch == s->batch;
+}
+
+const GemmKernels *ops_gemm_cl_for(const Ops *o, const GemmShape *s) {
+    if (o->gemm_cl_all) return s->trans_a && s->trans_b ? NULL : &o->gemm_cl[0];
+    for (int i = 0; i < o->num_gemm_cl_shapes; i++)
+        if (gemm_shape_equal(&o->gemm_cl_shapes[i], s)) return &o->gemm_cl[o->gemm_cl_program[i]];
+    return NULL;
+}
+
+// Runs s through our kernel if it was chosen for s; 1 if it did.
+static int gemm_cl_run(Ops *o, const GemmShape *s, float alpha, cl_mem a, cl_mem b, float beta, cl_mem c) {
+    const GemmKernels *g = ops_gemm_cl_for(o, s);
+    if (!g) return 0;
+    double t0 = prof_begin(o);
+    CL_CHECK(gemm_cl_enqueue(g, o->dev->queue, s->trans_a, s->trans_b, s->m, s->n, s->k, alpha, a, s->lda,
+                             s->stride_a, b, s->ldb, s->stride_b, beta, c, s->ldc, s->stride_c, s->batch));
+    prof_end(o, "gemm_cl", t0);
+    return 1;
+}
+
 // Row-major C (m,n) = alpha * op(A) op(B) + beta * C, A is (m,k) or (k,m) when transposed.
 static void gemm(Ops *o, int trans_a, int trans_b, size_t m, size_t n, size_t k, float alpha, cl_mem a, size_t lda,
                  cl_mem b, size_t ldb, float beta, cl_mem c, size_t ldc) {
-    if (o->record_gemms)
-        record_gemm(o, (GemmShape){.trans_a = trans_a, .trans_b = trans_b, .m = m, .n = n, .k = k, .lda = lda,
-                                   .ldb = ldb, .ldc = ldc});
-    if (o->dry_run) return;
+    GemmShape s = {.trans_a = trans_a, .trans_b = trans_b, .m = m, .n = n, .k = k, .lda = lda, .ldb = ldb, .ldc = ldc};
+    if (o->record_gemms) record_gemm(o, s);
+    if (o->dry_run || gemm_cl_run(o, &s, alpha, a, b, beta, c)) return;
     cl_command_queue q = o->dev->queue;
     double t0 = prof_begin(o);
     CLBLAST_CHECK(CLBlastSgemm(CLBlastLayoutRowMajor, trans_a ? CLBlastTransposeYes : CLBlastTransposeNo,
@@ -178,11 +222,10 @@ static void gemm(Ops *o, int trans_a, int trans_b, size_t m, size_t n, size_t k,
 static void gemm_batched(Ops *o, int trans_a, int trans_b, size_t m, size_t n, size_t k, float alpha, cl_mem a,
                          size_t lda, size_t stride_a, cl_mem b, size_t ldb, size_t stride_b, float beta, cl_mem c,
                          size_t ldc, size_t stride_c, size_t batch) {
-    if (o->record_gemms)
-        record_gemm(o, (GemmShape){.trans_a = trans_a, .trans_b = trans_b, .m = m, .n = n, .k = k, .lda = lda,
-                                   .ldb = ldb, .ldc = ldc, .stride_a = stride_a, .stride_b = stride_b,
-                                   .stride_c = stride_c, .batch = batch});
-    if (o->dry_run) return;
+    GemmShape s = {.trans_a = trans_a, .trans_b = trans_b, .m = m, .n = n, .k = k, .lda = lda, .ldb = ldb, .ldc = ldc,
+                   .stride_a = stride_a, .stride_b = stride_b, .stride_c = stride_c, .batch = batch};
+    if (o->record_gemms) record_gemm(o, s);
+    if (o->dry_run || gemm_cl_run(o, &s, alpha, a, b, beta, c)) return;
     cl_command_queue q = o->dev->queue;
     double t0 = prof_begin(o);
     CLBLAST_CHECK(CLBlastSgemmStridedBatched(CLBlastLayoutRowMajor, trans_a ? CLBlastTransposeYes : CLBlastTransposeNo,

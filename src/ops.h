@@ -4,9 +4,11 @@
 // Shapes use B batch, T time, C channels, NH heads, hs = C/NH, V vocab, Vp padded vocab.
 #pragma once
 #include "cl_device.h"
+#include "gemm_cl.h"
 
 #define PROF_MAX_ENTRIES 48
 #define GEMM_LOG_MAX 64
+#define GEMM_CL_MAX_PROGRAMS 8  // distinct parameter sets of our GEMM in one Ops
 
 // One distinct CLBlast GEMM call as issued (row-major), for the tuner and bench.
 typedef struct {
@@ -14,6 +16,9 @@ typedef struct {
     size_t m, n, k, lda, ldb, ldc, stride_a, stride_b, stride_c, batch;  // batch 0 = plain Sgemm
     long calls;
 } GemmShape;
+
+// Same shape, strides and batch (calls not compared).
+int gemm_shape_equal(const GemmShape *a, const GemmShape *b);
 
 // With profiling on, each operation is timed on the host between two
 // clFinish calls: this also counts the helper kernels CLBlast launches
@@ -45,6 +50,13 @@ typedef struct {
     double build_seconds;  // time ops_init spent getting the kernel program (compile or program cache)
     GemmShape gemm_log[GEMM_LOG_MAX];
     int num_gemm_log;
+    // GEMM shapes that go through our kernel (cl/gemm.cl) instead of CLBlast,
+    // each with the program of its parameters; see ops_use_gemm_cl.
+    GemmShape gemm_cl_shapes[GEMM_LOG_MAX];
+    int gemm_cl_program[GEMM_LOG_MAX];  // index into gemm_cl, for each of gemm_cl_shapes
+    int num_gemm_cl_shapes, gemm_cl_all;  // gemm_cl_all: every shape, with gemm_cl[0]
+    GemmKernels gemm_cl[GEMM_CL_MAX_PROGRAMS];
+    int num_gemm_cl;
 } Ops;
 
 #define NORM_GROUPS 64  // must match cl/common.cl
@@ -55,6 +67,12 @@ void ops_init_wg(Ops *ops, const Device *dev, size_t wg);
 // Default work-group size of the row kernels for dev.
 size_t ops_default_wg(const Device *dev);
 void ops_free(Ops *ops);
+// Sends GEMMs of shape s (NULL: every shape) through our kernel with parameters
+// p instead of CLBlast (the tuner's choice; see tune/tune_apply.c). Returns 0
+// (and changes nothing) when p is illegal for the device or the table is full.
+int ops_use_gemm_cl(Ops *ops, const GemmShape *s, const GemmParams *p);
+// Our kernel's program chosen for shape s, or NULL (CLBlast).
+const GemmKernels *ops_gemm_cl_for(const Ops *ops, const GemmShape *s);
 // Milliseconds spent in CLBlast GEMMs and in our kernels since ops_init or the last reset.
 void ops_profile_totals(const Ops *ops, double *gemm_ms, double *kernel_ms);
 void ops_profile_reset(Ops *ops);

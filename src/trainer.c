@@ -60,6 +60,7 @@ void trainer_open_ex(Trainer *t, const Config *cfg, int profiling, int apply_tun
             t->dev.name, format_bytes((double)t->dev.global_mem, b, sizeof b));
     }
     ops_init_wg(&t->ops, &t->dev, wg);
+    if (apply_tuning) tune_apply_gemm_cl(&t->dev, &t->ops);
     gpt2_create(&t->model, &t->model_config, &t->dev);
     gpt2_alloc_activations(&t->model, cfg->batch_size, cfg->seq_len);
     if (cfg->init_from[0]) gpt2_load_checkpoint(&t->model, cfg->init_from);

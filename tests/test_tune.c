@@ -108,7 +108,8 @@ static void test_corrupt(void) {
 }
 
 static void test_tunables(const Device *dev) {
-    const TuneSpace *spaces[] = {&tune_space_xgemm, &tune_space_xgemm_direct, &tune_space_row_kernels};
+    const TuneSpace *spaces[] = {&tune_space_xgemm, &tune_space_xgemm_direct, &tune_space_row_kernels,
+                                 &tune_space_gemm_cl};
     unsigned long long rng = 12345;
     for (size_t s = 0; s < sizeof spaces / sizeof spaces[0]; s++) {
         const TuneSpace *sp = spaces[s];

@@ -6,6 +6,8 @@
   train_tuned     the next `gpt2cl train` says `tuned: yes`
   tuned_losses    a run with tuned CLBlast parameters (indirect Xgemm everywhere) and WG 64 gives the same
                   losses as an untuned run (GPT2CL_TUNE=0) to float tolerance
+  gemm_cl_losses  a run with our GEMM (cl/gemm.cl) on every shape gives the same losses as an untuned
+                  (CLBlast) run to float tolerance, and the tuner's own per-shape gemm_cl entries load
   stale_db        a database made for another driver is ignored with a warning: `tuned: no`
   corrupt_db      a corrupt database is ignored with a warning, the run still succeeds
   program_cache   compiled kernel programs are cached in the cache folder; a binary the driver rejects
@@ -106,6 +108,27 @@ def main():
             worst = max(abs(x - y) / max(1e-6, abs(y)) for x, y in zip(a, b)) if a and len(a) == len(b) else 1
             report("tuned: yes" in out1 and "tuned: off" in out2 and worst < 1e-4, "tuned_losses",
                    "%d steps, largest relative loss difference %.2e (need < 1e-4)" % (len(a), worst))
+
+        # Our GEMM instead of CLBlast: every shape through it (one parameter set), then the tuner's own choices.
+        tuner_choices = db["best"].get("gemm_cl", [])
+        db["best"]["gemm_cl"] = [dict(all=True, VW=8, TM=3, TN=2, WG0=2, WG1=4)]
+        with open(dbs[0], "w") as f:
+            json.dump(db, f)
+        rc3, out3, _ = run(["train", "--config", ini, "log=ours.jsonl"], tmp, env)
+        if rc3 or rc2:
+            print(out3)
+            report(False, "gemm_cl_losses", "a run failed")
+        else:
+            a, b = losses(os.path.join(tmp, "ours.jsonl")), losses(os.path.join(tmp, "untuned.jsonl"))
+            worst = max(abs(x - y) / max(1e-6, abs(y)) for x, y in zip(a, b)) if a and len(a) == len(b) else 1
+            db["best"]["gemm_cl"] = tuner_choices
+            with open(dbs[0], "w") as f:
+                json.dump(db, f)
+            rc4, out4, _ = run(["train", "--config", ini, "log=ours2.jsonl"], tmp, env)
+            report("our GEMM on every shape" in out3 and worst < 1e-4 and rc4 == 0 and "warning" not in out4,
+                   "gemm_cl_losses", "%d steps, largest relative loss difference %.2e (need < 1e-4); "
+                   "the tuner's %d gemm_cl entries: %s" % (len(a), worst, len(tuner_choices),
+                                                           "loaded" if rc4 == 0 else "run FAILED"))
 
         stale = dict(db, key="0000000000000000")
         stale["device"] = dict(db["device"], driver_version="0.0-old")

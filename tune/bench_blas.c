@@ -1,7 +1,7 @@
 // bench_gemm_blas: CLBlast SGEMM at the GEMM shapes of one training step of the
 // configured model, untuned (CLBlast defaults) and tuned (the device's tuning
-// database), side by side with OpenBLAS cblas_sgemm on the host for the same
-// shapes, in one run. OpenBLAS is only a yardstick: gpt2cl itself never links it.
+// database), and our own GEMM (cl/gemm.cl), side by side with OpenBLAS
+// cblas_sgemm on the host for the same shapes, in one run. OpenBLAS is only a yardstick: gpt2cl itself never links it.
 //   build/bench_gemm_blas --config configs/gpt2_124m.ini [--seconds S] [key=value ...]
 #include <cblas.h>
 #include <stdio.h>
@@ -30,6 +30,30 @@ static double blas_time(const GemmShape *s, const float *a, const float *b, floa
         } while (!warm && dt < min_seconds);
     }
     return dt * 1e3 / reps;
+}
+
+// Our kernel (cl/gemm.cl) per shape: the tuning database's parameters where
+// it chose our kernel for the shape, else cl/gemm.cl's defaults.
+static GemmParams our_params[GEMM_LOG_MAX];
+static int our_tuned[GEMM_LOG_MAX];
+static void our_gemm_times(const Device *dev, const GemmShape *shapes, int n, const GemmBufs *g, double seconds,
+                           double *ms) {
+    Ops ops;
+    ops_init(&ops, dev);
+    tune_apply_gemm_cl(dev, &ops);
+    GemmKernels defaults;
+    GemmParams p = gemm_params_default();
+    gemm_kernels_build(&defaults, dev, &p);
+    for (int s = 0; s < n; s++) {
+        const GemmKernels *k = ops_gemm_cl_for(&ops, &shapes[s]);
+        our_tuned[s] = k != NULL;
+        if (!k) k = &defaults;
+        our_params[s] = k->p;
+        ms[s] = gemm_time_cl(dev, &shapes[s], g, k, seconds, NULL);
+        if (ms[s] < 0) die("our GEMM failed on a shape");
+    }
+    gemm_kernels_free(&defaults);
+    ops_free(&ops);
 }
 
 int main(int argc, char **argv) {
@@ -66,30 +90,39 @@ int main(int argc, char **argv) {
     device_read(&dev, g.a, 0, g.a_elems * sizeof(float), ha);
     device_read(&dev, g.b, 0, g.b_elems * sizeof(float), hb);
 
-    double untuned[GEMM_LOG_MAX], tuned[GEMM_LOG_MAX], blas[GEMM_LOG_MAX];
+    double untuned[GEMM_LOG_MAX], tuned[GEMM_LOG_MAX], blas[GEMM_LOG_MAX], ours[GEMM_LOG_MAX];
     // Untuned first: CLBlast's parameter overrides cannot be undone in a process.
     for (int s = 0; s < n; s++) untuned[s] = gemm_time(&dev, &shapes[s], &g, seconds, NULL);
     for (int s = 0; s < n; s++) blas[s] = blas_time(&shapes[s], ha, hb, hc, seconds);
     tune_apply(&dev, stdout);
     for (int s = 0; s < n; s++) tuned[s] = gemm_time(&dev, &shapes[s], &g, seconds, NULL);
+    our_gemm_times(&dev, shapes, n, &g, seconds, ours);
 
     printf("GFLOP/s per GEMM shape of one step (%s, batch %d x %d); host BLAS: %s, %d threads\n", config_path,
            cfg.batch_size, cfg.seq_len, openblas_get_config(), openblas_get_num_threads());
-    printf("  %-22s %5s %9s %9s %9s %10s\n", "shape (A B, MxNxK)", "calls", "OpenBLAS", "CLBlast", "tuned",
-           "tuned/BLAS");
-    double tot[3] = {0, 0, 0}, flops = 0;
+    printf("  %-22s %5s %9s %9s %9s %9s %10s %9s  %s\n", "shape (A B, MxNxK)", "calls", "OpenBLAS", "CLBlast",
+           "tuned", "ours", "tuned/BLAS", "ours/BLAS", "our parameters (* = the tuner picked ours)");
+    double tot[5] = {0, 0, 0, 0, 0}, flops = 0;  // BLAS, CLBlast, tuned, ours, as the tuned run mixes them
     for (int s = 0; s < n; s++) {
         char name[64];
         double f = gemm_flops(&shapes[s]) / 1e6, c = (double)shapes[s].calls;
-        printf("  %-22s %5ld %9.1f %9.1f %9.1f %9.0f%%\n", gemm_shape_name(&shapes[s], name, sizeof name),
-               shapes[s].calls, f / blas[s], f / untuned[s], f / tuned[s], 100 * blas[s] / tuned[s]);
+        char pn[64];
+        printf("  %-22s %5ld %9.1f %9.1f %9.1f %9.1f %9.0f%% %8.0f%%  %s%s\n",
+               gemm_shape_name(&shapes[s], name, sizeof name), shapes[s].calls, f / blas[s], f / untuned[s],
+               f / tuned[s], f / ours[s], 100 * blas[s] / tuned[s], 100 * blas[s] / ours[s],
+               gemm_params_name(&our_params[s], pn, sizeof pn), our_tuned[s] ? " *" : "");
         tot[0] += blas[s] * c;
         tot[1] += untuned[s] * c;
         tot[2] += tuned[s] * c;
+        tot[3] += ours[s] * c;
+        tot[4] += (our_tuned[s] ? ours[s] : tuned[s]) * c;
         flops += f * c;
     }
-    printf("  %-22s %5s %9.1f %9.1f %9.1f %9.0f%%   (ms per step: %.0f / %.0f / %.0f)\n", "whole step", "",
-           flops / tot[0], flops / tot[1], flops / tot[2], 100 * tot[0] / tot[2], tot[0], tot[1], tot[2]);
+    printf("  %-22s %5s %9.1f %9.1f %9.1f %9.1f %9.0f%% %8.0f%%  (ms per step: %.0f / %.0f / %.0f / %.0f)\n",
+           "whole step", "", flops / tot[0], flops / tot[1], flops / tot[2], flops / tot[3], 100 * tot[0] / tot[2],
+           100 * tot[0] / tot[3], tot[0], tot[1], tot[2], tot[3]);
+    printf("  %-22s %5s %9s %9s %9.1f %9s %9.0f%%            (ms per step: %.0f; ours on the * shapes, tuned CLBlast "
+           "elsewhere)\n", "whole step, as tuned", "", "", "", flops / tot[4], "", 100 * tot[0] / tot[4], tot[4]);
     free(ha);
     free(hb);
     free(hc);

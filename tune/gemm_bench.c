@@ -67,23 +67,41 @@ CLBlastStatusCode gemm_run(const Device *dev, const GemmShape *s, const GemmBufs
                         g->c, 0, s->ldc, &q, NULL);
 }
 
-double gemm_time(const Device *dev, const GemmShape *s, const GemmBufs *g, double min_seconds, float *out) {
+// One call of the GEMM being timed: CLBlast (ours NULL) or our kernel; 0 on success.
+static int run_one(const Device *dev, const GemmShape *s, const GemmBufs *g, const GemmKernels *ours) {
+    if (!ours) return gemm_run(dev, s, g) != CLBlastSuccess;
+    return gemm_cl_enqueue(ours, dev->queue, s->trans_a, s->trans_b, s->m, s->n, s->k, 1.0f, g->a, s->lda,
+                           s->stride_a, g->b, s->ldb, s->stride_b, 0.0f, g->c, s->ldc, s->stride_c,
+                           s->batch) != CL_SUCCESS;
+}
+
+static double time_runs(const Device *dev, const GemmShape *s, const GemmBufs *g, const GemmKernels *ours,
+                        double min_seconds, float *out) {
     // NaN-filled C first, so a kernel that skips part of C cannot pass as correct.
     const float nan = NAN;
     CL_CHECK(clEnqueueFillBuffer(dev->queue, g->c, &nan, sizeof nan, 0, gemm_c_elems(s) * sizeof(float), 0, NULL,
                                  NULL));
-    if (gemm_run(dev, s, g) != CLBlastSuccess) return -1.0;  // also compiles the kernels: not timed
+    if (run_one(dev, s, g, ours)) return -1.0;  // also compiles the kernels: not timed
     if (clFinish(dev->queue) != CL_SUCCESS) return -1.0;
     if (out) device_read(dev, g->c, 0, gemm_c_elems(s) * sizeof(float), out);
     int reps = 0;
     double t0 = now_seconds(), dt;
     do {
-        if (gemm_run(dev, s, g) != CLBlastSuccess) return -1.0;
+        if (run_one(dev, s, g, ours)) return -1.0;
         CL_CHECK(clFinish(dev->queue));
         reps++;
         dt = now_seconds() - t0;
     } while (dt < min_seconds);
     return dt * 1e3 / reps;
+}
+
+double gemm_time(const Device *dev, const GemmShape *s, const GemmBufs *g, double min_seconds, float *out) {
+    return time_runs(dev, s, g, NULL, min_seconds, out);
+}
+
+double gemm_time_cl(const Device *dev, const GemmShape *s, const GemmBufs *g, const GemmKernels *k,
+                    double min_seconds, float *out) {
+    return time_runs(dev, s, g, k, min_seconds, out);
 }
 
 double gemm_rel_error(const float *x, const float *ref, size_t n) {

@@ -1,7 +1,8 @@
-// Runs and times single CLBlast GEMM shapes (as recorded by Ops) on scratch
+// Runs and times single GEMM shapes (CLBlast or cl/gemm.cl) (as recorded by Ops) on scratch
 // buffers: shared by the tuner, `gpt2cl bench` and tune/bench_blas.c.
 #pragma once
 #include "cl_device.h"
+#include "gemm_cl.h"
 #include "ops.h"
 
 typedef struct {
@@ -25,5 +26,8 @@ CLBlastStatusCode gemm_run(const Device *dev, const GemmShape *s, const GemmBufs
 // (at least one), after one untimed run. Returns -1 if CLBlast fails. With
 // out (gemm_c_elems floats) the untimed run's C is read back into it.
 double gemm_time(const Device *dev, const GemmShape *s, const GemmBufs *g, double min_seconds, float *out);
+// As gemm_time, with our kernel (cl/gemm.cl) built for k's parameters instead of CLBlast.
+double gemm_time_cl(const Device *dev, const GemmShape *s, const GemmBufs *g, const GemmKernels *k,
+                    double min_seconds, float *out);
 // Largest |x - ref| relative to max(1, max |ref|) over n values.
 double gemm_rel_error(const float *x, const float *ref, size_t n);

@@ -83,6 +83,28 @@ const TuneSpace tune_space_row_kernels = {
     .nseeds = 0,
 };
 
+GemmParams tune_gemm_params(const int *v) {
+    return (GemmParams){.vw = v[0], .tm = v[1], .tn = v[2], .wg0 = v[3], .wg1 = v[4]};
+}
+
+static int gemm_cl_valid(const int *v, const Device *dev) {
+    GemmParams p = tune_gemm_params(v);
+    // NN/TN hold TM x TN vectors of VW accumulators: keep them within a CPU's registers' reach.
+    return gemm_params_valid(&p, dev) && cpu_tile_ok(dev, p.tm * p.tn * p.vw / 4) && cpu_wg_ok(dev, p.wg0 * p.wg1);
+}
+
+// cl/gemm.cl: vector width, register tile (TM rows x TN vectors or columns) and work-group shape.
+const TuneSpace tune_space_gemm_cl = {
+    .kernel = "GemmCL",
+    .nparams = 5,
+    .params = {{"VW", 3, {4, 8, 16}}, {"TM", 6, {1, 2, 3, 4, 6, 8}}, {"TN", 4, {1, 2, 3, 4}},
+               {"WG0", 4, {1, 2, 4, 8}}, {"WG1", 5, {1, 2, 4, 8, 16}}},
+    .valid = gemm_cl_valid,
+    .nseeds = 4,
+    // Measured best on POCL (AVX2 code): NT and TN, NN, the batched attention GEMMs.
+    .seeds = {{8, 4, 3, 1, 8}, {16, 6, 1, 1, 8}, {16, 4, 2, 1, 8}, {8, 4, 4, 1, 4}},
+};
+
 static unsigned long long next_rand(unsigned long long *s) {
     *s ^= *s << 13;
     *s ^= *s >> 7;

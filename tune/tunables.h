@@ -7,6 +7,7 @@
 #include <stddef.h>
 
 #include "cl_device.h"
+#include "gemm_cl.h"
 
 #define TUNE_MAX_PARAMS 16
 #define TUNE_MAX_VALUES 8
@@ -31,6 +32,7 @@ typedef struct {
 extern const TuneSpace tune_space_xgemm;         // CLBlast indirect GEMM kernel
 extern const TuneSpace tune_space_xgemm_direct;  // CLBlast direct GEMM kernel
 extern const TuneSpace tune_space_row_kernels;   // our row-reduction kernels (cl/common.cl WG)
+extern const TuneSpace tune_space_gemm_cl;       // our GEMM (cl/gemm.cl), chosen per shape over CLBlast
 
 // A random legal candidate into v; returns 0 if none was found.
 int tune_space_random(const TuneSpace *s, const Device *dev, unsigned long long *rng, int *v);
@@ -42,3 +44,5 @@ void tune_space_id(const TuneSpace *s, const int *v, char *buf, size_t n);
 CLBlastStatusCode tune_space_override(const TuneSpace *s, const Device *dev, const int *v);
 // Overrides CLBlast's direct/indirect GEMM crossover (m*n*k below it runs the direct kernel).
 CLBlastStatusCode tune_override_min_indirect(const Device *dev, size_t min_indirect_size);
+// cl/gemm.cl's parameters from values of tune_space_gemm_cl.
+GemmParams tune_gemm_params(const int *v);

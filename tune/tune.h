@@ -3,6 +3,7 @@
 #include <stdio.h>
 
 #include "cl_device.h"
+#include "ops.h"
 
 // Loads dev's tuning database, applies its CLBlast parameters through
 // CLBlastOverrideParameters and prints one `tuned: ...` line to out. Returns the
@@ -10,6 +11,10 @@
 // a missing, stale or corrupt database only means untuned defaults.
 // GPT2CL_TUNE=0 in the environment skips the database.
 size_t tune_apply(const Device *dev, FILE *out);
+
+// Applies the per-shape choices of our GEMM (cl/gemm.cl) over CLBlast that
+// tune_apply last read for dev to ops (after ops_init). Returns the number of entries applied.
+int tune_apply_gemm_cl(const Device *dev, Ops *ops);
 
 // Whether the device `selector` picks has a usable tuning database (warns
 // about a stale or corrupt one).

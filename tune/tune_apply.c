@@ -28,7 +28,14 @@ static int apply_kernel(const Device *dev, const cJSON *params, const char *kern
     return st == CLBlastSuccess;
 }
 
+// best.gemm_cl as tune_apply last read it, for tune_apply_gemm_cl (which runs
+// once Ops exists), so the database is read, and warned about, once.
+static cJSON *applied_gemm_cl;
+static cl_device_id applied_device;
+
 size_t tune_apply(const Device *dev, FILE *out) {
+    cJSON_Delete(applied_gemm_cl);
+    applied_gemm_cl = NULL;
     const char *env = getenv("GPT2CL_TUNE");
     if (env && !strcmp(env, "0")) {
         fprintf(out, "tuned: off (GPT2CL_TUNE=0)\n");
@@ -47,15 +54,61 @@ size_t tune_apply(const Device *dev, FILE *out) {
     size_t wg = 0;
     const cJSON *w = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(best, "kernels"), "WG");
     if (cJSON_IsNumber(w) && w->valueint > 0 && (size_t)w->valueint <= dev->max_wg) wg = (size_t)w->valueint;
+    const cJSON *ours_list = cJSON_GetObjectItemCaseSensitive(best, "gemm_cl");
+    applied_gemm_cl = ours_list ? cJSON_Duplicate(ours_list, 1) : NULL;
+    applied_device = dev->device;
+    int ours = cJSON_GetArraySize(ours_list);
+    int ours_all = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(ours_list, 0), "all"));
     const cJSON *date = cJSON_GetObjectItemCaseSensitive(best, "date");
     const cJSON *d0 = cJSON_GetObjectItemCaseSensitive(best, "gemm_ms_default");
     const cJSON *d1 = cJSON_GetObjectItemCaseSensitive(best, "gemm_ms_tuned");
     char gain[64] = "";
     if (cJSON_IsNumber(d0) && cJSON_IsNumber(d1) && d1->valuedouble > 0)
         snprintf(gain, sizeof gain, ", GEMMs %.2fx vs defaults", d0->valuedouble / d1->valuedouble);
-    fprintf(out, "tuned: yes (%s%s)\n", cJSON_IsString(date) ? date->valuestring : "undated", gain);
+    char mix[64] = "";
+    if (ours_all) snprintf(mix, sizeof mix, ", our GEMM on every shape");
+    else if (ours > 0) snprintf(mix, sizeof mix, ", our GEMM on %d shape(s)", ours);
+    fprintf(out, "tuned: yes (%s%s%s)\n", cJSON_IsString(date) ? date->valuestring : "undated", gain, mix);
     tune_db_free(&db);
     return wg;
+}
+
+static int json_int(const cJSON *o, const char *name, int *ok) {
+    const cJSON *x = cJSON_GetObjectItemCaseSensitive(o, name);
+    if (!cJSON_IsNumber(x) || x->valuedouble < 0) *ok = 0;
+    return cJSON_IsNumber(x) ? x->valueint : 0;
+}
+
+static size_t json_size(const cJSON *o, const char *name, int *ok) {
+    const cJSON *x = cJSON_GetObjectItemCaseSensitive(o, name);
+    if (!cJSON_IsNumber(x) || x->valuedouble < 0) *ok = 0;
+    return cJSON_IsNumber(x) && x->valuedouble >= 0 ? (size_t)x->valuedouble : 0;
+}
+
+// best.gemm_cl: [{"trans_a", "trans_b", "m", "n", "k", "lda", "ldb", "ldc", "stride_a", "stride_b",
+// "stride_c", "batch", "VW", "TM", "TN", "WG0", "WG1", ...}], or one entry {"all": true, "VW", ...}
+// that sends every GEMM through our kernel (for testing).
+int tune_apply_gemm_cl(const Device *dev, Ops *ops) {
+    if (!applied_gemm_cl || applied_device != dev->device) return 0;  // tune_apply found nothing for dev
+    const cJSON *e;
+    int applied = 0;
+    cJSON_ArrayForEach(e, applied_gemm_cl) {
+        int ok = 1;
+        GemmParams p = {.vw = json_int(e, "VW", &ok), .tm = json_int(e, "TM", &ok), .tn = json_int(e, "TN", &ok),
+                        .wg0 = json_int(e, "WG0", &ok), .wg1 = json_int(e, "WG1", &ok)};
+        int all = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(e, "all"));
+        GemmShape s = {0};
+        if (!all)
+            s = (GemmShape){.trans_a = json_int(e, "trans_a", &ok), .trans_b = json_int(e, "trans_b", &ok),
+                            .m = json_size(e, "m", &ok), .n = json_size(e, "n", &ok), .k = json_size(e, "k", &ok),
+                            .lda = json_size(e, "lda", &ok), .ldb = json_size(e, "ldb", &ok),
+                            .ldc = json_size(e, "ldc", &ok), .stride_a = json_size(e, "stride_a", &ok),
+                            .stride_b = json_size(e, "stride_b", &ok), .stride_c = json_size(e, "stride_c", &ok),
+                            .batch = json_size(e, "batch", &ok)};
+        if (ok && ops_use_gemm_cl(ops, all ? NULL : &s, &p)) applied++;
+        else warn("tuning database: a gemm_cl entry is malformed or illegal here; that shape stays with CLBlast");
+    }
+    return applied;
 }
 
 int tune_available(const char *selector) {

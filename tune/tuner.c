@@ -44,6 +44,10 @@ typedef struct {
     double *dir_default;  // per shape: the defaults' time where they surely ran the direct kernel, else -1
     int wg;
     double rows_base, rows_best;
+    // Our GEMM: per shape the fastest checked candidate (ms -1: none yet).
+    double *ours_ms;
+    int (*ours_v)[TUNE_MAX_PARAMS];
+    Best ours;  // the best candidate over all shapes, the centre of the search
 } Tuner;
 
 static double elapsed(const Tuner *t) { return now_seconds() - t->job->t_start; }
@@ -243,7 +247,7 @@ static void search_row_kernels(Tuner *t, double deadline) {
         if (e) {
             ms = recorded_total(e);
         } else {
-            if (elapsed(t) + 2 * cost > deadline) break;
+            if (elapsed(t) + 2 * cost > deadline) continue;  // recorded values further on still count
             t->cand++;
             progress(t, 0);
             ms = row_bench_time(rb, (size_t)v[0]);
@@ -262,6 +266,87 @@ static void search_row_kernels(Tuner *t, double deadline) {
         progress(t, 2);
     }
     row_bench_free(rb);
+}
+
+static void ours_update(Tuner *t, const int *v, double total, const double *shape_ms) {
+    for (int i = 0; i < t->job->nshapes; i++)
+        if (shape_ms[i] >= 0 && (t->ours_ms[i] < 0 || shape_ms[i] < t->ours_ms[i])) {
+            t->ours_ms[i] = shape_ms[i];
+            memcpy(t->ours_v[i], v, sizeof t->ours_v[i]);
+        }
+    if (total >= 0 && (!t->ours.found || total < t->ours.total)) {
+        t->ours.found = 1;
+        t->ours.total = total;
+        memcpy(t->ours.v, v, sizeof t->ours.v);
+    }
+}
+
+// Our GEMM (cl/gemm.cl) as a candidate family next to CLBlast: each parameter
+// set is built once, checked against the defaults' results on every shape and
+// timed; each shape keeps its fastest set, which finalize() sets against CLBlast.
+// est: seconds one candidate is expected to take (grows with the slowest seen).
+static void search_gemm_cl(Tuner *t, double deadline, double est) {
+    TuneJob *j = t->job;
+    const TuneSpace *s = &tune_space_gemm_cl;
+    const char *wl = j->workload;
+    int n = j->nshapes, v[TUNE_MAX_PARAMS];
+    double *shape_ms = mallocCheck((size_t)n * sizeof *shape_ms);
+    const cJSON *w = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(j->db->root, "measurements"), wl), *e;
+    pthread_mutex_lock(&t->mu);
+    cJSON_ArrayForEach(e, w) if (parse_id(s, e->string, v) && s->valid(v, j->dev)) {
+        const cJSON *ms = cJSON_GetObjectItemCaseSensitive(e, "shape_ms");
+        for (int i = 0; i < n; i++) {
+            const cJSON *x = cJSON_GetArrayItem(ms, i);
+            shape_ms[i] = cJSON_IsNumber(x) ? x->valuedouble : -1;
+        }
+        ours_update(t, v, recorded_total(e), shape_ms);
+    }
+    pthread_mutex_unlock(&t->mu);
+    t->phase = "our GEMM";
+    t->cand = 0;
+    char id[256];
+    int seed = 0, skipped = 0;
+    while (skipped < 500) {
+        if (seed < s->nseeds) memcpy(v, s->seeds[seed++], sizeof v);
+        else if (!(t->ours.found && next_pick(t) ? tune_space_neighbour(s, j->dev, &t->rng, t->ours.v, v)
+                                                 : tune_space_random(s, j->dev, &t->rng, v)))
+            break;
+        if (!s->valid(v, j->dev)) continue;
+        tune_space_id(s, v, id, sizeof id);
+        if (tune_db_find(j->db, wl, id)) {
+            skipped++;
+            continue;
+        }
+        skipped = 0;
+        if (elapsed(t) + est > deadline) break;
+        t->cand++;
+        progress(t, 0);
+        double t0 = now_seconds(), total = 0;
+        GemmParams p = tune_gemm_params(v);
+        GemmKernels k;
+        gemm_kernels_build(&k, j->dev, &p);
+        for (int oi = 0; oi < n && total >= 0; oi++) {
+            int i = t->order[oi];
+            double ms = gemm_time_cl(j->dev, &j->shapes[i], &t->bufs, &k, TIME_PER_SHAPE, t->out);
+            // A wrong result on any shape rejects the whole set: it is a bug, not a trade-off.
+            if (ms < 0 || gemm_rel_error(t->out, t->ref[i], gemm_c_elems(&j->shapes[i])) > MAX_REL_ERROR) total = -1;
+            else total += ms * (double)j->shapes[i].calls;
+            shape_ms[i] = total < 0 ? -1 : ms;
+        }
+        gemm_kernels_free(&k);
+        double took = now_seconds() - t0;
+        if (took > est) est = took;
+        pthread_mutex_lock(&t->mu);
+        if (total < 0)
+            for (int i = 0; i < n; i++) shape_ms[i] = -1;
+        tune_db_record(j->db, wl, id, total, shape_ms, n);
+        tune_db_save(j->db);
+        ours_update(t, v, total, shape_ms);
+        if (t->ours.found) t->best_ratio = t->base_total / t->ours.total;
+        pthread_mutex_unlock(&t->mu);
+        progress(t, 2);
+    }
+    free(shape_ms);
 }
 
 static void date_now(char *buf, size_t n) {
@@ -300,6 +385,37 @@ static void finalize(Tuner *t, double checked_total) {
                     t->base_total);
         }
     }
+    // Per shape, our GEMM where its best checked candidate beats CLBlast's time there.
+    double *clb_ms = mallocCheck((size_t)j->nshapes * sizeof *clb_ms);
+    for (int i = 0; i < j->nshapes; i++) clb_ms[i] = t->base_ms[i];
+    if (tuned < t->base_total) {
+        double unused;
+        size_t thr = pick_crossover(t, t->ind.shape_ms, t->dir.found ? t->dir.shape_ms : t->dir_default, &unused);
+        for (int i = 0; i < j->nshapes; i++) {
+            double ms = mnk(&j->shapes[i]) < thr ? (t->dir.found ? t->dir.shape_ms : t->dir_default)[i]
+                                                 : t->ind.shape_ms[i];
+            if (ms >= 0) clb_ms[i] = ms;
+        }
+    }
+    cJSON *ours = cJSON_AddArrayToObject(best, "gemm_cl");
+    int nours = 0;
+    for (int i = 0; i < j->nshapes; i++) {
+        if (!(t->ours_ms[i] >= 0 && t->ours_ms[i] < clb_ms[i])) continue;
+        const GemmShape *g = &j->shapes[i];
+        cJSON *e = params_json(&tune_space_gemm_cl, t->ours_v[i]);
+        const char *names[] = {"m", "n", "k", "lda", "ldb", "ldc", "stride_a", "stride_b", "stride_c", "batch"};
+        const size_t vals[] = {g->m, g->n, g->k, g->lda, g->ldb, g->ldc, g->stride_a, g->stride_b, g->stride_c,
+                               g->batch};
+        cJSON_AddNumberToObject(e, "trans_a", g->trans_a);
+        cJSON_AddNumberToObject(e, "trans_b", g->trans_b);
+        for (size_t f = 0; f < sizeof vals / sizeof vals[0]; f++) cJSON_AddNumberToObject(e, names[f], (double)vals[f]);
+        cJSON_AddNumberToObject(e, "ms", t->ours_ms[i]);
+        cJSON_AddNumberToObject(e, "clblast_ms", clb_ms[i]);
+        cJSON_AddItemToArray(ours, e);
+        tuned -= (clb_ms[i] - t->ours_ms[i]) * (double)g->calls;
+        nours++;
+    }
+    free(clb_ms);
     cJSON_AddNumberToObject(best, "gemm_ms_tuned", tuned);
     cJSON_AddBoolToObject(best, "gemm_checked", checked_total >= 0);
     cJSON *k = cJSON_AddObjectToObject(best, "kernels");
@@ -318,6 +434,7 @@ static void finalize(Tuner *t, double checked_total) {
     if (t->rows_best > 0)
         printf("; row kernels %.2f ms at WG %zu, %.2f ms at WG %d (%.2fx)", t->rows_base, ops_default_wg(j->dev),
                t->rows_best, t->wg, t->rows_base / t->rows_best);
+    if (nours) printf("; our GEMM on %d of %d shapes", nours, j->nshapes);
     printf("; %.0f s of %.0f s budget\ntune: wrote %s\n", elapsed(t), j->budget, j->db->path);
     fflush(stdout);
 }
@@ -357,6 +474,9 @@ int tuner_run(TuneJob *j) {
     pthread_mutex_init(&t.mu, NULL);
     pthread_cond_init(&t.cond, NULL);
     t.ind.shape_ms = mallocCheck((size_t)n * sizeof(double));
+    t.ours_ms = mallocCheck((size_t)n * sizeof *t.ours_ms);
+    t.ours_v = mallocCheck((size_t)n * sizeof *t.ours_v);
+    for (int i = 0; i < n; i++) t.ours_ms[i] = -1;
     t.dir.shape_ms = mallocCheck((size_t)n * sizeof(double));
     for (int i = 0; i < n; i++) t.dir.shape_ms[i] = -1;
     if (j->restart) {
@@ -402,14 +522,14 @@ int tuner_run(TuneJob *j) {
     pthread_mutex_unlock(&t.mu);
     fprintf(stderr, "tune: CLBlast defaults: %.2f ms of GEMMs per step (measured in %.1f s, with compilation)\n",
             t.base_total, t.est);
-    // The rest of the budget: about half for Xgemm, a quarter for XgemmDirect,
-    // the rest for our kernels and a final check of the combination.
+    // The rest of the budget: about a third for Xgemm, a fifth for XgemmDirect,
+    // then our row kernels (quick), most of the rest for our GEMM, a final check.
     double left = j->budget - elapsed(&t);
 
     // 2. Xgemm, every GEMM forced through the indirect path.
     t.phase = "Xgemm";
     CLBLAST_CHECK(tune_override_min_indirect(j->dev, 0));
-    search_clblast(&t, &tune_space_xgemm, NULL, elapsed(&t) + 0.5 * left, &t.ind);
+    search_clblast(&t, &tune_space_xgemm, NULL, elapsed(&t) + 0.35 * left, &t.ind);
     progress(&t, 1);
 
     // 3. XgemmDirect, forced direct, on the shapes small enough for it.
@@ -420,13 +540,18 @@ int tuner_run(TuneJob *j) {
         t.phase = "XgemmDirect";
         t.best_ratio = 1.0;
         CLBLAST_CHECK(tune_override_min_indirect(j->dev, HUGE_MIN_INDIRECT));
-        search_clblast(&t, &tune_space_xgemm_direct, mask, elapsed(&t) + 0.5 * (j->budget - elapsed(&t)), &t.dir);
+        search_clblast(&t, &tune_space_xgemm_direct, mask, elapsed(&t) + 0.3 * (j->budget - elapsed(&t)), &t.dir);
         progress(&t, 1);
     }
 
     // 4. Our row kernels' work-group size.
     t.best_ratio = 1.0;
     search_row_kernels(&t, j->budget - 0.5 * t.est);
+    progress(&t, 1);
+
+    // 5. Our GEMM, per shape, in most of what is left.
+    t.best_ratio = 1.0;
+    search_gemm_cl(&t, elapsed(&t) + 0.7 * (j->budget - elapsed(&t) - check_cost), check_cost);
     progress(&t, 1);
 
     // Time left over (our kernels are quick to tune) goes back to Xgemm, the
@@ -439,7 +564,7 @@ int tuner_run(TuneJob *j) {
         progress(&t, 1);
     }
 
-    // 5. The combination, checked and timed once more, if the budget allows.
+    // 6. The CLBlast combination, checked and timed once more, if the budget allows.
     double checked = -1;
     if (t.ind.found && elapsed(&t) + check_cost < j->budget) {
         double predicted;
@@ -470,6 +595,8 @@ int tuner_run(TuneJob *j) {
     free(t.ind.shape_ms);
     free(t.dir.shape_ms);
     free(t.dir_default);
+    free(t.ours_ms);
+    free(t.ours_v);
     gemm_bufs_free(&t.bufs);
     return 0;
 }
