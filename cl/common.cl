@@ -11,6 +11,23 @@
 #define NORM_GROUPS 64
 #endif
 
+// The elements a work-item of the NORM_GROUPS x WG grid visits in the global
+// reductions (gradient norm, measurements). Strided (GPUs): neighbouring
+// work-items read neighbouring elements, so loads coalesce. Contiguous (CPUs):
+// each work-item reads one chunk, which caches and prefetchers want, since a
+// CPU driver runs one work-item's loop to its end before the next one.
+#ifndef REDUCE_CONTIGUOUS
+#define REDUCE_CONTIGUOUS 0
+#endif
+#if REDUCE_CONTIGUOUS
+#define FOR_GRID_ELEMENTS(i, n)                                                               \
+    for (size_t chunk_ = ((size_t)(n) + (size_t)NORM_GROUPS * WG - 1) / ((size_t)NORM_GROUPS * WG), \
+                i = get_global_id(0) * chunk_, end_ = min((size_t)(n), i + chunk_);            \
+         i < end_; i++)
+#else
+#define FOR_GRID_ELEMENTS(i, n) for (size_t i = get_global_id(0); i < (size_t)(n); i += (size_t)NORM_GROUPS * WG)
+#endif
+
 // Tree reductions of one value per work-item over a work-group of WG items.
 // Every work-item gets the total back. `scratch` must hold WG values.
 #define WG_REDUCE(NAME, TYPE, COMBINE)                                       \

@@ -1,13 +1,12 @@
 // Global gradient norm in two deterministic passes: NORM_GROUPS work-groups
-// each sum the squares of a strided share, then one work-group adds the
+// each sum the squares of their share (FOR_GRID_ELEMENTS), then one work-group adds the
 // partials and turns the norm into the clipping factor. Everything stays on the
 // device; the host reads the norm only with the step's loss.
 
 __kernel void sumsq_partial(__global float *partials, __global const float *x, ulong n) {
     __local float scratch[WG];
-    const size_t stride = (size_t)NORM_GROUPS * WG;
     float s = 0.0f;
-    for (size_t i = get_global_id(0); i < n; i += stride) s += x[i] * x[i];
+    FOR_GRID_ELEMENTS(i, n) s += x[i] * x[i];
     s = wg_sum(s, scratch);
     if (get_local_id(0) == 0) partials[get_group_id(0)] = s;
 }

@@ -33,9 +33,8 @@ __kernel void row_delta_stats(__global float *out, __global const float *w_old, 
 __kernel void pair_stats_partial(__global float *partials, __global const float *x, __global const float *y,
                                  ulong offset, ulong n) {
     __local float scratch[WG];
-    const size_t stride = (size_t)NORM_GROUPS * WG;
     float xx = 0.0f, xy = 0.0f, yy = 0.0f, dd = 0.0f;
-    for (size_t i = get_global_id(0); i < n; i += stride) {
+    FOR_GRID_ELEMENTS(i, n) {
         const float a = x[offset + i], b = y[offset + i];
         xx += a * a;
         xy += a * b;
@@ -74,9 +73,8 @@ __kernel void pair_stats_finalize(__global float *out, __global const float *par
 __kernel void output_sumsq_partial(__global float *partials, __global const float *a, __global const float *b,
                                    int use_b, __global const float *bias, ulong bias_offset, int OC, ulong n) {
     __local float scratch[WG];
-    const size_t stride = (size_t)NORM_GROUPS * WG;
     float s = 0.0f;
-    for (size_t i = get_global_id(0); i < n; i += stride) {
+    FOR_GRID_ELEMENTS(i, n) {
         const float y = a[i] - (use_b ? b[i] : 0.0f) - bias[bias_offset + i % (size_t)OC];
         s += y * y;
     }

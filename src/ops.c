@@ -21,7 +21,9 @@ void ops_init_wg(Ops *o, const Device *dev, size_t wg) {
     *o = (Ops){.dev = dev, .profiling = dev->profiling};
     o->wg = wg && wg <= dev->max_wg && (wg & (wg - 1)) == 0 ? wg : ops_default_wg(dev);
     char opts[128];
-    snprintf(opts, sizeof opts, "-DWG=%zu -DNORM_GROUPS=%d", o->wg, NORM_GROUPS);
+    // Global reductions read contiguous chunks per work-item on CPUs (see FOR_GRID_ELEMENTS in cl/common.cl).
+    snprintf(opts, sizeof opts, "-DWG=%zu -DNORM_GROUPS=%d -DREDUCE_CONTIGUOUS=%d", o->wg, NORM_GROUPS,
+             (dev->type & CL_DEVICE_TYPE_CPU) ? 1 : 0);
     double t0 = now_seconds();
     o->program = kernels_build(dev, opts);
     o->build_seconds = now_seconds() - t0;
