@@ -17,13 +17,16 @@ size_t ops_default_wg(const Device *dev) {
 
 void ops_init(Ops *o, const Device *dev) { ops_init_wg(o, dev, 0); }
 
-void ops_init_wg(Ops *o, const Device *dev, size_t wg) {
+void ops_init_wg(Ops *o, const Device *dev, size_t wg) { ops_init_layout(o, dev, wg, -1); }
+
+void ops_init_layout(Ops *o, const Device *dev, size_t wg, int reduce_contiguous) {
     *o = (Ops){.dev = dev, .profiling = dev->profiling};
+    // Global reductions read contiguous chunks per work-item on CPUs (see FOR_GRID_ELEMENTS in cl/common.cl).
+    o->reduce_contiguous = reduce_contiguous >= 0 ? reduce_contiguous : (dev->type & CL_DEVICE_TYPE_CPU) != 0;
     o->wg = wg && wg <= dev->max_wg && (wg & (wg - 1)) == 0 ? wg : ops_default_wg(dev);
     char opts[128];
-    // Global reductions read contiguous chunks per work-item on CPUs (see FOR_GRID_ELEMENTS in cl/common.cl).
     snprintf(opts, sizeof opts, "-DWG=%zu -DNORM_GROUPS=%d -DREDUCE_CONTIGUOUS=%d", o->wg, NORM_GROUPS,
-             (dev->type & CL_DEVICE_TYPE_CPU) ? 1 : 0);
+             o->reduce_contiguous);
     double t0 = now_seconds();
     o->program = kernels_build(dev, opts);
     o->build_seconds = now_seconds() - t0;

@@ -32,7 +32,8 @@ typedef struct {
 typedef struct {
     const Device *dev;
     cl_program program;
-    size_t wg;  // work-group size of the row-reduction kernels (the WG define)
+    size_t wg;              // work-group size of the row-reduction kernels (the WG define)
+    int reduce_contiguous;  // layout of the global reductions (REDUCE_CONTIGUOUS)
     cl_kernel column_sum, accumulate, encoder_forward, encoder_backward_wte, layernorm_forward,
         layernorm_backward_input, layernorm_backward_params, add_bias, gelu_forward, gelu_backward,
         residual_forward, attention_split_heads, attention_merge_qkv_grad, attention_merge_heads,
@@ -64,6 +65,9 @@ typedef struct {
 void ops_init(Ops *ops, const Device *dev);
 // As ops_init with the row-kernel work-group size wg (0 = the default); see tune/.
 void ops_init_wg(Ops *ops, const Device *dev, size_t wg);
+// As ops_init_wg, with the layout of the global reductions: 1 contiguous chunks
+// per work-item (CPUs), 0 strided (GPUs), -1 by device type.
+void ops_init_layout(Ops *ops, const Device *dev, size_t wg, int reduce_contiguous);
 // Default work-group size of the row kernels for dev.
 size_t ops_default_wg(const Device *dev);
 void ops_free(Ops *ops);

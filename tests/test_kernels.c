@@ -501,6 +501,13 @@ int main(void) {
 
     test_adamw(1003, 101, 801, 5);
 
+    // The other layout of the global reductions (GPUs read strided, CPUs contiguous chunks): both must be right.
+    ops_free(&ops);
+    ops_init_layout(&ops, &dev, 0, !ops.reduce_contiguous);
+    printf("global reductions: %s layout\n", ops.reduce_contiguous ? "contiguous" : "strided");
+    test_grad_norm(1000);
+    test_grad_norm(1000003);
+
     ops_free(&ops);
     device_close(&dev);
     return test_summary("test_kernels");
