@@ -10,6 +10,14 @@ GPL = "/usr/share/common-licenses/GPL-3"  # a text every Debian machine has
 tally = {"passed": 0, "failed": 0}
 
 
+def data_dir():
+    """gpt2cl's data folder, as the binary finds it (src/util.c)."""
+    if os.environ.get("GPT2CL_DATA"):
+        return os.environ["GPT2CL_DATA"]
+    xdg = os.environ.get("XDG_DATA_HOME") or os.path.join(os.environ["HOME"], ".local", "share")
+    return os.path.join(xdg, "gpt2cl")
+
+
 def report(ok, name, detail, width=34):
     tally["passed" if ok else "failed"] += 1
     print("%s %-*s %s" % ("PASS" if ok else "FAIL", width, name, detail))

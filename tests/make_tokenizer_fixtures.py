@@ -30,11 +30,9 @@ from tiktoken.load import load_tiktoken_bpe
 PAT = r"""'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"""
 
 
-def data_dir():
-    if os.environ.get("GPT2CL_DATA"):
-        return os.environ["GPT2CL_DATA"]
-    xdg = os.environ.get("XDG_DATA_HOME") or os.path.join(os.environ["HOME"], ".local", "share")
-    return os.path.join(xdg, "gpt2cl")
+sys.dont_write_bytecode = True  # do not leave __pycache__ in the source tree
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import data_dir  # noqa: E402
 
 
 def load_encoding():
