@@ -47,35 +47,39 @@ __kernel void attention_split_grad(__global float *dy, __global const float *dou
     dy[i] = dout[((size_t)b * T + t) * C + h * hs + d];
 }
 
-// In place over att (B*NH*T rows of T): causal softmax of the scaled scores.
-// Entries j > t (the future) become exactly 0. One work-group per row.
-__kernel void attention_softmax(__global float *att, int T) {
-    __local float scratch[WG];
-    const int row = get_group_id(0), lid = get_local_id(0);
-    const int t = row % T;
+// In place over att (N = B*NH*T rows of T): causal softmax of the scaled scores.
+// Entries j > t (the future) become exactly 0. Work-groups of SOFTMAX_WG x
+// SOFTMAX_ROWS items: SOFTMAX_ROWS rows per group, SOFTMAX_WG items per row
+// (as LayerNorm's). Items of a row past N take part in the barriers only.
+__kernel void attention_softmax(__global float *att, int N, int T) {
+    __local float scratch_rows[SOFTMAX_ROWS * SOFTMAX_WG];
+    __local float *scratch = scratch_rows + get_local_id(1) * SOFTMAX_WG;
+    const int row = get_global_id(1), lid = get_local_id(0);
+    const int t = row < N ? row % T : -1, n = row < N ? T : 0;  // the row's last unmasked column, its length
     __global float *a = att + (size_t)row * T;
     float mx = -INFINITY;
-    for (int j = lid; j <= t; j += WG) mx = fmax(mx, a[j]);
-    mx = wg_max(mx, scratch);
+    for (int j = lid; j <= t; j += SOFTMAX_WG) mx = fmax(mx, a[j]);
+    mx = wg_max(mx, scratch, SOFTMAX_WG);
     float s = 0.0f;
-    for (int j = lid; j <= t; j += WG) {
+    for (int j = lid; j <= t; j += SOFTMAX_WG) {
         float e = exp(a[j] - mx);
         a[j] = e;
         s += e;
     }
-    const float inv = 1.0f / wg_sum(s, scratch);
-    for (int j = lid; j < T; j += WG) a[j] = j <= t ? a[j] * inv : 0.0f;
+    const float inv = 1.0f / wg_sum(s, scratch, SOFTMAX_WG);
+    for (int j = lid; j < n; j += SOFTMAX_WG) a[j] = j <= t ? a[j] * inv : 0.0f;
 }
 
 // In place over datt: dpreatt[j] = att[j] * (datt[j] - sum_k att[k] datt[k]) for j <= t, else 0.
-__kernel void attention_softmax_backward(__global float *datt, __global const float *att, int T) {
-    __local float scratch[WG];
-    const int row = get_group_id(0), lid = get_local_id(0);
-    const int t = row % T;
+__kernel void attention_softmax_backward(__global float *datt, __global const float *att, int N, int T) {
+    __local float scratch_rows[SOFTMAX_ROWS * SOFTMAX_WG];
+    __local float *scratch = scratch_rows + get_local_id(1) * SOFTMAX_WG;
+    const int row = get_global_id(1), lid = get_local_id(0);
+    const int t = row < N ? row % T : -1, n = row < N ? T : 0;
     __global float *d = datt + (size_t)row * T;
     __global const float *a = att + (size_t)row * T;
     float s = 0.0f;
-    for (int j = lid; j <= t; j += WG) s += a[j] * d[j];
-    s = wg_sum(s, scratch);
-    for (int j = lid; j < T; j += WG) d[j] = j <= t ? a[j] * (d[j] - s) : 0.0f;
+    for (int j = lid; j <= t; j += SOFTMAX_WG) s += a[j] * d[j];
+    s = wg_sum(s, scratch, SOFTMAX_WG);
+    for (int j = lid; j < n; j += SOFTMAX_WG) d[j] = j <= t ? a[j] * (d[j] - s) : 0.0f;
 }

@@ -1,41 +1,101 @@
 // Shared definitions for every gpt2cl kernel. The whole cl/ folder is compiled
-// as one program; tunables are #ifndef defaults that the host (and later the
-// tuner) may override with -D options.
+// as one program. Its tunables are the #ifndef defaults below; the host always
+// passes all of them as -D options (src/kernel_params.c holds their defaults
+// per device and legal values, tune/ searches them per device).
 
-// Work-group size of the row-reduction kernels (one work-group per row).
+// Work-group size of the 1-D launches (elementwise kernels, column sums, copies).
 #ifndef WG
 #define WG 256
 #endif
-// Number of partial sums of the global gradient-norm reduction.
+// Elements per work-item of the elementwise kernels (FOR_VECTOR): 1, 2, 4, 8 or 16.
+#ifndef VW
+#define VW 1
+#endif
+// Work-group sizes of the one-group-per-row kernels, per kernel family (powers of two).
+#ifndef LN_WG
+#define LN_WG 256  // LayerNorm forward and input gradient
+#endif
+#ifndef SOFTMAX_WG
+#define SOFTMAX_WG 256  // attention softmax, forward and backward
+#endif
+// Rows per work-group of those two (the work-group is WG x ROWS items).
+#ifndef LN_ROWS
+#define LN_ROWS 1
+#endif
+#ifndef SOFTMAX_ROWS
+#define SOFTMAX_ROWS 1
+#endif
+#ifndef CE_WG
+#define CE_WG 256  // fused softmax + cross-entropy, loss sum
+#endif
+#ifndef ROW_WG
+#define ROW_WG 256  // per-row optimizer steps and measurements (lionar.cl, row_delta_stats)
+#endif
+// The global reductions (gradient norm, measurement sums): NORM_GROUPS
+// work-groups of REDUCE_WG items each make one partial sum, then one
+// work-group adds the partials.
+#ifndef REDUCE_WG
+#define REDUCE_WG 256
+#endif
 #ifndef NORM_GROUPS
 #define NORM_GROUPS 64
 #endif
 
-// The elements a work-item of the NORM_GROUPS x WG grid visits in the global
-// reductions (gradient norm, measurements). Strided (GPUs): neighbouring
-// work-items read neighbouring elements, so loads coalesce. Contiguous (CPUs):
-// each work-item reads one chunk, which caches and prefetchers want, since a
-// CPU driver runs one work-item's loop to its end before the next one.
+// The elements a work-item of the NORM_GROUPS x REDUCE_WG grid visits in the
+// global reductions. Strided (GPUs): neighbouring work-items read
+// neighbouring elements, so loads coalesce. Contiguous (CPUs): each work-item
+// reads one chunk, which caches and prefetchers want, since a CPU driver runs
+// one work-item's loop to its end before the next one.
 #ifndef REDUCE_CONTIGUOUS
 #define REDUCE_CONTIGUOUS 0
 #endif
+#define REDUCE_GRID ((size_t)NORM_GROUPS * REDUCE_WG)
 #if REDUCE_CONTIGUOUS
-#define FOR_GRID_ELEMENTS(i, n)                                                               \
-    for (size_t chunk_ = ((size_t)(n) + (size_t)NORM_GROUPS * WG - 1) / ((size_t)NORM_GROUPS * WG), \
-                i = get_global_id(0) * chunk_, end_ = min((size_t)(n), i + chunk_);            \
+#define FOR_GRID_ELEMENTS(i, n)                                                                     \
+    for (size_t chunk_ = ((size_t)(n) + REDUCE_GRID - 1) / REDUCE_GRID, i = get_global_id(0) * chunk_, \
+                end_ = min((size_t)(n), i + chunk_);                                                \
          i < end_; i++)
 #else
-#define FOR_GRID_ELEMENTS(i, n) for (size_t i = get_global_id(0); i < (size_t)(n); i += (size_t)NORM_GROUPS * WG)
+#define FOR_GRID_ELEMENTS(i, n) for (size_t i = get_global_id(0); i < (size_t)(n); i += REDUCE_GRID)
 #endif
 
-// Tree reductions of one value per work-item over a work-group of WG items.
-// Every work-item gets the total back. `scratch` must hold WG values.
+// Elementwise kernels: work-item g handles elements [g*VW, g*VW + VW).
+// FOR_VECTOR(n, BODY) expands BODY(T, LOAD, STORE, i) with T = floatVW over
+// the whole span when it lies below n, else (the tail) element by element
+// with T = float. Explicit vectors let CPU drivers use SIMD math (tanh, sqrt)
+// that their work-item vectorizer may not reach; GPUs usually want VW 1.
+#define CAT_(a, b) a##b
+#define CAT(a, b) CAT_(a, b)
+#define LOAD1(p, i) ((p)[i])
+#define STORE1(x, p, i) ((p)[i] = (x))
+#if VW == 1
+#define floatVW float
+#define LOADVW LOAD1
+#define STOREVW STORE1
+#else
+#define floatVW CAT(float, VW)
+#define LOADVW(p, i) CAT(vload, VW)(0, (p) + (i))
+#define STOREVW(x, p, i) CAT(vstore, VW)((x), 0, (p) + (i))
+#endif
+#define FOR_VECTOR(n, BODY)                                                                \
+    do {                                                                                   \
+        const size_t first_ = get_global_id(0) * VW;                                       \
+        if (first_ + VW <= (size_t)(n)) {                                                  \
+            BODY(floatVW, LOADVW, STOREVW, first_)                                         \
+        } else {                                                                           \
+            for (size_t e_ = first_; e_ < (size_t)(n); e_++) { BODY(float, LOAD1, STORE1, e_) } \
+        }                                                                                  \
+    } while (0)
+
+// Tree reductions of one value per work-item over a work-group of n items
+// (n is the kernel family's work-group define, so the loop is unrolled).
+// Every work-item gets the total back. `scratch` must hold n values.
 #define WG_REDUCE(NAME, TYPE, COMBINE)                                       \
-    inline TYPE NAME(TYPE x, __local TYPE *scratch) {                        \
+    inline TYPE NAME(TYPE x, __local TYPE *scratch, const int n) {                        \
         const int lid = get_local_id(0);                                     \
         scratch[lid] = x;                                                    \
         barrier(CLK_LOCAL_MEM_FENCE);                                        \
-        for (int s = WG / 2; s > 0; s >>= 1) {                               \
+        for (int s = n / 2; s > 0; s >>= 1) {                                \
             if (lid < s) scratch[lid] = COMBINE(scratch[lid], scratch[lid + s]); \
             barrier(CLK_LOCAL_MEM_FENCE);                                    \
         }                                                                    \
@@ -62,7 +122,5 @@ __kernel void column_sum(__global float *dst, __global const float *src, int N, 
 }
 
 // dst[i] += src[i]
-__kernel void accumulate(__global float *dst, __global const float *src, int n) {
-    const int i = get_global_id(0);
-    if (i < n) dst[i] += src[i];
-}
+#define ACCUMULATE(T, LOAD, STORE, i) STORE(LOAD(dst, i) + LOAD(src, i), dst, i);
+__kernel void accumulate(__global float *dst, __global const float *src, int n) { FOR_VECTOR(n, ACCUMULATE); }

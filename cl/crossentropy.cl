@@ -1,38 +1,74 @@
 // Softmax + cross-entropy over the padded vocabulary, fused with its backward.
 // Columns V..Vp-1 are padding: they take no part in the softmax and get zero gradient.
-// One work-group per row of logits (B*T rows of Vp).
+// One work-group of CE_WG items per row of logits (B*T rows of Vp).
 //   losses[row] = logsumexp(logits[row, :V]) - logits[row, target]
 //   if dloss != 0: logits[row, :] is overwritten by dloss * (softmax - onehot(target)),
 //   the gradient of the loss, saving a (B,T,Vp) buffer.
+// Each work-item reads CE_VW-wide vectors (the first V/CE_VW*CE_VW columns) and
+// then single columns (the rest): on CPUs, where a small work-group is best
+// (no barriers), the vectors are what keeps exp() in SIMD.
+#ifndef CE_VW
+#define CE_VW 1
+#endif
+#if CE_VW == 1
+#define floatCE float
+#define LOADCE(p, j) ((p)[j])
+#define STORECE(x, p, j) ((p)[j] = (x))
+#else
+#define floatCE CAT(float, CE_VW)
+#define LOADCE(p, j) CAT(vload, CE_VW)((j), (p))
+#define STORECE(x, p, j) CAT(vstore, CE_VW)((x), (j), (p))
+#endif
+
+inline float lanes_max(floatCE v) {
+    float m = -INFINITY;
+    for (int i = 0; i < CE_VW; i++) m = fmax(m, ((float *)&v)[i]);
+    return m;
+}
+
+inline float lanes_sum(floatCE v) {
+    float s = 0.0f;
+    for (int i = 0; i < CE_VW; i++) s += ((float *)&v)[i];
+    return s;
+}
+
 __kernel void crossentropy_forward_backward(__global float *logits, __global float *losses,
                                             __global const int *targets, int V, int Vp, float dloss) {
-    __local float scratch[WG];
+    __local float scratch[CE_WG];
     const int row = get_group_id(0), lid = get_local_id(0);
+    const int nv = V / CE_VW, tail = nv * CE_VW;  // vectors, then columns [tail, V)
     __global float *x = logits + (size_t)row * Vp;
-    float mx = -INFINITY;
-    for (int i = lid; i < V; i += WG) mx = fmax(mx, x[i]);
-    mx = wg_max(mx, scratch);
-    float s = 0.0f;
-    for (int i = lid; i < V; i += WG) s += exp(x[i] - mx);
-    s = wg_sum(s, scratch);
+    floatCE mv = -INFINITY;
+    for (int j = lid; j < nv; j += CE_WG) mv = fmax(mv, LOADCE(x, j));
+    float mx = lanes_max(mv);
+    for (int i = tail + lid; i < V; i += CE_WG) mx = fmax(mx, x[i]);
+    mx = wg_max(mx, scratch, CE_WG);
+    floatCE sv = 0.0f;
+    for (int j = lid; j < nv; j += CE_WG) sv += exp(LOADCE(x, j) - mx);
+    float s = lanes_sum(sv);
+    for (int i = tail + lid; i < V; i += CE_WG) s += exp(x[i] - mx);
+    s = wg_sum(s, scratch, CE_WG);
     const int target = targets[row];
     const float logsum = log(s) + mx;
     if (lid == 0) losses[row] = logsum - x[target];
     barrier(CLK_GLOBAL_MEM_FENCE);  // x[target] is read above before it is overwritten below
     if (dloss != 0.0f) {
-        for (int i = lid; i < Vp; i += WG) {
+        for (int j = lid; j < nv; j += CE_WG) STORECE(exp(LOADCE(x, j) - logsum) * dloss, x, j);
+        for (int i = tail + lid; i < Vp; i += CE_WG) {
             float g = i < V ? exp(x[i] - logsum) - (i == target ? 1.0f : 0.0f) : 0.0f;
             x[i] = g * dloss;
         }
     }
+    barrier(CLK_GLOBAL_MEM_FENCE);
+    if (dloss != 0.0f && lid == 0 && target < tail) x[target] -= dloss;  // the one-hot term of a vector column
 }
 
 // acc[0] += scale * sum(losses[0..n)), in a fixed order by one work-group.
 __kernel void loss_sum(__global float *acc, __global const float *losses, int n, float scale) {
-    __local float scratch[WG];
+    __local float scratch[CE_WG];
     const int lid = get_local_id(0);
     float s = 0.0f;
-    for (int i = lid; i < n; i += WG) s += losses[i];
-    s = wg_sum(s, scratch);
+    for (int i = lid; i < n; i += CE_WG) s += losses[i];
+    s = wg_sum(s, scratch, CE_WG);
     if (lid == 0) acc[0] += s * scale;
 }

@@ -6,23 +6,26 @@
 // (the host passes beta1 = beta2 = beta then).
 // sign(0) = 0 in OpenCL C, as the spec asks.
 inline float lion_direction(float m_old, float g, float beta1, float beta2, int nesterov, float *m_new) {
-    if (nesterov) {
-        *m_new = beta2 * m_old + (1.0f - beta2) * g;
-        return beta1 * *m_new + (1.0f - beta1) * g;
-    }
     *m_new = beta2 * m_old + (1.0f - beta2) * g;
-    return beta1 * m_old + (1.0f - beta1) * g;
+    return beta1 * (nesterov ? *m_new : m_old) + (1.0f - beta1) * g;
 }
 
+// Elements [offset, offset+n) of the parent buffers, VW per work-item (FOR_VECTOR).
+#define LION(T, LOAD, STORE, i)                                                          \
+    {                                                                                    \
+        const T g = LOAD(grads, i) * clip;                                               \
+        const T m_old = LOAD(m, i);                                                      \
+        const T m_new = beta2 * m_old + (1.0f - beta2) * g;                              \
+        const T c = beta1 * (nesterov ? m_new : m_old) + (1.0f - beta1) * g;             \
+        STORE(m_new, m, i);                                                              \
+        STORE(LOAD(params, i) * (1.0f - lr * weight_decay) - lr * (kappa * sign(c)), params, i); \
+    }
 __kernel void lion_update(__global float *params, __global const float *grads, __global float *m,
                           __global const float *stats, ulong offset, ulong n, float lr, float beta1, float beta2,
                           float weight_decay, float kappa, int nesterov) {
-    const size_t i = get_global_id(0);
-    if (i >= n) return;
-    const size_t j = offset + i;
-    const float g = grads[j] * stats[2];
-    float mj;
-    const float c = lion_direction(m[j], g, beta1, beta2, nesterov, &mj);
-    m[j] = mj;
-    params[j] = params[j] * (1.0f - lr * weight_decay) - lr * (kappa * sign(c));
+    const float clip = stats[2];
+    params += offset;
+    grads += offset;
+    m += offset;
+    FOR_VECTOR(n, LION);
 }

@@ -1,31 +1,31 @@
 // Rotational updates (LionAR, rotational AdamW): each row of a matrix tensor
 // keeps a fixed norm and turns by a controlled angle every step. One
-// work-group of WG items per row; rows are `cols` long and start at
+// work-group of ROW_WG items per row; rows are `cols` long and start at
 // offset + r*cols in the parent buffers; target[row_base + r] is the row's norm.
 
 // Step 1 only: optionally make each row zero-mean (keeping its norm), then
 // record the norm as the row's target for the whole run.
 __kernel void rot_init_rows(__global float *params, __global float *target, ulong offset, int cols, ulong row_base,
                             int zero_mean) {
-    __local float scratch[WG];
+    __local float scratch[ROW_WG];
     const int lid = get_local_id(0);
     const size_t r = get_group_id(0);
     __global float *w = params + offset + r * (size_t)cols;
     float s = 0.0f, ss = 0.0f;
-    for (int j = lid; j < cols; j += WG) {
+    for (int j = lid; j < cols; j += ROW_WG) {
         s += w[j];
         ss += w[j] * w[j];
     }
-    s = wg_sum(s, scratch);
-    ss = wg_sum(ss, scratch);
+    s = wg_sum(s, scratch, ROW_WG);
+    ss = wg_sum(ss, scratch, ROW_WG);
     const float norm = sqrt(ss), mean = s / (float)cols;
     // Barriers only outside conditionals (POCL compiles work-group loops around them).
     float cs = 0.0f;
-    for (int j = lid; j < cols; j += WG) cs += (w[j] - mean) * (w[j] - mean);
-    cs = wg_sum(cs, scratch);
+    for (int j = lid; j < cols; j += ROW_WG) cs += (w[j] - mean) * (w[j] - mean);
+    cs = wg_sum(cs, scratch, ROW_WG);
     if (zero_mean && ss > 0.0f) {
         const float scale = cs > 0.0f ? norm / sqrt(cs) : 0.0f;  // a constant row has no direction left
-        for (int j = lid; j < cols; j += WG) w[j] = (w[j] - mean) * scale;
+        for (int j = lid; j < cols; j += ROW_WG) w[j] = (w[j] - mean) * scale;
     }
     if (lid == 0) target[row_base + r] = norm;
 }
@@ -55,12 +55,12 @@ __kernel void rot_update_rows(__global float *params, __global const float *grad
                               __global const float *snr, int rho_index, ulong offset, int cols, ulong row_base,
                               int mode, float theta, float beta1, float beta2, float eps, float bc1, float bc2,
                               int nesterov, int zero_mean) {
-    __local float4 scratch[WG];
+    __local float4 scratch[ROW_WG];
     const int lid = get_local_id(0);
     const size_t r = get_group_id(0), base = offset + r * (size_t)cols;
     const float clip = stats[2];
     float sd = 0.0f, sdw = 0.0f, sww = 0.0f, sw = 0.0f, mn, vn;
-    for (int j = lid; j < cols; j += WG) {
+    for (int j = lid; j < cols; j += ROW_WG) {
         const size_t k = base + j;
         const float d = rot_direction(mode, grads[k] * clip, m[k], mode ? v[k] : 0.0f, beta1, beta2, eps, bc1, bc2,
                                       nesterov, &mn, &vn);
@@ -70,7 +70,7 @@ __kernel void rot_update_rows(__global float *params, __global const float *grad
         sww += w * w;
         sw += w;
     }
-    const float4 s1 = wg_sum4((float4)(sd, sdw, sww, sw), scratch);
+    const float4 s1 = wg_sum4((float4)(sd, sdw, sww, sw), scratch, ROW_WG);
     sd = s1.x;
     sdw = s1.y;
     sww = s1.z;
@@ -79,7 +79,7 @@ __kernel void rot_update_rows(__global float *params, __global const float *grad
     // d' = d - mean_d ; radial coefficient (d'.w)/||w||^2
     const float radial = sww > 0.0f ? (sdw - mean_d * sw) / sww : 0.0f;
     float spp = 0.0f, swp = 0.0f;
-    for (int j = lid; j < cols; j += WG) {
+    for (int j = lid; j < cols; j += ROW_WG) {
         const size_t k = base + j;
         const float d = rot_direction(mode, grads[k] * clip, m[k], mode ? v[k] : 0.0f, beta1, beta2, eps, bc1, bc2,
                                       nesterov, &mn, &vn);
@@ -88,7 +88,7 @@ __kernel void rot_update_rows(__global float *params, __global const float *grad
         spp += p * p;
         swp += w * p;
     }
-    const float4 s2 = wg_sum4((float4)(spp, swp, 0.0f, 0.0f), scratch);
+    const float4 s2 = wg_sum4((float4)(spp, swp, 0.0f, 0.0f), scratch, ROW_WG);
     spp = s2.x;
     swp = s2.y;
     const float th = rho_index >= 0 ? theta * snr[rho_index] : theta;
@@ -97,7 +97,7 @@ __kernel void rot_update_rows(__global float *params, __global const float *grad
     const float new_sq = sww - 2.0f * a * swp + a * a * spp;
     const float scale = new_sq > 0.0f && sww > 0.0f ? target[row_base + r] / sqrt(new_sq) : 1.0f;
     const int move = sww > 0.0f;  // zero rows (padded vocabulary) stay zero
-    for (int j = lid; j < cols; j += WG) {
+    for (int j = lid; j < cols; j += ROW_WG) {
         const size_t k = base + j;
         const float d = rot_direction(mode, grads[k] * clip, m[k], mode ? v[k] : 0.0f, beta1, beta2, eps, bc1, bc2,
                                       nesterov, &mn, &vn);

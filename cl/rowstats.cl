@@ -7,17 +7,17 @@
 // ||w||^2, (w'-w).w, ||w'-w||^2. Angles follow from these without a cosine.
 __kernel void row_delta_stats(__global float *out, __global const float *w_old, __global const float *w_new,
                               ulong offset, int cols, ulong out_base) {
-    __local float4 scratch[WG];
+    __local float4 scratch[ROW_WG];
     const int lid = get_local_id(0);
     const size_t r = get_group_id(0), base = offset + r * (size_t)cols;
     float ww = 0.0f, dw = 0.0f, dd = 0.0f;
-    for (int j = lid; j < cols; j += WG) {
+    for (int j = lid; j < cols; j += ROW_WG) {
         const float w = w_old[base + j], d = w_new[base + j] - w;
         ww += w * w;
         dw += d * w;
         dd += d * d;
     }
-    const float4 t = wg_sum4((float4)(ww, dw, dd, 0.0f), scratch);
+    const float4 t = wg_sum4((float4)(ww, dw, dd, 0.0f), scratch, ROW_WG);
     ww = t.x;
     dw = t.y;
     dd = t.z;
@@ -32,7 +32,7 @@ __kernel void row_delta_stats(__global float *out, __global const float *w_old, 
 // NORM_GROUPS partials (4 per group); pair_stats_finalize adds them up.
 __kernel void pair_stats_partial(__global float *partials, __global const float *x, __global const float *y,
                                  ulong offset, ulong n) {
-    __local float scratch[WG];
+    __local float scratch[REDUCE_WG];
     float xx = 0.0f, xy = 0.0f, yy = 0.0f, dd = 0.0f;
     FOR_GRID_ELEMENTS(i, n) {
         const float a = x[offset + i], b = y[offset + i];
@@ -41,10 +41,10 @@ __kernel void pair_stats_partial(__global float *partials, __global const float 
         yy += b * b;
         dd += (a - b) * (a - b);
     }
-    xx = wg_sum(xx, scratch);
-    xy = wg_sum(xy, scratch);
-    yy = wg_sum(yy, scratch);
-    dd = wg_sum(dd, scratch);
+    xx = wg_sum(xx, scratch, REDUCE_WG);
+    xy = wg_sum(xy, scratch, REDUCE_WG);
+    yy = wg_sum(yy, scratch, REDUCE_WG);
+    dd = wg_sum(dd, scratch, REDUCE_WG);
     if (get_local_id(0) == 0) {
         const size_t g = 4 * get_group_id(0);
         partials[g] = xx;
@@ -56,12 +56,12 @@ __kernel void pair_stats_partial(__global float *partials, __global const float 
 
 // out[4*slot + k] (+)= sum of the partials' k-th sums. One work-group.
 __kernel void pair_stats_finalize(__global float *out, __global const float *partials, int slot, int accumulate) {
-    __local float scratch[WG];
+    __local float scratch[REDUCE_WG];
     const int lid = get_local_id(0);
     for (int k = 0; k < 4; k++) {
         float s = 0.0f;
-        for (int i = lid; i < NORM_GROUPS; i += WG) s += partials[4 * i + k];
-        s = wg_sum(s, scratch);
+        for (int i = lid; i < NORM_GROUPS; i += REDUCE_WG) s += partials[4 * i + k];
+        s = wg_sum(s, scratch, REDUCE_WG);
         if (lid == 0) out[4 * slot + k] = (accumulate ? out[4 * slot + k] : 0.0f) + s;
     }
 }
@@ -72,13 +72,13 @@ __kernel void pair_stats_finalize(__global float *out, __global const float *par
 // as pair_stats_partial (sum at [4g], the other three 0), so pair_stats_finalize adds them.
 __kernel void output_sumsq_partial(__global float *partials, __global const float *a, __global const float *b,
                                    int use_b, __global const float *bias, ulong bias_offset, int OC, ulong n) {
-    __local float scratch[WG];
+    __local float scratch[REDUCE_WG];
     float s = 0.0f;
     FOR_GRID_ELEMENTS(i, n) {
         const float y = a[i] - (use_b ? b[i] : 0.0f) - bias[bias_offset + i % (size_t)OC];
         s += y * y;
     }
-    s = wg_sum(s, scratch);
+    s = wg_sum(s, scratch, REDUCE_WG);
     if (get_local_id(0) == 0) {
         const size_t g = 4 * get_group_id(0);
         partials[g] = s;

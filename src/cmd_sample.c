@@ -98,9 +98,9 @@ int cmd_sample(int argc, char **argv) {
     Device dev;
     device_open(&dev, device, 0);
     fprintf(stderr, "device: %d: %s; model: %s\n", dev.index, dev.name, path);
-    size_t wg = tune_apply(&dev, stderr);
+    KernelParams kp = tune_apply(&dev, stderr);
     Ops ops;
-    ops_init_wg(&ops, &dev, wg);
+    ops_init(&ops, &dev, &kp);
     tune_apply_gemm_cl(&dev, &ops);
     GPT2 m;
     gpt2_create(&m, &mc, &dev);

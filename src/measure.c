@@ -18,7 +18,7 @@ void measure_create(Measure *ms, GPT2 *m, const Config *cfg) {
     const size_t P = m->padded_elems * sizeof(float), C = (size_t)m->config.channels;
     ms->tstats = device_alloc(dev, 4 * NUM_PARAM_TENSORS * sizeof(float), "measurement statistics");
     ms->micro = device_alloc(dev, 4 * NUM_PARAM_TENSORS * sizeof(float), "measurement statistics");
-    ms->partials = device_alloc(dev, 4 * NORM_GROUPS * sizeof(float), "measurement partial sums");
+    ms->partials = device_alloc(dev, 4 * NORM_GROUPS_MAX * sizeof(float), "measurement partial sums");
     // Only the matrix tensors' slots get written: the others must read as 0 (phi 0, rho 1), deterministically.
     device_zero(dev, ms->tstats, 0, 4 * NUM_PARAM_TENSORS * sizeof(float));
     device_zero(dev, ms->micro, 0, 4 * NUM_PARAM_TENSORS * sizeof(float));

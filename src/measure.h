@@ -31,7 +31,7 @@ typedef struct {
     cl_mem tstats;    // (NUM_PARAM_TENSORS, 4): |g|^2, g.m, |m|^2 before the update
     cl_mem micro;     // (NUM_PARAM_TENSORS, 4): [3] = sum over micro-batches of |their gradient share|^2
     cl_mem rrc;       // (NUM_PARAM_TENSORS * L * 2, 4): ||X W^T||^2 and ||X dW^T||^2 at [0]
-    cl_mem partials;  // (NORM_GROUPS, 4)
+    cl_mem partials;  // (NORM_GROUPS_MAX, 4)
     cl_mem wscratch;  // (4C*C) the change of one weight slice
     cl_mem yscratch;  // (B*T*4C) a layer output
     // results of the last measured step

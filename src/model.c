@@ -108,7 +108,7 @@ void gpt2_create(GPT2 *m, const GPT2Config *config, const Device *dev) {
     param_buffer_create(m, &m->grads, "gradients");
     m->stats = device_alloc(dev, 4 * sizeof(float), "step statistics");
     device_zero(dev, m->stats, 0, 4 * sizeof(float));
-    m->norm_partials = device_alloc(dev, NORM_GROUPS * sizeof(float), "gradient-norm partial sums");
+    m->norm_partials = device_alloc(dev, NORM_GROUPS_MAX * sizeof(float), "gradient-norm partial sums");
 }
 
 // Per-token activation floats per layer, and of the rest; used for both the

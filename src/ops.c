@@ -8,51 +8,91 @@
 #include "kernels.h"
 #include "util.h"
 
-size_t ops_default_wg(const Device *dev) {
-    // Row kernels reduce in local memory with a power-of-two work-group.
-    size_t wg = 256;
-    while (wg > dev->max_wg) wg /= 2;
-    return wg;
+// The work-group defines each kernel runs with: its family's size, times its
+// rows per group where it has them (1-D launches use WG).
+static int kernel_wg(const Ops *o, const char *name) {
+    static const struct {
+        const char *kernel;
+        KernelParamId wg, rows;  // rows: KP_COUNT for one row per group
+    } fam[] = {{"layernorm_forward", KP_LN_WG, KP_LN_ROWS},
+               {"layernorm_backward_input", KP_LN_WG, KP_LN_ROWS},
+               {"attention_softmax", KP_SOFTMAX_WG, KP_SOFTMAX_ROWS},
+               {"attention_softmax_backward", KP_SOFTMAX_WG, KP_SOFTMAX_ROWS},
+               {"crossentropy_forward_backward", KP_CE_WG, KP_COUNT},
+               {"loss_sum", KP_CE_WG, KP_COUNT},
+               {"rot_init_rows", KP_ROW_WG, KP_COUNT},
+               {"rot_update_rows", KP_ROW_WG, KP_COUNT},
+               {"row_delta_stats", KP_ROW_WG, KP_COUNT},
+               {"sumsq_partial", KP_REDUCE_WG, KP_COUNT},
+               {"grad_norm_finalize", KP_REDUCE_WG, KP_COUNT},
+               {"pair_stats_partial", KP_REDUCE_WG, KP_COUNT},
+               {"pair_stats_finalize", KP_REDUCE_WG, KP_COUNT},
+               {"output_sumsq_partial", KP_REDUCE_WG, KP_COUNT}};
+    for (size_t i = 0; i < sizeof fam / sizeof fam[0]; i++)
+        if (!strcmp(fam[i].kernel, name))
+            return o->kp.v[fam[i].wg] * (fam[i].rows == KP_COUNT ? 1 : o->kp.v[fam[i].rows]);
+    return o->kp.v[KP_WG];
 }
 
-void ops_init(Ops *o, const Device *dev) { ops_init_wg(o, dev, 0); }
+// The kernels of the program, in one list for creating, checking and releasing them.
+#define OPS_KERNELS(X)                                                                                          \
+    X(column_sum) X(accumulate) X(encoder_forward) X(encoder_backward_wte) X(layernorm_forward)                  \
+    X(layernorm_backward_input) X(layernorm_backward_params) X(add_bias) X(gelu_forward) X(gelu_backward)        \
+    X(residual_forward) X(attention_split_heads) X(attention_merge_qkv_grad) X(attention_merge_heads)           \
+    X(attention_split_grad) X(attention_softmax) X(attention_softmax_backward) X(crossentropy_forward_backward)  \
+    X(loss_sum) X(sumsq_partial) X(grad_norm_finalize) X(adamw_update) X(lion_update) X(rot_init_rows)          \
+    X(rot_update_rows) X(row_delta_stats) X(pair_stats_partial) X(pair_stats_finalize) X(sub_range)             \
+    X(snr_update) X(output_sumsq_partial)
 
-void ops_init_wg(Ops *o, const Device *dev, size_t wg) { ops_init_layout(o, dev, wg, -1); }
+// A kernel whose compiled form cannot run its work-group size (registers, local memory), or NULL.
+static const char *kernel_too_big(const Ops *o) {
+#define CHECK_WG(name)                                                                                      \
+    {                                                                                                       \
+        size_t max = 0;                                                                                     \
+        CL_CHECK(clGetKernelWorkGroupInfo(o->name, o->dev->device, CL_KERNEL_WORK_GROUP_SIZE, sizeof max, &max, \
+                                          NULL));                                                           \
+        if ((size_t)kernel_wg(o, #name) > max) return #name;                                                \
+    }
+    OPS_KERNELS(CHECK_WG)
+#undef CHECK_WG
+    return NULL;
+}
 
-void ops_init_layout(Ops *o, const Device *dev, size_t wg, int reduce_contiguous) {
-    *o = (Ops){.dev = dev, .profiling = dev->profiling};
-    // Global reductions read contiguous chunks per work-item on CPUs (see FOR_GRID_ELEMENTS in cl/common.cl).
-    o->reduce_contiguous = reduce_contiguous >= 0 ? reduce_contiguous : (dev->type & CL_DEVICE_TYPE_CPU) != 0;
-    o->wg = wg && wg <= dev->max_wg && (wg & (wg - 1)) == 0 ? wg : ops_default_wg(dev);
-    char opts[128];
-    snprintf(opts, sizeof opts, "-DWG=%zu -DNORM_GROUPS=%d -DREDUCE_CONTIGUOUS=%d", o->wg, NORM_GROUPS,
-             o->reduce_contiguous);
+// Builds the program and its kernels with o->kp (already checked legal). Returns
+// NULL, or the name of a kernel that cannot run its work-group size (then frees everything).
+static const char *ops_build(Ops *o) {
+    char opts[256];
+    kernel_params_options(&o->kp, opts, sizeof opts);
     double t0 = now_seconds();
-    o->program = kernels_build(dev, opts);
+    o->program = kernels_build(o->dev, opts);
     o->build_seconds = now_seconds() - t0;
-#define K(name) o->name = device_kernel(o->program, #name)
-    K(column_sum); K(accumulate); K(encoder_forward); K(encoder_backward_wte); K(layernorm_forward);
-    K(layernorm_backward_input); K(layernorm_backward_params); K(add_bias); K(gelu_forward); K(gelu_backward);
-    K(residual_forward); K(attention_split_heads); K(attention_merge_qkv_grad); K(attention_merge_heads);
-    K(attention_split_grad); K(attention_softmax); K(attention_softmax_backward); K(crossentropy_forward_backward);
-    K(loss_sum); K(sumsq_partial); K(grad_norm_finalize); K(adamw_update);
-    K(lion_update); K(rot_init_rows); K(rot_update_rows); K(row_delta_stats); K(pair_stats_partial);
-    K(pair_stats_finalize); K(sub_range); K(snr_update); K(output_sumsq_partial);
-#undef K
+#define CREATE(name) o->name = device_kernel(o->program, #name);
+    OPS_KERNELS(CREATE)
+#undef CREATE
+    const char *bad = kernel_too_big(o);
+    if (bad) ops_free(o);
+    return bad;
+}
+
+int ops_try_init(Ops *o, const Device *dev, const KernelParams *kp) {
+    *o = (Ops){.dev = dev, .profiling = dev->profiling, .kp = kp ? *kp : kernel_params_default(dev)};
+    return kernel_params_valid(&o->kp, dev, NULL) && !ops_build(o);
+}
+
+void ops_init(Ops *o, const Device *dev, const KernelParams *kp) {
+    *o = (Ops){.dev = dev, .profiling = dev->profiling, .kp = kp ? *kp : kernel_params_default(dev)};
+    const char *bad = NULL;
+    if (!kernel_params_valid(&o->kp, dev, &bad))
+        die("kernel parameter %s=%d is not legal on this device", bad, o->kp.v[kernel_param_find(bad)]);
+    if ((bad = ops_build(o)))
+        die("kernel %s cannot run with its work-group size %d on this device; run `gpt2cl tune --restart`", bad,
+            kernel_wg(o, bad));
 }
 
 void ops_free(Ops *o) {
-    cl_kernel *ks[] = {&o->column_sum, &o->accumulate, &o->encoder_forward, &o->encoder_backward_wte,
-                       &o->layernorm_forward, &o->layernorm_backward_input, &o->layernorm_backward_params,
-                       &o->add_bias, &o->gelu_forward, &o->gelu_backward, &o->residual_forward,
-                       &o->attention_split_heads, &o->attention_merge_qkv_grad, &o->attention_merge_heads,
-                       &o->attention_split_grad, &o->attention_softmax, &o->attention_softmax_backward,
-                       &o->crossentropy_forward_backward, &o->loss_sum, &o->sumsq_partial,
-                       &o->grad_norm_finalize, &o->adamw_update,
-                       &o->lion_update, &o->rot_init_rows, &o->rot_update_rows, &o->row_delta_stats,
-                       &o->pair_stats_partial, &o->pair_stats_finalize, &o->sub_range, &o->snr_update,
-                       &o->output_sumsq_partial};
-    for (size_t i = 0; i < sizeof ks / sizeof ks[0]; i++) CL_CHECK(clReleaseKernel(*ks[i]));
+#define RELEASE(name) CL_CHECK(clReleaseKernel(o->name));
+    OPS_KERNELS(RELEASE)
+#undef RELEASE
     CL_CHECK(clReleaseProgram(o->program));
     for (int i = 0; i < o->num_gemm_cl; i++) gemm_kernels_free(&o->gemm_cl[i]);
 }
@@ -153,20 +193,32 @@ static void launch(Ops *o, cl_kernel k, const char *name, cl_uint dims, const si
     prof_end(o, name, t0);
 }
 
-// One work-item per element, n elements.
+// One work-item per element, n elements, in work-groups of WG.
 #define launch_1d(o, k, n) launch_1d_named((o), (o)->k, #k, (n))
 static void launch_1d_named(Ops *o, cl_kernel k, const char *name, size_t n) {
     if (n == 0) return;
-    size_t local = o->wg, global = round_up(n, local);
+    size_t local = (size_t)o->kp.v[KP_WG], global = round_up(n, local);
     launch(o, k, name, 1, &global, &local);
 }
 
-// One work-group of WG items per row.
+// Elementwise kernels (FOR_VECTOR in cl/common.cl): one work-item per VW elements.
+#define launch_vec(o, k, n) \
+    launch_1d_named((o), (o)->k, #k, round_up((n), (size_t)(o)->kp.v[KP_VW]) / (size_t)(o)->kp.v[KP_VW])
+
+// One work-group per row, of the kernel family's work-group size.
 #define launch_rows(o, k, rows) launch_rows_named((o), (o)->k, #k, (rows))
 static void launch_rows_named(Ops *o, cl_kernel k, const char *name, size_t rows) {
     if (rows == 0) return;
-    size_t local = o->wg, global = rows * local;
+    size_t local = (size_t)kernel_wg(o, name), global = rows * local;
     launch(o, k, name, 1, &global, &local);
+}
+
+// ROWS rows per work-group of WG x ROWS items (cl/layernorm.cl, cl/attention.cl).
+static void launch_row_groups(Ops *o, cl_kernel k, const char *name, size_t rows, KernelParamId wg,
+                              KernelParamId per_group) {
+    if (rows == 0) return;
+    size_t r = (size_t)o->kp.v[per_group], local[2] = {(size_t)o->kp.v[wg], r}, global[2] = {local[0], round_up(rows, r)};
+    launch(o, k, name, 2, global, local);
 }
 
 static void column_sum(Ops *o, cl_mem dst, cl_mem src, int N, int C) {
@@ -251,7 +303,7 @@ void op_encoder_backward(Ops *o, cl_mem dwte, cl_mem dwpe, cl_mem dout, cl_mem b
                          cl_mem bucket_pos, int num_buckets, int B, int T, int C) {
     set_args(o->encoder_backward_wte, 6, ARG(dwte), ARG(dout), ARG(bucket_tokens), ARG(bucket_start), ARG(bucket_pos),
              ARG(C));
-    size_t local[2] = {o->wg, 1}, global[2] = {round_up((size_t)C, o->wg), (size_t)num_buckets};
+    size_t wg = (size_t)o->kp.v[KP_WG], local[2] = {wg, 1}, global[2] = {round_up((size_t)C, wg), (size_t)num_buckets};
     launch(o, o->encoder_backward_wte, "encoder_backward_wte", 2, global, local);
     // dwpe (T,C) += sum over b of dout viewed as (B, T*C)
     column_sum(o, dwpe, dout, B, T * C);
@@ -259,14 +311,20 @@ void op_encoder_backward(Ops *o, cl_mem dwte, cl_mem dwpe, cl_mem dout, cl_mem b
 
 // ---- LayerNorm ----
 void op_layernorm_forward(Ops *o, cl_mem out, cl_mem mean, cl_mem rstd, cl_mem inp, cl_mem w, cl_mem b, int N, int C) {
-    set_args(o->layernorm_forward, 7, ARG(out), ARG(mean), ARG(rstd), ARG(inp), ARG(w), ARG(b), ARG(C));
-    launch_rows(o, layernorm_forward, (size_t)N);
+    set_args(o->layernorm_forward, 8, ARG(out), ARG(mean), ARG(rstd), ARG(inp), ARG(w), ARG(b), ARG(N), ARG(C));
+    launch_row_groups(o, o->layernorm_forward, "layernorm_forward", (size_t)N, KP_LN_WG, KP_LN_ROWS);
+}
+
+void op_layernorm_backward_input(Ops *o, cl_mem dinp, cl_mem dout, cl_mem inp, cl_mem w, cl_mem mean, cl_mem rstd,
+                                 int N, int C) {
+    set_args(o->layernorm_backward_input, 8, ARG(dinp), ARG(dout), ARG(inp), ARG(w), ARG(mean), ARG(rstd), ARG(N),
+             ARG(C));
+    launch_row_groups(o, o->layernorm_backward_input, "layernorm_backward_input", (size_t)N, KP_LN_WG, KP_LN_ROWS);
 }
 
 void op_layernorm_backward(Ops *o, cl_mem dinp, cl_mem dw, cl_mem db, cl_mem dout, cl_mem inp, cl_mem w, cl_mem mean,
                            cl_mem rstd, int N, int C) {
-    set_args(o->layernorm_backward_input, 7, ARG(dinp), ARG(dout), ARG(inp), ARG(w), ARG(mean), ARG(rstd), ARG(C));
-    launch_rows(o, layernorm_backward_input, (size_t)N);
+    op_layernorm_backward_input(o, dinp, dout, inp, w, mean, rstd, N, C);
     set_args(o->layernorm_backward_params, 8, ARG(dw), ARG(db), ARG(dout), ARG(inp), ARG(mean), ARG(rstd), ARG(N),
              ARG(C));
     launch_1d(o, layernorm_backward_params, (size_t)C);
@@ -289,6 +347,17 @@ void op_matmul_backward(Ops *o, cl_mem dinp, cl_mem dw, cl_mem dbias, cl_mem dou
 }
 
 // ---- attention ----
+void op_attention_softmax(Ops *o, cl_mem att, int N, int T) {
+    set_args(o->attention_softmax, 3, ARG(att), ARG(N), ARG(T));
+    launch_row_groups(o, o->attention_softmax, "attention_softmax", (size_t)N, KP_SOFTMAX_WG, KP_SOFTMAX_ROWS);
+}
+
+void op_attention_softmax_backward(Ops *o, cl_mem datt, cl_mem att, int N, int T) {
+    set_args(o->attention_softmax_backward, 4, ARG(datt), ARG(att), ARG(N), ARG(T));
+    launch_row_groups(o, o->attention_softmax_backward, "attention_softmax_backward", (size_t)N, KP_SOFTMAX_WG,
+                      KP_SOFTMAX_ROWS);
+}
+
 void op_attention_forward(Ops *o, cl_mem out, cl_mem att, cl_mem qkv, cl_mem q, cl_mem k, cl_mem v, cl_mem y, int B,
                           int T, int C, int NH) {
     int hs = C / NH;
@@ -297,8 +366,7 @@ void op_attention_forward(Ops *o, cl_mem out, cl_mem att, cl_mem qkv, cl_mem q, 
     launch_1d(o, attention_split_heads, (size_t)B * T * C);
     // att (T,T) = q k^T / sqrt(hs), per (b,h)
     gemm_batched(o, 0, 1, T, T, hs, 1.0f / sqrtf((float)hs), q, hs, th, k, hs, th, 0.0f, att, T, tt, batch);
-    set_args(o->attention_softmax, 2, ARG(att), ARG(T));
-    launch_rows(o, attention_softmax, batch * T);
+    op_attention_softmax(o, att, (int)(batch * T), T);
     // y (T,hs) = att v
     gemm_batched(o, 0, 0, T, hs, T, 1.0f, att, T, tt, v, hs, th, 0.0f, y, hs, th, batch);
     set_args(o->attention_merge_heads, 6, ARG(out), ARG(y), ARG(B), ARG(T), ARG(NH), ARG(hs));
@@ -318,8 +386,7 @@ void op_attention_backward(Ops *o, cl_mem dqkv, cl_mem dout, cl_mem qkv, cl_mem 
     // datt = dy v^T ; dv = att^T dy
     gemm_batched(o, 0, 1, T, T, hs, 1.0f, dy, hs, th, v, hs, th, 0.0f, datt, T, tt, batch);
     gemm_batched(o, 1, 0, T, hs, T, 1.0f, att, T, tt, dy, hs, th, 0.0f, dv, hs, th, batch);
-    set_args(o->attention_softmax_backward, 3, ARG(datt), ARG(att), ARG(T));
-    launch_rows(o, attention_softmax_backward, batch * T);
+    op_attention_softmax_backward(o, datt, att, (int)(batch * T), T);
     // dq = dpre k * scale ; dk = dpre^T q * scale
     gemm_batched(o, 0, 0, T, hs, T, scale, datt, T, tt, k, hs, th, 0.0f, dq, hs, th, batch);
     gemm_batched(o, 1, 0, T, hs, T, scale, datt, T, tt, q, hs, th, 0.0f, dk, hs, th, batch);
@@ -330,22 +397,22 @@ void op_attention_backward(Ops *o, cl_mem dqkv, cl_mem dout, cl_mem qkv, cl_mem 
 // ---- elementwise ----
 void op_gelu_forward(Ops *o, cl_mem out, cl_mem inp, int n) {
     set_args(o->gelu_forward, 3, ARG(out), ARG(inp), ARG(n));
-    launch_1d(o, gelu_forward, (size_t)n);
+    launch_vec(o, gelu_forward, (size_t)n);
 }
 
 void op_gelu_backward(Ops *o, cl_mem dinp, cl_mem inp, cl_mem dout, int n) {
     set_args(o->gelu_backward, 4, ARG(dinp), ARG(inp), ARG(dout), ARG(n));
-    launch_1d(o, gelu_backward, (size_t)n);
+    launch_vec(o, gelu_backward, (size_t)n);
 }
 
 void op_residual_forward(Ops *o, cl_mem out, cl_mem a, cl_mem b, int n) {
     set_args(o->residual_forward, 4, ARG(out), ARG(a), ARG(b), ARG(n));
-    launch_1d(o, residual_forward, (size_t)n);
+    launch_vec(o, residual_forward, (size_t)n);
 }
 
 void op_accumulate(Ops *o, cl_mem dst, cl_mem src, int n) {
     set_args(o->accumulate, 3, ARG(dst), ARG(src), ARG(n));
-    launch_1d(o, accumulate, (size_t)n);
+    launch_vec(o, accumulate, (size_t)n);
 }
 
 // ---- loss ----
@@ -363,7 +430,7 @@ void op_loss_sum(Ops *o, cl_mem acc, cl_mem losses, int n, float scale) {
 void op_grad_norm(Ops *o, cl_mem stats, cl_mem partials, cl_mem grads, size_t n, float max_norm) {
     cl_ulong nn = n;
     set_args(o->sumsq_partial, 3, ARG(partials), ARG(grads), ARG(nn));
-    launch_rows(o, sumsq_partial, NORM_GROUPS);
+    launch_rows(o, sumsq_partial, (size_t)o->kp.v[KP_NORM_GROUPS]);
     set_args(o->grad_norm_finalize, 3, ARG(stats), ARG(partials), ARG(max_norm));
     launch_rows(o, grad_norm_finalize, 1);
 }
@@ -373,7 +440,7 @@ void op_adamw(Ops *o, cl_mem params, cl_mem grads, cl_mem m, cl_mem v, cl_mem st
     cl_ulong off = offset, nn = n;
     set_args(o->adamw_update, 14, ARG(params), ARG(grads), ARG(m), ARG(v), ARG(stats), ARG(off), ARG(nn), ARG(lr),
              ARG(beta1), ARG(beta2), ARG(eps), ARG(weight_decay), ARG(bias_correction1), ARG(bias_correction2));
-    launch_1d(o, adamw_update, n);
+    launch_vec(o, adamw_update, n);
 }
 
 // ---- optimizer variants (issue 4) ----
@@ -382,7 +449,7 @@ void op_lion(Ops *o, cl_mem params, cl_mem grads, cl_mem m, cl_mem stats, size_t
     cl_ulong off = offset, nn = n;
     set_args(o->lion_update, 12, ARG(params), ARG(grads), ARG(m), ARG(stats), ARG(off), ARG(nn), ARG(lr), ARG(beta1),
              ARG(beta2), ARG(weight_decay), ARG(kappa), ARG(nesterov));
-    launch_1d(o, lion_update, n);
+    launch_vec(o, lion_update, n);
 }
 
 void op_rot_init_rows(Ops *o, cl_mem params, cl_mem target, size_t offset, size_t rows, int cols, size_t row_base,
@@ -413,7 +480,7 @@ void op_pair_stats(Ops *o, cl_mem out, cl_mem partials, cl_mem x, cl_mem y, size
                    int accumulate) {
     cl_ulong off = offset, nn = n;
     set_args(o->pair_stats_partial, 5, ARG(partials), ARG(x), ARG(y), ARG(off), ARG(nn));
-    launch_rows(o, pair_stats_partial, NORM_GROUPS);
+    launch_rows(o, pair_stats_partial, (size_t)o->kp.v[KP_NORM_GROUPS]);
     set_args(o->pair_stats_finalize, 4, ARG(out), ARG(partials), ARG(slot), ARG(accumulate));
     launch_rows(o, pair_stats_finalize, 1);
 }
@@ -425,7 +492,7 @@ void op_output_sumsq(Ops *o, cl_mem out, cl_mem partials, cl_mem a, cl_mem b, cl
     cl_mem bb = b ? b : a;
     set_args(o->output_sumsq_partial, 8, ARG(partials), ARG(a), ARG(bb), ARG(use_b), ARG(bias), ARG(boff), ARG(OC),
              ARG(nn));
-    launch_rows(o, output_sumsq_partial, NORM_GROUPS);
+    launch_rows(o, output_sumsq_partial, (size_t)o->kp.v[KP_NORM_GROUPS]);
     set_args(o->pair_stats_finalize, 4, ARG(out), ARG(partials), ARG(slot), ARG(acc));
     launch_rows(o, pair_stats_finalize, 1);
 }

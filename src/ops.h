@@ -5,10 +5,11 @@
 #pragma once
 #include "cl_device.h"
 #include "gemm_cl.h"
+#include "kernel_params.h"
 
 #define PROF_MAX_ENTRIES 48
 #define GEMM_LOG_MAX 64
-#define GEMM_CL_MAX_PROGRAMS 8  // distinct parameter sets of our GEMM in one Ops
+#define GEMM_CL_MAX_PROGRAMS GEMM_LOG_MAX  // distinct parameter sets of our GEMM in one Ops: one per shape at most
 
 // One distinct CLBlast GEMM call as issued (row-major), for the tuner and bench.
 typedef struct {
@@ -32,8 +33,7 @@ typedef struct {
 typedef struct {
     const Device *dev;
     cl_program program;
-    size_t wg;              // work-group size of the row-reduction kernels (the WG define)
-    int reduce_contiguous;  // layout of the global reductions (REDUCE_CONTIGUOUS)
+    KernelParams kp;  // the tunables the kernel program was built with
     cl_kernel column_sum, accumulate, encoder_forward, encoder_backward_wte, layernorm_forward,
         layernorm_backward_input, layernorm_backward_params, add_bias, gelu_forward, gelu_backward,
         residual_forward, attention_split_heads, attention_merge_qkv_grad, attention_merge_heads,
@@ -60,16 +60,12 @@ typedef struct {
     int num_gemm_cl;
 } Ops;
 
-#define NORM_GROUPS 64  // must match cl/common.cl
-
-void ops_init(Ops *ops, const Device *dev);
-// As ops_init with the row-kernel work-group size wg (0 = the default); see tune/.
-void ops_init_wg(Ops *ops, const Device *dev, size_t wg);
-// As ops_init_wg, with the layout of the global reductions: 1 contiguous chunks
-// per work-item (CPUs), 0 strided (GPUs), -1 by device type.
-void ops_init_layout(Ops *ops, const Device *dev, size_t wg, int reduce_contiguous);
-// Default work-group size of the row kernels for dev.
-size_t ops_default_wg(const Device *dev);
+// Builds the kernel program with the tunables kp (NULL: the device's
+// defaults) and creates its kernels. Exits with a message when kp is illegal.
+void ops_init(Ops *ops, const Device *dev, const KernelParams *kp);
+// As ops_init, but returns 0 (with *ops freed) where kp is illegal for dev or
+// one of the kernels cannot run its family's work-group size; 1 on success.
+int ops_try_init(Ops *ops, const Device *dev, const KernelParams *kp);
 void ops_free(Ops *ops);
 // Sends GEMMs of shape s (NULL: every shape) through our kernel with parameters
 // p instead of CLBlast (the tuner's choice; see tune/tune_apply.c). Returns 0
@@ -92,6 +88,9 @@ void op_encoder_backward(Ops *o, cl_mem dwte, cl_mem dwpe, cl_mem dout, cl_mem b
 
 // ---- LayerNorm over rows of C ----
 void op_layernorm_forward(Ops *o, cl_mem out, cl_mem mean, cl_mem rstd, cl_mem inp, cl_mem w, cl_mem b, int N, int C);
+// dinp (N,C) += the input gradient only (op_layernorm_backward without the parameter gradients).
+void op_layernorm_backward_input(Ops *o, cl_mem dinp, cl_mem dout, cl_mem inp, cl_mem w, cl_mem mean, cl_mem rstd,
+                                 int N, int C);
 // dinp += ..., dw += ..., db += ...
 void op_layernorm_backward(Ops *o, cl_mem dinp, cl_mem dw, cl_mem db, cl_mem dout, cl_mem inp, cl_mem w, cl_mem mean,
                            cl_mem rstd, int N, int C);
@@ -108,6 +107,10 @@ void op_matmul_backward(Ops *o, cl_mem dinp, cl_mem dw, cl_mem dbias, cl_mem dou
 // q,k,v,y are (B,NH,T,hs) scratch buffers.
 void op_attention_forward(Ops *o, cl_mem out, cl_mem att, cl_mem qkv, cl_mem q, cl_mem k, cl_mem v, cl_mem y, int B,
                           int T, int C, int NH);
+// In place over att (N rows of T, row r is query position r % T): causal softmax; its backward
+// datt = att * (datt - rowsum(att * datt)). Both are parts of the two operations around them.
+void op_attention_softmax(Ops *o, cl_mem att, int N, int T);
+void op_attention_softmax_backward(Ops *o, cl_mem datt, cl_mem att, int N, int T);
 // dqkv (B,T,3C) (overwritten) from dout (B,T,C); datt is (B,NH,T,T) scratch, dq,dk,dv,dy (B,NH,T,hs) scratch.
 void op_attention_backward(Ops *o, cl_mem dqkv, cl_mem dout, cl_mem qkv, cl_mem att, cl_mem q, cl_mem k, cl_mem v,
                            cl_mem datt, cl_mem dq, cl_mem dk, cl_mem dv, cl_mem dy, int B, int T, int C, int NH);
@@ -124,7 +127,7 @@ void op_crossentropy(Ops *o, cl_mem logits, cl_mem losses, cl_mem targets, int N
 void op_loss_sum(Ops *o, cl_mem acc, cl_mem losses, int n, float scale);  // acc[0] += scale * sum(losses)
 
 // ---- optimizer support ----
-// stats[1] = ||grads||, stats[2] = clip factor; partials holds NORM_GROUPS floats.
+// stats[1] = ||grads||, stats[2] = clip factor; partials holds NORM_GROUPS_MAX floats.
 void op_grad_norm(Ops *o, cl_mem stats, cl_mem partials, cl_mem grads, size_t n, float max_norm);
 void op_adamw(Ops *o, cl_mem params, cl_mem grads, cl_mem m, cl_mem v, cl_mem stats, size_t offset, size_t n, float lr,
               float beta1, float beta2, float eps, float weight_decay, float bias_correction1, float bias_correction2);
@@ -148,7 +151,7 @@ void op_rot_update_rows(Ops *o, cl_mem params, cl_mem grads, cl_mem m, cl_mem v,
 // out[3*(out_base+r)..] = ||w_r||^2, (w'_r-w_r).w_r, ||w'_r-w_r||^2 for rows [0, rows) at offset.
 void op_row_delta_stats(Ops *o, cl_mem out, cl_mem w_old, cl_mem w_new, size_t offset, size_t rows, int cols,
                         size_t out_base);
-// out[4*slot..] (+)= sums of x*x, x*y, y*y, (x-y)^2 over [offset, offset+n); partials holds 4*NORM_GROUPS floats.
+// out[4*slot..] (+)= sums of x*x, x*y, y*y, (x-y)^2 over [offset, offset+n); partials holds 4*NORM_GROUPS_MAX floats.
 void op_pair_stats(Ops *o, cl_mem out, cl_mem partials, cl_mem x, cl_mem y, size_t offset, size_t n, int slot,
                    int accumulate);
 // out[4*slot] = sum over (N, OC) of (a - b - bias[bias_offset + col])^2 (b may be NULL), see rowstats.cl.

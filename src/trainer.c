@@ -47,7 +47,7 @@ void trainer_open_ex(Trainer *t, const Config *cfg, int profiling, int apply_tun
     char name[600];
     snprintf(name, sizeof name, "%s (%s, %s)", t->dev.name, device_type_name(t->dev.type), t->dev.platform_name);
     printf("device: %d: %s\n", t->dev.index, name);
-    size_t wg = apply_tuning ? tune_apply(&t->dev, stdout) : 0;
+    KernelParams kp = apply_tuning ? tune_apply(&t->dev, stdout) : kernel_params_default(&t->dev);
     if (!apply_tuning) printf("tuned: off for this run (untuned defaults)\n");
 
     double need = gpt2_memory_needed(&t->model_config, cfg->batch_size, cfg->seq_len,
@@ -59,7 +59,7 @@ void trainer_open_ex(Trainer *t, const Config *cfg, int profiling, int apply_tun
             format_bytes(need, a, sizeof a), gpt2_param_count(&t->model_config), cfg->batch_size, cfg->seq_len,
             t->dev.name, format_bytes((double)t->dev.global_mem, b, sizeof b));
     }
-    ops_init_wg(&t->ops, &t->dev, wg);
+    ops_init(&t->ops, &t->dev, &kp);
     if (apply_tuning) tune_apply_gemm_cl(&t->dev, &t->ops);
     gpt2_create(&t->model, &t->model_config, &t->dev);
     gpt2_alloc_activations(&t->model, cfg->batch_size, cfg->seq_len);

@@ -3,9 +3,13 @@
 //
 // Shapes: small ones that are not multiples of the work-group size (odd row
 // counts, C=48, OC=80, V=50 < Vp=64) and larger ones that make the row kernels
-// loop inside their work-group (C=768 > WG for LayerNorm, T=300 > WG for the
-// attention softmax, V=1000 and 50257 > WG for the loss, n > NORM_GROUPS*WG for
-// the gradient norm).
+// loop inside their work-group (C=768 for LayerNorm, T=300 for the attention
+// softmax, V=1000 and 50257 for the loss, n > NORM_GROUPS*REDUCE_WG for the
+// gradient norm), and lengths that leave a tail after the last full vector.
+//
+// Everything runs three times: with the device's default kernel parameters
+// (src/kernel_params.h) and with two sets far from them, since the tuner may
+// pick any legal set.
 //
 // Errors are max|got - ref| / max|ref| per tensor (compare_rel_to_max). The
 // reference accumulates in double, so the tolerances below only have to cover
@@ -372,7 +376,7 @@ static void test_loss_sum(int n) {
 static void test_grad_norm(size_t n) {
     printf("-- grad_norm n=%zu\n", n);
     float *g = randn(n, 0, 0.01f);
-    cl_mem d_g = upload(g, n * sizeof(float)), d_partials = device_alloc(&dev, NORM_GROUPS * sizeof(float), "partials");
+    cl_mem d_g = upload(g, n * sizeof(float)), d_partials = device_alloc(&dev, NORM_GROUPS_MAX * sizeof(float), "partials");
     const float sentinel[4] = {3.5f, -1, -1, 9.25f};
     cl_mem d_stats = upload(sentinel, sizeof sentinel);
     double clip;
@@ -385,7 +389,7 @@ static void test_grad_norm(size_t n) {
         float got[4];
         device_read(&dev, d_stats, 0, sizeof got, got);
         const float ref_norm = (float)norm, ref_clip = (float)clip;
-        // Sum of n squares: per-item float sums of n/(NORM_GROUPS*WG) terms then two tree
+        // Sum of n squares: per-item float sums of n/(NORM_GROUPS*REDUCE_WG) terms then two tree
         // reductions, all terms positive: relative error ~ (n/16384 + 20) ulps; sqrt halves it.
         compare_rel_to_max(label("grad_norm norm (max_norm %.3g)", max_norms[k]), &got[1], &ref_norm, 1, 1e-5);
         if (k < 2) {  // exactly 1: fmin(1, x>=1) or clipping off
@@ -412,7 +416,7 @@ static void test_adamw(size_t total, size_t offset, size_t n, int steps) {
     for (size_t i = 0; i < total; i++) p[i] = p0[i], m[i] = v[i] = 0;
     cl_mem d_p = upload(p0, total * sizeof(float)), d_m = upload(zeros, total * sizeof(float)),
            d_v = upload(zeros, total * sizeof(float)), d_g = device_alloc(&dev, total * sizeof(float), "grads"),
-           d_partials = device_alloc(&dev, NORM_GROUPS * sizeof(float), "partials"),
+           d_partials = device_alloc(&dev, NORM_GROUPS_MAX * sizeof(float), "partials"),
            d_stats = upload(zeros, 4 * sizeof(float));
     double min_clip = 1;
     for (int t = 1; t <= steps; t++) {
@@ -462,11 +466,12 @@ static void test_adamw(size_t total, size_t offset, size_t n, int steps) {
         free(dgot), free(dref);
 }
 
-int main(void) {
-    open_test_device(&dev, 0);
-    ops_init(&ops, &dev);
-    printf("row-kernel work-group size WG = %zu\n", ops.wg);
-    rng_seed(&rng, 1337);
+// Every kernel against the reference, with the kernel program built with kp.
+static void test_all(const KernelParams *kp) {
+    ops_init(&ops, &dev, kp);
+    char opts[256];
+    kernel_params_options(&ops.kp, opts, sizeof opts);
+    printf("== kernel parameters %s\n", opts);
 
     // Small shapes, not multiples of anything; then larger ones.
     test_encoder(2, 7, 48, 50, 6);
@@ -474,7 +479,7 @@ int main(void) {
 
     test_layernorm(13, 48);
     test_layernorm(129, 192);
-    test_layernorm(3, 768);  // C > WG: several passes per work-item
+    test_layernorm(3, 768);  // C > LN_WG: several passes per work-item
 
     test_matmul(13, 48, 80, 1);
     test_matmul(13, 48, 80, 0);
@@ -483,9 +488,9 @@ int main(void) {
 
     test_attention(2, 7, 48, 3);
     test_attention(2, 64, 192, 4);
-    test_attention(1, 300, 16, 2);  // T > WG: several passes per row in the softmax
+    test_attention(1, 300, 16, 2);  // T > SOFTMAX_WG: several passes per row in the softmax
 
-    test_elementwise(1001);
+    test_elementwise(1001);  // n not a multiple of VW: the scalar tail
     test_elementwise(100003);
     test_gelu_tails();
 
@@ -497,18 +502,37 @@ int main(void) {
     test_loss_sum(1001);
 
     test_grad_norm(1000);     // fewer elements than work-items
-    test_grad_norm(1000003);  // > NORM_GROUPS * WG: strided passes
+    test_grad_norm(1000003);  // > NORM_GROUPS * REDUCE_WG: several passes
 
-    test_adamw(1003, 101, 801, 5);
-
-    // The other layout of the global reductions (GPUs read strided, CPUs contiguous chunks): both must be right.
+    test_adamw(1003, 101, 801, 5);  // an offset and length that are not multiples of VW
     ops_free(&ops);
-    ops_init_layout(&ops, &dev, 0, !ops.reduce_contiguous);
-    printf("global reductions: %s layout\n", ops.reduce_contiguous ? "contiguous" : "strided");
-    test_grad_norm(1000);
-    test_grad_norm(1000003);
+}
 
-    ops_free(&ops);
+// p made legal on this device: any work-group size beyond its limits halved until it fits.
+static KernelParams capped(KernelParams p) {
+    const char *bad;
+    while (!kernel_params_valid(&p, &dev, &bad)) p.v[kernel_param_find(bad)] /= 2;
+    return p;
+}
+
+int main(void) {
+    open_test_device(&dev, 0);
+    rng_seed(&rng, 1337);
+    // The device's defaults, then two sets far from them (the tuner may pick
+    // any legal set): tiny and large work-groups, several rows per group
+    // (with rows past the end), vectors with tails, many and
+    // few partial sums, and the other reduction layout (GPUs read strided,
+    // CPUs contiguous chunks): all must give the reference's results.
+    KernelParams def = kernel_params_default(&dev);
+    test_all(&def);
+    KernelParams a = {{[KP_WG] = 32, [KP_VW] = 4, [KP_LN_WG] = 1, [KP_LN_ROWS] = 8, [KP_SOFTMAX_WG] = 512,
+                       [KP_SOFTMAX_ROWS] = 1, [KP_CE_WG] = 8, [KP_CE_VW] = 8, [KP_ROW_WG] = 2, [KP_REDUCE_WG] = 16,
+                       [KP_NORM_GROUPS] = 1024, [KP_REDUCE_CONTIGUOUS] = !def.v[KP_REDUCE_CONTIGUOUS]}};
+    test_all((a = capped(a), &a));
+    KernelParams b = {{[KP_WG] = 8, [KP_VW] = 16, [KP_LN_WG] = 32, [KP_LN_ROWS] = 4, [KP_SOFTMAX_WG] = 4,
+                       [KP_SOFTMAX_ROWS] = 16, [KP_CE_WG] = 1, [KP_CE_VW] = 16, [KP_ROW_WG] = 128,
+                       [KP_REDUCE_WG] = 512, [KP_NORM_GROUPS] = 8, [KP_REDUCE_CONTIGUOUS] = def.v[KP_REDUCE_CONTIGUOUS]}};
+    test_all((b = capped(b), &b));
     device_close(&dev);
     return test_summary("test_kernels");
 }

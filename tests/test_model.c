@@ -38,7 +38,7 @@ int main(int argc, char **argv) {
     Device dev;
     open_test_device(&dev, 0);
     Ops ops;
-    ops_init(&ops, &dev);
+    ops_init(&ops, &dev, NULL);
     GPT2Config mc;
     snprintf(path, sizeof path, "%s/model.bin", dir);
     checkpoint_read_config(path, &mc);

@@ -398,7 +398,7 @@ static void test_snr(void) {
 
 int main(void) {
     open_test_device(&dev, 0);
-    ops_init(&ops, &dev);
+    ops_init(&ops, &dev, NULL);
     rng_seed(&rng, 4242);
     GPT2Config mc = {.max_seq_len = 8, .vocab_size = 100, .num_layers = 2, .num_heads = 2, .channels = 24};
     gpt2_config_check(&mc);
@@ -415,6 +415,21 @@ int main(void) {
     test_invariants();
     test_measurements();
     test_snr();
+    // Again with tunables far from the defaults (the tuner may pick any legal
+    // set): one work-item per row, vectors with tails, few strided partials.
+    ops_free(&ops);
+    KernelParams kp = kernel_params_default(&dev);
+    kp.v[KP_ROW_WG] = 1;
+    kp.v[KP_VW] = 8;
+    kp.v[KP_WG] = 16;
+    kp.v[KP_REDUCE_WG] = 32;
+    kp.v[KP_NORM_GROUPS] = 8;
+    kp.v[KP_REDUCE_CONTIGUOUS] ^= 1;
+    ops_init(&ops, &dev, &kp);
+    printf("== with ROW_WG=1 VW=8 WG=16 REDUCE_WG=32 NORM_GROUPS=8 and the other reduction layout\n");
+    test_against_reference();
+    test_invariants();
+    test_measurements();
     free(last_g);
     gpt2_free(&model);
     ops_free(&ops);

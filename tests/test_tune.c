@@ -37,6 +37,8 @@ static Device fake_device(const char *driver) {
     snprintf(d.vendor, sizeof d.vendor, "Test Vendor");
     snprintf(d.driver_version, sizeof d.driver_version, "%s", driver);
     snprintf(d.cl_version, sizeof d.cl_version, "OpenCL 3.0 test");
+    d.max_wg = 1024;
+    d.type = CL_DEVICE_TYPE_GPU;
     return d;
 }
 
@@ -97,9 +99,9 @@ static void test_corrupt(void) {
         capture_begin();
         TuneDb db;
         int ok = tune_db_load(&db, &d);
-        size_t wg = tune_apply(&d, stdout);  // prints "tuned: no", never dies
+        KernelParams kp = tune_apply(&d, stdout), def = kernel_params_default(&d);  // prints "tuned: no", never dies
         char *err = capture_end();
-        EXPECT(ok == 0 && wg == 0, "corrupt database %zu should be ignored", i);
+        EXPECT(ok == 0 && !memcmp(&kp, &def, sizeof kp), "corrupt database %zu should be ignored", i);
         EXPECT(strstr(err, "corrupt") != NULL, "corrupt database %zu: no warning, stderr was: %s", i, err);
         tune_db_free(&db);
         free(err);
@@ -107,9 +109,48 @@ static void test_corrupt(void) {
     printf("ok   corrupt databases ignored with a warning\n");
 }
 
+// best.kernels: legal values are applied over the defaults; an illegal or
+// unknown one is reported, and an illegal one falls back to the defaults.
+static void test_kernel_params(void) {
+    Device d = fake_device("3.0");
+    KernelParams def = kernel_params_default(&d);
+    EXPECT(def.v[KP_REDUCE_CONTIGUOUS] == 0 && def.v[KP_LN_WG] == 256, "GPU defaults: strided reductions, WG 256");
+    const struct {
+        const char *kernels;  // best.kernels
+        int applied;          // 1: LN_WG=1 and CE_VW=8 expected, 0: the defaults
+        const char *warning;  // expected on stderr, or NULL for none
+    } cases[] = {{"{\"LN_WG\": 1, \"CE_VW\": 8}", 1, NULL},
+                 {"{\"LN_WG\": 1, \"CE_VW\": 8, \"FUTURE_WG\": 4}", 1, "unknown kernel parameter 'FUTURE_WG'"},
+                 {"{\"LN_WG\": 3}", 0, "LN_WG is illegal"},
+                 {"{\"LN_WG\": 2048}", 0, "LN_WG is illegal"},
+                 {"{\"CE_VW\": 32}", 0, "CE_VW is illegal"}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        TuneDb db;
+        tune_db_load(&db, &d);
+        cJSON *best = cJSON_CreateObject();
+        cJSON_AddStringToObject(best, "date", "2026-01-01 00:00 UTC");
+        cJSON_AddItemToObject(best, "kernels", cJSON_Parse(cases[i].kernels));
+        tune_db_set_best(&db, best);
+        tune_db_save(&db);
+        tune_db_free(&db);
+        capture_begin();
+        KernelParams kp = tune_apply(&d, stdout);
+        char *err = capture_end();
+        KernelParams want = def;
+        if (cases[i].applied) want.v[KP_LN_WG] = 1, want.v[KP_CE_VW] = 8;
+        EXPECT(!memcmp(&kp, &want, sizeof kp), "best.kernels %s: wrong parameters applied", cases[i].kernels);
+        if (cases[i].warning) EXPECT(strstr(err, cases[i].warning), "best.kernels %s: no '%s' warning, stderr: %s",
+                                     cases[i].kernels, cases[i].warning, err);
+        else EXPECT(!*err, "best.kernels %s: unexpected warning: %s", cases[i].kernels, err);
+        free(err);
+    }
+    printf("ok   kernel parameters applied from the database, illegal ones ignored with a warning\n");
+}
+
 static void test_tunables(const Device *dev) {
-    const TuneSpace *spaces[] = {&tune_space_xgemm, &tune_space_xgemm_direct, &tune_space_row_kernels,
-                                 &tune_space_gemm_cl};
+    const TuneSpace *spaces[3 + TUNE_NUM_FAMILIES] = {&tune_space_xgemm, &tune_space_xgemm_direct,
+                                                      &tune_space_gemm_cl};
+    for (int f = 0; f < TUNE_NUM_FAMILIES; f++) spaces[3 + f] = &tune_space_families[f];
     unsigned long long rng = 12345;
     for (size_t s = 0; s < sizeof spaces / sizeof spaces[0]; s++) {
         const TuneSpace *sp = spaces[s];
@@ -134,6 +175,7 @@ int main(void) {
     test_round_trip();
     test_stale();
     test_corrupt();
+    test_kernel_params();
     Device dev;
     open_test_device(&dev, 0);
     test_tunables(&dev);

@@ -3,9 +3,12 @@
 
   tune_budget     `gpt2cl tune --budget 20` on a tiny model ends within its budget (+ start-up slack) and
                   writes a database with a "best" entry
+  tune_resume     a second, shorter `tune` resumes from the database and its "best" keeps every part the
+                  first one found (CLBlast parameters, our GEMM's shapes, our kernels' tunables)
   train_tuned     the next `gpt2cl train` says `tuned: yes`
-  tuned_losses    a run with tuned CLBlast parameters (indirect Xgemm everywhere) and WG 64 gives the same
-                  losses as an untuned run (GPT2CL_TUNE=0) to float tolerance
+  tuned_losses    a run with tuned CLBlast parameters (indirect Xgemm everywhere) and every kernel tunable
+                  away from its default gives the same losses as an untuned run (GPT2CL_TUNE=0) to float
+                  tolerance
   gemm_cl_losses  a run with our GEMM (cl/gemm.cl) on every shape gives the same losses as an untuned
                   (CLBlast) run to float tolerance, and the tuner's own per-shape gemm_cl entries load
   stale_db        a database made for another driver is ignored with a warning: `tuned: no`
@@ -86,6 +89,13 @@ def main():
             print(out)
             return 1
 
+        rc, out, dt = run(["tune", "--config", ini, "--budget", "8"], tmp, env)
+        best1, best2 = db["best"], json.load(open(dbs[0])).get("best", {})
+        parts = [k for k in ("clblast", "gemm_cl", "kernels") if best1.get(k)]
+        kept = [k for k in parts if best2.get(k)]
+        report(rc == 0 and kept == parts, "tune_resume", "exit %d in %.1f s; parts of best kept: %s of %s" %
+               (rc, dt, kept, parts))
+
         rc, out, dt = run(["train", "--config", ini, "log=a.jsonl"], tmp, env)
         report(rc == 0 and "tuned: yes" in out, "train_tuned", "train printed: %s" %
                next((l for l in out.splitlines() if l.startswith("tuned:")), "no tuned: line"))
@@ -95,7 +105,8 @@ def main():
             "Xgemm": dict(GEMMK=0, KREG=1, KWG=32, KWI=2, MDIMA=8, MDIMC=8, MWG=64, NDIMB=8, NDIMC=8, NWG=64, SA=0,
                           SB=0, STRM=0, STRN=0, VWM=8, VWN=8),
             "GemmRoutine": {"XGEMM_MIN_INDIRECT_SIZE": 0}}
-        db["best"]["kernels"] = {"WG": 64}
+        db["best"]["kernels"] = dict(WG=64, VW=4, LN_WG=1, SOFTMAX_WG=8, CE_WG=2, CE_VW=8, ROW_WG=1, REDUCE_WG=32,
+                                     NORM_GROUPS=16, REDUCE_CONTIGUOUS=0)
         with open(dbs[0], "w") as f:
             json.dump(db, f)
         rc1, out1, _ = run(["train", "--config", ini, "log=tuned.jsonl"], tmp, env)

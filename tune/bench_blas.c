@@ -39,7 +39,7 @@ static int our_tuned[GEMM_LOG_MAX];
 static void our_gemm_times(const Device *dev, const GemmShape *shapes, int n, const GemmBufs *g, double seconds,
                            double *ms) {
     Ops ops;
-    ops_init(&ops, dev);
+    ops_init(&ops, dev, NULL);
     tune_apply_gemm_cl(dev, &ops);
     GemmKernels defaults;
     GemmParams p = gemm_params_default();

@@ -65,7 +65,8 @@ int cmd_tune(int argc, char **argv) {
     int nshapes = trainer_gemm_shapes(&t, shapes);
     TuneModelShape model = {.B = cfg.batch_size, .T = cfg.seq_len, .C = t.model_config.channels,
                             .NH = t.model_config.num_heads, .L = t.model_config.num_layers,
-                            .V = t.model_config.vocab_size, .Vp = t.model_config.padded_vocab_size};
+                            .V = t.model_config.vocab_size, .Vp = t.model_config.padded_vocab_size,
+                            .P = gpt2_param_count(&t.model_config)};
     trainer_close(&t);
 
     Device dev;

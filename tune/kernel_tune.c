@@ -1,71 +1,136 @@
-// Benchmarks our one-work-group-per-row kernels (LayerNorm, attention softmax,
-// cross-entropy) at a model's shapes for the WG tunable of cl/common.cl.
+// Benchmarks our kernels per family (tune_space_families) at a model's shapes:
+// a training step's worth of each family's calls, after checking its outputs
+// against those of the first run (the device's default parameters).
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "ops.h"
+#include "tunables.h"
 #include "tuner.h"
 #include "util.h"
 
-#define ROW_TIME 0.1  // seconds of repetitions per kernel and candidate
+#define KERNEL_TIME 0.1          // seconds of repetitions per kernel and candidate
+#define MAX_REL_ERROR 1e-4       // vs the reference outputs, relative to 1 + |ref|
+#define OPT_MAX ((size_t)1 << 24)  // optimizer / reduction buffers: at most this many elements, times scaled to P
 
-struct RowBench {
+enum { F_ELEMENTWISE, F_LAYERNORM, F_SOFTMAX, F_CROSSENTROPY, F_ROWS, F_REDUCTIONS };
+
+// The reference outputs of one family, and how many floats each holds.
+typedef struct {
+    int have;
+    float *out[3];
+    size_t n[3];
+} Ref;
+
+struct KernelBench {
     const Device *dev;
     TuneModelShape m;
-    size_t n_ln, n_att, n_logits;
-    cl_mem inp, out, mean, rstd, w, b, dw, db, dinp, att, att0, datt, logits, logits0, losses, targets;
-    float *ref_ln, *ref_att, *ref_losses, *host;
-    int have_ref;
+    size_t n_ln, n_ew, n_att, n_logits, n_opt, rows;
+    double opt_scale;  // P / n_opt
+    // LayerNorm
+    cl_mem inp, out, mean, rstd, w, b, dw, db, dinp;
+    // attention softmax, cross-entropy
+    cl_mem att, att0, datt, logits, logits0, losses, targets;
+    // elementwise: GELU and residual on (B, T, 4C), the optimizer on n_opt
+    cl_mem x, y, dy, dx;
+    cl_mem p, p0, g, m1, m0, v1, v0, stats, target, partials;
+    Ref ref[TUNE_NUM_FAMILIES];
+    float *host;
 };
 
-static cl_mem random_buf(const Device *dev, size_t n, unsigned long long *s, float lo, float hi, const char *what) {
-    cl_mem m = device_alloc(dev, n * sizeof(float), what);
-    float *h = mallocCheck(n * sizeof *h);
+static void fill_random(float *h, size_t n, unsigned long long *s, float lo, float hi) {
     for (size_t i = 0; i < n; i++) {
         *s = *s * 6364136223846793005ULL + 1442695040888963407ULL;
         h[i] = lo + (hi - lo) * (float)((double)(*s >> 40) / (double)(1ULL << 24));
     }
+}
+
+static cl_mem random_buf(const Device *dev, size_t n, unsigned long long *s, float lo, float hi, const char *what) {
+    cl_mem m = device_alloc(dev, n * sizeof(float), what);
+    float *h = mallocCheck(n * sizeof *h);
+    fill_random(h, n, s, lo, hi);
     device_write(dev, m, 0, n * sizeof *h, h);
     free(h);
     return m;
 }
 
-RowBench *row_bench_create(const Device *dev, const TuneModelShape *m) {
-    RowBench *r = callocCheck(1, sizeof *r);
-    r->dev = dev;
-    r->m = *m;
+static cl_mem buf(const Device *dev, size_t n, const char *what) { return device_alloc(dev, n * sizeof(float), what); }
+
+KernelBench *kernel_bench_create(const Device *dev, const TuneModelShape *m) {
+    KernelBench *k = callocCheck(1, sizeof *k);
+    k->dev = dev;
+    k->m = *m;
     unsigned long long s = 42;
     size_t BT = (size_t)m->B * m->T;
-    r->n_ln = BT * m->C;
-    r->n_att = (size_t)m->B * m->NH * m->T * m->T;
-    r->n_logits = BT * m->Vp;
-    r->inp = random_buf(dev, r->n_ln, &s, -2, 2, "tune: LayerNorm input");
-    r->out = device_alloc(dev, r->n_ln * sizeof(float), "tune: LayerNorm output");
-    r->dinp = device_alloc(dev, r->n_ln * sizeof(float), "tune: LayerNorm gradient");
-    r->mean = device_alloc(dev, BT * sizeof(float), "tune: mean");
-    r->rstd = device_alloc(dev, BT * sizeof(float), "tune: rstd");
-    r->w = random_buf(dev, (size_t)m->C, &s, 0.5f, 1.5f, "tune: LayerNorm weight");
-    r->b = random_buf(dev, (size_t)m->C, &s, -0.5f, 0.5f, "tune: LayerNorm bias");
-    r->dw = device_alloc(dev, (size_t)m->C * sizeof(float), "tune: LayerNorm weight gradient");
-    r->db = device_alloc(dev, (size_t)m->C * sizeof(float), "tune: LayerNorm bias gradient");
-    r->att0 = random_buf(dev, r->n_att, &s, -4, 4, "tune: attention scores");
-    r->att = device_alloc(dev, r->n_att * sizeof(float), "tune: attention");
-    r->datt = random_buf(dev, r->n_att, &s, -1, 1, "tune: attention gradient");
-    r->logits0 = random_buf(dev, r->n_logits, &s, -4, 4, "tune: logits");
-    r->logits = device_alloc(dev, r->n_logits * sizeof(float), "tune: logits copy");
-    r->losses = device_alloc(dev, BT * sizeof(float), "tune: losses");
+    k->n_ln = BT * m->C;
+    k->n_ew = 4 * k->n_ln;
+    k->n_att = (size_t)m->B * m->NH * m->T * m->T;
+    k->n_logits = BT * m->Vp;
+    size_t P = m->P ? m->P : k->n_ln;
+    k->rows = (P < OPT_MAX ? P : OPT_MAX) / (size_t)m->C;
+    if (k->rows == 0) k->rows = 1;
+    k->n_opt = k->rows * (size_t)m->C;  // whole rows, for the row kernels
+    k->opt_scale = (double)P / (double)k->n_opt;
+
+    k->inp = random_buf(dev, k->n_ln, &s, -2, 2, "tune: LayerNorm input");
+    k->out = buf(dev, k->n_ln, "tune: LayerNorm output");
+    k->dinp = buf(dev, k->n_ln, "tune: LayerNorm gradient");
+    k->mean = buf(dev, BT, "tune: mean");
+    k->rstd = buf(dev, BT, "tune: rstd");
+    k->w = random_buf(dev, (size_t)m->C, &s, 0.5f, 1.5f, "tune: LayerNorm weight");
+    k->b = random_buf(dev, (size_t)m->C, &s, -0.5f, 0.5f, "tune: LayerNorm bias");
+    k->dw = buf(dev, (size_t)m->C, "tune: LayerNorm weight gradient");
+    k->db = buf(dev, (size_t)m->C, "tune: LayerNorm bias gradient");
+    k->att0 = random_buf(dev, k->n_att, &s, -4, 4, "tune: attention scores");
+    k->att = buf(dev, k->n_att, "tune: attention");
+    k->datt = random_buf(dev, k->n_att, &s, -1, 1, "tune: attention gradient");
+    k->logits0 = random_buf(dev, k->n_logits, &s, -4, 4, "tune: logits");
+    k->logits = buf(dev, k->n_logits, "tune: logits copy");
+    k->losses = buf(dev, BT, "tune: losses");
     int *t = mallocCheck(BT * sizeof *t);
     for (size_t i = 0; i < BT; i++) t[i] = (int)(i * 7919 % (size_t)m->V);
-    r->targets = device_alloc(dev, BT * sizeof(int), "tune: targets");
-    device_write(dev, r->targets, 0, BT * sizeof(int), t);
+    k->targets = device_alloc(dev, BT * sizeof(int), "tune: targets");
+    device_write(dev, k->targets, 0, BT * sizeof(int), t);
     free(t);
-    r->ref_ln = mallocCheck(r->n_ln * sizeof(float));
-    r->ref_att = mallocCheck(r->n_att * sizeof(float));
-    r->ref_losses = mallocCheck(BT * sizeof(float));
-    size_t most = r->n_ln > r->n_att ? r->n_ln : r->n_att;
-    r->host = mallocCheck((most > BT ? most : BT) * sizeof(float));
-    return r;
+
+    k->x = random_buf(dev, k->n_ew, &s, -6, 6, "tune: GELU input");
+    k->dy = random_buf(dev, k->n_ew, &s, -1, 1, "tune: GELU output gradient");
+    k->y = buf(dev, k->n_ew, "tune: GELU output");
+    k->dx = buf(dev, k->n_ew, "tune: GELU input gradient");
+    float *h = mallocCheck(k->n_opt * sizeof *h);
+    fill_random(h, k->n_opt, &s, -0.1f, 0.1f);
+    k->p0 = buf(dev, k->n_opt, "tune: parameters");
+    device_write(dev, k->p0, 0, k->n_opt * sizeof *h, h);
+    // Row norms of the parameters: the rotational update's targets.
+    float *norms = mallocCheck(k->rows * sizeof *norms);
+    for (size_t r = 0; r < k->rows; r++) {
+        double ss = 0;
+        for (int c = 0; c < m->C; c++) ss += (double)h[r * (size_t)m->C + (size_t)c] * h[r * (size_t)m->C + (size_t)c];
+        norms[r] = (float)sqrt(ss);
+    }
+    k->target = buf(dev, k->rows, "tune: row norms");
+    device_write(dev, k->target, 0, k->rows * sizeof *norms, norms);
+    free(norms);
+    fill_random(h, k->n_opt, &s, -0.01f, 0.01f);
+    k->m0 = buf(dev, k->n_opt, "tune: first moments");
+    device_write(dev, k->m0, 0, k->n_opt * sizeof *h, h);
+    fill_random(h, k->n_opt, &s, 0.0f, 1e-4f);
+    k->v0 = buf(dev, k->n_opt, "tune: second moments");
+    device_write(dev, k->v0, 0, k->n_opt * sizeof *h, h);
+    free(h);
+    k->g = random_buf(dev, k->n_opt, &s, -0.01f, 0.01f, "tune: gradients");
+    k->p = buf(dev, k->n_opt, "tune: parameters copy");
+    k->m1 = buf(dev, k->n_opt, "tune: first moments copy");
+    k->v1 = buf(dev, k->n_opt, "tune: second moments copy");
+    const float stats[4] = {0, 0, 1, 0};  // clip factor 1
+    k->stats = buf(dev, 4, "tune: gradient stats");
+    device_write(dev, k->stats, 0, sizeof stats, stats);
+    k->partials = buf(dev, NORM_GROUPS_MAX, "tune: partial sums");
+    size_t most = k->n_ew > k->n_att ? k->n_ew : k->n_att;
+    if (k->n_opt > most) most = k->n_opt;
+    k->host = mallocCheck(most * sizeof(float));
+    return k;
 }
 
 static double max_rel_diff(const float *x, const float *ref, size_t n) {
@@ -77,84 +142,135 @@ static double max_rel_diff(const float *x, const float *ref, size_t n) {
     return err;
 }
 
-// Checks one output against the reference (or makes it the reference).
-static int check(RowBench *r, cl_mem buf, float *ref, size_t n) {
-    float *x = r->have_ref ? r->host : ref;
-    device_read(r->dev, buf, 0, n * sizeof(float), x);
-    return !r->have_ref || max_rel_diff(x, ref, n) <= 1e-4;
+// Checks output slot i of family f against the reference, or makes it the reference.
+static int check(KernelBench *k, int f, int i, cl_mem b, size_t n) {
+    Ref *r = &k->ref[f];
+    if (!r->have) {
+        r->out[i] = mallocCheck(n * sizeof(float));
+        r->n[i] = n;
+        device_read(k->dev, b, 0, n * sizeof(float), r->out[i]);
+        return 1;
+    }
+    device_read(k->dev, b, 0, n * sizeof(float), k->host);
+    return max_rel_diff(k->host, r->out[i], n) <= MAX_REL_ERROR;
 }
 
-// Repeats a launch for ROW_TIME seconds; returns ms per launch. One untimed
+static void copy(KernelBench *k, cl_mem dst, cl_mem src, size_t n) {
+    CL_CHECK(clEnqueueCopyBuffer(k->dev->queue, src, dst, 0, 0, n * sizeof(float), 0, NULL, NULL));
+}
+
+// Repeats a launch for KERNEL_TIME seconds into ms (per launch). One untimed
 // launch first: POCL compiles a kernel for each new work-group size on first use.
 #define TIMED(ms, call)                                      \
     do {                                                     \
         call;                                                \
-        CL_CHECK(clFinish(r->dev->queue));                   \
+        CL_CHECK(clFinish(k->dev->queue));                   \
         int reps_ = 0;                                       \
         double t0_ = now_seconds(), dt_;                     \
         do {                                                 \
             call;                                            \
-            CL_CHECK(clFinish(r->dev->queue));               \
+            CL_CHECK(clFinish(k->dev->queue));               \
             reps_++;                                         \
             dt_ = now_seconds() - t0_;                       \
-        } while (dt_ < ROW_TIME);                            \
+        } while (dt_ < KERNEL_TIME);                         \
         (ms) = dt_ * 1e3 / reps_;                            \
     } while (0)
 
-double row_bench_time(RowBench *r, size_t wg) {
-    const Device *dev = r->dev;
-    const TuneModelShape *m = &r->m;
-    int BT = m->B * m->T, rows_att = m->B * m->NH * m->T;
-    Ops o;
-    ops_init_wg(&o, dev, wg);
-    if (o.wg != wg) {
-        ops_free(&o);
-        return -1;
-    }
-    // Correctness first, from pristine inputs.
-    device_zero(dev, r->dinp, 0, r->n_ln * sizeof(float));
-    op_layernorm_forward(&o, r->out, r->mean, r->rstd, r->inp, r->w, r->b, BT, m->C);
-    CL_CHECK(clEnqueueCopyBuffer(dev->queue, r->att0, r->att, 0, 0, r->n_att * sizeof(float), 0, NULL, NULL));
-    CL_CHECK(clEnqueueCopyBuffer(dev->queue, r->logits0, r->logits, 0, 0, r->n_logits * sizeof(float), 0, NULL, NULL));
-    // The softmax input is a (B*NH*T, T) block of scores; op_attention_* also runs GEMMs, so launch the kernel directly.
-    CL_CHECK(clSetKernelArg(o.attention_softmax, 0, sizeof(cl_mem), &r->att));
-    CL_CHECK(clSetKernelArg(o.attention_softmax, 1, sizeof(int), &m->T));
-    size_t local = o.wg, global = (size_t)rows_att * local;
-    CL_CHECK(clEnqueueNDRangeKernel(dev->queue, o.attention_softmax, 1, NULL, &global, &local, 0, NULL, NULL));
-    op_crossentropy(&o, r->logits, r->losses, r->targets, BT, m->V, m->Vp, 1.0f / (float)BT);
-    CL_CHECK(clFinish(dev->queue));
-    int ok = check(r, r->out, r->ref_ln, r->n_ln) && check(r, r->att, r->ref_att, r->n_att) &&
-             check(r, r->losses, r->ref_losses, (size_t)BT);
-    r->have_ref = 1;
-    if (!ok) {
-        ops_free(&o);
-        return -1;
-    }
-    // Then the time of a step's worth of calls (inputs are not restored: the
-    // in-place kernels then work on their own finite outputs, at the same cost).
-    double ln_f, ln_b, sm_f, sm_b, ce;
-    TIMED(ln_f, op_layernorm_forward(&o, r->out, r->mean, r->rstd, r->inp, r->w, r->b, BT, m->C));
-    TIMED(ln_b, op_layernorm_backward(&o, r->dinp, r->dw, r->db, r->out, r->inp, r->w, r->mean, r->rstd, BT, m->C));
-    TIMED(sm_f, CL_CHECK(clEnqueueNDRangeKernel(dev->queue, o.attention_softmax, 1, NULL, &global, &local, 0, NULL,
-                                                NULL)));
-    CL_CHECK(clSetKernelArg(o.attention_softmax_backward, 0, sizeof(cl_mem), &r->datt));
-    CL_CHECK(clSetKernelArg(o.attention_softmax_backward, 1, sizeof(cl_mem), &r->att));
-    CL_CHECK(clSetKernelArg(o.attention_softmax_backward, 2, sizeof(int), &m->T));
-    TIMED(sm_b, CL_CHECK(clEnqueueNDRangeKernel(dev->queue, o.attention_softmax_backward, 1, NULL, &global, &local, 0,
-                                                NULL, NULL)));
-    TIMED(ce, op_crossentropy(&o, r->logits, r->losses, r->targets, BT, m->V, m->Vp, 1.0f / (float)BT));
-    ops_free(&o);
-    int nln = 2 * m->L + 1;
-    return nln * (ln_f + ln_b) + m->L * (sm_f + sm_b) + ce;
+static void adamw(KernelBench *k, Ops *o) {
+    op_adamw(o, k->p, k->g, k->m1, k->v1, k->stats, 0, k->n_opt, 1e-3f, 0.9f, 0.95f, 1e-8f, 0.1f, 0.5f, 0.1f);
 }
 
-void row_bench_free(RowBench *r) {
-    cl_mem all[] = {r->inp, r->out, r->mean, r->rstd, r->w, r->b, r->dw, r->db, r->dinp, r->att, r->att0, r->datt,
-                    r->logits, r->logits0, r->losses, r->targets};
+static void rot_update(KernelBench *k, Ops *o) {
+    RotArgs a = {.mode = 1, .rho_index = -1, .theta = 1e-3f, .beta1 = 0.9f, .beta2 = 0.95f, .eps = 1e-8f,
+                 .bc1 = 0.5f, .bc2 = 0.1f};
+    op_rot_update_rows(o, k->p, k->g, k->m1, k->v1, k->stats, k->target, k->stats, 0, k->rows, k->m.C, 0, &a);
+}
+
+static void restore_optimizer(KernelBench *k) {
+    copy(k, k->p, k->p0, k->n_opt);
+    copy(k, k->m1, k->m0, k->n_opt);
+    copy(k, k->v1, k->v0, k->n_opt);
+}
+
+// ms per training step of family f's calls with the kernels of o, or -1 when its outputs are wrong.
+static double family_time(KernelBench *k, Ops *o, int f) {
+    const TuneModelShape *m = &k->m;
+    int BT = m->B * m->T, L = m->L, n_ew = (int)k->n_ew, n_ln = (int)k->n_ln, rows_att = m->B * m->NH * m->T;
+    double a = 0, b = 0, c = 0, d = 0;
+    int ok = 1;
+    switch (f) {
+    case F_ELEMENTWISE:
+        restore_optimizer(k);
+        op_gelu_forward(o, k->y, k->x, n_ew);
+        op_gelu_backward(o, k->dx, k->x, k->dy, n_ew);
+        adamw(k, o);
+        ok = check(k, f, 0, k->y, k->n_ew) && check(k, f, 1, k->dx, k->n_ew) && check(k, f, 2, k->p, k->n_opt);
+        if (!ok) return -1;
+        TIMED(a, op_gelu_forward(o, k->y, k->x, n_ew));
+        TIMED(b, op_gelu_backward(o, k->dx, k->x, k->dy, n_ew));
+        TIMED(c, op_residual_forward(o, k->dx, k->x, k->dy, n_ln));
+        TIMED(d, adamw(k, o));
+        return L * (a + b + 2 * c) + k->opt_scale * d;
+    case F_LAYERNORM:
+        // The input gradient alone: op_layernorm_backward also runs the parameter
+        // gradient, a 1-D kernel of the elementwise family's WG.
+        device_zero(k->dev, k->dinp, 0, k->n_ln * sizeof(float));
+        op_layernorm_forward(o, k->out, k->mean, k->rstd, k->inp, k->w, k->b, BT, m->C);
+        op_layernorm_backward_input(o, k->dinp, k->out, k->inp, k->w, k->mean, k->rstd, BT, m->C);
+        if (!check(k, f, 0, k->out, k->n_ln) || !check(k, f, 1, k->dinp, k->n_ln)) return -1;
+        TIMED(a, op_layernorm_forward(o, k->out, k->mean, k->rstd, k->inp, k->w, k->b, BT, m->C));
+        TIMED(b, op_layernorm_backward_input(o, k->dinp, k->out, k->inp, k->w, k->mean, k->rstd, BT, m->C));
+        return (2 * L + 1) * (a + b);
+    case F_SOFTMAX:
+        // On a (B*NH*T, T) block of scores (op_attention_* would also run GEMMs).
+        copy(k, k->att, k->att0, k->n_att);
+        op_attention_softmax(o, k->att, rows_att, m->T);
+        if (!check(k, f, 0, k->att, k->n_att)) return -1;
+        TIMED(a, op_attention_softmax(o, k->att, rows_att, m->T));
+        TIMED(b, op_attention_softmax_backward(o, k->datt, k->att, rows_att, m->T));
+        return L * (a + b);
+    case F_CROSSENTROPY:
+        copy(k, k->logits, k->logits0, k->n_logits);
+        op_crossentropy(o, k->logits, k->losses, k->targets, BT, m->V, m->Vp, 1.0f / (float)BT);
+        if (!check(k, f, 0, k->losses, (size_t)BT)) return -1;
+        // In place: later repetitions work on their own finite outputs, at the same cost.
+        TIMED(a, op_crossentropy(o, k->logits, k->losses, k->targets, BT, m->V, m->Vp, 1.0f / (float)BT));
+        return a;
+    case F_ROWS:
+        restore_optimizer(k);
+        rot_update(k, o);
+        if (!check(k, f, 0, k->p, k->n_opt)) return -1;
+        TIMED(a, rot_update(k, o));
+        return k->opt_scale * a;
+    case F_REDUCTIONS:
+        op_grad_norm(o, k->stats, k->partials, k->g, k->n_opt, 0.0f);  // max_norm 0: the clip factor stays 1
+        if (!check(k, f, 0, k->stats, 4)) return -1;
+        TIMED(a, op_grad_norm(o, k->stats, k->partials, k->g, k->n_opt, 0.0f));
+        return k->opt_scale * a;
+    }
+    return -1;
+}
+
+int kernel_bench_run(KernelBench *k, const KernelParams *kp, const int *want, double *ms) {
+    Ops o;
+    if (!ops_try_init(&o, k->dev, kp)) return 0;
+    for (int f = 0; f < TUNE_NUM_FAMILIES; f++) {
+        if (!want[f]) continue;
+        ms[f] = family_time(k, &o, f);
+        k->ref[f].have = 1;
+    }
+    ops_free(&o);
+    return 1;
+}
+
+void kernel_bench_free(KernelBench *k) {
+    cl_mem all[] = {k->inp,  k->out,  k->mean, k->rstd,    k->w,       k->b,       k->dw,     k->db,
+                    k->dinp, k->att,  k->att0, k->datt,    k->logits,  k->logits0, k->losses, k->targets,
+                    k->x,    k->y,    k->dy,   k->dx,      k->p,       k->p0,      k->g,      k->m1,
+                    k->m0,   k->v1,   k->v0,   k->stats,   k->target,  k->partials};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) CL_CHECK(clReleaseMemObject(all[i]));
-    free(r->ref_ln);
-    free(r->ref_att);
-    free(r->ref_losses);
-    free(r->host);
-    free(r);
+    for (int f = 0; f < TUNE_NUM_FAMILIES; f++)
+        for (int i = 0; i < 3; i++) free(k->ref[f].out[i]);
+    free(k->host);
+    free(k);
 }

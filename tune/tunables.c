@@ -71,17 +71,43 @@ const TuneSpace tune_space_xgemm_direct = {
     .seeds = {{2, 8, 8, 8, 8, 1, 1, 1, 1, 32}, {8, 8, 8, 8, 8, 0, 0, 4, 4, 64}},
 };
 
-static int row_valid(const int *v, const Device *dev) { return (size_t)v[0] <= dev->max_wg; }
+// A family's first parameter is its work-group size; the value lists hold only legal values otherwise.
+static int family_valid(const int *v, const Device *dev) { return (size_t)v[0] <= dev->max_wg; }
+// ... and in the row families, the second is the rows per group, which multiply it.
+static int rows_family_valid(const int *v, const Device *dev) { return (size_t)v[0] * (size_t)v[1] <= dev->max_wg; }
+#define ROWS_VALUES 5, {1, 2, 4, 8, 16}
 
-// WG of cl/common.cl: the work-group of every one-group-per-row kernel
-// (LayerNorm, softmax, cross-entropy, norm reductions) and of 1-D launches.
-const TuneSpace tune_space_row_kernels = {
-    .kernel = "kernels",
-    .nparams = 1,
-    .params = {{"WG", 6, {16, 32, 64, 128, 256, 512}}},
-    .valid = row_valid,
-    .nseeds = 0,
+#define WG_VALUES 8, {1, 8, 16, 32, 64, 128, 256, 512}
+const TuneSpace tune_space_families[TUNE_NUM_FAMILIES] = {
+    {.kernel = "elementwise", .nparams = 2, .params = {{"WG", WG_VALUES}, {"VW", 5, {1, 2, 4, 8, 16}}}, .valid = family_valid},
+    {.kernel = "layernorm",
+     .nparams = 2,
+     .params = {{"LN_WG", WG_VALUES}, {"LN_ROWS", ROWS_VALUES}},
+     .valid = rows_family_valid},
+    {.kernel = "softmax",
+     .nparams = 2,
+     .params = {{"SOFTMAX_WG", WG_VALUES}, {"SOFTMAX_ROWS", ROWS_VALUES}},
+     .valid = rows_family_valid},
+    {.kernel = "crossentropy",
+     .nparams = 2,
+     .params = {{"CE_WG", WG_VALUES}, {"CE_VW", 5, {1, 2, 4, 8, 16}}},
+     .valid = family_valid},
+    {.kernel = "rows", .nparams = 1, .params = {{"ROW_WG", WG_VALUES}}, .valid = family_valid},
+    {.kernel = "reductions",
+     .nparams = 3,
+     .params = {{"REDUCE_WG", WG_VALUES},
+                {"NORM_GROUPS", 8, {8, 16, 32, 64, 128, 256, 512, 1024}},
+                {"REDUCE_CONTIGUOUS", 2, {0, 1}}},
+     .valid = family_valid},
 };
+
+void tune_family_params(const TuneSpace *s, const int *v, KernelParams *p) {
+    for (int i = 0; i < s->nparams; i++) p->v[kernel_param_find(s->params[i].name)] = v[i];
+}
+
+void tune_family_values(const TuneSpace *s, const KernelParams *p, int *v) {
+    for (int i = 0; i < s->nparams; i++) v[i] = p->v[kernel_param_find(s->params[i].name)];
+}
 
 GemmParams tune_gemm_params(const int *v) {
     return (GemmParams){.vw = v[0], .tm = v[1], .tn = v[2], .wg0 = v[3], .wg1 = v[4]};

@@ -8,6 +8,7 @@
 
 #include "cl_device.h"
 #include "gemm_cl.h"
+#include "kernel_params.h"
 
 #define TUNE_MAX_PARAMS 16
 #define TUNE_MAX_VALUES 8
@@ -31,7 +32,11 @@ typedef struct {
 
 extern const TuneSpace tune_space_xgemm;         // CLBlast indirect GEMM kernel
 extern const TuneSpace tune_space_xgemm_direct;  // CLBlast direct GEMM kernel
-extern const TuneSpace tune_space_row_kernels;   // our row-reduction kernels (cl/common.cl WG)
+// Our kernels' tunables (src/kernel_params.h), one space per kernel family
+// named by its define names. A family's time depends on its own defines only,
+// so the tuner searches all families side by side, one program build per round.
+#define TUNE_NUM_FAMILIES 6
+extern const TuneSpace tune_space_families[TUNE_NUM_FAMILIES];
 extern const TuneSpace tune_space_gemm_cl;       // our GEMM (cl/gemm.cl), chosen per shape over CLBlast
 
 // A random legal candidate into v; returns 0 if none was found.
@@ -44,5 +49,9 @@ void tune_space_id(const TuneSpace *s, const int *v, char *buf, size_t n);
 CLBlastStatusCode tune_space_override(const TuneSpace *s, const Device *dev, const int *v);
 // Overrides CLBlast's direct/indirect GEMM crossover (m*n*k below it runs the direct kernel).
 CLBlastStatusCode tune_override_min_indirect(const Device *dev, size_t min_indirect_size);
+// Sets the defines of family space s to the values v in p.
+void tune_family_params(const TuneSpace *s, const int *v, KernelParams *p);
+// The values of family space s in p, into v.
+void tune_family_values(const TuneSpace *s, const KernelParams *p, int *v);
 // cl/gemm.cl's parameters from values of tune_space_gemm_cl.
 GemmParams tune_gemm_params(const int *v);

@@ -6,11 +6,11 @@
 #include "ops.h"
 
 // Loads dev's tuning database, applies its CLBlast parameters through
-// CLBlastOverrideParameters and prints one `tuned: ...` line to out. Returns the
-// tuned work-group size of our row kernels, or 0 for the default. Never fatal:
+// CLBlastOverrideParameters and prints one `tuned: ...` line to out. Returns
+// the tunables for our kernels (the device's defaults where untuned). Never fatal:
 // a missing, stale or corrupt database only means untuned defaults.
 // GPT2CL_TUNE=0 in the environment skips the database.
-size_t tune_apply(const Device *dev, FILE *out);
+KernelParams tune_apply(const Device *dev, FILE *out);
 
 // Applies the per-shape choices of our GEMM (cl/gemm.cl) over CLBlast that
 // tune_apply last read for dev to ops (after ops_init). Returns the number of entries applied.

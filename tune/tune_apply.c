@@ -33,13 +33,35 @@ static int apply_kernel(const Device *dev, const cJSON *params, const char *kern
 static cJSON *applied_gemm_cl;
 static cl_device_id applied_device;
 
-size_t tune_apply(const Device *dev, FILE *out) {
+// best.kernels: {"LN_WG": 64, ...}, our kernels' tunables by define name (kernel_params.h).
+static KernelParams apply_kernel_params(const Device *dev, const cJSON *kernels) {
+    KernelParams def = kernel_params_default(dev), p = def;
+    const cJSON *x;
+    cJSON_ArrayForEach(x, kernels) {
+        int id = kernel_param_find(x->string);
+        if (id < 0 || !cJSON_IsNumber(x)) {
+            warn("tuning database: ignoring unknown kernel parameter '%s'", x->string);
+            continue;
+        }
+        p.v[id] = x->valueint;
+    }
+    const char *bad;
+    if (!kernel_params_valid(&p, dev, &bad)) {
+        warn("tuning database: kernel parameter %s is illegal on this device; using the default kernel parameters",
+             bad);
+        return def;
+    }
+    return p;
+}
+
+KernelParams tune_apply(const Device *dev, FILE *out) {
     cJSON_Delete(applied_gemm_cl);
     applied_gemm_cl = NULL;
+    KernelParams kp = kernel_params_default(dev);
     const char *env = getenv("GPT2CL_TUNE");
     if (env && !strcmp(env, "0")) {
         fprintf(out, "tuned: off (GPT2CL_TUNE=0)\n");
-        return 0;
+        return kp;
     }
     TuneDb db;
     int found = tune_db_load(&db, dev);
@@ -47,13 +69,11 @@ size_t tune_apply(const Device *dev, FILE *out) {
     if (!best) {
         fprintf(out, "tuned: no, run gpt2cl tune\n");
         tune_db_free(&db);
-        return 0;
+        return kp;
     }
     const cJSON *clblast = cJSON_GetObjectItemCaseSensitive(best, "clblast"), *k;
     cJSON_ArrayForEach(k, clblast) apply_kernel(dev, k, k->string);
-    size_t wg = 0;
-    const cJSON *w = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(best, "kernels"), "WG");
-    if (cJSON_IsNumber(w) && w->valueint > 0 && (size_t)w->valueint <= dev->max_wg) wg = (size_t)w->valueint;
+    kp = apply_kernel_params(dev, cJSON_GetObjectItemCaseSensitive(best, "kernels"));
     const cJSON *ours_list = cJSON_GetObjectItemCaseSensitive(best, "gemm_cl");
     applied_gemm_cl = ours_list ? cJSON_Duplicate(ours_list, 1) : NULL;
     applied_device = dev->device;
@@ -62,15 +82,20 @@ size_t tune_apply(const Device *dev, FILE *out) {
     const cJSON *date = cJSON_GetObjectItemCaseSensitive(best, "date");
     const cJSON *d0 = cJSON_GetObjectItemCaseSensitive(best, "gemm_ms_default");
     const cJSON *d1 = cJSON_GetObjectItemCaseSensitive(best, "gemm_ms_tuned");
-    char gain[64] = "";
+    const cJSON *k0 = cJSON_GetObjectItemCaseSensitive(best, "kernels_ms_default");
+    const cJSON *k1 = cJSON_GetObjectItemCaseSensitive(best, "kernels_ms_tuned");
+    char gain[96] = "";
+    int used = 0;
     if (cJSON_IsNumber(d0) && cJSON_IsNumber(d1) && d1->valuedouble > 0)
-        snprintf(gain, sizeof gain, ", GEMMs %.2fx vs defaults", d0->valuedouble / d1->valuedouble);
+        used = snprintf(gain, sizeof gain, ", GEMMs %.2fx vs defaults", d0->valuedouble / d1->valuedouble);
+    if (cJSON_IsNumber(k0) && cJSON_IsNumber(k1) && k1->valuedouble > 0)
+        snprintf(gain + used, sizeof gain - (size_t)used, ", our kernels %.2fx", k0->valuedouble / k1->valuedouble);
     char mix[64] = "";
     if (ours_all) snprintf(mix, sizeof mix, ", our GEMM on every shape");
     else if (ours > 0) snprintf(mix, sizeof mix, ", our GEMM on %d shape(s)", ours);
     fprintf(out, "tuned: yes (%s%s%s)\n", cJSON_IsString(date) ? date->valuestring : "undated", gain, mix);
     tune_db_free(&db);
-    return wg;
+    return kp;
 }
 
 static int json_int(const cJSON *o, const char *name, int *ok) {

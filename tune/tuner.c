@@ -24,6 +24,14 @@ typedef struct {
     double *shape_ms;
 } Best;
 
+// Coordinate search of one kernel family: each parameter in turn through its
+// values, the others at their best so far; a second sweep if the first improved.
+typedef struct {
+    int v[TUNE_MAX_PARAMS];  // best values so far
+    double ms;               // their ms per step
+    int p, i, sweep, improved, done;  // cursor: parameter, next value index
+} FamilySearch;
+
 typedef struct {
     TuneJob *job;
     GemmBufs bufs;
@@ -42,8 +50,11 @@ typedef struct {
     int done, have_base;
     Best ind, dir;
     double *dir_default;  // per shape: the defaults' time where they surely ran the direct kernel, else -1
-    int wg;
-    double rows_base, rows_best;
+    // Our kernels: the best tunables so far (all families merged) and their ms per step.
+    KernelParams kp;
+    double kern_base, kern_best;
+    FamilySearch fam[TUNE_NUM_FAMILIES];
+    int kern_done;  // the search of our kernels ran to its end
     // Our GEMM: per shape the fastest checked candidate (ms -1: none yet).
     double *ours_ms;
     int (*ours_v)[TUNE_MAX_PARAMS];
@@ -141,13 +152,7 @@ static double masked_total(const Tuner *t, const unsigned char *mask, const doub
 static void search_clblast(Tuner *t, const TuneSpace *s, const unsigned char *mask, double deadline, Best *best) {
     TuneJob *j = t->job;
     const char *wl = j->workload;
-    // Earlier measurements (an interrupted or shorter tune) seed the best.
-    const cJSON *w = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(j->db->root, "measurements"), wl), *e;
     int v[TUNE_MAX_PARAMS];
-    pthread_mutex_lock(&t->mu);
-    cJSON_ArrayForEach(e, w) if (parse_id(s, e->string, v) && s->valid(v, j->dev))
-        best_update(best, v, recorded_total(e), cJSON_GetObjectItemCaseSensitive(e, "shape_ms"), j->nshapes);
-    pthread_mutex_unlock(&t->mu);
     double *shape_ms = mallocCheck((size_t)j->nshapes * sizeof *shape_ms);
     char id[512];
     int seed = 0, skipped = 0;
@@ -219,53 +224,134 @@ static size_t pick_crossover(const Tuner *t, const double *ind, const double *di
     return best_thr;
 }
 
-static void search_row_kernels(Tuner *t, double deadline) {
+// The family's next candidate into w; 0 once its search is over.
+static int family_next(const TuneSpace *s, FamilySearch *fs, const Device *dev, int *w) {
+    while (!fs->done) {
+        if (fs->i == s->params[fs->p].nvalues) {
+            fs->i = 0;
+            fs->p++;
+        }
+        if (fs->p == s->nparams) {
+            fs->p = 0;
+            if (!fs->improved || ++fs->sweep == 2 || s->nparams == 1) fs->done = 1;
+            fs->improved = 0;
+            continue;
+        }
+        memcpy(w, fs->v, sizeof fs->v);
+        w[fs->p] = s->params[fs->p].values[fs->i++];
+        if (w[fs->p] != fs->v[fs->p] && s->valid(w, dev)) return 1;
+    }
+    return 0;
+}
+
+// Under t->mu: the step's time of our kernels with every family at its best.
+static void kernels_total(Tuner *t) {
+    t->kern_best = 0;
+    for (int f = 0; f < TUNE_NUM_FAMILIES; f++) t->kern_best += t->fam[f].ms;
+    t->best_ratio = t->kern_base / t->kern_best;
+}
+
+// Under t->mu: family f's candidate w took ms (-1: wrong or illegal).
+static void family_result(Tuner *t, int f, const int *w, double ms) {
+    FamilySearch *fs = &t->fam[f];
+    if (ms >= 0 && ms < fs->ms) {
+        memcpy(fs->v, w, sizeof fs->v);
+        fs->ms = ms;
+        fs->improved = 1;
+        tune_family_params(&tune_space_families[f], w, &t->kp);
+    }
+    kernels_total(t);
+}
+
+// Our kernels' tunables (src/kernel_params.h). Families are independent, so
+// every round builds one program holding the next candidate of each family
+// and times each family with its own defines.
+static void search_kernels(Tuner *t, double deadline) {
     TuneJob *j = t->job;
-    const TuneSpace *s = &tune_space_row_kernels;
-    t->phase = "kernels WG";
+    enum { NF = TUNE_NUM_FAMILIES };
+    t->phase = "our kernels";
     t->cand = 0;
-    if (elapsed(t) + 1.0 > deadline) return;
-    RowBench *rb = row_bench_create(j->dev, &j->model);
-    size_t def = ops_default_wg(j->dev);
-    double t0 = now_seconds();
-    double base = row_bench_time(rb, def);  // the reference run, then timed
-    double cost = now_seconds() - t0;
-    char id[128];
-    int v[TUNE_MAX_PARAMS] = {(int)def};
-    tune_space_id(s, v, id, sizeof id);
+    if (t->kern_done || elapsed(t) + 1.0 > deadline) return;
+    KernelBench *kb = kernel_bench_create(j->dev, &j->model);
+    KernelParams def = kernel_params_default(j->dev);
+    FamilySearch *fam = t->fam;
+    int want[NF], w[NF][TUNE_MAX_PARAMS];
+    double ms[NF], t0 = now_seconds();
+    for (int f = 0; f < NF; f++) want[f] = 1;
+    // The defaults first, always: their outputs are the reference of every check.
+    if (!kernel_bench_run(kb, &def, want, ms)) die("our kernels do not build with their default parameters");
+    double cost = now_seconds() - t0;  // of a round, for the deadline
+    char id[256];
     pthread_mutex_lock(&t->mu);
-    t->wg = (int)def;
-    t->rows_base = t->rows_best = base;
-    tune_db_record(j->db, j->workload, id, base, NULL, 0);
+    int loaded = t->kern_best > 0;  // bests from the database (load_recorded) or an earlier call
+    t->kern_base = 0;
+    t->kp = def;
+    for (int f = 0; f < NF; f++) {
+        const TuneSpace *s = &tune_space_families[f];
+        tune_family_values(s, &def, w[f]);
+        tune_space_id(s, w[f], id, sizeof id);
+        tune_db_record(j->db, j->workload, id, ms[f], NULL, 0);
+        t->kern_base += ms[f];
+        if (!loaded || !(fam[f].ms < ms[f])) {
+            memcpy(fam[f].v, w[f], sizeof fam[f].v);
+            fam[f].ms = ms[f];
+        }
+        tune_family_params(s, fam[f].v, &t->kp);
+    }
+    kernels_total(t);
+    tune_db_save(j->db);
     pthread_mutex_unlock(&t->mu);
-    for (int i = 0; i < s->params[0].nvalues; i++) {
-        v[0] = s->params[0].values[i];
-        if (!s->valid(v, j->dev) || (size_t)v[0] == def) continue;
-        tune_space_id(s, v, id, sizeof id);
-        const cJSON *e = tune_db_find(j->db, j->workload, id);
-        double ms;
-        if (e) {
-            ms = recorded_total(e);
-        } else {
-            if (elapsed(t) + 2 * cost > deadline) continue;  // recorded values further on still count
-            t->cand++;
-            progress(t, 0);
-            ms = row_bench_time(rb, (size_t)v[0]);
+    while (elapsed(t) + 2 * cost <= deadline) {
+        // Each family's next unmeasured candidate; measured ones come from the database.
+        KernelParams cand = t->kp;
+        int any = 0;
+        for (int f = 0; f < NF; f++) {
+            const TuneSpace *s = &tune_space_families[f];
+            want[f] = 0;
+            while (family_next(s, &fam[f], j->dev, w[f])) {
+                tune_space_id(s, w[f], id, sizeof id);
+                const cJSON *e = tune_db_find(j->db, j->workload, id);
+                if (!e) {
+                    want[f] = any = 1;
+                    tune_family_params(s, w[f], &cand);
+                    break;
+                }
+                pthread_mutex_lock(&t->mu);
+                family_result(t, f, w[f], recorded_total(e));
+                pthread_mutex_unlock(&t->mu);
+            }
         }
+        if (!any) {
+            t->kern_done = 1;
+            break;
+        }
+        t->cand++;
+        progress(t, 0);
+        t0 = now_seconds();
+        if (!kernel_bench_run(kb, &cand, want, ms)) {
+            // Some family's candidate cannot run here: find which, alone on top of the best.
+            for (int f = 0; f < NF; f++) {
+                if (!want[f]) continue;
+                int one[NF] = {0};
+                one[f] = 1;
+                KernelParams p = t->kp;
+                tune_family_params(&tune_space_families[f], w[f], &p);
+                if (!kernel_bench_run(kb, &p, one, ms)) ms[f] = -1;
+            }
+        }
+        cost = now_seconds() - t0;
         pthread_mutex_lock(&t->mu);
-        if (!e) {
-            tune_db_record(j->db, j->workload, id, ms, NULL, 0);
-            tune_db_save(j->db);
+        for (int f = 0; f < NF; f++) {
+            if (!want[f]) continue;
+            tune_space_id(&tune_space_families[f], w[f], id, sizeof id);
+            tune_db_record(j->db, j->workload, id, ms[f], NULL, 0);
+            family_result(t, f, w[f], ms[f]);
         }
-        if (ms >= 0 && ms < t->rows_best) {
-            t->rows_best = ms;
-            t->wg = v[0];
-        }
-        t->best_ratio = base / t->rows_best;
+        tune_db_save(j->db);
         pthread_mutex_unlock(&t->mu);
         progress(t, 2);
     }
-    row_bench_free(rb);
+    kernel_bench_free(kb);
 }
 
 static void ours_update(Tuner *t, const int *v, double total, const double *shape_ms) {
@@ -281,6 +367,63 @@ static void ours_update(Tuner *t, const int *v, double total, const double *shap
     }
 }
 
+// Earlier measurements of this workload (an interrupted or shorter tune) seed
+// every GEMM search's best before any phase runs, so that a budget which ends
+// early still writes all that is known.
+static void load_recorded(Tuner *t) {
+    const TuneJob *j = t->job;
+    const cJSON *w = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(j->db->root, "measurements"),
+                                                      j->workload), *e;
+    int v[TUNE_MAX_PARAMS];
+    double *shape_ms = mallocCheck((size_t)j->nshapes * sizeof *shape_ms);
+    pthread_mutex_lock(&t->mu);
+    cJSON_ArrayForEach(e, w) {
+        const cJSON *ms = cJSON_GetObjectItemCaseSensitive(e, "shape_ms");
+        if (parse_id(&tune_space_xgemm, e->string, v) && tune_space_xgemm.valid(v, j->dev))
+            best_update(&t->ind, v, recorded_total(e), ms, j->nshapes);
+        if (parse_id(&tune_space_xgemm_direct, e->string, v) && tune_space_xgemm_direct.valid(v, j->dev))
+            best_update(&t->dir, v, recorded_total(e), ms, j->nshapes);
+        if (parse_id(&tune_space_gemm_cl, e->string, v) && tune_space_gemm_cl.valid(v, j->dev)) {
+            for (int i = 0; i < j->nshapes; i++) {
+                const cJSON *x = cJSON_GetArrayItem(ms, i);
+                shape_ms[i] = cJSON_IsNumber(x) ? x->valuedouble : -1;
+            }
+            ours_update(t, v, recorded_total(e), shape_ms);
+        }
+    }
+    // Our kernels: each family's best recorded candidate, if every family's defaults were recorded too.
+    KernelParams def = kernel_params_default(j->dev);
+    double base = 0, best = 0;
+    int complete = 1;
+    char id[256];
+    for (int f = 0; f < TUNE_NUM_FAMILIES && complete; f++) {
+        const TuneSpace *s = &tune_space_families[f];
+        FamilySearch *fs = &t->fam[f];
+        tune_family_values(s, &def, fs->v);
+        tune_space_id(s, fs->v, id, sizeof id);
+        const cJSON *d = tune_db_find(j->db, j->workload, id);
+        fs->ms = d ? recorded_total(d) : -1;
+        complete = fs->ms >= 0;
+        base += fs->ms;
+        cJSON_ArrayForEach(e, w) if (parse_id(s, e->string, v) && s->valid(v, j->dev)) {
+            double x = recorded_total(e);
+            if (x >= 0 && x < fs->ms) {
+                fs->ms = x;
+                memcpy(fs->v, v, sizeof fs->v);
+            }
+        }
+        best += fs->ms;
+    }
+    if (complete) {
+        t->kern_base = base;
+        t->kern_best = best;
+        t->kp = def;
+        for (int f = 0; f < TUNE_NUM_FAMILIES; f++) tune_family_params(&tune_space_families[f], t->fam[f].v, &t->kp);
+    }
+    pthread_mutex_unlock(&t->mu);
+    free(shape_ms);
+}
+
 // Our GEMM (cl/gemm.cl) as a candidate family next to CLBlast: each parameter
 // set is built once, checked against the defaults' results on every shape and
 // timed; each shape keeps its fastest set, which finalize() sets against CLBlast.
@@ -291,17 +434,6 @@ static void search_gemm_cl(Tuner *t, double deadline, double est) {
     const char *wl = j->workload;
     int n = j->nshapes, v[TUNE_MAX_PARAMS];
     double *shape_ms = mallocCheck((size_t)n * sizeof *shape_ms);
-    const cJSON *w = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(j->db->root, "measurements"), wl), *e;
-    pthread_mutex_lock(&t->mu);
-    cJSON_ArrayForEach(e, w) if (parse_id(s, e->string, v) && s->valid(v, j->dev)) {
-        const cJSON *ms = cJSON_GetObjectItemCaseSensitive(e, "shape_ms");
-        for (int i = 0; i < n; i++) {
-            const cJSON *x = cJSON_GetArrayItem(ms, i);
-            shape_ms[i] = cJSON_IsNumber(x) ? x->valuedouble : -1;
-        }
-        ours_update(t, v, recorded_total(e), shape_ms);
-    }
-    pthread_mutex_unlock(&t->mu);
     t->phase = "our GEMM";
     t->cand = 0;
     char id[256];
@@ -418,11 +550,11 @@ static void finalize(Tuner *t, double checked_total) {
     free(clb_ms);
     cJSON_AddNumberToObject(best, "gemm_ms_tuned", tuned);
     cJSON_AddBoolToObject(best, "gemm_checked", checked_total >= 0);
-    cJSON *k = cJSON_AddObjectToObject(best, "kernels");
-    if (t->wg) cJSON_AddNumberToObject(k, "WG", t->wg);
-    if (t->rows_best > 0) {
-        cJSON_AddNumberToObject(best, "row_kernels_ms_default", t->rows_base);
-        cJSON_AddNumberToObject(best, "row_kernels_ms_tuned", t->rows_best);
+    if (t->kern_best > 0) {
+        cJSON *k = cJSON_AddObjectToObject(best, "kernels");
+        for (int i = 0; i < KP_COUNT; i++) cJSON_AddNumberToObject(k, kernel_param_name((KernelParamId)i), t->kp.v[i]);
+        cJSON_AddNumberToObject(best, "kernels_ms_default", t->kern_base);
+        cJSON_AddNumberToObject(best, "kernels_ms_tuned", t->kern_best);
     }
     tune_db_set_best(j->db, best);
     tune_db_save(j->db);
@@ -431,9 +563,9 @@ static void finalize(Tuner *t, double checked_total) {
     progress(t, 1);
     printf("tune: GEMMs per step %.2f ms with CLBlast defaults, %.2f ms tuned (%.2fx%s)", t->base_total, tuned,
            t->base_total / tuned, checked_total >= 0 ? "" : ", predicted from the parts");
-    if (t->rows_best > 0)
-        printf("; row kernels %.2f ms at WG %zu, %.2f ms at WG %d (%.2fx)", t->rows_base, ops_default_wg(j->dev),
-               t->rows_best, t->wg, t->rows_base / t->rows_best);
+    if (t->kern_best > 0)
+        printf("; our kernels %.2f ms with their defaults, %.2f ms tuned (%.2fx)", t->kern_base, t->kern_best,
+               t->kern_base / t->kern_best);
     if (nours) printf("; our GEMM on %d of %d shapes", nours, j->nshapes);
     printf("; %.0f s of %.0f s budget\ntune: wrote %s\n", elapsed(t), j->budget, j->db->path);
     fflush(stdout);
@@ -520,19 +652,25 @@ int tuner_run(TuneJob *j) {
     t.have_base = 1;
     t.best_ratio = 1.0;
     pthread_mutex_unlock(&t.mu);
+    load_recorded(&t);
     fprintf(stderr, "tune: CLBlast defaults: %.2f ms of GEMMs per step (measured in %.1f s, with compilation)\n",
             t.base_total, t.est);
-    // The rest of the budget: about a third for Xgemm, a fifth for XgemmDirect,
-    // then our row kernels (quick), most of the rest for our GEMM, a final check.
+    // The rest of the budget: up to a third for our kernels (their search ends
+    // by itself; on POCL each round is mostly the 4 s program build), about a third of what is left for
+    // Xgemm, a fifth for XgemmDirect, most of the rest for our GEMM, a final check.
+    // 2. Our kernels' tunables.
+    search_kernels(&t, elapsed(&t) + 0.35 * (j->budget - elapsed(&t) - check_cost));
+    progress(&t, 1);
     double left = j->budget - elapsed(&t);
 
-    // 2. Xgemm, every GEMM forced through the indirect path.
+    // 3. Xgemm, every GEMM forced through the indirect path.
+    t.best_ratio = 1.0;
     t.phase = "Xgemm";
     CLBLAST_CHECK(tune_override_min_indirect(j->dev, 0));
     search_clblast(&t, &tune_space_xgemm, NULL, elapsed(&t) + 0.35 * left, &t.ind);
     progress(&t, 1);
 
-    // 3. XgemmDirect, forced direct, on the shapes small enough for it.
+    // 4. XgemmDirect, forced direct, on the shapes small enough for it.
     unsigned char *mask = mallocCheck((size_t)n);
     int ndirect = 0;
     for (int i = 0; i < n; i++) ndirect += mask[i] = mnk(&j->shapes[i]) <= DIRECT_MAX_MNK;
@@ -544,18 +682,16 @@ int tuner_run(TuneJob *j) {
         progress(&t, 1);
     }
 
-    // 4. Our row kernels' work-group size.
-    t.best_ratio = 1.0;
-    search_row_kernels(&t, j->budget - 0.5 * t.est);
-    progress(&t, 1);
-
     // 5. Our GEMM, per shape, in most of what is left.
     t.best_ratio = 1.0;
     search_gemm_cl(&t, elapsed(&t) + 0.7 * (j->budget - elapsed(&t) - check_cost), check_cost);
     progress(&t, 1);
 
-    // Time left over (our kernels are quick to tune) goes back to Xgemm, the
-    // kernel that dominates large models, keeping room for the final check.
+    // Time left over goes to our kernels' search if it did not finish (it
+    // resumes from the database), then back to Xgemm, the kernel that
+    // dominates large models, keeping room for the final check.
+    search_kernels(&t, j->budget - check_cost - t.est);
+    progress(&t, 1);
     if (elapsed(&t) + t.est + check_cost < j->budget) {
         t.phase = "Xgemm";
         t.best_ratio = t.ind.found ? t.base_total / t.ind.total : 1.0;

@@ -1,6 +1,6 @@
 // The search behind `gpt2cl tune`: CLBlast Xgemm (indirect) and XgemmDirect
 // parameters and their crossover over the GEMM shapes a model issues, then our
-// row kernels' work-group size; every candidate is checked against the
+// kernels' tunables, family by family; every candidate is checked against the
 // results of the defaults before it is timed, and recorded in the database.
 #pragma once
 #include "ops.h"
@@ -8,6 +8,7 @@
 
 typedef struct {
     int B, T, C, NH, L, V, Vp;  // the model and batch, for our kernels
+    size_t P;                   // parameters (the optimizer's and gradient norm's length)
 } TuneModelShape;
 
 typedef struct {
@@ -25,11 +26,12 @@ typedef struct {
 // after every measurement) and prints a summary. Returns 0 on success.
 int tuner_run(TuneJob *job);
 
-// Times our row kernels with work-group size wg on the model's shapes; out
-// receives checked outputs (see kernel_tune.c). Returns ms per step or -1.
-typedef struct RowBench RowBench;
-RowBench *row_bench_create(const Device *dev, const TuneModelShape *m);
-// ms per training step's worth of row-kernel calls with WG = wg, or -1 if the
-// outputs differ from those of the first call (the reference, run with the default WG).
-double row_bench_time(RowBench *r, size_t wg);
-void row_bench_free(RowBench *r);
+// Times our kernels per family (tune_space_families) on the model's shapes (kernel_tune.c).
+typedef struct KernelBench KernelBench;
+KernelBench *kernel_bench_create(const Device *dev, const TuneModelShape *m);
+// Builds our kernels with kp; for each family f with want[f] set, ms[f] =
+// ms per training step of its calls, or -1 if its outputs differ from those
+// of the family's first run (the reference: run the device's defaults first).
+// Returns 0 when kp cannot be built or launched on the device.
+int kernel_bench_run(KernelBench *k, const KernelParams *kp, const int *want, double *ms);
+void kernel_bench_free(KernelBench *k);

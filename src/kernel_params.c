@@ -1,0 +1,55 @@
+#include "kernel_params.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const char *const names[KP_COUNT] = {
+    "WG", "VW", "LN_WG", "LN_ROWS", "SOFTMAX_WG", "SOFTMAX_ROWS", "CE_WG", "CE_VW", "ROW_WG", "REDUCE_WG",
+    "NORM_GROUPS", "REDUCE_CONTIGUOUS"};
+
+const char *kernel_param_name(KernelParamId id) { return names[id]; }
+
+int kernel_param_find(const char *name) {
+    for (int i = 0; i < KP_COUNT; i++)
+        if (!strcmp(names[i], name)) return i;
+    return -1;
+}
+
+static int is_pow2(int x) { return x > 0 && (x & (x - 1)) == 0; }
+
+KernelParams kernel_params_default(const Device *dev) {
+    // Row kernels reduce in local memory with a power-of-two work-group.
+    int wg = 256;
+    while ((size_t)wg > dev->max_wg) wg /= 2;
+    KernelParams p;
+    for (int i = 0; i < KP_COUNT; i++) p.v[i] = wg;
+    p.v[KP_VW] = p.v[KP_CE_VW] = p.v[KP_LN_ROWS] = p.v[KP_SOFTMAX_ROWS] = 1;
+    p.v[KP_NORM_GROUPS] = 64;
+    // Global reductions read contiguous chunks per work-item on CPUs (see FOR_GRID_ELEMENTS in cl/common.cl).
+    p.v[KP_REDUCE_CONTIGUOUS] = (dev->type & CL_DEVICE_TYPE_CPU) != 0;
+    return p;
+}
+
+int kernel_params_valid(const KernelParams *p, const Device *dev, const char **bad) {
+    for (int i = 0; i < KP_COUNT; i++) {
+        int x = p->v[i], ok;
+        if (i == KP_VW || i == KP_CE_VW) ok = is_pow2(x) && x <= 16;
+        else if (i == KP_NORM_GROUPS) ok = is_pow2(x) && x <= NORM_GROUPS_MAX;
+        else if (i == KP_REDUCE_CONTIGUOUS) ok = x == 0 || x == 1;
+        else if (i == KP_LN_ROWS) ok = is_pow2(x) && (size_t)x * (size_t)p->v[KP_LN_WG] <= dev->max_wg;
+        else if (i == KP_SOFTMAX_ROWS) ok = is_pow2(x) && (size_t)x * (size_t)p->v[KP_SOFTMAX_WG] <= dev->max_wg;
+        else ok = is_pow2(x) && (size_t)x <= dev->max_wg;
+        if (!ok) {
+            if (bad) *bad = names[i];
+            return 0;
+        }
+    }
+    return 1;
+}
+
+void kernel_params_options(const KernelParams *p, char *buf, size_t n) {
+    size_t used = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < KP_COUNT && used < n; i++)
+        used += (size_t)snprintf(buf + used, n - used, "%s-D%s=%d", i ? " " : "", names[i], p->v[i]);
+}

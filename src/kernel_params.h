@@ -1,0 +1,47 @@
+// The tunables of our kernels in cl/ (the -D defines behind the #ifndef
+// defaults of cl/common.cl): their names, per-device defaults and legality.
+// tune/tunables.c lists the values the tuner tries; tune/tune_apply.c reads
+// the chosen ones from the tuning database.
+#pragma once
+#include <stddef.h>
+
+#include "cl_device.h"
+
+typedef enum {
+    KP_WG,                 // 1-D launches' work-group size
+    KP_VW,                 // elements per work-item of the elementwise kernels
+    KP_LN_WG,              // LayerNorm: work-items per row
+    KP_LN_ROWS,            // LayerNorm: rows per work-group
+    KP_SOFTMAX_WG,         // attention softmax: work-items per row
+    KP_SOFTMAX_ROWS,       // attention softmax: rows per work-group
+    KP_CE_WG,              // cross-entropy rows' work-group size
+    KP_CE_VW,              // cross-entropy: vector width of each work-item's loads
+    KP_ROW_WG,             // optimizer / measurement rows' work-group size
+    KP_REDUCE_WG,          // global reductions' work-group size
+    KP_NORM_GROUPS,        // global reductions' number of partial sums
+    KP_REDUCE_CONTIGUOUS,  // global reductions' layout: 1 contiguous chunks (CPUs), 0 strided (GPUs)
+    KP_COUNT
+} KernelParamId;
+
+typedef struct {
+    int v[KP_COUNT];
+} KernelParams;
+
+// Partial-sum buffers of the global reductions are sized for the largest NORM_GROUPS.
+#define NORM_GROUPS_MAX 1024
+
+// The define's name ("LN_WG"), as in cl/common.cl and the tuning database.
+const char *kernel_param_name(KernelParamId id);
+// The id of a define's name, or -1.
+int kernel_param_find(const char *name);
+// Defaults for dev: work-groups of 256 (or the device's maximum), one row per
+// group, vectors of 1, 64
+// partial sums, and the reduction layout by device type.
+KernelParams kernel_params_default(const Device *dev);
+// 1 when p is legal on dev: work-group sizes (including WG x ROWS), rows per
+// group and NORM_GROUPS powers of two within the device's (and the partial
+// buffers') limits, VW and CE_VW 1/2/4/8/16.
+// Otherwise 0, with the offending define's name in *bad (if bad is not NULL).
+int kernel_params_valid(const KernelParams *p, const Device *dev, const char **bad);
+// "-DWG=256 -DVW=1 ..." for the kernel program's build.
+void kernel_params_options(const KernelParams *p, char *buf, size_t n);
