@@ -14,11 +14,13 @@
 static void usage(FILE *f) {
     fprintf(f,
             "usage: gpt2cl tune --config FILE.ini [--budget SECONDS] [--restart] [key=value ...]\n\n"
-            "Tunes, for the configured device and model, CLBlast's Xgemm and XgemmDirect kernel parameters and\n"
-            "their direct/indirect crossover over the GEMM shapes one training step issues (forward, backward,\n"
-            "attention, LM head), and the work-group size of gpt2cl's row kernels. Every candidate's result is\n"
-            "checked against CLBlast's defaults before it is timed. The best set is written to the device's\n"
-            "tuning database, which train, bench and sample then apply at start-up.\n"
+            "Tunes, for the configured device and model: the launch parameters of gpt2cl's kernels (work-group\n"
+            "sizes, rows per group, vector widths, reduction partials and layout, per kernel family); CLBlast's\n"
+            "Xgemm and XgemmDirect kernel parameters and their direct/indirect crossover over the GEMM shapes\n"
+            "one training step issues (forward, backward, attention, LM head); and, per shape, gpt2cl's own\n"
+            "GEMM as an alternative to CLBlast. Every candidate's results are checked against the defaults'\n"
+            "before it is timed. The best set is written to the device's tuning database, which train, bench\n"
+            "and sample then apply at start-up.\n"
             "  --budget S   stop the search after about S seconds in all (default 120)\n"
             "  --restart    forget this workload's earlier measurements (otherwise an interrupted or\n"
             "               earlier tune is resumed: measured candidates are not run again)\n"
