@@ -40,6 +40,11 @@
 #ifndef NORM_GROUPS
 #define NORM_GROUPS 64
 #endif
+// Elements per load of the global reductions (1 ... 16): the grid walks the
+// n / REDUCE_VW whole vectors, and work-item 0 adds the last n % REDUCE_VW elements.
+#ifndef REDUCE_VW
+#define REDUCE_VW 1
+#endif
 
 // The elements a work-item of the NORM_GROUPS x REDUCE_WG grid visits in the
 // global reductions. Strided (GPUs): neighbouring work-items read
@@ -109,6 +114,28 @@ WG_REDUCE(wg_max, float, fmax)
 // Four sums in one tree: one float4 tree costs about as much as one float
 // tree, and on CPU devices the tree's barriers dominate row kernels.
 WG_REDUCE(wg_sum4, float4, WG_ADD)
+
+// NAME(v): the lanes of a vector of N floats combined into one (through
+// private memory; N is a define, so the loop unrolls).
+#define LANES_REDUCE(NAME, TYPE, N, COMBINE, INIT)                             \
+    inline float NAME(TYPE v) {                                              \
+        float r = INIT;                                                      \
+        for (int i = 0; i < N; i++) r = COMBINE(r, ((float *)&v)[i]);        \
+        return r;                                                            \
+    }
+
+// The vectors of the global reductions.
+#if REDUCE_VW == 1
+#define floatRV float
+#define LOADRV(p, j) ((p)[j])
+#else
+#define floatRV CAT(float, REDUCE_VW)
+#define LOADRV(p, j) CAT(vload, REDUCE_VW)((j), (p))
+#endif
+LANES_REDUCE(lanes_sum_rv, floatRV, REDUCE_VW, WG_ADD, 0.0f)
+// i over the elements of [0, n) past the whole vectors, on work-item 0 only.
+#define FOR_VECTOR_TAIL(i, n) \
+    for (size_t i = get_global_id(0) ? (size_t)(n) : (size_t)(n) / REDUCE_VW * REDUCE_VW; i < (size_t)(n); i++)
 
 // dst[c] += sum over rows n of src[n, c]  (src is (N, C), row-major).
 // Used for bias gradients, LayerNorm bias gradients and the position-embedding

@@ -20,17 +20,8 @@
 #define STORECE(x, p, j) CAT(vstore, CE_VW)((x), (j), (p))
 #endif
 
-inline float lanes_max(floatCE v) {
-    float m = -INFINITY;
-    for (int i = 0; i < CE_VW; i++) m = fmax(m, ((float *)&v)[i]);
-    return m;
-}
-
-inline float lanes_sum(floatCE v) {
-    float s = 0.0f;
-    for (int i = 0; i < CE_VW; i++) s += ((float *)&v)[i];
-    return s;
-}
+LANES_REDUCE(lanes_max_ce, floatCE, CE_VW, fmax, -INFINITY)
+LANES_REDUCE(lanes_sum_ce, floatCE, CE_VW, WG_ADD, 0.0f)
 
 __kernel void crossentropy_forward_backward(__global float *logits, __global float *losses,
                                             __global const int *targets, int V, int Vp, float dloss) {
@@ -40,12 +31,12 @@ __kernel void crossentropy_forward_backward(__global float *logits, __global flo
     __global float *x = logits + (size_t)row * Vp;
     floatCE mv = -INFINITY;
     for (int j = lid; j < nv; j += CE_WG) mv = fmax(mv, LOADCE(x, j));
-    float mx = lanes_max(mv);
+    float mx = lanes_max_ce(mv);
     for (int i = tail + lid; i < V; i += CE_WG) mx = fmax(mx, x[i]);
     mx = wg_max(mx, scratch, CE_WG);
     floatCE sv = 0.0f;
     for (int j = lid; j < nv; j += CE_WG) sv += exp(LOADCE(x, j) - mx);
-    float s = lanes_sum(sv);
+    float s = lanes_sum_ce(sv);
     for (int i = tail + lid; i < V; i += CE_WG) s += exp(x[i] - mx);
     s = wg_sum(s, scratch, CE_WG);
     const int target = targets[row];

@@ -5,8 +5,13 @@
 
 __kernel void sumsq_partial(__global float *partials, __global const float *x, ulong n) {
     __local float scratch[REDUCE_WG];
-    float s = 0.0f;
-    FOR_GRID_ELEMENTS(i, n) s += x[i] * x[i];
+    floatRV acc = 0.0f;
+    FOR_GRID_ELEMENTS(j, n / REDUCE_VW) {
+        const floatRV v = LOADRV(x, j);
+        acc += v * v;
+    }
+    float s = lanes_sum_rv(acc);
+    FOR_VECTOR_TAIL(i, n) s += x[i] * x[i];
     s = wg_sum(s, scratch, REDUCE_WG);
     if (get_local_id(0) == 0) partials[get_group_id(0)] = s;
 }

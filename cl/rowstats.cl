@@ -33,9 +33,19 @@ __kernel void row_delta_stats(__global float *out, __global const float *w_old, 
 __kernel void pair_stats_partial(__global float *partials, __global const float *x, __global const float *y,
                                  ulong offset, ulong n) {
     __local float scratch[REDUCE_WG];
-    float xx = 0.0f, xy = 0.0f, yy = 0.0f, dd = 0.0f;
-    FOR_GRID_ELEMENTS(i, n) {
-        const float a = x[offset + i], b = y[offset + i];
+    x += offset;
+    y += offset;
+    floatRV vxx = 0.0f, vxy = 0.0f, vyy = 0.0f, vdd = 0.0f;
+    FOR_GRID_ELEMENTS(j, n / REDUCE_VW) {
+        const floatRV a = LOADRV(x, j), b = LOADRV(y, j);
+        vxx += a * a;
+        vxy += a * b;
+        vyy += b * b;
+        vdd += (a - b) * (a - b);
+    }
+    float xx = lanes_sum_rv(vxx), xy = lanes_sum_rv(vxy), yy = lanes_sum_rv(vyy), dd = lanes_sum_rv(vdd);
+    FOR_VECTOR_TAIL(i, n) {
+        const float a = x[i], b = y[i];
         xx += a * a;
         xy += a * b;
         yy += b * b;

@@ -5,7 +5,7 @@
 
 static const char *const names[KP_COUNT] = {
     "WG", "VW", "LN_WG", "LN_ROWS", "SOFTMAX_WG", "SOFTMAX_ROWS", "CE_WG", "CE_VW", "ROW_WG", "REDUCE_WG",
-    "NORM_GROUPS", "REDUCE_CONTIGUOUS"};
+    "NORM_GROUPS", "REDUCE_CONTIGUOUS", "REDUCE_VW"};
 
 const char *kernel_param_name(KernelParamId id) { return names[id]; }
 
@@ -23,7 +23,7 @@ KernelParams kernel_params_default(const Device *dev) {
     while ((size_t)wg > dev->max_wg) wg /= 2;
     KernelParams p;
     for (int i = 0; i < KP_COUNT; i++) p.v[i] = wg;
-    p.v[KP_VW] = p.v[KP_CE_VW] = p.v[KP_LN_ROWS] = p.v[KP_SOFTMAX_ROWS] = 1;
+    p.v[KP_VW] = p.v[KP_CE_VW] = p.v[KP_REDUCE_VW] = p.v[KP_LN_ROWS] = p.v[KP_SOFTMAX_ROWS] = 1;
     p.v[KP_NORM_GROUPS] = 64;
     // Global reductions read contiguous chunks per work-item on CPUs (see FOR_GRID_ELEMENTS in cl/common.cl).
     p.v[KP_REDUCE_CONTIGUOUS] = (dev->type & CL_DEVICE_TYPE_CPU) != 0;
@@ -33,7 +33,7 @@ KernelParams kernel_params_default(const Device *dev) {
 int kernel_params_valid(const KernelParams *p, const Device *dev, const char **bad) {
     for (int i = 0; i < KP_COUNT; i++) {
         int x = p->v[i], ok;
-        if (i == KP_VW || i == KP_CE_VW) ok = is_pow2(x) && x <= 16;
+        if (i == KP_VW || i == KP_CE_VW || i == KP_REDUCE_VW) ok = is_pow2(x) && x <= 16;
         else if (i == KP_NORM_GROUPS) ok = is_pow2(x) && x <= NORM_GROUPS_MAX;
         else if (i == KP_REDUCE_CONTIGUOUS) ok = x == 0 || x == 1;
         else if (i == KP_LN_ROWS) ok = is_pow2(x) && (size_t)x * (size_t)p->v[KP_LN_WG] <= dev->max_wg;

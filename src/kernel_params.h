@@ -20,6 +20,7 @@ typedef enum {
     KP_REDUCE_WG,          // global reductions' work-group size
     KP_NORM_GROUPS,        // global reductions' number of partial sums
     KP_REDUCE_CONTIGUOUS,  // global reductions' layout: 1 contiguous chunks (CPUs), 0 strided (GPUs)
+    KP_REDUCE_VW,          // global reductions' elements per load
     KP_COUNT
 } KernelParamId;
 
@@ -40,7 +41,7 @@ int kernel_param_find(const char *name);
 KernelParams kernel_params_default(const Device *dev);
 // 1 when p is legal on dev: work-group sizes (including WG x ROWS), rows per
 // group and NORM_GROUPS powers of two within the device's (and the partial
-// buffers') limits, VW and CE_VW 1/2/4/8/16.
+// buffers') limits, vector widths 1/2/4/8/16.
 // Otherwise 0, with the offending define's name in *bad (if bad is not NULL).
 int kernel_params_valid(const KernelParams *p, const Device *dev, const char **bad);
 // "-DWG=256 -DVW=1 ..." for the kernel program's build.

@@ -527,11 +527,13 @@ int main(void) {
     test_all(&def);
     KernelParams a = {{[KP_WG] = 32, [KP_VW] = 4, [KP_LN_WG] = 1, [KP_LN_ROWS] = 8, [KP_SOFTMAX_WG] = 512,
                        [KP_SOFTMAX_ROWS] = 1, [KP_CE_WG] = 8, [KP_CE_VW] = 8, [KP_ROW_WG] = 2, [KP_REDUCE_WG] = 16,
-                       [KP_NORM_GROUPS] = 1024, [KP_REDUCE_CONTIGUOUS] = !def.v[KP_REDUCE_CONTIGUOUS]}};
+                       [KP_NORM_GROUPS] = 1024, [KP_REDUCE_CONTIGUOUS] = !def.v[KP_REDUCE_CONTIGUOUS],
+                       [KP_REDUCE_VW] = 4}};
     test_all((a = capped(a), &a));
     KernelParams b = {{[KP_WG] = 8, [KP_VW] = 16, [KP_LN_WG] = 32, [KP_LN_ROWS] = 4, [KP_SOFTMAX_WG] = 4,
                        [KP_SOFTMAX_ROWS] = 16, [KP_CE_WG] = 1, [KP_CE_VW] = 16, [KP_ROW_WG] = 128,
-                       [KP_REDUCE_WG] = 512, [KP_NORM_GROUPS] = 8, [KP_REDUCE_CONTIGUOUS] = def.v[KP_REDUCE_CONTIGUOUS]}};
+                       [KP_REDUCE_WG] = 512, [KP_NORM_GROUPS] = 8, [KP_REDUCE_CONTIGUOUS] = def.v[KP_REDUCE_CONTIGUOUS],
+                       [KP_REDUCE_VW] = 16}};
     test_all((b = capped(b), &b));
     device_close(&dev);
     return test_summary("test_kernels");

@@ -425,8 +425,9 @@ int main(void) {
     kp.v[KP_REDUCE_WG] = 32;
     kp.v[KP_NORM_GROUPS] = 8;
     kp.v[KP_REDUCE_CONTIGUOUS] ^= 1;
+    kp.v[KP_REDUCE_VW] = 8;
     ops_init(&ops, &dev, &kp);
-    printf("== with ROW_WG=1 VW=8 WG=16 REDUCE_WG=32 NORM_GROUPS=8 and the other reduction layout\n");
+    printf("== with ROW_WG=1 VW=8 WG=16 REDUCE_WG=32 NORM_GROUPS=8 REDUCE_VW=8 and the other reduction layout\n");
     test_against_reference();
     test_invariants();
     test_measurements();

@@ -94,10 +94,11 @@ const TuneSpace tune_space_families[TUNE_NUM_FAMILIES] = {
      .valid = family_valid},
     {.kernel = "rows", .nparams = 1, .params = {{"ROW_WG", WG_VALUES}}, .valid = family_valid},
     {.kernel = "reductions",
-     .nparams = 3,
+     .nparams = 4,
      .params = {{"REDUCE_WG", WG_VALUES},
                 {"NORM_GROUPS", 8, {8, 16, 32, 64, 128, 256, 512, 1024}},
-                {"REDUCE_CONTIGUOUS", 2, {0, 1}}},
+                {"REDUCE_CONTIGUOUS", 2, {0, 1}},
+                {"REDUCE_VW", 5, {1, 2, 4, 8, 16}}},
      .valid = family_valid},
 };
 
