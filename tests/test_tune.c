@@ -164,6 +164,18 @@ static void test_tunables(const Device *dev) {
                        "%s: neighbour illegal or unchanged", sp->kernel);
         }
     }
+    // Every kernel define is searched, by exactly one family, under its own name.
+    int families_of[KP_COUNT] = {0};
+    for (int f = 0; f < TUNE_NUM_FAMILIES; f++)
+        for (int i = 0; i < tune_space_families[f].nparams; i++) {
+            int id = kernel_param_find(tune_space_families[f].params[i].name);
+            EXPECT(id >= 0, "family %s: '%s' is no kernel define", tune_space_families[f].kernel,
+                   tune_space_families[f].params[i].name);
+            if (id >= 0) families_of[id]++;
+        }
+    for (int id = 0; id < KP_COUNT; id++)
+        EXPECT(families_of[id] == 1, "kernel define %s is searched by %d families", kernel_param_name(id),
+               families_of[id]);
     printf("ok   tunables: seeds, random and neighbour candidates are legal\n");
 }
 
