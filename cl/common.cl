@@ -64,24 +64,40 @@
 #define FOR_GRID_ELEMENTS(i, n) for (size_t i = get_global_id(0); i < (size_t)(n); i += REDUCE_GRID)
 #endif
 
+// Vectors of N floats, N one of 1, 2, 4, 8, 16 (a vector tunable's value;
+// N = 1 is plain float): the type FLOATN(N), and VLOADN(N)(j, p) /
+// VSTOREN(N)(x, j, p), the j-th N-wide vector of p, as vloadN / vstoreN.
+#define CAT_(a, b) a##b
+#define CAT(a, b) CAT_(a, b)
+#define FLOATN(N) CAT(FLOAT_, N)
+#define VLOADN(N) CAT(VLOAD_, N)
+#define VSTOREN(N) CAT(VSTORE_, N)
+#define FLOAT_1 float
+#define VLOAD_1(j, p) ((p)[j])
+#define VSTORE_1(x, j, p) ((p)[j] = (x))
+#define FLOAT_2 float2
+#define VLOAD_2 vload2
+#define VSTORE_2 vstore2
+#define FLOAT_4 float4
+#define VLOAD_4 vload4
+#define VSTORE_4 vstore4
+#define FLOAT_8 float8
+#define VLOAD_8 vload8
+#define VSTORE_8 vstore8
+#define FLOAT_16 float16
+#define VLOAD_16 vload16
+#define VSTORE_16 vstore16
+
 // Elementwise kernels: work-item g handles elements [g*VW, g*VW + VW).
 // FOR_VECTOR(n, BODY) expands BODY(T, LOAD, STORE, i) with T = floatVW over
 // the whole span when it lies below n, else (the tail) element by element
 // with T = float. Explicit vectors let CPU drivers use SIMD math (tanh, sqrt)
 // that their work-item vectorizer may not reach; GPUs usually want VW 1.
-#define CAT_(a, b) a##b
-#define CAT(a, b) CAT_(a, b)
 #define LOAD1(p, i) ((p)[i])
 #define STORE1(x, p, i) ((p)[i] = (x))
-#if VW == 1
-#define floatVW float
-#define LOADVW LOAD1
-#define STOREVW STORE1
-#else
-#define floatVW CAT(float, VW)
-#define LOADVW(p, i) CAT(vload, VW)(0, (p) + (i))
-#define STOREVW(x, p, i) CAT(vstore, VW)((x), 0, (p) + (i))
-#endif
+#define floatVW FLOATN(VW)
+#define LOADVW(p, i) VLOADN(VW)(0, (p) + (i))
+#define STOREVW(x, p, i) VSTOREN(VW)((x), 0, (p) + (i))
 #define FOR_VECTOR(n, BODY)                                                                \
     do {                                                                                   \
         const size_t first_ = get_global_id(0) * VW;                                       \
@@ -125,13 +141,8 @@ WG_REDUCE(wg_sum4, float4, WG_ADD)
     }
 
 // The vectors of the global reductions.
-#if REDUCE_VW == 1
-#define floatRV float
-#define LOADRV(p, j) ((p)[j])
-#else
-#define floatRV CAT(float, REDUCE_VW)
-#define LOADRV(p, j) CAT(vload, REDUCE_VW)((j), (p))
-#endif
+#define floatRV FLOATN(REDUCE_VW)
+#define LOADRV(p, j) VLOADN(REDUCE_VW)((j), (p))
 LANES_REDUCE(lanes_sum_rv, floatRV, REDUCE_VW, WG_ADD, 0.0f)
 // i over the elements of [0, n) past the whole vectors, on work-item 0 only.
 #define FOR_VECTOR_TAIL(i, n) \

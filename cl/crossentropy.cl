@@ -10,15 +10,9 @@
 #ifndef CE_VW
 #define CE_VW 1
 #endif
-#if CE_VW == 1
-#define floatCE float
-#define LOADCE(p, j) ((p)[j])
-#define STORECE(x, p, j) ((p)[j] = (x))
-#else
-#define floatCE CAT(float, CE_VW)
-#define LOADCE(p, j) CAT(vload, CE_VW)((j), (p))
-#define STORECE(x, p, j) CAT(vstore, CE_VW)((x), (j), (p))
-#endif
+#define floatCE FLOATN(CE_VW)
+#define LOADCE(p, j) VLOADN(CE_VW)((j), (p))
+#define STORECE(x, p, j) VSTOREN(CE_VW)((x), (j), (p))
 
 LANES_REDUCE(lanes_max_ce, floatCE, CE_VW, fmax, -INFINITY)
 LANES_REDUCE(lanes_sum_ce, floatCE, CE_VW, WG_ADD, 0.0f)

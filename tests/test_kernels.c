@@ -526,7 +526,7 @@ int main(void) {
     KernelParams def = kernel_params_default(&dev);
     test_all(&def);
     KernelParams a = {{[KP_WG] = 32, [KP_VW] = 4, [KP_LN_WG] = 1, [KP_LN_ROWS] = 8, [KP_SOFTMAX_WG] = 512,
-                       [KP_SOFTMAX_ROWS] = 1, [KP_CE_WG] = 8, [KP_CE_VW] = 8, [KP_ROW_WG] = 2, [KP_REDUCE_WG] = 16,
+                       [KP_SOFTMAX_ROWS] = 1, [KP_CE_WG] = 8, [KP_CE_VW] = 2, [KP_ROW_WG] = 2, [KP_REDUCE_WG] = 16,
                        [KP_NORM_GROUPS] = 1024, [KP_REDUCE_CONTIGUOUS] = !def.v[KP_REDUCE_CONTIGUOUS],
                        [KP_REDUCE_VW] = 4}};
     test_all((a = capped(a), &a));
