@@ -37,6 +37,7 @@ typedef struct {
     GemmBufs bufs;
     float **ref, *out;
     double *base_ms, base_total;
+    double base_fresh;  // the defaults' total as measured in this run (base_total may be the recorded one)
     int *order;  // shapes by default time x calls, largest first (so pruning cuts early)
     double est;  // seconds one full candidate evaluation takes, for the budget
     unsigned long long rng;
@@ -367,6 +368,31 @@ static void ours_update(Tuner *t, const int *v, double total, const double *shap
     }
 }
 
+// The defaults' times to beat: the database's record of them where it has
+// one, since the recorded candidates were timed beside it (a new measurement
+// under other load would make them look better or worse than they were);
+// otherwise this run's, recorded for the next. base_ms is this run's on entry.
+static void use_recorded_base(Tuner *t, double *base_total) {
+    const TuneJob *j = t->job;
+    const char *id = "CLBlast|defaults";
+    const cJSON *ms = cJSON_GetObjectItemCaseSensitive(tune_db_find(j->db, j->workload, id), "shape_ms");
+    int ok = cJSON_GetArraySize(ms) == j->nshapes;
+    for (int i = 0; ok && i < j->nshapes; i++) ok = cJSON_IsNumber(cJSON_GetArrayItem(ms, i)) &&
+                                                   cJSON_GetArrayItem(ms, i)->valuedouble > 0;
+    if (!ok) {
+        pthread_mutex_lock(&t->mu);
+        tune_db_record(j->db, j->workload, id, *base_total, t->base_ms, j->nshapes);
+        tune_db_save(j->db);
+        pthread_mutex_unlock(&t->mu);
+        return;
+    }
+    *base_total = 0;
+    for (int i = 0; i < j->nshapes; i++) {
+        t->base_ms[i] = cJSON_GetArrayItem(ms, i)->valuedouble;
+        *base_total += t->base_ms[i] * (double)j->shapes[i].calls;
+    }
+}
+
 // Earlier measurements of this workload (an interrupted or shorter tune) seed
 // every GEMM search's best before any phase runs, so that a budget which ends
 // early still writes all that is known.
@@ -505,7 +531,8 @@ static void finalize(Tuner *t, double checked_total) {
         double predicted = t->ind.total;
         size_t thr = pick_crossover(t, t->ind.shape_ms, t->dir.found ? t->dir.shape_ms : t->dir_default, &predicted);
         double total = checked_total >= 0 ? checked_total : predicted;
-        if (total < t->base_total) {
+        // A final check was timed in this run: compare it with this run's defaults.
+        if (total < (checked_total >= 0 ? t->base_fresh : t->base_total)) {
             tuned = total;
             cJSON_AddItemToObject(clb, "Xgemm", params_json(&tune_space_xgemm, t->ind.v));
             if (t->dir.found)
@@ -635,6 +662,8 @@ int tuner_run(TuneJob *j) {
     }
     t.est = now_seconds() - t0;
     double check_cost = t.est;  // a final check runs every shape once more, like this
+    t.base_fresh = base_total;
+    use_recorded_base(&t, &base_total);
     // Below 384^3 (the smallest crossover in CLBlast's database) the defaults
     // ran the direct kernel: its default parameters are a direct candidate too.
     t.dir_default = mallocCheck((size_t)n * sizeof(double));
