@@ -283,24 +283,22 @@ static void search_kernels(Tuner *t, double deadline) {
     if (!kernel_bench_run(kb, &def, want, ms)) die("our kernels do not build with their default parameters");
     double cost = now_seconds() - t0;  // of a round, for the deadline
     char id[256];
+    // Their times are the ones to beat, unless the database (load_recorded) or
+    // an earlier call already holds them: the recorded candidates were timed beside those.
     pthread_mutex_lock(&t->mu);
-    int loaded = t->kern_best > 0;  // bests from the database (load_recorded) or an earlier call
-    t->kern_base = 0;
-    t->kp = def;
-    for (int f = 0; f < NF; f++) {
-        const TuneSpace *s = &tune_space_families[f];
-        tune_family_values(s, &def, w[f]);
-        tune_space_id(s, w[f], id, sizeof id);
-        tune_db_record(j->db, j->workload, id, ms[f], NULL, 0);
-        t->kern_base += ms[f];
-        if (!loaded || !(fam[f].ms < ms[f])) {
-            memcpy(fam[f].v, w[f], sizeof fam[f].v);
+    if (!(t->kern_best > 0)) {
+        t->kern_base = 0;
+        t->kp = def;
+        for (int f = 0; f < NF; f++) {
+            tune_family_values(&tune_space_families[f], &def, fam[f].v);
             fam[f].ms = ms[f];
+            t->kern_base += ms[f];
+            tune_space_id(&tune_space_families[f], fam[f].v, id, sizeof id);
+            tune_db_record(j->db, j->workload, id, ms[f], NULL, 0);
         }
-        tune_family_params(s, fam[f].v, &t->kp);
+        kernels_total(t);
+        tune_db_save(j->db);
     }
-    kernels_total(t);
-    tune_db_save(j->db);
     pthread_mutex_unlock(&t->mu);
     while (elapsed(t) + 2 * cost <= deadline) {
         // Each family's next unmeasured candidate; measured ones come from the database.
