@@ -56,10 +56,10 @@ static void bench_run(const Config *cfg, int warmup, int steps, int profiling, i
     double dt = (now_seconds() - t0) / steps;
     double tokens = (double)cfg->batch_size * cfg->seq_len * cfg->grad_accum;
     double flops = gpt2_flops_per_token(&t.model_config, cfg->seq_len) * tokens;
-    printf("bench: %d steps after %d warm-up | %.1f ms/step | %.0f tokens/s | %.2f GFLOP/s | batch %d x %d x %d | "
-           "loss %.4f\n",
-           steps, warmup, dt * 1e3, tokens / dt, flops / dt / 1e9, cfg->batch_size, cfg->seq_len, cfg->grad_accum,
-           loss);
+    printf("bench: %d steps after %d warm-up | %.1f ms/step | %.0f tokens/s | %.2f GFLOP/s | MFU %.1f%% | "
+           "batch %d x %d x %d | loss %.4f\n",
+           steps, warmup, dt * 1e3, tokens / dt, flops / dt / 1e9, 100 * flops / dt / t.peak_flops, cfg->batch_size,
+           cfg->seq_len, cfg->grad_accum, loss);
     if (profiling) ops_profile_print(&t.ops, steps, stdout);
     printf("start-up: gpt2cl kernel program ready in %.3f s (GPT2CL_PROGRAM_CACHE=0 forces a source build)\n",
            t.ops.build_seconds);

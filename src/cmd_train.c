@@ -159,9 +159,10 @@ int cmd_train(int argc, char **argv) {
         double mean = timed_steps ? time_sum / timed_steps : dt;
         char summary[96] = "";
         if (t.measured) measure_summary(&t.meas, summary, sizeof summary);
-        print_progress(step, cfg.steps, loss, lr, norm, dt * 1e3, tokens_per_step / dt, flops_per_step / dt,
+        double mfu = flops_per_step / dt / t.peak_flops;
+        print_progress(step, cfg.steps, loss, lr, norm, dt * 1e3, tokens_per_step / dt, flops_per_step / dt, mfu,
                        mean * (cfg.steps - step), summary);
-        metrics_log_step(&log, step, loss, lr, norm, dt * 1e3, tokens_per_step / dt);
+        metrics_log_step(&log, step, loss, lr, norm, dt * 1e3, tokens_per_step / dt, mfu);
         last_loss = loss;
         if (t.measured) metrics_log_measure(&log, step, &t.meas, &t.model);
         if (have_val && ((cfg.val_every > 0 && step % cfg.val_every == 0) || step == cfg.steps)) {

@@ -6,7 +6,7 @@
 #include "util.h"
 
 // Files built as programs of their own (with their own -D options), not part of the main program.
-static int standalone(const char *name) { return strcmp(name, "gemm.cl") == 0; }
+static int standalone(const char *name) { return !strcmp(name, "gemm.cl") || !strcmp(name, "peak.cl"); }
 
 static char *embedded_source(int i) {
     const char *dir = getenv("GPT2CL_KERNEL_DIR");

@@ -29,7 +29,7 @@ static void write_object(MetricsLog *log, cJSON *obj) {
 }
 
 void metrics_log_step(MetricsLog *log, int step, double loss, double lr, double grad_norm, double ms,
-                      double tokens_per_s) {
+                      double tokens_per_s, double mfu) {
     if (!log->f) return;
     cJSON *o = cJSON_CreateObject();
     cJSON_AddNumberToObject(o, "step", step);
@@ -38,6 +38,7 @@ void metrics_log_step(MetricsLog *log, int step, double loss, double lr, double 
     cJSON_AddNumberToObject(o, "grad_norm", grad_norm);
     cJSON_AddNumberToObject(o, "ms", ms);
     cJSON_AddNumberToObject(o, "tokens_per_s", tokens_per_s);
+    cJSON_AddNumberToObject(o, "mfu", mfu);
     write_object(log, o);
 }
 
@@ -50,12 +51,12 @@ void metrics_log_val(MetricsLog *log, int step, double val_loss) {
 }
 
 void print_progress(int step, int steps, double loss, double lr, double grad_norm, double ms, double tokens_per_s,
-                    double flops_per_s, double eta_s, const char *extra) {
+                    double flops_per_s, double mfu, double eta_s, const char *extra) {
     char eta[32];
     const char *unit = flops_per_s >= 1e12 ? "TFLOP/s" : "GFLOP/s";
     double flops = flops_per_s >= 1e12 ? flops_per_s / 1e12 : flops_per_s / 1e9;
-    printf("step %*d/%d | loss %.6f | lr %.2e | norm %.4f | %.1f ms | %.0f tok/s | %.2f %s%s | ETA %s\n",
-           snprintf(NULL, 0, "%d", steps), step, steps, loss, lr, grad_norm, ms, tokens_per_s, flops, unit,
+    printf("step %*d/%d | loss %.6f | lr %.2e | norm %.4f | %.1f ms | %.0f tok/s | %.2f %s | MFU %.1f%%%s | ETA %s\n",
+           snprintf(NULL, 0, "%d", steps), step, steps, loss, lr, grad_norm, ms, tokens_per_s, flops, unit, 100 * mfu,
            extra ? extra : "", format_duration(eta_s, eta, sizeof eta));
     fflush(stdout);
 }

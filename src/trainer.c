@@ -49,6 +49,7 @@ void trainer_open_ex(Trainer *t, const Config *cfg, int profiling, int apply_tun
     printf("device: %d: %s\n", t->dev.index, name);
     KernelParams kp = apply_tuning ? tune_apply(&t->dev, stdout) : kernel_params_default(&t->dev);
     if (!apply_tuning) printf("tuned: off for this run (untuned defaults)\n");
+    t->peak_flops = tune_peak_flops(&t->dev, stdout);
 
     double need = gpt2_memory_needed(&t->model_config, cfg->batch_size, cfg->seq_len,
                                      kind->num_state + measure_param_copies(cfg), &t->dev);

@@ -20,6 +20,7 @@ typedef struct {
     Schedule sched;
     Measure meas;  // update-size measurements and gradient SNR (issue 4)
     int measured;  // the last trainer_step filled meas.t
+    double peak_flops;  // the device's measured FP32 peak (FLOP/s), for MFU
 } Trainer;
 
 // The optimizer's hyperparameters from the config keys (trainer_open has put Lion's beta2 default in).

@@ -63,8 +63,10 @@ def read_log(path, raw=False):
 
 
 def check_log_format(name, steps, n):
-    keys = {"step", "loss", "lr", "grad_norm", "ms", "tokens_per_s"}
+    keys = {"step", "loss", "lr", "grad_norm", "ms", "tokens_per_s", "mfu"}
     ok = [int(o["step"]) for o in steps] == list(range(1, n + 1)) and all(set(o) == keys for o in steps)
+    # MFU: the step's model FLOP/s over the measured peak, a positive fraction (not a percentage).
+    ok = ok and all(0 < float(o["mfu"]) < 2 for o in steps)
     report(ok, name + "_log_format", "%d step objects, keys %s" % (len(steps), sorted(steps[0]) if steps else "-"))
     return ok
 
@@ -174,7 +176,7 @@ def test_resume(tmp, text, order):
            "stdout says 'resumed from %s at step 6'" % cut)
     full_steps, full_vals = read_log(os.path.join(tmp, full + ".jsonl"), raw=True)
     res_steps, res_vals = read_log(os.path.join(tmp, cut + "_resumed.jsonl"), raw=True)
-    fields = ("step", "loss", "lr", "grad_norm")  # ms and tokens_per_s are timings
+    fields = ("step", "loss", "lr", "grad_norm")  # ms, tokens_per_s and mfu are timings
     a = [tuple(o[k] for k in fields) for o in full_steps[6:]]
     b = [tuple(o[k] for k in fields) for o in res_steps]
     report(a == b and len(a) == 6, "resume_losses_identical_" + order,

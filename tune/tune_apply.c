@@ -1,6 +1,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "peak.h"
 #include "tune.h"
 #include "tune_db.h"
 #include "util.h"
@@ -146,4 +147,20 @@ int tune_available(const char *selector) {
     tune_db_free(&db);
     device_close(&dev);
     return ok;
+}
+
+double tune_peak_flops(const Device *dev, FILE *out) {
+    TuneDb db;
+    tune_db_load(&db, dev);
+    double flops = tune_db_peak(&db);
+    if (flops <= 0) {
+        flops = peak_measure_flops(dev);
+        tune_db_set_peak(&db, flops);
+        tune_db_save(&db);
+        fprintf(out, "peak: %.1f GFLOP/s FP32 (measured now, kept in the tuning database)\n", flops / 1e9);
+    } else {
+        fprintf(out, "peak: %.1f GFLOP/s FP32 (measured earlier)\n", flops / 1e9);
+    }
+    tune_db_free(&db);
+    return flops;
 }

@@ -101,6 +101,16 @@ void tune_db_free(TuneDb *db) {
     db->root = NULL;
 }
 
+double tune_db_peak(const TuneDb *db) {
+    const cJSON *p = cJSON_GetObjectItemCaseSensitive(db->root, "peak_flops");
+    return cJSON_IsNumber(p) && p->valuedouble > 0 ? p->valuedouble : 0;
+}
+
+void tune_db_set_peak(TuneDb *db, double flops) {
+    cJSON_DeleteItemFromObjectCaseSensitive(db->root, "peak_flops");
+    if (!cJSON_AddNumberToObject(db->root, "peak_flops", flops)) die("out of memory building the tuning database");
+}
+
 cJSON *tune_db_find(const TuneDb *db, const char *workload, const char *id) {
     cJSON *m = cJSON_GetObjectItemCaseSensitive(db->root, "measurements");
     return cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(m, workload), id);

@@ -35,6 +35,10 @@ int tune_db_load(TuneDb *db, const Device *dev);
 void tune_db_save(const TuneDb *db);
 void tune_db_free(TuneDb *db);
 
+// The device's FP32 peak in FLOP/s ("peak_flops", see src/peak.h), or 0 if none is recorded.
+double tune_db_peak(const TuneDb *db);
+void tune_db_set_peak(TuneDb *db, double flops);
+
 // The recorded measurement of kernel|params under workload, or NULL.
 cJSON *tune_db_find(const TuneDb *db, const char *workload, const char *id);
 // Records one measurement (ms < 0: rejected candidate); shape_ms may be NULL.
