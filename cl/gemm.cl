@@ -9,6 +9,8 @@
 //   NN, TN: vectors run along n (rows of B); A's values are broadcast.
 //   NT:     vectors run along k (rows of both A and B); dot products, summed at the end.
 // Edge tiles take a scalar path, so any m, n, k and leading dimension is legal.
+// k0 offsets the k range: the host splits a long k into chunks (GemmParams.kc)
+// so that a chunk of B stays in cache while every row of A passes over it.
 
 #ifndef GEMM_VW
 #define GEMM_VW 16  // vector width: 4, 8 or 16
@@ -104,34 +106,35 @@ static void gemm_rowvec(int M, int N, int K, float alpha, __global const float *
                   alpha, beta);
 }
 
-#define BATCH_OFFSETS                                        \
+// NN/TN: k runs along rows of B (and columns of A for NN, rows for TN); NT: along both rows.
+#define BATCH_OFFSETS(a_k, b_k)                              \
     const size_t bi = get_global_id(2);                      \
-    a += bi * stride_a;                                      \
-    b += bi * stride_b;                                      \
+    a += bi * stride_a + (size_t)k0 * (a_k);                 \
+    b += bi * stride_b + (size_t)k0 * (b_k);                 \
     c += bi * stride_c;
 
 // C (M,N) = alpha * A (M,K) B (K,N) + beta * C
 __kernel __attribute__((reqd_work_group_size(GEMM_WG0, GEMM_WG1, 1))) void gemm_nn(
-    int M, int N, int K, float alpha, __global const float *a, int lda, ulong stride_a, __global const float *b,
+    int M, int N, int K, int k0, float alpha, __global const float *a, int lda, ulong stride_a, __global const float *b,
     int ldb, ulong stride_b, float beta, __global float *c, int ldc, ulong stride_c) {
-    BATCH_OFFSETS
+    BATCH_OFFSETS(1, ldb)
     gemm_rowvec(M, N, K, alpha, a, (size_t)lda, 1, b, ldb, beta, c, ldc);
 }
 
 // C (M,N) = alpha * A^T B + beta * C, A is (K,M)
 __kernel __attribute__((reqd_work_group_size(GEMM_WG0, GEMM_WG1, 1))) void gemm_tn(
-    int M, int N, int K, float alpha, __global const float *a, int lda, ulong stride_a, __global const float *b,
+    int M, int N, int K, int k0, float alpha, __global const float *a, int lda, ulong stride_a, __global const float *b,
     int ldb, ulong stride_b, float beta, __global float *c, int ldc, ulong stride_c) {
-    BATCH_OFFSETS
+    BATCH_OFFSETS(lda, ldb)
     gemm_rowvec(M, N, K, alpha, a, 1, (size_t)lda, b, ldb, beta, c, ldc);
 }
 
 // C (M,N) = alpha * A B^T + beta * C, B is (N,K): rows r0.., columns c0.. c0+TN-1,
 // vectors along k, the k tail (K % VW) done in scalars.
 __kernel __attribute__((reqd_work_group_size(GEMM_WG0, GEMM_WG1, 1))) void gemm_nt(
-    int M, int N, int K, float alpha, __global const float *a, int lda, ulong stride_a, __global const float *b,
+    int M, int N, int K, int k0, float alpha, __global const float *a, int lda, ulong stride_a, __global const float *b,
     int ldb, ulong stride_b, float beta, __global float *c, int ldc, ulong stride_c) {
-    BATCH_OFFSETS
+    BATCH_OFFSETS(1, 1)
     const int r0 = get_global_id(1) * GEMM_TM;
     const int c0 = get_global_id(0) * GEMM_TN;
     if (r0 >= M || c0 >= N) return;

@@ -1,6 +1,5 @@
 #include "cl_device.h"
 
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -129,6 +128,8 @@ static void fill_info(Device *d) {
     cl_uint align_bits = 0;
     CL_CHECK(clGetDeviceInfo(d->device, CL_DEVICE_MEM_BASE_ADDR_ALIGN, sizeof align_bits, &align_bits, NULL));
     d->base_align_bytes = align_bits / 8 < 64 ? 64 : align_bits / 8;
+    CL_CHECK(clGetDeviceInfo(d->device, CL_DEVICE_NATIVE_VECTOR_WIDTH_FLOAT, sizeof d->native_vw, &d->native_vw,
+                             NULL));
 }
 
 static int has_extension(cl_device_id dev, const char *ext) {
@@ -159,16 +160,6 @@ void devices_print(FILE *out) {
     free(refs);
 }
 
-static int contains_ci(const char *hay, const char *needle) {
-    size_t nl = strlen(needle);
-    for (const char *h = hay; *h; h++) {
-        size_t i = 0;
-        while (i < nl && h[i] && tolower((unsigned char)h[i]) == tolower((unsigned char)needle[i])) i++;
-        if (i == nl) return 1;
-    }
-    return nl == 0;
-}
-
 void device_open(Device *dev, const char *selector, int profiling) {
     DeviceRef *refs;
     int n = list_devices(&refs);
@@ -191,8 +182,8 @@ void device_open(Device *dev, const char *selector, int profiling) {
             for (int i = 0; i < n && pick < 0; i++) {
                 Device d = {.platform = refs[i].platform, .device = refs[i].device};
                 fill_info(&d);
-                if (contains_ci(d.name, selector) || contains_ci(d.vendor, selector) ||
-                    contains_ci(d.platform_name, selector))
+                if (str_contains_ci(d.name, selector) || str_contains_ci(d.vendor, selector) ||
+                    str_contains_ci(d.platform_name, selector))
                     pick = i;
             }
             if (pick < 0) die("no OpenCL device matches '%s' (see `gpt2cl devices`)", selector);

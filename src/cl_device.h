@@ -34,6 +34,7 @@ typedef struct {
     cl_ulong max_alloc;
     size_t max_wg;
     cl_uint base_align_bytes;  // sub-buffer origins must be multiples of this
+    cl_uint native_vw;         // CL_DEVICE_NATIVE_VECTOR_WIDTH_FLOAT: SIMD width (16 for AVX-512 through POCL)
     int profiling;             // queue created with CL_QUEUE_PROFILING_ENABLE
 } Device;
 

@@ -40,11 +40,11 @@ typedef struct {
 } BenchResult;
 
 // Times the configured training step; with gemm_table also each GEMM shape the
-// step issues, alone. apply_tuning = 0 runs with untuned defaults.
-static void bench_run(const Config *cfg, int warmup, int steps, int profiling, int apply_tuning, int gemm_table,
+// step issues, alone.
+static void bench_run(const Config *cfg, int warmup, int steps, int profiling, TuneLevel tuning, int gemm_table,
                       BenchResult *r) {
     Trainer t;
-    trainer_open_ex(&t, cfg, profiling, apply_tuning);
+    trainer_open_ex(&t, cfg, profiling, tuning);
     DataLoader data;
     dataloader_init_synthetic(&data, cfg->batch_size, cfg->seq_len, t.model_config.vocab_size, (uint64_t)cfg->seed);
     float loss, norm, lr = (float)cfg->lr;
@@ -124,10 +124,10 @@ int cmd_bench(int argc, char **argv) {
     BenchResult untuned = {0}, tuned = {0};
     if (compare) {
         printf("--- untuned ---\n");
-        bench_run(&cfg, warmup, steps, profiling, 0, 1, &untuned);
+        bench_run(&cfg, warmup, steps, profiling, TUNE_CLASS, 1, &untuned);
         printf("--- tuned ---\n");
     }
-    bench_run(&cfg, warmup, steps, profiling, 1, compare, &tuned);
+    bench_run(&cfg, warmup, steps, profiling, TUNE_DATABASE, compare, &tuned);
     if (compare) {
         printf("GEMMs of one step, GFLOP/s untuned -> tuned (* = our GEMM, else CLBlast):\n");
         printf("  %-22s %5s %9s %9s %8s\n", "shape (A B, MxNxK)", "calls", "untuned", "tuned", "speedup");

@@ -98,7 +98,7 @@ int cmd_sample(int argc, char **argv) {
     Device dev;
     device_open(&dev, device, 0);
     fprintf(stderr, "device: %d: %s; model: %s\n", dev.index, dev.name, path);
-    KernelParams kp = tune_apply(&dev, stderr);
+    KernelParams kp = tune_apply(&dev, TUNE_DATABASE, stderr);
     Ops ops;
     ops_init(&ops, &dev, &kp);
     tune_apply_gemm_cl(&dev, &ops);

@@ -6,17 +6,18 @@
 #include "kernels.h"
 #include "util.h"
 
-GemmParams gemm_params_default(void) { return (GemmParams){.vw = 16, .tm = 4, .tn = 2, .wg0 = 8, .wg1 = 4}; }
+GemmParams gemm_params_default(void) { return (GemmParams){.vw = 16, .tm = 4, .tn = 2, .wg0 = 8, .wg1 = 4, .kc = 0}; }
 
 int gemm_params_valid(const GemmParams *p, const Device *dev) {
     if (p->vw != 4 && p->vw != 8 && p->vw != 16) return 0;
     if (p->tm < 1 || p->tn < 1 || p->tm * p->tn > 64) return 0;  // accumulators per work-item
     if (p->wg0 < 1 || p->wg1 < 1) return 0;
+    if (p->kc < 0 || p->kc % 16) return 0;  // whole vectors per chunk along k
     return (size_t)p->wg0 * (size_t)p->wg1 <= dev->max_wg;
 }
 
 const char *gemm_params_name(const GemmParams *p, char *buf, size_t n) {
-    snprintf(buf, n, "VW=%d TM=%d TN=%d WG0=%d WG1=%d", p->vw, p->tm, p->tn, p->wg0, p->wg1);
+    snprintf(buf, n, "VW=%d TM=%d TN=%d WG0=%d WG1=%d KC=%d", p->vw, p->tm, p->tn, p->wg0, p->wg1, p->kc);
     return buf;
 }
 
@@ -57,18 +58,24 @@ cl_int gemm_cl_enqueue(const GemmKernels *g, cl_command_queue q, int trans_a, in
     size_t local[3] = {(size_t)g->p.wg0, (size_t)g->p.wg1, 1};
     size_t global[3] = {ceil_div(ceil_div(n, cols), local[0]) * local[0],
                         ceil_div(ceil_div(m, (size_t)g->p.tm), local[1]) * local[1], batch ? batch : 1};
-    int M = (int)m, N = (int)n, K = (int)k, LDA = (int)lda, LDB = (int)ldb, LDC = (int)ldc;
+    int M = (int)m, N = (int)n, LDA = (int)lda, LDB = (int)ldb, LDC = (int)ldc;
     cl_ulong sa = stride_a, sb = stride_b, sc = stride_c;
+    const int chunk = g->p.kc > 0 && (size_t)g->p.kc < k ? g->p.kc : (int)k;
     cl_int err = CL_SUCCESS;
-    const struct {
-        size_t size;
-        const void *value;
-    } args[] = {{sizeof M, &M},     {sizeof N, &N},   {sizeof K, &K},   {sizeof alpha, &alpha},
-                {sizeof a, &a},     {sizeof LDA, &LDA}, {sizeof sa, &sa}, {sizeof b, &b},
-                {sizeof LDB, &LDB}, {sizeof sb, &sb}, {sizeof beta, &beta}, {sizeof c, &c},
-                {sizeof LDC, &LDC}, {sizeof sc, &sc}};
-    for (cl_uint i = 0; i < sizeof args / sizeof args[0] && err == CL_SUCCESS; i++)
-        err = clSetKernelArg(kern, i, args[i].size, args[i].value);
-    if (err != CL_SUCCESS) return err;
-    return clEnqueueNDRangeKernel(q, kern, 3, NULL, global, local, 0, NULL, NULL);
+    for (int k0 = 0; err == CL_SUCCESS && (k0 == 0 || (size_t)k0 < k); k0 += chunk) {
+        // Every chunk after the first adds to what the earlier ones wrote.
+        int K = (size_t)(k0 + chunk) <= k ? chunk : (int)k - k0;
+        float b_k = k0 == 0 ? beta : 1.0f;
+        const struct {
+            size_t size;
+            const void *value;
+        } args[] = {{sizeof M, &M},     {sizeof N, &N},     {sizeof K, &K},   {sizeof k0, &k0},
+                    {sizeof alpha, &alpha}, {sizeof a, &a}, {sizeof LDA, &LDA}, {sizeof sa, &sa},
+                    {sizeof b, &b},     {sizeof LDB, &LDB}, {sizeof sb, &sb}, {sizeof b_k, &b_k},
+                    {sizeof c, &c},     {sizeof LDC, &LDC}, {sizeof sc, &sc}};
+        for (cl_uint i = 0; i < sizeof args / sizeof args[0] && err == CL_SUCCESS; i++)
+            err = clSetKernelArg(kern, i, args[i].size, args[i].value);
+        if (err == CL_SUCCESS) err = clEnqueueNDRangeKernel(q, kern, 3, NULL, global, local, 0, NULL, NULL);
+    }
+    return err;
 }

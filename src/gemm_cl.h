@@ -4,8 +4,11 @@
 #include "cl_device.h"
 
 // The tunables of cl/gemm.cl; see its #ifndef defaults.
+// kc is not a define: the host splits k into launches of kc (0: one launch), each
+// accumulating into C, so that a long k (the LM head's 50304) streams B once per
+// chunk from cache rather than once per row tile from memory.
 typedef struct {
-    int vw, tm, tn, wg0, wg1;
+    int vw, tm, tn, wg0, wg1, kc;
 } GemmParams;
 
 typedef struct {
@@ -18,7 +21,7 @@ typedef struct {
 GemmParams gemm_params_default(void);
 // 1 when p is a legal parameter set for dev (vector width, work-group size).
 int gemm_params_valid(const GemmParams *p, const Device *dev);
-// "VW=16 TM=4 TN=2 WG0=8 WG1=4"
+// "VW=16 TM=4 TN=2 WG0=8 WG1=4 KC=0"
 const char *gemm_params_name(const GemmParams *p, char *buf, size_t n);
 
 void gemm_kernels_build(GemmKernels *g, const Device *dev, const GemmParams *p);

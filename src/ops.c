@@ -98,19 +98,33 @@ void ops_free(Ops *o) {
 }
 
 static int same_params(const GemmParams *a, const GemmParams *b) {
-    return a->vw == b->vw && a->tm == b->tm && a->tn == b->tn && a->wg0 == b->wg0 && a->wg1 == b->wg1;
+    return a->vw == b->vw && a->tm == b->tm && a->tn == b->tn && a->wg0 == b->wg0 && a->wg1 == b->wg1 &&
+           a->kc == b->kc;
 }
 
-int ops_use_gemm_cl(Ops *o, const GemmShape *s, const GemmParams *p) {
-    if (!gemm_params_valid(p, o->dev) || (s && s->trans_a && s->trans_b)) return 0;
-    if (s && o->num_gemm_cl_shapes == GEMM_LOG_MAX) return 0;
-    if (!s && (o->num_gemm_cl_shapes || o->num_gemm_cl)) return 0;  // "every shape" comes alone
+// The index of our GEMM's program for p in o->gemm_cl (built on first use), or -1 if the table is full.
+static int gemm_cl_program(Ops *o, const GemmParams *p) {
     int prog = 0;
     while (prog < o->num_gemm_cl && !same_params(&o->gemm_cl[prog].p, p)) prog++;
     if (prog == o->num_gemm_cl) {
-        if (prog == GEMM_CL_MAX_PROGRAMS) return 0;
+        if (prog == GEMM_CL_MAX_PROGRAMS) return -1;
         gemm_kernels_build(&o->gemm_cl[o->num_gemm_cl++], o->dev, p);
     }
+    return prog;
+}
+
+int ops_use_gemm_cl(Ops *o, const GemmShape *s, const GemmParams *p) {
+    if (!p) {
+        if (!s || o->num_gemm_cl_shapes == GEMM_LOG_MAX) return 0;
+        o->gemm_cl_shapes[o->num_gemm_cl_shapes] = *s;
+        o->gemm_cl_program[o->num_gemm_cl_shapes++] = -1;
+        return 1;
+    }
+    if (!gemm_params_valid(p, o->dev) || (s && s->trans_a && s->trans_b)) return 0;
+    if (s && o->num_gemm_cl_shapes == GEMM_LOG_MAX) return 0;
+    if (!s && (o->num_gemm_cl_shapes || o->num_gemm_cl)) return 0;  // "every shape" comes alone
+    int prog = gemm_cl_program(o, p);
+    if (prog < 0) return 0;
     if (!s) {
         o->gemm_cl_all = 1;
         return 1;
@@ -244,10 +258,30 @@ int gemm_shape_equal(const GemmShape *g, const GemmShape *s) {
            g->stride_b == s->stride_b && g->stride_c == s->stride_c && g->batch == s->batch;
 }
 
-const GemmKernels *ops_gemm_cl_for(const Ops *o, const GemmShape *s) {
-    if (o->gemm_cl_all) return s->trans_a && s->trans_b ? NULL : &o->gemm_cl[0];
+int ops_use_gemm_rule(Ops *o, const GemmRule *r) {
+    if (!gemm_params_valid(&r->p, o->dev) || o->num_gemm_rules == GEMM_RULES_MAX) return 0;
+    o->gemm_rules[o->num_gemm_rules] = *r;
+    o->gemm_rule_program[o->num_gemm_rules++] = -1;  // built when a shape first needs it
+    return 1;
+}
+
+int gemm_rule_matches(const GemmRule *r, const GemmShape *s) {
+    return (r->trans_a < 0 || r->trans_a == s->trans_a) && (r->trans_b < 0 || r->trans_b == s->trans_b) &&
+           (r->batched < 0 || r->batched == (s->batch > 0)) && s->k >= r->min_k && s->n >= r->min_n;
+}
+
+const GemmKernels *ops_gemm_cl_for(Ops *o, const GemmShape *s) {
+    if (s->trans_a && s->trans_b) return NULL;  // our kernel has no TT form
+    if (o->gemm_cl_all) return &o->gemm_cl[0];
     for (int i = 0; i < o->num_gemm_cl_shapes; i++)
-        if (gemm_shape_equal(&o->gemm_cl_shapes[i], s)) return &o->gemm_cl[o->gemm_cl_program[i]];
+        if (gemm_shape_equal(&o->gemm_cl_shapes[i], s))
+            return o->gemm_cl_program[i] < 0 ? NULL : &o->gemm_cl[o->gemm_cl_program[i]];
+    for (int i = 0; i < o->num_gemm_rules; i++) {
+        if (!gemm_rule_matches(&o->gemm_rules[i], s)) continue;
+        // Compiling takes seconds on a CPU device: only the rules a model's shapes use are built.
+        if (o->gemm_rule_program[i] < 0) o->gemm_rule_program[i] = gemm_cl_program(o, &o->gemm_rules[i].p);
+        return o->gemm_rule_program[i] < 0 ? NULL : &o->gemm_cl[o->gemm_rule_program[i]];
+    }
     return NULL;
 }
 

@@ -21,6 +21,20 @@ typedef struct {
 // Same shape, strides and batch (calls not compared).
 int gemm_shape_equal(const GemmShape *a, const GemmShape *b);
 
+// A class of GEMM shapes sent through our kernel with parameters p (the
+// device-class defaults of tune/device_classes.c): layout, batched or not, and
+// a least k and n (the LM head's long k wants k chunks; a tile wider than n
+// would take the scalar edge path).
+typedef struct {
+    int trans_a, trans_b;  // -1: either
+    int batched;           // -1: either, 0: plain, 1: strided-batched
+    size_t min_k, min_n;
+    GemmParams p;
+} GemmRule;
+#define GEMM_RULES_MAX 8
+
+int gemm_rule_matches(const GemmRule *r, const GemmShape *s);
+
 // With profiling on, each operation is timed on the host between two
 // clFinish calls: this also counts the helper kernels CLBlast launches
 // internally (padding, transposes), which a single returned event would miss.
@@ -51,11 +65,14 @@ typedef struct {
     double build_seconds;  // time ops_init spent getting the kernel program (compile or program cache)
     GemmShape gemm_log[GEMM_LOG_MAX];
     int num_gemm_log;
-    // GEMM shapes that go through our kernel (cl/gemm.cl) instead of CLBlast,
-    // each with the program of its parameters; see ops_use_gemm_cl.
+    // GEMM routing, first match: shapes the tuning database sends through our
+    // kernel (cl/gemm.cl, with the program of their parameters) or keeps with
+    // CLBlast (program -1); then the device class's rules; then CLBlast.
     GemmShape gemm_cl_shapes[GEMM_LOG_MAX];
-    int gemm_cl_program[GEMM_LOG_MAX];  // index into gemm_cl, for each of gemm_cl_shapes
+    int gemm_cl_program[GEMM_LOG_MAX];  // index into gemm_cl, for each of gemm_cl_shapes; -1: CLBlast
     int num_gemm_cl_shapes, gemm_cl_all;  // gemm_cl_all: every shape, with gemm_cl[0]
+    GemmRule gemm_rules[GEMM_RULES_MAX];
+    int gemm_rule_program[GEMM_RULES_MAX], num_gemm_rules;
     GemmKernels gemm_cl[GEMM_CL_MAX_PROGRAMS];
     int num_gemm_cl;
 } Ops;
@@ -68,11 +85,15 @@ void ops_init(Ops *ops, const Device *dev, const KernelParams *kp);
 int ops_try_init(Ops *ops, const Device *dev, const KernelParams *kp);
 void ops_free(Ops *ops);
 // Sends GEMMs of shape s (NULL: every shape) through our kernel with parameters
-// p instead of CLBlast (the tuner's choice; see tune/tune_apply.c). Returns 0
-// (and changes nothing) when p is illegal for the device or the table is full.
+// p instead of CLBlast (the tuner's choice; see tune/tune_apply.c); p NULL keeps
+// shape s with CLBlast whatever the rules say. Returns 0 (and changes nothing)
+// when p is illegal for the device or the table is full.
 int ops_use_gemm_cl(Ops *ops, const GemmShape *s, const GemmParams *p);
+// Sends the shapes that rule r matches (and no exact entry does) through our kernel.
+int ops_use_gemm_rule(Ops *ops, const GemmRule *r);
 // Our kernel's program chosen for shape s, or NULL (CLBlast).
-const GemmKernels *ops_gemm_cl_for(const Ops *ops, const GemmShape *s);
+// (Builds the program of a device-class rule the first time a shape needs it.)
+const GemmKernels *ops_gemm_cl_for(Ops *ops, const GemmShape *s);
 // Milliseconds spent in CLBlast GEMMs and in our kernels since ops_init or the last reset.
 void ops_profile_totals(const Ops *ops, double *gemm_ms, double *kernel_ms);
 void ops_profile_reset(Ops *ops);

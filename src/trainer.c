@@ -30,9 +30,9 @@ void resolve_model_config(const Config *cfg, GPT2Config *mc) {
         die("seq_len (%d) is larger than the model's block_size (%d)", cfg->seq_len, mc->max_seq_len);
 }
 
-void trainer_open(Trainer *t, const Config *cfg, int profiling) { trainer_open_ex(t, cfg, profiling, 1); }
+void trainer_open(Trainer *t, const Config *cfg, int profiling) { trainer_open_ex(t, cfg, profiling, TUNE_DATABASE); }
 
-void trainer_open_ex(Trainer *t, const Config *cfg, int profiling, int apply_tuning) {
+void trainer_open_ex(Trainer *t, const Config *cfg, int profiling, TuneLevel tuning) {
     memset(t, 0, sizeof *t);
     t->cfg = *cfg;
     resolve_model_config(cfg, &t->model_config);
@@ -47,8 +47,7 @@ void trainer_open_ex(Trainer *t, const Config *cfg, int profiling, int apply_tun
     char name[600];
     snprintf(name, sizeof name, "%s (%s, %s)", t->dev.name, device_type_name(t->dev.type), t->dev.platform_name);
     printf("device: %d: %s\n", t->dev.index, name);
-    KernelParams kp = apply_tuning ? tune_apply(&t->dev, stdout) : kernel_params_default(&t->dev);
-    if (!apply_tuning) printf("tuned: off for this run (untuned defaults)\n");
+    KernelParams kp = tune_apply(&t->dev, tuning, stdout);
     t->peak_flops = tune_peak_flops(&t->dev, stdout);
 
     double need = gpt2_memory_needed(&t->model_config, cfg->batch_size, cfg->seq_len,
@@ -61,7 +60,7 @@ void trainer_open_ex(Trainer *t, const Config *cfg, int profiling, int apply_tun
             t->dev.name, format_bytes((double)t->dev.global_mem, b, sizeof b));
     }
     ops_init(&t->ops, &t->dev, &kp);
-    if (apply_tuning) tune_apply_gemm_cl(&t->dev, &t->ops);
+    tune_apply_gemm_cl(&t->dev, &t->ops);
     gpt2_create(&t->model, &t->model_config, &t->dev);
     gpt2_alloc_activations(&t->model, cfg->batch_size, cfg->seq_len);
     if (cfg->init_from[0]) gpt2_load_checkpoint(&t->model, cfg->init_from);

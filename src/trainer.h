@@ -9,6 +9,7 @@
 #include "optimizer.h"
 #include "schedule.h"
 #include "tokenizer.h"
+#include "tune.h"
 
 typedef struct {
     Config cfg;
@@ -31,8 +32,8 @@ void resolve_model_config(const Config *cfg, GPT2Config *mc);
 // Opens the device, checks it has the memory the run needs, builds the kernels,
 // creates the model (random init or init_from) and the optimizer.
 void trainer_open(Trainer *t, const Config *cfg, int profiling);
-// As trainer_open; apply_tuning = 0 ignores the device's tuning database (tune/).
-void trainer_open_ex(Trainer *t, const Config *cfg, int profiling, int apply_tuning);
+// As trainer_open, which applies TUNE_DATABASE (tune/tune.h), with the tuning level given.
+void trainer_open_ex(Trainer *t, const Config *cfg, int profiling, TuneLevel tuning);
 void trainer_close(Trainer *t);
 // The GEMM shapes one training step issues (with their calls per step), from a
 // step of the real model code with nothing enqueued. Returns their number

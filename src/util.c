@@ -1,5 +1,6 @@
 #include "util.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -176,4 +177,14 @@ char *expand_path(const char *p) {
 const char *gpt2cl_cache_dir(void) {
     static char dir[4096];
     return user_dir(dir, sizeof dir, "GPT2CL_CACHE_DIR", "XDG_CACHE_HOME", ".cache", "cache");
+}
+
+int str_contains_ci(const char *hay, const char *needle) {
+    size_t nl = strlen(needle);
+    for (const char *h = hay; *h; h++) {
+        size_t i = 0;
+        while (i < nl && h[i] && tolower((unsigned char)h[i]) == tolower((unsigned char)needle[i])) i++;
+        if (i == nl) return 1;
+    }
+    return nl == 0;
 }

@@ -41,6 +41,9 @@ const char *gpt2cl_data_dir(void);
 // A leading "~" becomes $HOME and a leading "$DATA" the data folder; returns a new string.
 char *expand_path(const char *path);
 
+// 1 when hay contains needle, ignoring ASCII case (an empty needle is in every string).
+int str_contains_ci(const char *hay, const char *needle);
+
 double now_seconds(void); // monotonic clock
 // Formats a byte count as "1.50 GiB" into buf.
 const char *format_bytes(double bytes, char *buf, size_t n);

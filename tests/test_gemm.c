@@ -76,7 +76,10 @@ int main(void) {
     GemmParams sets[] = {gemm_params_default(),
                          {.vw = 4, .tm = 1, .tn = 1, .wg0 = 1, .wg1 = 1},
                          {.vw = 8, .tm = 3, .tn = 3, .wg0 = 4, .wg1 = 2},
-                         {.vw = 16, .tm = 8, .tn = 4, .wg0 = 2, .wg1 = 8}};
+                         {.vw = 16, .tm = 8, .tn = 4, .wg0 = 2, .wg1 = 8},
+                         // k in chunks: several with a short last one (k 29, 131), and one chunk past k (64)
+                         {.vw = 8, .tm = 3, .tn = 3, .wg0 = 4, .wg1 = 2, .kc = 16},
+                         {.vw = 16, .tm = 4, .tn = 4, .wg0 = 1, .wg1 = 8, .kc = 128}};
     const Case cases[] = {
         {0, 0, 64, 64, 64, 0, 0, 1.0f, 0.0f},   {0, 1, 64, 64, 64, 0, 0, 1.0f, 0.0f},
         {1, 0, 64, 64, 64, 0, 0, 1.0f, 0.0f},   {0, 0, 37, 53, 29, 0, 0, 1.0f, 0.0f},
@@ -94,6 +97,8 @@ int main(void) {
     }
     GemmParams bad = {.vw = 3, .tm = 1, .tn = 1, .wg0 = 1, .wg1 = 1};
     EXPECT(!gemm_params_valid(&bad, &dev), "VW=3 should be illegal");
+    bad = (GemmParams){.vw = 4, .tm = 1, .tn = 1, .wg0 = 1, .wg1 = 1, .kc = 8};
+    EXPECT(!gemm_params_valid(&bad, &dev), "KC=8 (not whole 16-float vectors) should be illegal");
     device_close(&dev);
     return test_summary("gemm");
 }

@@ -99,7 +99,7 @@ static void test_corrupt(void) {
         capture_begin();
         TuneDb db;
         int ok = tune_db_load(&db, &d);
-        KernelParams kp = tune_apply(&d, stdout), def = kernel_params_default(&d);  // prints "tuned: no", never dies
+        KernelParams kp = tune_apply(&d, TUNE_DATABASE, stdout), def = kernel_params_default(&d);  // prints "tuned: no", never dies
         char *err = capture_end();
         EXPECT(ok == 0 && !memcmp(&kp, &def, sizeof kp), "corrupt database %zu should be ignored", i);
         EXPECT(strstr(err, "corrupt") != NULL, "corrupt database %zu: no warning, stderr was: %s", i, err);
@@ -134,7 +134,7 @@ static void test_kernel_params(void) {
         tune_db_save(&db);
         tune_db_free(&db);
         capture_begin();
-        KernelParams kp = tune_apply(&d, stdout);
+        KernelParams kp = tune_apply(&d, TUNE_DATABASE, stdout);
         char *err = capture_end();
         KernelParams want = def;
         if (cases[i].applied) want.v[KP_LN_WG] = 1, want.v[KP_CE_VW] = 8;

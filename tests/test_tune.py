@@ -7,11 +7,15 @@
                   first one found (CLBlast parameters, our GEMM's shapes, our kernels' tunables)
   train_tuned     the next `gpt2cl train` says `tuned: yes`
   tuned_losses    a run with tuned CLBlast parameters (indirect Xgemm everywhere) and every kernel tunable
-                  away from its default gives the same losses as an untuned run (GPT2CL_TUNE=0) to float
-                  tolerance
-  gemm_cl_losses  a run with our GEMM (cl/gemm.cl) on every shape gives the same losses as an untuned
+                  away from its default gives the same losses as a run with gpt2cl's generic defaults
+                  (GPT2CL_TUNE=0 GPT2CL_CLASS_DEFAULTS=0, CLBlast's own parameters) to float tolerance
+  class_losses    likewise a run with the device class's defaults (GPT2CL_TUNE=0: on POCL our GEMM with
+                  k chunks, one work-item per row)
+  gemm_cl_losses  a run with our GEMM (cl/gemm.cl) on every shape gives the same losses as the generic
                   (CLBlast) run to float tolerance, and the tuner's own per-shape gemm_cl entries load
-  stale_db        a database made for another driver is ignored with a warning: `tuned: no`
+  quick           `tune --quick` starts from the device class's defaults, ends by itself within its budget
+                  and writes a "best" that train applies
+  stale_db        a database made for another driver is ignored with a warning: the class defaults apply
   corrupt_db      a corrupt database is ignored with a warning, the run still succeeds
   program_cache   compiled kernel programs are cached in the cache folder; a binary the driver rejects
                   falls back to a source build with a warning
@@ -110,14 +114,18 @@ def main():
         with open(dbs[0], "w") as f:
             json.dump(db, f)
         rc1, out1, _ = run(["train", "--config", ini, "log=tuned.jsonl"], tmp, env)
-        rc2, out2, _ = run(["train", "--config", ini, "log=untuned.jsonl"], tmp, dict(env, GPT2CL_TUNE="0"))
-        if rc1 or rc2:
-            print(out1, out2)
-            report(False, "tuned_losses", "a run failed")
-        else:
-            a, b = losses(os.path.join(tmp, "tuned.jsonl")), losses(os.path.join(tmp, "untuned.jsonl"))
+        rc2, out2, _ = run(["train", "--config", ini, "log=untuned.jsonl"], tmp,
+                           dict(env, GPT2CL_TUNE="0", GPT2CL_CLASS_DEFAULTS="0"))
+        rc5, out5, _ = run(["train", "--config", ini, "log=class.jsonl"], tmp, dict(env, GPT2CL_TUNE="0"))
+        for name, rc, out, log, line in (("tuned_losses", rc1, out1, "tuned.jsonl", "tuned: yes"),
+                                         ("class_losses", rc5, out5, "class.jsonl", "tuned: defaults for")):
+            if rc or rc2:
+                print(out, out2)
+                report(False, name, "a run failed")
+                continue
+            a, b = losses(os.path.join(tmp, log)), losses(os.path.join(tmp, "untuned.jsonl"))
             worst = max(abs(x - y) / max(1e-6, abs(y)) for x, y in zip(a, b)) if a and len(a) == len(b) else 1
-            report("tuned: yes" in out1 and "tuned: off" in out2 and worst < 1e-4, "tuned_losses",
+            report(line in out and "tuned: no (gpt2cl's generic defaults" in out2 and worst < 1e-4, name,
                    "%d steps, largest relative loss difference %.2e (need < 1e-4)" % (len(a), worst))
 
         # Our GEMM instead of CLBlast: every shape through it (one parameter set), then the tuner's own choices.
@@ -141,18 +149,30 @@ def main():
                    "the tuner's %d gemm_cl entries: %s" % (len(a), worst, len(tuner_choices),
                                                            "loaded" if rc4 == 0 else "run FAILED"))
 
+        # A quick tune of its own, from an empty cache.
+        qenv = dict(env, GPT2CL_CACHE_DIR=os.path.join(tmp, "qcache"))
+        rc, out, dt = run(["tune", "--config", ini, "--quick", "--budget", "60"], tmp, qenv)
+        qdbs = glob.glob(os.path.join(tmp, "qcache", "tune-*.json"))
+        qbest = json.load(open(qdbs[0])).get("best", {}) if len(qdbs) == 1 else {}
+        rcq, outq, _ = run(["train", "--config", ini, "log=q.jsonl"], tmp, qenv)
+        report(rc == 0 and dt <= 60 + 8 and qbest.get("baseline") == "device class" and "from the defaults for" in out
+               and rcq == 0 and "tuned: yes" in outq, "quick",
+               "exit %d in %.1f s, best %s, then train: %s" %
+               (rc, dt, "from the device class" if qbest.get("baseline") == "device class" else "MISSING",
+                next((l for l in outq.splitlines() if l.startswith("tuned:")), "no tuned: line")))
+
         stale = dict(db, key="0000000000000000")
         stale["device"] = dict(db["device"], driver_version="0.0-old")
         with open(dbs[0], "w") as f:
             json.dump(stale, f)
         rc, out, _ = run(["train", "--config", ini, "log=s.jsonl"], tmp, env)
-        report(rc == 0 and "tuned: no" in out and "warning" in out and "0.0-old" in out, "stale_db",
+        report(rc == 0 and "tuned: defaults for" in out and "warning" in out and "0.0-old" in out, "stale_db",
                "ignored with a warning" if "warning" in out else "no warning: " + out[-300:])
 
         with open(dbs[0], "w") as f:
             f.write('{"format": 1, "key": ')
         rc, out, _ = run(["train", "--config", ini, "log=c.jsonl"], tmp, env)
-        report(rc == 0 and "tuned: no" in out and "corrupt" in out, "corrupt_db",
+        report(rc == 0 and "tuned: defaults for" in out and "corrupt" in out, "corrupt_db",
                "ignored with a warning" if "corrupt" in out else "no warning: " + out[-300:])
 
         bins = glob.glob(os.path.join(tmp, "cache", "programs", "*.bin"))

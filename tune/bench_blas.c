@@ -76,7 +76,7 @@ int main(int argc, char **argv) {
 
     // The shapes of one step, recorded with nothing enqueued.
     Trainer t;
-    trainer_open_ex(&t, &cfg, 0, 0);
+    trainer_open_ex(&t, &cfg, 0, TUNE_GENERIC);
     GemmShape shapes[GEMM_LOG_MAX];
     int n = trainer_gemm_shapes(&t, shapes);
     trainer_close(&t);
@@ -94,7 +94,7 @@ int main(int argc, char **argv) {
     // Untuned first: CLBlast's parameter overrides cannot be undone in a process.
     for (int s = 0; s < n; s++) untuned[s] = gemm_time(&dev, &shapes[s], &g, seconds, NULL);
     for (int s = 0; s < n; s++) blas[s] = blas_time(&shapes[s], ha, hb, hc, seconds);
-    tune_apply(&dev, stdout);
+    tune_apply(&dev, TUNE_DATABASE, stdout);
     for (int s = 0; s < n; s++) tuned[s] = gemm_time(&dev, &shapes[s], &g, seconds, NULL);
     our_gemm_times(&dev, shapes, n, &g, seconds, ours);
 

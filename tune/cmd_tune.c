@@ -14,7 +14,7 @@
 
 static void usage(FILE *f) {
     fprintf(f,
-            "usage: gpt2cl tune --config FILE.ini [--budget SECONDS] [--restart] [key=value ...]\n\n"
+            "usage: gpt2cl tune --config FILE.ini [--quick] [--budget SECONDS] [--restart] [key=value ...]\n\n"
             "Tunes, for the configured device and model: the launch parameters of gpt2cl's kernels (work-group\n"
             "sizes, rows per group, vector widths, reduction partials and layout, per kernel family); CLBlast's\n"
             "Xgemm and XgemmDirect kernel parameters and their direct/indirect crossover over the GEMM shapes\n"
@@ -22,7 +22,11 @@ static void usage(FILE *f) {
             "GEMM as an alternative to CLBlast. Every candidate's results are checked against the defaults'\n"
             "before it is timed. The best set is written to the device's tuning database, which train, bench\n"
             "and sample then apply at start-up.\n"
-            "  --budget S   stop the search after about S seconds in all (default 120)\n"
+            "Every search starts from the device class's defaults (the parameters an untuned device runs with).\n"
+            "  --quick      only the neighbourhood of the class's defaults: our GEMM's tiles one step away and\n"
+            "               our kernels' defines one value either side, no CLBlast search; ends by itself,\n"
+            "               typically in one to three minutes on a CPU\n"
+            "  --budget S   stop the search after about S seconds in all (default 120; 180 with --quick)\n"
             "  --restart    forget this workload's earlier measurements (otherwise an interrupted or\n"
             "               earlier tune is resumed: measured candidates are not run again)\n"
             "The database is $GPT2CL_CACHE_DIR, else $XDG_CACHE_HOME/gpt2cl, else ~/.cache/gpt2cl:\n"
@@ -32,8 +36,8 @@ static void usage(FILE *f) {
 int cmd_tune(int argc, char **argv) {
     double t_start = now_seconds();
     const char *config_path = NULL;
-    double budget = 120;
-    int restart = 0;
+    double budget = -1;
+    int restart = 0, quick = 0;
     Config cfg;
     config_defaults(&cfg);
     int i = 1;
@@ -50,11 +54,14 @@ int cmd_tune(int argc, char **argv) {
             if (budget < 1 || budget > 1e6 || *end) die("--budget needs a number of seconds between 1 and 1000000");
         } else if (!strcmp(argv[i], "--restart")) {
             restart = 1;
+        } else if (!strcmp(argv[i], "--quick")) {
+            quick = 1;
         } else {
             die("unknown option '%s' (see `gpt2cl tune --help`)", argv[i]);
         }
     }
     if (!config_path) die("tune needs --config FILE (see `gpt2cl tune --help`)");
+    if (budget < 0) budget = quick ? 180 : 120;
     config_load_file(&cfg, config_path);
     for (; i < argc; i++) config_apply_override(&cfg, argv[i]);
     config_synthetic_data(&cfg);
@@ -63,7 +70,7 @@ int cmd_tune(int argc, char **argv) {
 
     // The shapes, from one step of the real model code with nothing enqueued.
     Trainer t;
-    trainer_open_ex(&t, &cfg, 0, 0);
+    trainer_open_ex(&t, &cfg, 0, TUNE_GENERIC);
     GemmShape *shapes = mallocCheck(GEMM_LOG_MAX * sizeof *shapes);
     int nshapes = trainer_gemm_shapes(&t, shapes);
     TuneModelShape model = {.B = cfg.batch_size, .T = cfg.seq_len, .C = t.model_config.channels,
@@ -81,11 +88,14 @@ int cmd_tune(int argc, char **argv) {
     if (peak > tune_db_peak(&db)) tune_db_set_peak(&db, peak);
     printf("tune: FP32 peak %.1f GFLOP/s (measured now %.1f)\n", tune_db_peak(&db) / 1e9, peak / 1e9);
     TuneJob job = {.dev = &dev, .db = &db, .shapes = shapes, .nshapes = nshapes, .model = model,
-                   .t_start = t_start, .budget = budget, .restart = restart};
+                   .t_start = t_start, .budget = budget, .restart = restart, .quick = quick};
+    const char *cd = getenv("GPT2CL_CLASS_DEFAULTS");
+    job.cls = cd && !strcmp(cd, "0") ? NULL : device_class_find(&dev);
     unsigned long long h = tune_hash(TUNE_HASH_INIT, shapes, (size_t)nshapes * sizeof *shapes);
     snprintf(job.workload, sizeof job.workload, "B%d T%d C%d L%d NH%d Vp%d #%08llx", model.B, model.T, model.C,
              model.L, model.NH, model.Vp, h & 0xffffffffULL);
-    printf("tune: %d GEMM shapes per step (workload %s), budget %.0f s, database %s\n", nshapes, job.workload, budget,
+    printf("tune: %d GEMM shapes per step (workload %s), %sbudget %.0f s, from the defaults for %s, database %s\n",
+           nshapes, job.workload, quick ? "quick, " : "", budget, job.cls ? job.cls->label : "no device class",
            db.path);
     int rc = tuner_run(&job);
     tune_db_free(&db);

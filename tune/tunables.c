@@ -1,6 +1,7 @@
 #include "tunables.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "util.h"
@@ -111,7 +112,7 @@ void tune_family_values(const TuneSpace *s, const KernelParams *p, int *v) {
 }
 
 GemmParams tune_gemm_params(const int *v) {
-    return (GemmParams){.vw = v[0], .tm = v[1], .tn = v[2], .wg0 = v[3], .wg1 = v[4]};
+    return (GemmParams){.vw = v[0], .tm = v[1], .tn = v[2], .wg0 = v[3], .wg1 = v[4], .kc = v[5]};
 }
 
 static int gemm_cl_valid(const int *v, const Device *dev) {
@@ -120,16 +121,17 @@ static int gemm_cl_valid(const int *v, const Device *dev) {
     return gemm_params_valid(&p, dev) && cpu_tile_ok(dev, p.tm * p.tn * p.vw / 4) && cpu_wg_ok(dev, p.wg0 * p.wg1);
 }
 
-// cl/gemm.cl: vector width, register tile (TM rows x TN vectors or columns) and work-group shape.
+// cl/gemm.cl: vector width, register tile (TM rows x TN vectors or columns), work-group shape,
+// and the host's k chunk (0: none).
 const TuneSpace tune_space_gemm_cl = {
     .kernel = "GemmCL",
-    .nparams = 5,
+    .nparams = 6,
     .params = {{"VW", 3, {4, 8, 16}}, {"TM", 6, {1, 2, 3, 4, 6, 8}}, {"TN", 4, {1, 2, 3, 4}},
-               {"WG0", 4, {1, 2, 4, 8}}, {"WG1", 5, {1, 2, 4, 8, 16}}},
+               {"WG0", 4, {1, 2, 4, 8}}, {"WG1", 5, {1, 2, 4, 8, 16}}, {"KC", 5, {0, 128, 256, 512, 1024}}},
     .valid = gemm_cl_valid,
     .nseeds = 4,
-    // Measured best on POCL (AVX2 code): NT and TN, NN, the batched attention GEMMs.
-    .seeds = {{8, 4, 3, 1, 8}, {16, 6, 1, 1, 8}, {16, 4, 2, 1, 8}, {8, 4, 4, 1, 4}},
+    // Measured best on POCL (AVX-512): most shapes; the LM head's long-k NN; the batched attention GEMMs; AVX2 code.
+    .seeds = {{16, 4, 4, 1, 8, 0}, {16, 4, 4, 1, 8, 256}, {16, 4, 4, 2, 1, 0}, {8, 4, 3, 1, 8, 0}},
 };
 
 static unsigned long long next_rand(unsigned long long *s) {
@@ -175,6 +177,19 @@ void tune_space_id(const TuneSpace *s, const int *v, char *buf, size_t n) {
     size_t used = (size_t)snprintf(buf, n, "%s|", s->kernel);
     for (int i = 0; i < s->nparams && used < n; i++)
         used += (size_t)snprintf(buf + used, n - used, "%s%s=%d", i ? " " : "", s->params[i].name, v[i]);
+}
+
+int tune_space_parse(const TuneSpace *s, const char *p, int *v) {
+    for (int i = 0; i < s->nparams; i++) {
+        size_t nl = strlen(s->params[i].name);
+        if (strncmp(p, s->params[i].name, nl) != 0 || p[nl] != '=') return 0;
+        char *end;
+        long x = strtol(p + nl + 1, &end, 10);
+        if (end == p + nl + 1 || x < 0 || x > 1L << 30) return 0;
+        v[i] = (int)x;
+        p = *end == ' ' ? end + 1 : end;
+    }
+    return *p == '\0';
 }
 
 CLBlastStatusCode tune_space_override(const TuneSpace *s, const Device *dev, const int *v) {

@@ -45,6 +45,8 @@ int tune_space_random(const TuneSpace *s, const Device *dev, unsigned long long 
 int tune_space_neighbour(const TuneSpace *s, const Device *dev, unsigned long long *rng, const int *base, int *v);
 // "Xgemm|KWG=32 KWI=2 ..." identifies a candidate in the database.
 void tune_space_id(const TuneSpace *s, const int *v, char *buf, size_t n);
+// Parses "KWG=32 KWI=2 ..." (every parameter of s once, in its order) into v; 0 if it does not fit s.
+int tune_space_parse(const TuneSpace *s, const char *text, int *v);
 // CLBlastOverrideParameters for a CLBlast space.
 CLBlastStatusCode tune_space_override(const TuneSpace *s, const Device *dev, const int *v);
 // Overrides CLBlast's direct/indirect GEMM crossover (m*n*k below it runs the direct kernel).

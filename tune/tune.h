@@ -5,15 +5,22 @@
 #include "cl_device.h"
 #include "ops.h"
 
-// Loads dev's tuning database, applies its CLBlast parameters through
-// CLBlastOverrideParameters and prints one `tuned: ...` line to out. Returns
-// the tunables for our kernels (the device's defaults where untuned). Never fatal:
-// a missing, stale or corrupt database only means untuned defaults.
-// GPT2CL_TUNE=0 in the environment skips the database.
-KernelParams tune_apply(const Device *dev, FILE *out);
+// What a run applies: gpt2cl's generic defaults (and CLBlast's own database),
+// the device class's defaults (tune/device_classes.h), or the device's tuning
+// database over them.
+typedef enum { TUNE_GENERIC, TUNE_CLASS, TUNE_DATABASE } TuneLevel;
 
-// Applies the per-shape choices of our GEMM (cl/gemm.cl) over CLBlast that
-// tune_apply last read for dev to ops (after ops_init). Returns the number of entries applied.
+// Applies level for dev: CLBlast parameters through CLBlastOverrideParameters
+// (which no later call can undo in this process), and prints one `tuned: ...`
+// line to out. Returns the tunables for our kernels. Never fatal: a missing,
+// stale or corrupt database only means the class defaults. GPT2CL_TUNE=0 in
+// the environment lowers TUNE_DATABASE to TUNE_CLASS, GPT2CL_CLASS_DEFAULTS=0
+// TUNE_CLASS to TUNE_GENERIC.
+KernelParams tune_apply(const Device *dev, TuneLevel level, FILE *out);
+
+// Sends the GEMM shapes tune_apply last chose for dev through our GEMM
+// (cl/gemm.cl) in ops (after ops_init): the database's shapes, then the device
+// class's shape rules. Returns the number of entries applied.
 int tune_apply_gemm_cl(const Device *dev, Ops *ops);
 
 // Whether the device `selector` picks has a usable tuning database (warns

@@ -1,6 +1,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "device_classes.h"
 #include "peak.h"
 #include "tune.h"
 #include "tune_db.h"
@@ -29,14 +30,16 @@ static int apply_kernel(const Device *dev, const cJSON *params, const char *kern
     return st == CLBlastSuccess;
 }
 
-// best.gemm_cl as tune_apply last read it, for tune_apply_gemm_cl (which runs
-// once Ops exists), so the database is read, and warned about, once.
+// What tune_apply last chose for dev, for tune_apply_gemm_cl (which runs once
+// Ops exists), so the database is read, and warned about, once: best.gemm_cl
+// and the device class whose GEMM rules apply beneath it.
 static cJSON *applied_gemm_cl;
+static const DeviceClass *applied_class;
 static cl_device_id applied_device;
 
-// best.kernels: {"LN_WG": 64, ...}, our kernels' tunables by define name (kernel_params.h).
-static KernelParams apply_kernel_params(const Device *dev, const cJSON *kernels) {
-    KernelParams def = kernel_params_default(dev), p = def;
+// best.kernels: {"LN_WG": 64, ...}, our kernels' tunables by define name (kernel_params.h), over base.
+static KernelParams apply_kernel_params(const Device *dev, const cJSON *kernels, KernelParams base) {
+    KernelParams p = base;
     const cJSON *x;
     cJSON_ArrayForEach(x, kernels) {
         int id = kernel_param_find(x->string);
@@ -50,34 +53,47 @@ static KernelParams apply_kernel_params(const Device *dev, const cJSON *kernels)
     if (!kernel_params_valid(&p, dev, &bad)) {
         warn("tuning database: kernel parameter %s is illegal on this device; using the default kernel parameters",
              bad);
-        return def;
+        return base;
     }
     return p;
 }
 
-KernelParams tune_apply(const Device *dev, FILE *out) {
+static int env_off(const char *name) {
+    const char *v = getenv(name);
+    return v && !strcmp(v, "0");
+}
+
+// "tuned: defaults for <class>" with the hint to tune, or "tuned: no".
+static void print_untuned_line(const DeviceClass *c, const char *why, FILE *out) {
+    if (!c) fprintf(out, "tuned: no (gpt2cl's generic defaults%s)\n", why);
+    else
+        fprintf(out, "tuned: defaults for %s%s; `gpt2cl tune --quick` tunes this device in a minute or two%s%s\n",
+                c->label, why, c->quick_gain ? ", measured " : "", c->quick_gain ? c->quick_gain : "");
+}
+
+KernelParams tune_apply(const Device *dev, TuneLevel level, FILE *out) {
+    const char *why = "";
+    if (level == TUNE_DATABASE && env_off("GPT2CL_TUNE")) level = TUNE_CLASS, why = ", GPT2CL_TUNE=0";
+    if (level >= TUNE_CLASS && env_off("GPT2CL_CLASS_DEFAULTS")) level = TUNE_GENERIC, why = ", GPT2CL_CLASS_DEFAULTS=0";
     cJSON_Delete(applied_gemm_cl);
     applied_gemm_cl = NULL;
-    KernelParams kp = kernel_params_default(dev);
-    const char *env = getenv("GPT2CL_TUNE");
-    if (env && !strcmp(env, "0")) {
-        fprintf(out, "tuned: off (GPT2CL_TUNE=0)\n");
-        return kp;
-    }
+    applied_device = dev->device;
+    applied_class = level >= TUNE_CLASS ? device_class_find(dev) : NULL;
+    KernelParams kp = applied_class ? device_class_kernel_params(applied_class, dev) : kernel_params_default(dev);
+    if (applied_class) device_class_apply_clblast(applied_class, dev);
     TuneDb db;
-    int found = tune_db_load(&db, dev);
-    const cJSON *best = found ? tune_db_best(&db) : NULL;
+    const cJSON *best = NULL;
+    if (level == TUNE_DATABASE && tune_db_load(&db, dev)) best = tune_db_best(&db);
     if (!best) {
-        fprintf(out, "tuned: no, run gpt2cl tune\n");
-        tune_db_free(&db);
+        print_untuned_line(applied_class, why, out);
+        if (level == TUNE_DATABASE) tune_db_free(&db);
         return kp;
     }
     const cJSON *clblast = cJSON_GetObjectItemCaseSensitive(best, "clblast"), *k;
     cJSON_ArrayForEach(k, clblast) apply_kernel(dev, k, k->string);
-    kp = apply_kernel_params(dev, cJSON_GetObjectItemCaseSensitive(best, "kernels"));
+    kp = apply_kernel_params(dev, cJSON_GetObjectItemCaseSensitive(best, "kernels"), kp);
     const cJSON *ours_list = cJSON_GetObjectItemCaseSensitive(best, "gemm_cl");
     applied_gemm_cl = ours_list ? cJSON_Duplicate(ours_list, 1) : NULL;
-    applied_device = dev->device;
     int ours = cJSON_GetArraySize(ours_list);
     int ours_all = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(ours_list, 0), "all"));
     const cJSON *date = cJSON_GetObjectItemCaseSensitive(best, "date");
@@ -112,16 +128,21 @@ static size_t json_size(const cJSON *o, const char *name, int *ok) {
 }
 
 // best.gemm_cl: [{"trans_a", "trans_b", "m", "n", "k", "lda", "ldb", "ldc", "stride_a", "stride_b",
-// "stride_c", "batch", "VW", "TM", "TN", "WG0", "WG1", ...}], or one entry {"all": true, "VW", ...}
-// that sends every GEMM through our kernel (for testing).
+// "stride_c", "batch", "VW", "TM", "TN", "WG0", "WG1", "KC", ...}] (a shape with "clblast": true and no
+// parameters stays with CLBlast), or one entry {"all": true, "VW", ...} that sends every GEMM through our
+// kernel (for testing). Then the device class's rules, for the shapes the database does not name.
 int tune_apply_gemm_cl(const Device *dev, Ops *ops) {
-    if (!applied_gemm_cl || applied_device != dev->device) return 0;  // tune_apply found nothing for dev
+    if (applied_device != dev->device) return 0;  // tune_apply ran for another device
     const cJSON *e;
     int applied = 0;
     cJSON_ArrayForEach(e, applied_gemm_cl) {
-        int ok = 1;
-        GemmParams p = {.vw = json_int(e, "VW", &ok), .tm = json_int(e, "TM", &ok), .tn = json_int(e, "TN", &ok),
-                        .wg0 = json_int(e, "WG0", &ok), .wg1 = json_int(e, "WG1", &ok)};
+        int ok = 1, has_kc = 1;  // KC is absent in databases written before the k chunk existed: no chunks
+        int clblast = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(e, "clblast"));
+        GemmParams p = {0};
+        if (!clblast)
+            p = (GemmParams){.vw = json_int(e, "VW", &ok), .tm = json_int(e, "TM", &ok), .tn = json_int(e, "TN", &ok),
+                             .wg0 = json_int(e, "WG0", &ok), .wg1 = json_int(e, "WG1", &ok),
+                             .kc = json_int(e, "KC", &has_kc)};
         int all = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(e, "all"));
         GemmShape s = {0};
         if (!all)
@@ -131,9 +152,13 @@ int tune_apply_gemm_cl(const Device *dev, Ops *ops) {
                             .ldc = json_size(e, "ldc", &ok), .stride_a = json_size(e, "stride_a", &ok),
                             .stride_b = json_size(e, "stride_b", &ok), .stride_c = json_size(e, "stride_c", &ok),
                             .batch = json_size(e, "batch", &ok)};
-        if (ok && ops_use_gemm_cl(ops, all ? NULL : &s, &p)) applied++;
+        if (ok && ops_use_gemm_cl(ops, all ? NULL : &s, clblast ? NULL : &p)) applied++;
         else warn("tuning database: a gemm_cl entry is malformed or illegal here; that shape stays with CLBlast");
     }
+    for (int i = 0; applied_class && i < applied_class->ngemm; i++)
+        if (ops_use_gemm_rule(ops, &applied_class->gemm[i])) applied++;
+        else warn("device class '%s': GEMM rule %d does not fit this device; those shapes stay with CLBlast",
+                  applied_class->label, i);
     return applied;
 }
 

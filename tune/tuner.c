@@ -16,6 +16,7 @@
 #define MAX_REL_ERROR 1e-3    // vs the default parameters' result, relative to max |C|
 #define DIRECT_MAX_MNK (1ULL << 30)  // larger shapes are never tried with the direct kernel
 #define HUGE_MIN_INDIRECT ((size_t)1 << 62)
+#define QUICK_SUFFIX " (quick)"  // a candidate timed on some shapes only
 
 typedef struct {
     int found;
@@ -51,8 +52,9 @@ typedef struct {
     int done, have_base;
     Best ind, dir;
     double *dir_default;  // per shape: the defaults' time where they surely ran the direct kernel, else -1
-    // Our kernels: the best tunables so far (all families merged) and their ms per step.
-    KernelParams kp;
+    // Our kernels: the search's starting point and reference (the class's tunables),
+    // the best tunables so far (all families merged) and their ms per step.
+    KernelParams start_kp, kp;
     double kern_base, kern_best;
     FamilySearch fam[TUNE_NUM_FAMILIES];
     int kern_done;  // the search of our kernels ran to its end
@@ -102,16 +104,7 @@ static double eval_shapes(Tuner *t, const unsigned char *mask, double prune_at, 
 // Parses "Kernel|A=1 B=2" back into values; 0 if it does not fit the space.
 static int parse_id(const TuneSpace *s, const char *id, int *v) {
     size_t kl = strlen(s->kernel);
-    if (strncmp(id, s->kernel, kl) != 0 || id[kl] != '|') return 0;
-    const char *p = id + kl + 1;
-    for (int i = 0; i < s->nparams; i++) {
-        size_t nl = strlen(s->params[i].name);
-        if (strncmp(p, s->params[i].name, nl) != 0 || p[nl] != '=') return 0;
-        char *end;
-        v[i] = (int)strtol(p + nl + 1, &end, 10);
-        p = *end == ' ' ? end + 1 : end;
-    }
-    return *p == '\0';
+    return strncmp(id, s->kernel, kl) == 0 && id[kl] == '|' && tune_space_parse(s, id + kl + 1, v);
 }
 
 
@@ -225,8 +218,15 @@ static size_t pick_crossover(const Tuner *t, const double *ind, const double *di
     return best_thr;
 }
 
-// The family's next candidate into w; 0 once its search is over.
-static int family_next(const TuneSpace *s, FamilySearch *fs, const Device *dev, int *w) {
+static int index_of_value(const TuneParam *p, int value) {
+    for (int i = 0; i < p->nvalues; i++)
+        if (p->values[i] == value) return i;
+    return -1;
+}
+
+// The family's next candidate into w; 0 once its search is over. quick: one
+// sweep, and only the values next to the best so far in each define's list.
+static int family_next(const TuneSpace *s, FamilySearch *fs, const Device *dev, int quick, int *w) {
     while (!fs->done) {
         if (fs->i == s->params[fs->p].nvalues) {
             fs->i = 0;
@@ -234,12 +234,14 @@ static int family_next(const TuneSpace *s, FamilySearch *fs, const Device *dev, 
         }
         if (fs->p == s->nparams) {
             fs->p = 0;
-            if (!fs->improved || ++fs->sweep == 2 || s->nparams == 1) fs->done = 1;
+            if (quick || !fs->improved || ++fs->sweep == 2 || s->nparams == 1) fs->done = 1;
             fs->improved = 0;
             continue;
         }
         memcpy(w, fs->v, sizeof fs->v);
-        w[fs->p] = s->params[fs->p].values[fs->i++];
+        int i = fs->i++, at = index_of_value(&s->params[fs->p], fs->v[fs->p]);
+        if (quick && at >= 0 && abs(i - at) != 1) continue;
+        w[fs->p] = s->params[fs->p].values[i];
         if (w[fs->p] != fs->v[fs->p] && s->valid(w, dev)) return 1;
     }
     return 0;
@@ -274,13 +276,13 @@ static void search_kernels(Tuner *t, double deadline) {
     t->cand = 0;
     if (t->kern_done || elapsed(t) + 1.0 > deadline) return;
     KernelBench *kb = kernel_bench_create(j->dev, &j->model);
-    KernelParams def = kernel_params_default(j->dev);
+    KernelParams def = t->start_kp;
     FamilySearch *fam = t->fam;
     int want[NF], w[NF][TUNE_MAX_PARAMS];
     double ms[NF], t0 = now_seconds();
     for (int f = 0; f < NF; f++) want[f] = 1;
-    // The defaults first, always: their outputs are the reference of every check.
-    if (!kernel_bench_run(kb, &def, want, ms)) die("our kernels do not build with their default parameters");
+    // The starting point first, always: its outputs are the reference of every check.
+    if (!kernel_bench_run(kb, &def, want, ms)) die("our kernels do not build with the device class's parameters");
     double cost = now_seconds() - t0;  // of a round, for the deadline
     char id[256];
     // Their times are the ones to beat, unless the database (load_recorded) or
@@ -307,7 +309,7 @@ static void search_kernels(Tuner *t, double deadline) {
         for (int f = 0; f < NF; f++) {
             const TuneSpace *s = &tune_space_families[f];
             want[f] = 0;
-            while (family_next(s, &fam[f], j->dev, w[f])) {
+            while (family_next(s, &fam[f], j->dev, j->quick, w[f])) {
                 tune_space_id(s, w[f], id, sizeof id);
                 const cJSON *e = tune_db_find(j->db, j->workload, id);
                 if (!e) {
@@ -372,7 +374,7 @@ static void ours_update(Tuner *t, const int *v, double total, const double *shap
 // otherwise this run's, recorded for the next. base_ms is this run's on entry.
 static void use_recorded_base(Tuner *t, double *base_total) {
     const TuneJob *j = t->job;
-    const char *id = "CLBlast|defaults";
+    const char *id = j->quick ? "class|defaults" : "CLBlast|defaults";
     const cJSON *ms = cJSON_GetObjectItemCaseSensitive(tune_db_find(j->db, j->workload, id), "shape_ms");
     int ok = cJSON_GetArraySize(ms) == j->nshapes;
     for (int i = 0; ok && i < j->nshapes; i++) ok = cJSON_IsNumber(cJSON_GetArrayItem(ms, i)) &&
@@ -403,20 +405,26 @@ static void load_recorded(Tuner *t) {
     pthread_mutex_lock(&t->mu);
     cJSON_ArrayForEach(e, w) {
         const cJSON *ms = cJSON_GetObjectItemCaseSensitive(e, "shape_ms");
-        if (parse_id(&tune_space_xgemm, e->string, v) && tune_space_xgemm.valid(v, j->dev))
+        // A quick tune neither searches nor sets CLBlast's parameters.
+        if (!j->quick && parse_id(&tune_space_xgemm, e->string, v) && tune_space_xgemm.valid(v, j->dev))
             best_update(&t->ind, v, recorded_total(e), ms, j->nshapes);
-        if (parse_id(&tune_space_xgemm_direct, e->string, v) && tune_space_xgemm_direct.valid(v, j->dev))
+        if (!j->quick && parse_id(&tune_space_xgemm_direct, e->string, v) && tune_space_xgemm_direct.valid(v, j->dev))
             best_update(&t->dir, v, recorded_total(e), ms, j->nshapes);
-        if (parse_id(&tune_space_gemm_cl, e->string, v) && tune_space_gemm_cl.valid(v, j->dev)) {
+        char id[256];
+        snprintf(id, sizeof id, "%s", e->string);
+        size_t len = strlen(id), ql = strlen(QUICK_SUFFIX);
+        int partial = len > ql && !strcmp(id + len - ql, QUICK_SUFFIX);
+        if (partial) id[len - ql] = '\0';
+        if (parse_id(&tune_space_gemm_cl, id, v) && tune_space_gemm_cl.valid(v, j->dev)) {
             for (int i = 0; i < j->nshapes; i++) {
                 const cJSON *x = cJSON_GetArrayItem(ms, i);
                 shape_ms[i] = cJSON_IsNumber(x) ? x->valuedouble : -1;
             }
-            ours_update(t, v, recorded_total(e), shape_ms);
+            ours_update(t, v, partial ? -1 : recorded_total(e), shape_ms);
         }
     }
-    // Our kernels: each family's best recorded candidate, if every family's defaults were recorded too.
-    KernelParams def = kernel_params_default(j->dev);
+    // Our kernels: each family's best recorded candidate, if every family's starting point was recorded too.
+    KernelParams def = t->start_kp;
     double base = 0, best = 0;
     int complete = 1;
     char id[256];
@@ -448,9 +456,59 @@ static void load_recorded(Tuner *t) {
     free(shape_ms);
 }
 
+// The device class's GEMM rule for shape s, or NULL (CLBlast).
+static const GemmRule *class_rule_for(const TuneJob *j, const GemmShape *s) {
+    for (int r = 0; j->cls && r < j->cls->ngemm; r++)
+        if (gemm_rule_matches(&j->cls->gemm[r], s)) return &j->cls->gemm[r];
+    return NULL;
+}
+
+static void gemm_values(const GemmParams *p, int *v) {
+    const int x[] = {p->vw, p->tm, p->tn, p->wg0, p->wg1, p->kc};
+    memcpy(v, x, sizeof x);
+}
+
+// The parameters a quick tune moves, most effective first (GEMM_TM, TN, WG1, KC, WG0, VW).
+static const int quick_params[] = {1, 2, 4, 5, 3, 0};
+
+// Our GEMM's next candidate into v (cursor counts them); 0 when there is none.
+// *rule is the class rule it serves (quick) or -1 (every shape). Quick: for
+// each of the device class's rules by its share of the baseline time, every
+// tile one value away from its tile in one parameter. Otherwise the class's
+// tiles, the hand-picked seeds, then two thirds around the best so far, one
+// third anywhere.
+static int gemm_cl_next(Tuner *t, int *cursor, const int *rule_order, int *v, int *rule) {
+    const TuneJob *j = t->job;
+    const TuneSpace *s = &tune_space_gemm_cl;
+    int c = (*cursor)++, nrules = j->cls ? j->cls->ngemm : 0;
+    const int nq = (int)(sizeof quick_params / sizeof quick_params[0]);
+    *rule = -1;
+    if (j->quick) {  // the class's own tiles are the baseline, already timed
+        if (c >= nrules * nq * 2) return 0;
+        int r = rule_order[c / (nq * 2)], p = quick_params[c / 2 % nq], at;
+        *rule = r;
+        gemm_values(&j->cls->gemm[r].p, v);
+        at = index_of_value(&s->params[p], v[p]) + (c % 2 ? 1 : -1);
+        if (at < 0 || at >= s->params[p].nvalues) v[p] = -1;  // no neighbour there: invalid, skipped
+        else v[p] = s->params[p].values[at];
+        return 1;
+    }
+    if (c < nrules) {
+        gemm_values(&j->cls->gemm[c].p, v);
+        return 1;
+    }
+    c -= nrules;
+    if (c < s->nseeds) {
+        memcpy(v, s->seeds[c], (size_t)s->nparams * sizeof *v);
+        return 1;
+    }
+    return t->ours.found && next_pick(t) ? tune_space_neighbour(s, j->dev, &t->rng, t->ours.v, v)
+                                         : tune_space_random(s, j->dev, &t->rng, v);
+}
+
 // Our GEMM (cl/gemm.cl) as a candidate family next to CLBlast: each parameter
-// set is built once, checked against the defaults' results on every shape and
-// timed; each shape keeps its fastest set, which finalize() sets against CLBlast.
+// set is built once, checked against the reference results on every shape and
+// timed; each shape keeps its fastest set, which finalize() sets against the baseline.
 // est: seconds one candidate is expected to take (grows with the slowest seen).
 static void search_gemm_cl(Tuner *t, double deadline, double est) {
     TuneJob *j = t->job;
@@ -461,14 +519,25 @@ static void search_gemm_cl(Tuner *t, double deadline, double est) {
     t->phase = "our GEMM";
     t->cand = 0;
     char id[256];
-    int seed = 0, skipped = 0;
+    int cursor = 0, skipped = 0, rule;
+    // Quick: the class rules by their shapes' share of the baseline time, largest first.
+    int nrules = j->cls ? j->cls->ngemm : 0, rule_order[GEMM_RULES_MAX];
+    double share[GEMM_RULES_MAX] = {0};
+    for (int i = 0; i < n; i++) {
+        const GemmRule *r = class_rule_for(j, &j->shapes[i]);
+        if (r) share[r - j->cls->gemm] += t->base_ms[i] * (double)j->shapes[i].calls;
+    }
+    for (int r = 0; r < nrules; r++) {
+        int at = r;
+        while (at > 0 && share[rule_order[at - 1]] < share[r]) rule_order[at] = rule_order[at - 1], at--;
+        rule_order[at] = r;
+    }
     while (skipped < 500) {
-        if (seed < s->nseeds) memcpy(v, s->seeds[seed++], sizeof v);
-        else if (!(t->ours.found && next_pick(t) ? tune_space_neighbour(s, j->dev, &t->rng, t->ours.v, v)
-                                                 : tune_space_random(s, j->dev, &t->rng, v)))
-            break;
-        if (!s->valid(v, j->dev)) continue;
+        if (!gemm_cl_next(t, &cursor, rule_order, v, &rule)) break;
+        if (!s->valid(v, j->dev) || (rule >= 0 && share[rule] <= 0)) continue;
         tune_space_id(s, v, id, sizeof id);
+        // A quick candidate is timed on its rule's shapes only: recorded apart, so a full tune times it on all.
+        if (rule >= 0) strncat(id, QUICK_SUFFIX, sizeof id - strlen(id) - 1);
         if (tune_db_find(j->db, wl, id)) {
             skipped++;
             continue;
@@ -481,8 +550,10 @@ static void search_gemm_cl(Tuner *t, double deadline, double est) {
         GemmParams p = tune_gemm_params(v);
         GemmKernels k;
         gemm_kernels_build(&k, j->dev, &p);
+        for (int i = 0; i < n; i++) shape_ms[i] = -1;
         for (int oi = 0; oi < n && total >= 0; oi++) {
             int i = t->order[oi];
+            if (rule >= 0 && class_rule_for(j, &j->shapes[i]) != &j->cls->gemm[rule]) continue;
             double ms = gemm_time_cl(j->dev, &j->shapes[i], &t->bufs, &k, TIME_PER_SHAPE, t->out);
             // A wrong result on any shape rejects the whole set: it is a bug, not a trade-off.
             if (ms < 0 || gemm_rel_error(t->out, t->ref[i], gemm_c_elems(&j->shapes[i])) > MAX_REL_ERROR) total = -1;
@@ -497,7 +568,7 @@ static void search_gemm_cl(Tuner *t, double deadline, double est) {
             for (int i = 0; i < n; i++) shape_ms[i] = -1;
         tune_db_record(j->db, wl, id, total, shape_ms, n);
         tune_db_save(j->db);
-        ours_update(t, v, total, shape_ms);
+        ours_update(t, v, rule >= 0 ? -1 : total, shape_ms);  // a partial total is no candidate for "best overall"
         if (t->ours.found) t->best_ratio = t->base_total / t->ours.total;
         pthread_mutex_unlock(&t->mu);
         progress(t, 2);
@@ -523,8 +594,12 @@ static void finalize(Tuner *t, double checked_total) {
     cJSON_AddStringToObject(best, "date", date);
     cJSON_AddStringToObject(best, "workload", j->workload);
     cJSON_AddNumberToObject(best, "gemm_ms_default", t->base_total);
+    cJSON_AddStringToObject(best, "baseline", j->quick ? "device class" : "CLBlast defaults");
     cJSON *clb = cJSON_AddObjectToObject(best, "clblast");
     double tuned = t->base_total;
+    // A quick tune keeps the CLBlast parameters an earlier full tune chose.
+    const cJSON *old_clb = cJSON_GetObjectItemCaseSensitive(tune_db_best(j->db), "clblast"), *x;
+    if (j->quick) cJSON_ArrayForEach(x, old_clb) cJSON_AddItemToObject(clb, x->string, cJSON_Duplicate(x, 1));
     if (t->ind.found) {
         double predicted = t->ind.total;
         size_t thr = pick_crossover(t, t->ind.shape_ms, t->dir.found ? t->dir.shape_ms : t->dir_default, &predicted);
@@ -557,18 +632,24 @@ static void finalize(Tuner *t, double checked_total) {
     cJSON *ours = cJSON_AddArrayToObject(best, "gemm_cl");
     int nours = 0;
     for (int i = 0; i < j->nshapes; i++) {
-        if (!(t->ours_ms[i] >= 0 && t->ours_ms[i] < clb_ms[i])) continue;
         const GemmShape *g = &j->shapes[i];
-        cJSON *e = params_json(&tune_space_gemm_cl, t->ours_v[i]);
+        int win = t->ours_ms[i] >= 0 && t->ours_ms[i] < clb_ms[i];
+        // A full tune's baseline is CLBlast: where it wins on a shape the class's rules send through our
+        // GEMM, the database keeps that shape with CLBlast.
+        int keep_clblast = !win && !j->quick && class_rule_for(j, g);
+        if (!win && !keep_clblast) continue;
+        cJSON *e = win ? params_json(&tune_space_gemm_cl, t->ours_v[i]) : cJSON_CreateObject();
+        if (keep_clblast) cJSON_AddTrueToObject(e, "clblast");
         const char *names[] = {"m", "n", "k", "lda", "ldb", "ldc", "stride_a", "stride_b", "stride_c", "batch"};
         const size_t vals[] = {g->m, g->n, g->k, g->lda, g->ldb, g->ldc, g->stride_a, g->stride_b, g->stride_c,
                                g->batch};
         cJSON_AddNumberToObject(e, "trans_a", g->trans_a);
         cJSON_AddNumberToObject(e, "trans_b", g->trans_b);
         for (size_t f = 0; f < sizeof vals / sizeof vals[0]; f++) cJSON_AddNumberToObject(e, names[f], (double)vals[f]);
-        cJSON_AddNumberToObject(e, "ms", t->ours_ms[i]);
-        cJSON_AddNumberToObject(e, "clblast_ms", clb_ms[i]);
+        if (t->ours_ms[i] >= 0) cJSON_AddNumberToObject(e, "ms", t->ours_ms[i]);
+        cJSON_AddNumberToObject(e, j->quick ? "class_ms" : "clblast_ms", clb_ms[i]);
         cJSON_AddItemToArray(ours, e);
+        if (!win) continue;
         tuned -= (clb_ms[i] - t->ours_ms[i]) * (double)g->calls;
         nours++;
     }
@@ -586,10 +667,11 @@ static void finalize(Tuner *t, double checked_total) {
     t->best_ratio = t->base_total / tuned;
     t->phase = "done";
     progress(t, 1);
-    printf("tune: GEMMs per step %.2f ms with CLBlast defaults, %.2f ms tuned (%.2fx%s)", t->base_total, tuned,
-           t->base_total / tuned, checked_total >= 0 ? "" : ", predicted from the parts");
+    printf("tune: GEMMs per step %.2f ms with %s, %.2f ms tuned (%.2fx%s)", t->base_total,
+           j->quick ? "the device class's defaults" : "CLBlast defaults", tuned, t->base_total / tuned,
+           checked_total >= 0 ? "" : ", predicted from the parts");
     if (t->kern_best > 0)
-        printf("; our kernels %.2f ms with their defaults, %.2f ms tuned (%.2fx)", t->kern_base, t->kern_best,
+        printf("; our kernels %.2f ms with the class's defaults, %.2f ms tuned (%.2fx)", t->kern_base, t->kern_best,
                t->kern_base / t->kern_best);
     if (nours) printf("; our GEMM on %d of %d shapes", nours, j->nshapes);
     printf("; %.0f s of %.0f s budget\ntune: wrote %s\n", elapsed(t), j->budget, j->db->path);
@@ -625,6 +707,20 @@ static void *watchdog(void *arg) {
     return NULL;
 }
 
+static void tuner_free(Tuner *t) {
+    for (int i = 0; i < t->job->nshapes; i++) free(t->ref[i]);
+    free(t->ref);
+    free(t->out);
+    free(t->base_ms);
+    free(t->order);
+    free(t->ind.shape_ms);
+    free(t->dir.shape_ms);
+    free(t->dir_default);
+    free(t->ours_ms);
+    free(t->ours_v);
+    gemm_bufs_free(&t->bufs);
+}
+
 int tuner_run(TuneJob *j) {
     Tuner t = {.job = j, .rng = 0x9E3779B97F4A7C15ULL, .phase = "defaults"};
     int n = j->nshapes;
@@ -648,16 +744,28 @@ int tuner_run(TuneJob *j) {
     t.base_ms = mallocCheck((size_t)n * sizeof *t.base_ms);
     t.order = mallocCheck((size_t)n * sizeof *t.order);
 
-    // 1. CLBlast's defaults: the reference results and the time to beat.
+    // 1. The baseline, the reference results and the time to beat: CLBlast's
+    // defaults, or for a quick tune each shape as the device class runs it.
+    t.start_kp = j->cls ? device_class_kernel_params(j->cls, j->dev) : kernel_params_default(j->dev);
+    if (j->quick && j->cls) device_class_apply_clblast(j->cls, j->dev);
     progress(&t, 0);
     double t0 = now_seconds(), base_total = 0;
+    GemmKernels rule_k[GEMM_RULES_MAX] = {0};
     for (int i = 0; i < n; i++) {
         t.ref[i] = mallocCheck(gemm_c_elems(&j->shapes[i]) * sizeof(float));
-        t.base_ms[i] = gemm_time(j->dev, &j->shapes[i], &t.bufs, TIME_PER_SHAPE, t.ref[i]);
-        if (t.base_ms[i] < 0) die("CLBlast fails on shape %d with its default parameters", i);
+        const GemmRule *r = j->quick ? class_rule_for(j, &j->shapes[i]) : NULL;
+        if (r) {
+            GemmKernels *k = &rule_k[r - j->cls->gemm];
+            if (!k->program) gemm_kernels_build(k, j->dev, &r->p);
+            t.base_ms[i] = gemm_time_cl(j->dev, &j->shapes[i], &t.bufs, k, TIME_PER_SHAPE, t.ref[i]);
+        } else {
+            t.base_ms[i] = gemm_time(j->dev, &j->shapes[i], &t.bufs, TIME_PER_SHAPE, t.ref[i]);
+        }
+        if (t.base_ms[i] < 0) die("the GEMM of shape %d fails with %s", i, r ? "the class's tile" : "CLBlast's defaults");
         base_total += t.base_ms[i] * (double)j->shapes[i].calls;
         t.order[i] = i;
     }
+    for (int r = 0; r < GEMM_RULES_MAX; r++) gemm_kernels_free(&rule_k[r]);
     t.est = now_seconds() - t0;
     double check_cost = t.est;  // a final check runs every shape once more, like this
     t.base_fresh = base_total;
@@ -680,8 +788,23 @@ int tuner_run(TuneJob *j) {
     t.best_ratio = 1.0;
     pthread_mutex_unlock(&t.mu);
     load_recorded(&t);
-    fprintf(stderr, "tune: CLBlast defaults: %.2f ms of GEMMs per step (measured in %.1f s, with compilation)\n",
-            t.base_total, t.est);
+    fprintf(stderr, "tune: %s: %.2f ms of GEMMs per step (measured in %.1f s, with compilation)\n",
+            j->quick ? "device-class defaults" : "CLBlast defaults", t.base_total, t.est);
+    if (j->quick) {
+        // Our GEMM first, the larger share of a step wherever the class uses it; then our kernels.
+        search_gemm_cl(&t, j->budget - check_cost, check_cost);
+        progress(&t, 1);
+        search_kernels(&t, j->budget);
+        progress(&t, 1);
+        pthread_mutex_lock(&t.mu);
+        finalize(&t, -1);
+        t.done = 1;
+        pthread_cond_signal(&t.cond);
+        pthread_mutex_unlock(&t.mu);
+        pthread_join(dog, NULL);
+        tuner_free(&t);
+        return 0;
+    }
     // The rest of the budget: up to a third for our kernels (their search ends
     // by itself; on POCL each round is mostly the 4 s program build), about a third of what is left for
     // Xgemm, a fifth for XgemmDirect, most of the rest for our GEMM, a final check.
@@ -748,18 +871,7 @@ int tuner_run(TuneJob *j) {
     pthread_cond_signal(&t.cond);
     pthread_mutex_unlock(&t.mu);
     pthread_join(dog, NULL);
-
-    for (int i = 0; i < n; i++) free(t.ref[i]);
-    free(t.ref);
-    free(t.out);
-    free(t.base_ms);
-    free(t.order);
     free(mask);
-    free(t.ind.shape_ms);
-    free(t.dir.shape_ms);
-    free(t.dir_default);
-    free(t.ours_ms);
-    free(t.ours_v);
-    gemm_bufs_free(&t.bufs);
+    tuner_free(&t);
     return 0;
 }

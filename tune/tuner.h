@@ -3,6 +3,7 @@
 // kernels' tunables, family by family; every candidate is checked against the
 // results of the defaults before it is timed, and recorded in the database.
 #pragma once
+#include "device_classes.h"
 #include "ops.h"
 #include "tune_db.h"
 
@@ -20,6 +21,13 @@ typedef struct {
     TuneModelShape model;
     double t_start, budget;  // seconds (now_seconds clock)
     int restart;             // ignore earlier measurements of this workload
+    // The device's class (tune/device_classes.h): its kernel tunables and GEMM
+    // tiles seed the search. quick: start from the class's defaults as they run
+    // (our GEMM where its rules say, CLBlast with its parameters elsewhere) and
+    // search only their neighbourhood: our GEMM's tiles one step from the
+    // class's, our kernels' defines one value either side, no CLBlast search.
+    const DeviceClass *cls;
+    int quick;
 } TuneJob;
 
 // Runs the search within the budget, writes "best" into the database (saved
