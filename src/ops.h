@@ -69,7 +69,8 @@ int ops_try_init(Ops *ops, const Device *dev, const KernelParams *kp);
 void ops_free(Ops *ops);
 // Sends GEMMs of shape s (NULL: every shape) through our kernel with parameters
 // p instead of CLBlast (the tuner's choice; see tune/tune_apply.c). Returns 0
-// (and changes nothing) when p is illegal for the device or the table is full.
+// (and changes nothing) when p is illegal for the device, its compiled kernels
+// cannot run its work-group here, or the table is full.
 int ops_use_gemm_cl(Ops *ops, const GemmShape *s, const GemmParams *p);
 // Our kernel's program chosen for shape s, or NULL (CLBlast).
 const GemmKernels *ops_gemm_cl_for(const Ops *ops, const GemmShape *s);
