@@ -125,6 +125,7 @@ static void fill_info(Device *d) {
     CL_CHECK(clGetDeviceInfo(d->device, CL_DEVICE_GLOBAL_MEM_SIZE, sizeof d->global_mem, &d->global_mem, NULL));
     CL_CHECK(clGetDeviceInfo(d->device, CL_DEVICE_MAX_MEM_ALLOC_SIZE, sizeof d->max_alloc, &d->max_alloc, NULL));
     CL_CHECK(clGetDeviceInfo(d->device, CL_DEVICE_MAX_WORK_GROUP_SIZE, sizeof d->max_wg, &d->max_wg, NULL));
+    CL_CHECK(clGetDeviceInfo(d->device, CL_DEVICE_LOCAL_MEM_SIZE, sizeof d->local_mem, &d->local_mem, NULL));
     cl_uint align_bits = 0;
     CL_CHECK(clGetDeviceInfo(d->device, CL_DEVICE_MEM_BASE_ADDR_ALIGN, sizeof align_bits, &align_bits, NULL));
     d->base_align_bytes = align_bits / 8 < 64 ? 64 : align_bits / 8;
@@ -225,10 +226,11 @@ cl_program device_build_program(const Device *dev, const char *name, const char 
         char *log = mallocCheck(n + 1);
         clGetProgramBuildInfo(prog, dev->device, CL_PROGRAM_BUILD_LOG, n, log, NULL);
         log[n] = '\0';
-        fprintf(stderr, "--- build log of %s (options: %s) ---\n%s\n--- end of build log ---\n", name,
-                options ? options : "", log);
+        fprintf(stderr, "--- build log of %s on %s (options: %s) ---\n%s\n--- end of build log ---\n", name,
+                dev->name, options ? options : "", log);
         free(log);
-        die("building OpenCL program %s failed: %s (%d); the build log is above", name, cl_error_name(err), (int)err);
+        die("building OpenCL program %s for %s (%s, driver %s) failed: %s (%d); the build log is above", name,
+            dev->name, dev->platform_name, dev->driver_version, cl_error_name(err), (int)err);
     }
     program_cache_store(dev, prog, source, options);
     return prog;
@@ -257,7 +259,12 @@ cl_mem device_alloc(const Device *dev, size_t bytes, const char *what) {
     return m;
 }
 
-cl_mem device_sub_buffer(cl_mem parent, size_t offset, size_t bytes) {
+cl_mem device_sub_buffer(const Device *dev, cl_mem parent, size_t offset, size_t bytes) {
+    // Checked against base_align_bytes (at least 64) rather than left to the driver, so a layout that
+    // would fail with CL_MISALIGNED_SUB_BUFFER_OFFSET on a GPU fails on every device.
+    if (offset % dev->base_align_bytes)
+        die("sub-buffer at byte %zu is not aligned to %u bytes, as %s requires", offset, dev->base_align_bytes,
+            dev->name);
     cl_buffer_region region = {offset, bytes ? bytes : 4};
     cl_int err;
     cl_mem m = clCreateSubBuffer(parent, CL_MEM_READ_WRITE, CL_BUFFER_CREATE_TYPE_REGION, &region, &err);

@@ -33,6 +33,7 @@ typedef struct {
     cl_ulong global_mem;
     cl_ulong max_alloc;
     size_t max_wg;
+    cl_ulong local_mem;        // CL_DEVICE_LOCAL_MEM_SIZE: bytes of __local memory a work-group may use
     cl_uint base_align_bytes;  // sub-buffer origins must be multiples of this
     cl_uint native_vw;         // CL_DEVICE_NATIVE_VECTOR_WIDTH_FLOAT: SIMD width (16 for AVX-512 through POCL)
     int profiling;             // queue created with CL_QUEUE_PROFILING_ENABLE
@@ -51,8 +52,8 @@ const char *device_type_name(cl_device_type type);
 cl_program device_build_program(const Device *dev, const char *name, const char *source, const char *options);
 cl_kernel device_kernel(cl_program program, const char *name);
 cl_mem device_alloc(const Device *dev, size_t bytes, const char *what);
-// A sub-buffer of parent at byte offset (which must respect base_align_bytes).
-cl_mem device_sub_buffer(cl_mem parent, size_t offset, size_t bytes);
+// A sub-buffer of parent at byte offset, which must be a multiple of dev->base_align_bytes (dies otherwise).
+cl_mem device_sub_buffer(const Device *dev, cl_mem parent, size_t offset, size_t bytes);
 void device_write(const Device *dev, cl_mem buf, size_t offset, size_t bytes, const void *src);
 void device_read(const Device *dev, cl_mem buf, size_t offset, size_t bytes, void *dst);
 void device_zero(const Device *dev, cl_mem buf, size_t offset, size_t bytes);

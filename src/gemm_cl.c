@@ -43,6 +43,16 @@ void gemm_kernels_free(GemmKernels *g) {
     *g = (GemmKernels){0};
 }
 
+int gemm_kernels_fit(const GemmKernels *g, const Device *dev) {
+    const cl_kernel ks[3] = {g->nn, g->nt, g->tn};
+    for (int i = 0; i < 3; i++) {
+        size_t max = 0;
+        CL_CHECK(clGetKernelWorkGroupInfo(ks[i], dev->device, CL_KERNEL_WORK_GROUP_SIZE, sizeof max, &max, NULL));
+        if ((size_t)g->p.wg0 * (size_t)g->p.wg1 > max) return 0;
+    }
+    return 1;
+}
+
 static size_t ceil_div(size_t a, size_t b) { return (a + b - 1) / b; }
 
 cl_int gemm_cl_enqueue(const GemmKernels *g, cl_command_queue q, int trans_a, int trans_b, size_t m, size_t n,

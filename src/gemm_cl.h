@@ -26,6 +26,10 @@ const char *gemm_params_name(const GemmParams *p, char *buf, size_t n);
 
 void gemm_kernels_build(GemmKernels *g, const Device *dev, const GemmParams *p);
 void gemm_kernels_free(GemmKernels *g);
+// 1 when this driver's compiled kernels of g run its WG0 x WG1 work-group
+// (CL_KERNEL_WORK_GROUP_SIZE, which registers can make smaller than the
+// device's maximum); else launching them fails.
+int gemm_kernels_fit(const GemmKernels *g, const Device *dev);
 // Enqueues row-major C = alpha op(A) op(B) + beta C, batch > 0 matrices at the
 // given strides (batch 0 = one). TT is not supported. Returns the OpenCL status.
 cl_int gemm_cl_enqueue(const GemmKernels *g, cl_command_queue q, int trans_a, int trans_b, size_t m, size_t n,

@@ -17,6 +17,27 @@ int kernel_param_find(const char *name) {
 
 static int is_pow2(int x) { return x > 0 && (x & (x - 1)) == 0; }
 
+// The __local scratch arrays of cl/*.cl, per work-item of the work-group define
+// that sizes them (times its rows per group, where it has them): one float, or
+// a float4 for the row kernels' four-sum trees. A new __local array adds its
+// row here; ops_init's check of each compiled kernel's CL_KERNEL_LOCAL_MEM_SIZE
+// catches one that is missing.
+static const struct {
+    KernelParamId wg, rows;  // rows: KP_COUNT for one row per group
+    int bytes;
+} local_scratch[] = {{KP_LN_WG, KP_LN_ROWS, 4}, {KP_SOFTMAX_WG, KP_SOFTMAX_ROWS, 4}, {KP_CE_WG, KP_COUNT, 4},
+                     {KP_ROW_WG, KP_COUNT, 16}, {KP_REDUCE_WG, KP_COUNT, 4}};
+
+static int local_fits(const KernelParams *p, const Device *dev, KernelParamId id) {
+    for (size_t i = 0; i < sizeof local_scratch / sizeof local_scratch[0]; i++) {
+        if (local_scratch[i].wg != id && local_scratch[i].rows != id) continue;
+        size_t items = (size_t)p->v[local_scratch[i].wg];
+        if (local_scratch[i].rows != KP_COUNT) items *= (size_t)p->v[local_scratch[i].rows];
+        if ((cl_ulong)items * (cl_ulong)local_scratch[i].bytes > dev->local_mem) return 0;
+    }
+    return 1;
+}
+
 KernelParams kernel_params_default(const Device *dev) {
     // Row kernels reduce in local memory with a power-of-two work-group.
     int wg = 256;
@@ -27,6 +48,9 @@ KernelParams kernel_params_default(const Device *dev) {
     p.v[KP_NORM_GROUPS] = 64;
     // Global reductions read contiguous chunks per work-item on CPUs (see FOR_GRID_ELEMENTS in cl/common.cl).
     p.v[KP_REDUCE_CONTIGUOUS] = (dev->type & CL_DEVICE_TYPE_CPU) != 0;
+    // Smaller groups where a device's local memory cannot hold their scratch.
+    for (size_t i = 0; i < sizeof local_scratch / sizeof local_scratch[0]; i++)
+        kernel_params_fit(&p, local_scratch[i].wg, local_scratch[i].rows, dev->local_mem / local_scratch[i].bytes);
     return p;
 }
 
@@ -39,12 +63,23 @@ int kernel_params_valid(const KernelParams *p, const Device *dev, const char **b
         else if (i == KP_LN_ROWS) ok = is_pow2(x) && (size_t)x * (size_t)p->v[KP_LN_WG] <= dev->max_wg;
         else if (i == KP_SOFTMAX_ROWS) ok = is_pow2(x) && (size_t)x * (size_t)p->v[KP_SOFTMAX_WG] <= dev->max_wg;
         else ok = is_pow2(x) && (size_t)x <= dev->max_wg;
+        ok = ok && local_fits(p, dev, (KernelParamId)i);
         if (!ok) {
             if (bad) *bad = names[i];
             return 0;
         }
     }
     return 1;
+}
+
+int kernel_params_fit(KernelParams *p, KernelParamId wg, KernelParamId rows, size_t limit) {
+    for (;;) {
+        size_t r = rows == KP_COUNT ? 1 : (size_t)p->v[rows];
+        if ((size_t)p->v[wg] * r <= limit) return 1;
+        if (r > 1) p->v[rows] /= 2;  // fewer rows first: each row keeps its work-items
+        else if (p->v[wg] > 1) p->v[wg] /= 2;
+        else return 0;
+    }
 }
 
 void kernel_params_options(const KernelParams *p, char *buf, size_t n) {

@@ -41,8 +41,13 @@ int kernel_param_find(const char *name);
 KernelParams kernel_params_default(const Device *dev);
 // 1 when p is legal on dev: work-group sizes (including WG x ROWS), rows per
 // group and NORM_GROUPS powers of two within the device's (and the partial
-// buffers') limits, vector widths 1/2/4/8/16.
+// buffers') limits, vector widths 1/2/4/8/16, and every kernel's __local
+// scratch within the device's local memory.
 // Otherwise 0, with the offending define's name in *bad (if bad is not NULL).
 int kernel_params_valid(const KernelParams *p, const Device *dev, const char **bad);
+// Makes the work-group define wg (times rows, its rows per group; KP_COUNT for
+// none) at most limit work-items by halving rows first, then wg; a legal set
+// stays legal. 0 when even one work-item is over the limit.
+int kernel_params_fit(KernelParams *p, KernelParamId wg, KernelParamId rows, size_t limit);
 // "-DWG=256 -DVW=1 ..." for the kernel program's build.
 void kernel_params_options(const KernelParams *p, char *buf, size_t n);

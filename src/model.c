@@ -86,7 +86,8 @@ static void param_buffer_create(GPT2 *m, ParamBuffer *pb, const char *what) {
         ParamTensor *t = &m->tensors[i];
         pb->slices[i] = mallocCheck((size_t)t->num_slices * sizeof(cl_mem));
         for (int l = 0; l < t->num_slices; l++)
-            pb->slices[i][l] = device_sub_buffer(pb->parent, t->offset[l] * sizeof(float), t->slice_elems * sizeof(float));
+            pb->slices[i][l] =
+                device_sub_buffer(m->dev, pb->parent, t->offset[l] * sizeof(float), t->slice_elems * sizeof(float));
     }
 }
 

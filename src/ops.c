@@ -8,9 +8,9 @@
 #include "kernels.h"
 #include "util.h"
 
-// The work-group defines each kernel runs with: its family's size, times its
-// rows per group where it has them (1-D launches use WG).
-static int kernel_wg(const Ops *o, const char *name) {
+// The work-group defines each kernel runs with: its family's size (*wg), and
+// its rows per group where it has them (*rows, else KP_COUNT); 1-D launches use WG.
+static void kernel_family(const char *name, KernelParamId *wg, KernelParamId *rows) {
     static const struct {
         const char *kernel;
         KernelParamId wg, rows;  // rows: KP_COUNT for one row per group
@@ -28,10 +28,16 @@ static int kernel_wg(const Ops *o, const char *name) {
                {"pair_stats_partial", KP_REDUCE_WG, KP_COUNT},
                {"pair_stats_finalize", KP_REDUCE_WG, KP_COUNT},
                {"output_sumsq_partial", KP_REDUCE_WG, KP_COUNT}};
+    *wg = KP_WG, *rows = KP_COUNT;
     for (size_t i = 0; i < sizeof fam / sizeof fam[0]; i++)
-        if (!strcmp(fam[i].kernel, name))
-            return o->kp.v[fam[i].wg] * (fam[i].rows == KP_COUNT ? 1 : o->kp.v[fam[i].rows]);
-    return o->kp.v[KP_WG];
+        if (!strcmp(fam[i].kernel, name)) *wg = fam[i].wg, *rows = fam[i].rows;
+}
+
+// The work-group size a kernel runs with: its family's size, times its rows per group.
+static int kernel_wg(const Ops *o, const char *name) {
+    KernelParamId wg, rows;
+    kernel_family(name, &wg, &rows);
+    return o->kp.v[wg] * (rows == KP_COUNT ? 1 : o->kp.v[rows]);
 }
 
 // The kernels of the program, in one list for creating, checking and releasing them.
@@ -44,14 +50,25 @@ static int kernel_wg(const Ops *o, const char *name) {
     X(rot_update_rows) X(row_delta_stats) X(pair_stats_partial) X(pair_stats_finalize) X(sub_range)             \
     X(snr_update) X(output_sumsq_partial)
 
-// A kernel whose compiled form cannot run its work-group size (registers, local memory), or NULL.
-static const char *kernel_too_big(const Ops *o) {
-#define CHECK_WG(name)                                                                                      \
-    {                                                                                                       \
-        size_t max = 0;                                                                                     \
+// The first kernel whose compiled form cannot run with its work-group size on
+// this device, or NULL. A driver may allow a kernel fewer work-items than the
+// device's maximum (CL_KERNEL_WORK_GROUP_SIZE: registers), and its __local
+// arrays must fit the device's local memory; *fits gets a size that the kernel
+// can run (half its own where local memory is short: the arrays scale with it).
+static const char *kernel_too_big(const Ops *o, size_t *fits) {
+#define CHECK_WG(name)                                                                                        \
+    {                                                                                                         \
+        size_t max = 0, wg = (size_t)kernel_wg(o, #name);                                                     \
+        cl_ulong local = 0;                                                                                   \
         CL_CHECK(clGetKernelWorkGroupInfo(o->name, o->dev->device, CL_KERNEL_WORK_GROUP_SIZE, sizeof max, &max, \
-                                          NULL));                                                           \
-        if ((size_t)kernel_wg(o, #name) > max) return #name;                                                \
+                                          NULL));                                                             \
+        CL_CHECK(clGetKernelWorkGroupInfo(o->name, o->dev->device, CL_KERNEL_LOCAL_MEM_SIZE, sizeof local,     \
+                                          &local, NULL));                                                     \
+        if (local > o->dev->local_mem) max = wg / 2 < max ? wg / 2 : max;                                     \
+        if (wg > max) {                                                                                       \
+            *fits = max;                                                                                      \
+            return #name;                                                                                     \
+        }                                                                                                     \
     }
     OPS_KERNELS(CHECK_WG)
 #undef CHECK_WG
@@ -59,8 +76,9 @@ static const char *kernel_too_big(const Ops *o) {
 }
 
 // Builds the program and its kernels with o->kp (already checked legal). Returns
-// NULL, or the name of a kernel that cannot run its work-group size (then frees everything).
-static const char *ops_build(Ops *o) {
+// NULL, or the name of a kernel that cannot run its work-group size (then frees
+// everything; *fits as in kernel_too_big).
+static const char *ops_build(Ops *o, size_t *fits) {
     char opts[256];
     kernel_params_options(&o->kp, opts, sizeof opts);
     double t0 = now_seconds();
@@ -69,24 +87,44 @@ static const char *ops_build(Ops *o) {
 #define CREATE(name) o->name = device_kernel(o->program, #name);
     OPS_KERNELS(CREATE)
 #undef CREATE
-    const char *bad = kernel_too_big(o);
+    const char *bad = kernel_too_big(o, fits);
     if (bad) ops_free(o);
     return bad;
 }
 
 int ops_try_init(Ops *o, const Device *dev, const KernelParams *kp) {
     *o = (Ops){.dev = dev, .profiling = dev->profiling, .kp = kp ? *kp : kernel_params_default(dev)};
-    return kernel_params_valid(&o->kp, dev, NULL) && !ops_build(o);
+    size_t fits;
+    return kernel_params_valid(&o->kp, dev, NULL) && !ops_build(o, &fits);
+}
+
+// "SOFTMAX_WG=512 x SOFTMAX_ROWS=2" or "CE_WG=256": a family's work-group defines in p.
+static const char *family_sizes(const KernelParams *p, KernelParamId wg, KernelParamId rows, char *buf, size_t n) {
+    int used = snprintf(buf, n, "%s=%d", kernel_param_name(wg), p->v[wg]);
+    if (rows != KP_COUNT && used >= 0 && (size_t)used < n)
+        snprintf(buf + used, n - (size_t)used, " x %s=%d", kernel_param_name(rows), p->v[rows]);
+    return buf;
 }
 
 void ops_init(Ops *o, const Device *dev, const KernelParams *kp) {
     *o = (Ops){.dev = dev, .profiling = dev->profiling, .kp = kp ? *kp : kernel_params_default(dev)};
     const char *bad = NULL;
     if (!kernel_params_valid(&o->kp, dev, &bad))
-        die("kernel parameter %s=%d is not legal on this device", bad, o->kp.v[kernel_param_find(bad)]);
-    if ((bad = ops_build(o)))
-        die("kernel %s cannot run with its work-group size %d on this device; run `gpt2cl tune --restart`", bad,
-            kernel_wg(o, bad));
+        die("kernel parameter %s=%d is not legal on %s (work-groups of at most %zu items, %llu bytes of local memory)",
+            bad, o->kp.v[kernel_param_find(bad)], dev->name, dev->max_wg, (unsigned long long)dev->local_mem);
+    // A tuning database or a device class's defaults may come from another driver, whose compiled
+    // kernels allowed more: halve the family's work-group until this driver's kernel runs it.
+    size_t fits;
+    while ((bad = ops_build(o, &fits))) {
+        KernelParamId wg, rows;
+        kernel_family(bad, &wg, &rows);
+        KernelParams was = o->kp;
+        if (!kernel_params_fit(&o->kp, wg, rows, fits))
+            die("kernel %s cannot run even one work-item on %s", bad, dev->name);
+        char from[64], to[64];
+        warn("kernel %s runs work-groups of at most %zu items on %s, not %s; using %s", bad, fits, dev->name,
+             family_sizes(&was, wg, rows, from, sizeof from), family_sizes(&o->kp, wg, rows, to, sizeof to));
+    }
 }
 
 void ops_free(Ops *o) {
@@ -108,7 +146,12 @@ static int gemm_cl_program(Ops *o, const GemmParams *p) {
     while (prog < o->num_gemm_cl && !same_params(&o->gemm_cl[prog].p, p)) prog++;
     if (prog == o->num_gemm_cl) {
         if (prog == GEMM_CL_MAX_PROGRAMS) return -1;
-        gemm_kernels_build(&o->gemm_cl[o->num_gemm_cl++], o->dev, p);
+        gemm_kernels_build(&o->gemm_cl[prog], o->dev, p);
+        if (!gemm_kernels_fit(&o->gemm_cl[prog], o->dev)) {
+            gemm_kernels_free(&o->gemm_cl[prog]);
+            return -1;
+        }
+        o->num_gemm_cl++;
     }
     return prog;
 }
@@ -278,8 +321,12 @@ const GemmKernels *ops_gemm_cl_for(Ops *o, const GemmShape *s) {
             return o->gemm_cl_program[i] < 0 ? NULL : &o->gemm_cl[o->gemm_cl_program[i]];
     for (int i = 0; i < o->num_gemm_rules; i++) {
         if (!gemm_rule_matches(&o->gemm_rules[i], s)) continue;
-        // Compiling takes seconds on a CPU device: only the rules a model's shapes use are built.
-        if (o->gemm_rule_program[i] < 0) o->gemm_rule_program[i] = gemm_cl_program(o, &o->gemm_rules[i].p);
+        // Compiling takes seconds on a CPU device: only the rules a model's shapes use are built
+        // (-1: not yet; -2: its kernels cannot run here, so CLBlast).
+        if (o->gemm_rule_program[i] == -1) {
+            int prog = gemm_cl_program(o, &o->gemm_rules[i].p);
+            o->gemm_rule_program[i] = prog < 0 ? -2 : prog;
+        }
         return o->gemm_rule_program[i] < 0 ? NULL : &o->gemm_cl[o->gemm_rule_program[i]];
     }
     return NULL;

@@ -87,7 +87,8 @@ void ops_free(Ops *ops);
 // Sends GEMMs of shape s (NULL: every shape) through our kernel with parameters
 // p instead of CLBlast (the tuner's choice; see tune/tune_apply.c); p NULL keeps
 // shape s with CLBlast whatever the rules say. Returns 0 (and changes nothing)
-// when p is illegal for the device or the table is full.
+// when p is illegal for the device, its compiled kernels cannot run its
+// work-group here, or the table is full.
 int ops_use_gemm_cl(Ops *ops, const GemmShape *s, const GemmParams *p);
 // Sends the shapes that rule r matches (and no exact entry does) through our kernel.
 int ops_use_gemm_rule(Ops *ops, const GemmRule *r);

@@ -25,8 +25,9 @@ double peak_measure_flops(const Device *dev) {
     cl_kernel k = device_kernel(prog, "fma_peak");
     cl_uint units = 1;
     CL_CHECK(clGetDeviceInfo(dev->device, CL_DEVICE_MAX_COMPUTE_UNITS, sizeof units, &units, NULL));
-    size_t local = cpu ? 16 : 256;
-    if (local > dev->max_wg) local = dev->max_wg;
+    size_t local = cpu ? 16 : 256, kernel_max = 0;
+    CL_CHECK(clGetKernelWorkGroupInfo(k, dev->device, CL_KERNEL_WORK_GROUP_SIZE, sizeof kernel_max, &kernel_max, NULL));
+    if (local > kernel_max) local = kernel_max;  // at most the device's maximum, and what this kernel's registers allow
     // A GPU needs many resident groups per unit to hide latency; a CPU one per core and a few to balance.
     size_t global = (size_t)units * local * (cpu ? 4 : 16);
     cl_mem out = device_alloc(dev, global * sizeof(float), "the peak benchmark");

@@ -9,7 +9,9 @@
 //
 // Everything runs three times: with the device's default kernel parameters
 // (src/kernel_params.h) and with two sets far from them, since the tuner may
-// pick any legal set.
+// pick any legal set. The small mode (GPT2CL_TEST_SMALL=1, for the oclgrind
+// suite) runs the small shapes only, with the defaults and two GPU-shaped sets,
+// then CLBlast's indirect GEMM path.
 //
 // Errors are max|got - ref| / max|ref| per tensor (compare_rel_to_max). The
 // reference accumulates in double, so the tolerances below only have to cover
@@ -24,6 +26,7 @@
 #include "reference.h"
 #include "rng.h"
 #include "test_util.h"
+#include "tunables.h"
 #include "util.h"
 
 static Device dev;
@@ -466,12 +469,41 @@ static void test_adamw(size_t total, size_t offset, size_t n, int steps) {
         free(dgot), free(dref);
 }
 
-// Every kernel against the reference, with the kernel program built with kp.
-static void test_all(const KernelParams *kp) {
+// The small mode's shapes (test_util.h): each still leaves a tail after the last
+// vector, rows past the end of the last group of rows, and several work-groups
+// (or passes of one) under the GPU-shaped sets of main.
+static void test_small_shapes(void) {
+    test_encoder(2, 7, 48, 50, 6);
+    test_layernorm(13, 48);
+    test_layernorm(3, 200);  // C > LN_WG: several passes per work-item
+    test_matmul(13, 48, 80, 1);
+    test_attention(2, 7, 48, 3);
+    test_attention(1, 37, 16, 2);  // T > SOFTMAX_WG: several passes per row
+    test_elementwise(1001);
+    test_gelu_tails();
+    test_crossentropy(13, 50, 64);
+    test_crossentropy(2, 2500, 2560);  // V > CE_WG * CE_VW: several passes per row
+    test_loss_sum(13);
+    test_loss_sum(1001);
+    test_grad_norm(1000);
+    test_grad_norm(9001);  // > NORM_GROUPS * REDUCE_WG * REDUCE_VW: several passes, and a tail
+    test_adamw(1003, 101, 801, 2);
+}
+
+// Every kernel against the reference, with the kernel program built with kp;
+// with our GEMM (cl/gemm.cl) instead of CLBlast's when gemm_cl is set.
+static void test_all(const KernelParams *kp, int gemm_cl) {
     ops_init(&ops, &dev, kp);
     char opts[256];
     kernel_params_options(&ops.kp, opts, sizeof opts);
-    printf("== kernel parameters %s\n", opts);
+    printf("== kernel parameters %s, GEMMs by %s\n", opts, gemm_cl ? "cl/gemm.cl" : "CLBlast");
+    const GemmParams gp = gemm_params_default();
+    if (gemm_cl) EXPECT(ops_use_gemm_cl(&ops, NULL, &gp), "our GEMM should be usable for every shape");
+    if (test_small()) {
+        test_small_shapes();
+        ops_free(&ops);
+        return;
+    }
 
     // Small shapes, not multiples of anything; then larger ones.
     test_encoder(2, 7, 48, 50, 6);
@@ -508,33 +540,97 @@ static void test_all(const KernelParams *kp) {
     ops_free(&ops);
 }
 
-// p made legal on this device: any work-group size beyond its limits halved until it fits.
+// p made legal on this device: any work-group size beyond its limits halved
+// until it fits (ops_init then caps each family to what its compiled kernels allow).
 static KernelParams capped(KernelParams p) {
     const char *bad;
     while (!kernel_params_valid(&p, &dev, &bad)) p.v[kernel_param_find(bad)] /= 2;
     return p;
 }
 
+// A driver may compile a kernel that runs fewer work-items than the device's
+// maximum (CL_KERNEL_WORK_GROUP_SIZE; NVIDIA's attention_softmax allowed fewer
+// than 512 of 1024): ops_init then halves its family with kernel_params_fit,
+// checked here with made-up limits. Local memory: a set whose __local scratch
+// exceeds the device's is illegal, and the defaults fit a small local memory.
+static void test_work_group_limits(void) {
+    printf("-- work-group sizes capped to a kernel's limit, local memory\n");
+    KernelParams p = kernel_params_default(&dev);
+    p.v[KP_SOFTMAX_WG] = 512, p.v[KP_SOFTMAX_ROWS] = 1;
+    EXPECT(kernel_params_fit(&p, KP_SOFTMAX_WG, KP_SOFTMAX_ROWS, 384) && p.v[KP_SOFTMAX_WG] == 256 &&
+               p.v[KP_SOFTMAX_ROWS] == 1,
+           "512 x 1 under a limit of 384 should become 256 x 1, got %d x %d", p.v[KP_SOFTMAX_WG],
+           p.v[KP_SOFTMAX_ROWS]);
+    p.v[KP_LN_WG] = 32, p.v[KP_LN_ROWS] = 16;
+    EXPECT(kernel_params_fit(&p, KP_LN_WG, KP_LN_ROWS, 100) && p.v[KP_LN_WG] == 32 && p.v[KP_LN_ROWS] == 2,
+           "32 x 16 under a limit of 100 should drop rows first, to 32 x 2, got %d x %d", p.v[KP_LN_WG],
+           p.v[KP_LN_ROWS]);
+    p.v[KP_CE_WG] = 256;
+    EXPECT(kernel_params_fit(&p, KP_CE_WG, KP_COUNT, 256) && p.v[KP_CE_WG] == 256, "a size within the limit stays");
+    p.v[KP_ROW_WG] = 1;
+    EXPECT(!kernel_params_fit(&p, KP_ROW_WG, KP_COUNT, 0), "a limit of 0 items cannot be met");
+
+    Device small = dev;  // this device with 4 KiB of local memory
+    small.local_mem = 4096;
+    KernelParams d = kernel_params_default(&small), q = d;
+    const char *bad = NULL;
+    EXPECT(kernel_params_valid(&d, &small, NULL), "the defaults should fit 4 KiB of local memory");
+    EXPECT(d.v[KP_ROW_WG] * 16 <= 4096, "default ROW_WG %d needs %d bytes of float4 scratch", d.v[KP_ROW_WG],
+           d.v[KP_ROW_WG] * 16);
+    q.v[KP_ROW_WG] = 512;  // a float4 per item: 8 KiB
+    EXPECT(small.max_wg < 512 || (!kernel_params_valid(&q, &small, &bad) && bad && !strcmp(bad, "ROW_WG")),
+           "ROW_WG=512 should be illegal with 4 KiB of local memory");
+    printf("ok   kernel_params_fit and local-memory legality\n");
+}
+
 int main(void) {
     open_test_device(&dev, 0);
     rng_seed(&rng, 1337);
+    test_work_group_limits();
+    KernelParams def = kernel_params_default(&dev);
+    if (test_small()) {
+        // The device's defaults (Oclgrind reports every device type, CPU included, so
+        // its defaults take the CPU path), then two GPU-shaped sets: groups of 256 and
+        // 64, 4-16 rows per group, strided reductions, vectors of 4 and 16; the
+        // first with our GEMM, the others with CLBlast's.
+        test_all(&def, 0);
+        KernelParams g1 = {{[KP_WG] = 256, [KP_VW] = 4, [KP_LN_WG] = 32, [KP_LN_ROWS] = 8, [KP_SOFTMAX_WG] = 32,
+                            [KP_SOFTMAX_ROWS] = 4, [KP_CE_WG] = 256, [KP_CE_VW] = 4, [KP_ROW_WG] = 64,
+                            [KP_REDUCE_WG] = 256, [KP_NORM_GROUPS] = 8, [KP_REDUCE_CONTIGUOUS] = 0,
+                            [KP_REDUCE_VW] = 4}};
+        test_all((g1 = capped(g1), &g1), 1);
+        KernelParams g2 = {{[KP_WG] = 64, [KP_VW] = 16, [KP_LN_WG] = 16, [KP_LN_ROWS] = 16, [KP_SOFTMAX_WG] = 16,
+                            [KP_SOFTMAX_ROWS] = 16, [KP_CE_WG] = 64, [KP_CE_VW] = 16, [KP_ROW_WG] = 32,
+                            [KP_REDUCE_WG] = 64, [KP_NORM_GROUPS] = 16, [KP_REDUCE_CONTIGUOUS] = 0,
+                            [KP_REDUCE_VW] = 16}};
+        test_all((g2 = capped(g2), &g2), 0);
+        // CLBlast picks its direct GEMM kernels for products this small; its indirect path
+        // (Xgemm with its padding and transposing helpers) is forced here for the same checks.
+        printf("== CLBlast's indirect GEMM forced (XGEMM_MIN_INDIRECT_SIZE=1)\n");
+        CLBLAST_CHECK(tune_override_min_indirect(&dev, 1));
+        ops_init(&ops, &dev, &def);
+        test_matmul(13, 48, 80, 1);
+        test_attention(2, 7, 48, 3);
+        ops_free(&ops);
+        device_close(&dev);
+        return test_summary("test_kernels");
+    }
     // The device's defaults, then two sets far from them (the tuner may pick
     // any legal set): tiny and large work-groups, several rows per group
     // (with rows past the end), vectors with tails, many and
     // few partial sums, and the other reduction layout (GPUs read strided,
     // CPUs contiguous chunks): all must give the reference's results.
-    KernelParams def = kernel_params_default(&dev);
-    test_all(&def);
+    test_all(&def, 0);
     KernelParams a = {{[KP_WG] = 32, [KP_VW] = 4, [KP_LN_WG] = 1, [KP_LN_ROWS] = 8, [KP_SOFTMAX_WG] = 512,
                        [KP_SOFTMAX_ROWS] = 1, [KP_CE_WG] = 8, [KP_CE_VW] = 2, [KP_ROW_WG] = 2, [KP_REDUCE_WG] = 16,
                        [KP_NORM_GROUPS] = 1024, [KP_REDUCE_CONTIGUOUS] = !def.v[KP_REDUCE_CONTIGUOUS],
                        [KP_REDUCE_VW] = 4}};
-    test_all((a = capped(a), &a));
+    test_all((a = capped(a), &a), 0);
     KernelParams b = {{[KP_WG] = 8, [KP_VW] = 16, [KP_LN_WG] = 32, [KP_LN_ROWS] = 4, [KP_SOFTMAX_WG] = 4,
                        [KP_SOFTMAX_ROWS] = 16, [KP_CE_WG] = 1, [KP_CE_VW] = 16, [KP_ROW_WG] = 128,
                        [KP_REDUCE_WG] = 512, [KP_NORM_GROUPS] = 8, [KP_REDUCE_CONTIGUOUS] = def.v[KP_REDUCE_CONTIGUOUS],
                        [KP_REDUCE_VW] = 16}};
-    test_all((b = capped(b), &b));
+    test_all((b = capped(b), &b), 0);
     device_close(&dev);
     return test_summary("test_kernels");
 }

@@ -9,6 +9,8 @@
 // arithmetic, so sign(c) is taken of the same value), so the tolerances cover
 // float32 rounding over 5 steps: 2e-6 for the elementwise optimizers and 2e-5
 // for the rotational ones (fp32 row sums of up to 96 terms and a rescale per step).
+// The small mode (GPT2CL_TEST_SMALL=1, for the oclgrind suite) runs 2 steps per
+// case, once, with GPU-shaped kernel parameters.
 #include <float.h>
 #include <math.h>
 #include <string.h>
@@ -103,13 +105,14 @@ static double run_case(const Case *c, float *w_before, float *w_after, float **t
 }
 
 static void test_against_reference(void) {
-    printf("-- every optimizer and option vs the C reference, 5 steps\n");
+    const int steps = test_small() ? 2 : 5;  // the small mode's 2 still exercise momentum and a changing lr
+    printf("-- every optimizer and option vs the C reference, %d steps\n", steps);
     static const double rho[NUM_PARAM_TENSORS] = {0.3, 0.4, 1, 1, 0.5, 1, 0.6, 1, 1, 1, 0.7, 1, 0.8, 1, 1, 1};
     Case cases[32];
     int n = 0;
 #define CASE(nm, k, tol_, ...)                                                                        \
     do {                                                                                              \
-        cases[n] = (Case){.name = nm, .kind = k, .h = base_hyper(k), .steps = 5, .tol = tol_};       \
+        cases[n] = (Case){.name = nm, .kind = k, .h = base_hyper(k), .steps = steps, .tol = tol_};   \
         OptimizerHyper *h = &cases[n].h;                                                              \
         (void)h;                                                                                      \
         __VA_ARGS__;                                                                                  \
@@ -398,7 +401,23 @@ static void test_snr(void) {
 
 int main(void) {
     open_test_device(&dev, 0);
-    ops_init(&ops, &dev, NULL);
+    // The small mode (test_util.h) runs once, with GPU-shaped tunables: 32 work-items per row
+    // (rows of 24 and 96: idle items, and several passes), strided reductions, vectors with
+    // tails; reductions of 8 groups of 32, as each of their launches costs Oclgrind per work-item.
+    KernelParams gpu = kernel_params_default(&dev);
+    gpu.v[KP_ROW_WG] = 32;
+    gpu.v[KP_WG] = 64;
+    gpu.v[KP_VW] = 4;
+    gpu.v[KP_REDUCE_WG] = 32;
+    gpu.v[KP_NORM_GROUPS] = 8;
+    gpu.v[KP_REDUCE_CONTIGUOUS] = 0;
+    gpu.v[KP_REDUCE_VW] = 4;
+    ops_init(&ops, &dev, test_small() ? &gpu : NULL);
+    if (test_small()) {
+        char opts[256];
+        kernel_params_options(&ops.kp, opts, sizeof opts);
+        printf("== kernel parameters %s\n", opts);
+    }
     rng_seed(&rng, 4242);
     GPT2Config mc = {.max_seq_len = 8, .vocab_size = 100, .num_layers = 2, .num_heads = 2, .channels = 24};
     gpt2_config_check(&mc);
@@ -415,6 +434,13 @@ int main(void) {
     test_invariants();
     test_measurements();
     test_snr();
+    if (test_small()) {
+        free(last_g);
+        gpt2_free(&model);
+        ops_free(&ops);
+        device_close(&dev);
+        return test_summary("test_optimizers");
+    }
     // Again with tunables far from the defaults (the tuner may pick any legal
     // set): one work-item per row, vectors with tails, few strided partials.
     ops_free(&ops);

@@ -38,6 +38,7 @@ static Device fake_device(const char *driver) {
     snprintf(d.driver_version, sizeof d.driver_version, "%s", driver);
     snprintf(d.cl_version, sizeof d.cl_version, "OpenCL 3.0 test");
     d.max_wg = 1024;
+    d.local_mem = 32768;
     d.type = CL_DEVICE_TYPE_GPU;
     return d;
 }

@@ -1,10 +1,11 @@
 // Helpers shared by the C tests: comparison with a stated tolerance, a
-// pass/fail tally, and the device the tests run on (GPT2CL_TEST_DEVICE, else
-// gpt2cl's default choice).
+// pass/fail tally, the device the tests run on (GPT2CL_TEST_DEVICE, else
+// gpt2cl's default choice), and the small mode.
 #pragma once
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "cl_device.h"
 
@@ -46,6 +47,14 @@ static inline void open_test_device(Device *dev, int profiling) {
     const char *sel = getenv("GPT2CL_TEST_DEVICE");
     device_open(dev, sel ? sel : "", profiling);
     printf("device: %s (%s)\n", dev->name, dev->platform_name);
+}
+
+// GPT2CL_TEST_SMALL=1 (set by the oclgrind suite, tests/oclgrind_check.py):
+// small shapes that still cover the edge cases, and GPU-shaped kernel
+// parameters, for a simulator that runs each work-item through an interpreter.
+static inline int test_small(void) {
+    const char *s = getenv("GPT2CL_TEST_SMALL");
+    return s && *s && strcmp(s, "0") != 0;
 }
 
 static inline int test_summary(const char *name) {
