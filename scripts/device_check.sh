@@ -5,18 +5,20 @@
 # a private prefix, and the GPU's OpenCL driver is registered through a private
 # OCL_ICD_VENDORS folder when the system has no .icd file for it.
 #
-#   bash KIT/device_check.sh [--report DIR] [--budget SECONDS] [--dry-run]
+#   bash KIT/device_check.sh [--report DIR] [--budget SECONDS] [--phases LIST] [--dry-run]
 #
 # Phases, each under its own time limit and all under --budget (default 500 s;
 # a phase that would not fit is skipped), each reported and survived if it fails:
 #   devices  `gpt2cl devices`
 #   tests    the C tests (kernels, whole model vs PyTorch, GEMM, optimizers, sampling)
 #   train    a short training of configs/default.ini on the default corpus, then a sample
-#   profile  an untuned, profiled GPT-2 124M step at batch 8 x 1024
-#   tune     `gpt2cl tune` for GPT-2 124M at batch 8 x 1024
-#   bench    `gpt2cl bench` of GPT-2 124M at 4 x 64 and 8 x 1024, untuned and tuned
+#   profile  a profiled GPT-2 124M step at batch 8 x 1024 with the device class's defaults
+#   tune     `gpt2cl tune --quick` for GPT-2 124M at batch 8 x 1024
+#   bench    `gpt2cl bench` of GPT-2 124M at 4 x 64 and 8 x 1024, class defaults and tuned
 #   torch    the same steps in PyTorch (fp32; eager and torch.compile) on the same GPU
-# --dry-run runs the same phases on the CPU through POCL, at small shapes.
+# --phases runs only the phases whose names start with one of LIST's comma-separated
+# words (e.g. devices,test_kernels,bench). --dry-run runs the same phases on the CPU
+# through POCL, at small shapes.
 # The report folder (--report, else $GPT2CL_REPORT, else ./device-report) gets
 # report.md (a table of phases and figures), log.txt, results.jsonl and tune.json.
 set -uo pipefail
@@ -24,11 +26,13 @@ kit=$(cd "$(dirname "$0")" && pwd)
 report=${GPT2CL_REPORT:-./device-report}
 budget=500
 dry=0
+phases=""
 while [ $# -gt 0 ]; do
     case "$1" in
         --report) report=$2; shift 2 ;;
         --budget) budget=$2; shift 2 ;;
         --dry-run) dry=1; shift ;;
+        --phases) phases=$2; shift 2 ;;
         -h|--help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "device_check: error: unknown option '$1' (see --help)" >&2; exit 2 ;;
     esac
@@ -122,6 +126,11 @@ passed=0 failed=0 skipped=0
 # its output into the log (and $work/NAME.out), one table row.
 phase() {
     local name=$1 limit=$2; shift 2
+    if [ -n "$phases" ]; then
+        local w wanted=0
+        for w in ${phases//,/ }; do [[ $name == "$w"* ]] && wanted=1; done
+        [ $wanted -eq 1 ] || return 1
+    fi
     local left=$(( budget - $(elapsed) ))
     if [ "$left" -lt 10 ]; then
         echo "| $name | skipped | 0 | out of budget |" >> "$table"; skipped=$((skipped + 1))
@@ -160,15 +169,15 @@ phase train 120 "$gpt2cl" train --config configs/default.ini steps=$train_steps 
 phase sample 40 "$gpt2cl" sample --checkpoint "$work/run" --prompt "It was a dark and stormy night" \
     max_new_tokens=24
 # shellcheck disable=SC2086
-phase profile 90 env GPT2CL_TUNE=0 "$gpt2cl" bench --config $model $bench_args --profile $tune_shape
+phase profile 90 "$gpt2cl" bench --config $model $bench_args --profile $tune_shape
 # shellcheck disable=SC2086
-phase tune $((tune_budget + 60)) "$gpt2cl" tune --config $model --budget $tune_budget $tune_shape
+phase tune $((tune_budget + 60)) "$gpt2cl" tune --config $model --quick --budget $tune_budget $tune_shape
 cp "$work"/cache/tune-*.json "$report/tune.json" 2>/dev/null
 for s in "${shapes[@]}"; do
     tag=$(echo "$s" | tr -cd '0-9 ' | tr ' ' x)
     # shellcheck disable=SC2086
     phase "bench_$tag" 120 "$gpt2cl" bench --config $model $bench_args $s
-    grep -E '^(bench|step):' "$work/bench_$tag.out" | sed "s/^/bench_$tag: /" >> "$work/figures.txt"
+    grep -sE '^(tuned|bench|step):' "$work/bench_$tag.out" | sed "s/^/bench_$tag: /" >> "$work/figures.txt"
 done
 torch_device=cuda
 [ $dry -eq 1 ] && torch_device=cpu
@@ -180,8 +189,8 @@ if python3 -c 'import torch' 2>/dev/null; then
             # shellcheck disable=SC2086
             phase "torch_${mode}_$tag" 150 python3 torch_gpt2_bench.py --config $model --device $torch_device \
                 $flag --warmup 3 --steps 10 $s
-            grep -h '^{' "$work/torch_${mode}_$tag.out" >> "$results"
-            grep -h '^torch ' "$work/torch_${mode}_$tag.out" >> "$work/figures.txt"
+            grep -hs '^{' "$work/torch_${mode}_$tag.out" >> "$results"
+            grep -hs '^torch ' "$work/torch_${mode}_$tag.out" >> "$work/figures.txt"
         done
     done
 else

@@ -6,7 +6,6 @@
 #include <string.h>
 
 #include "commands.h"
-#include "peak.h"
 #include "tune.h"
 #include "tuner.h"
 #include "trainer.h"
@@ -83,10 +82,6 @@ int cmd_tune(int argc, char **argv) {
     device_open(&dev, cfg.device, 0);
     TuneDb db;
     tune_db_load(&db, &dev);
-    // A peak measured while the machine was busy reads low; every tune measures again and keeps the highest.
-    double peak = peak_measure_flops(&dev);
-    if (peak > tune_db_peak(&db)) tune_db_set_peak(&db, peak);
-    printf("tune: FP32 peak %.1f GFLOP/s (measured now %.1f)\n", tune_db_peak(&db) / 1e9, peak / 1e9);
     TuneJob job = {.dev = &dev, .db = &db, .shapes = shapes, .nshapes = nshapes, .model = model,
                    .t_start = t_start, .budget = budget, .restart = restart, .quick = quick};
     const char *cd = getenv("GPT2CL_CLASS_DEFAULTS");

@@ -27,8 +27,8 @@ int tune_apply_gemm_cl(const Device *dev, Ops *ops);
 // about a stale or corrupt one).
 int tune_available(const char *selector);
 
-// The device's FP32 peak in FLOP/s (src/peak.h), measured once and kept in its
-// tuning database ("peak_flops"); prints one `peak: ...` line to out.
+// The device's FP32 peak in FLOP/s (src/peak.h): measured now, and the highest
+// measurement kept in its tuning database ("peak_flops"); prints one `peak: ...` line to out.
 double tune_peak_flops(const Device *dev, FILE *out);
 
 int cmd_tune(int argc, char **argv);
