@@ -46,6 +46,52 @@
 #define REDUCE_VW 1
 #endif
 
+// Column reductions (cl/columns.cl: bias gradients, LayerNorm parameter
+// gradients, the fused GELU backward's bias gradient): work-groups of
+// COLSUM_WG items, COLSUM_VW adjacent columns per item as one vector, and the
+// rows split into COLSUM_CHUNKS chunks summed by separate work-items (1: one
+// pass down each column; more: partial sums, then a pass adding them up).
+#ifndef COLSUM_WG
+#define COLSUM_WG 256
+#endif
+#ifndef COLSUM_VW
+#define COLSUM_VW 1
+#endif
+#ifndef COLSUM_CHUNKS
+#define COLSUM_CHUNKS 1
+#endif
+// Fused paths, chosen by the host (src/ops.c, src/forward.c), 0 or 1 each:
+// LN_FUSED: residual add + projection bias + the next LayerNorm in one row pass;
+// GELU_FUSED: fc bias + GELU forward; GELU_BWD_FUSED: GELU backward + the fc
+// bias gradient (a column kernel, cl/gelu.cl);
+// ATTN_FUSED: attention in two kernels (cl/attention_fused.cl) instead of
+// batched GEMMs around a (B, NH, T, T) softmax.
+#ifndef LN_FUSED
+#define LN_FUSED 0
+#endif
+#ifndef GELU_FUSED
+#define GELU_FUSED 0
+#endif
+#ifndef GELU_BWD_FUSED
+#define GELU_BWD_FUSED 0
+#endif
+#ifndef ATTN_FUSED
+#define ATTN_FUSED 0
+#endif
+// Fused attention: ATTN_BQ rows (query rows forward, key rows in the key
+// gradient) per work-group, one per work-item; ATTN_BK rows of the other side
+// per tile in local memory (2 ... 16, the width of the score vectors);
+// ATTN_VW floats per vector of a head row (1 ... 16).
+#ifndef ATTN_BQ
+#define ATTN_BQ 64
+#endif
+#ifndef ATTN_BK
+#define ATTN_BK 16
+#endif
+#ifndef ATTN_VW
+#define ATTN_VW 4
+#endif
+
 // The elements a work-item of the NORM_GROUPS x REDUCE_WG grid visits in the
 // global reductions. Strided (GPUs): neighbouring work-items read
 // neighbouring elements, so loads coalesce. Contiguous (CPUs): each work-item
@@ -108,6 +154,27 @@
         }                                                                                  \
     } while (0)
 
+// Column kernels (cl/columns.cl): work-item g of dimension 0 handles columns
+// [g*COLSUM_VW, g*COLSUM_VW + COLSUM_VW) of an (N, C) matrix. FOR_COLUMNS(C,
+// BODY) expands BODY(T, LOAD, STORE, c) once with T = floatCV over the whole
+// span when it lies below C, else column by column with T = float.
+#define floatCV FLOATN(COLSUM_VW)
+#define LOADCV(p, i) VLOADN(COLSUM_VW)(0, (p) + (i))
+#define STORECV(x, p, i) VSTOREN(COLSUM_VW)((x), 0, (p) + (i))
+#define FOR_COLUMNS(C, BODY)                                                               \
+    do {                                                                                   \
+        const int c0_ = get_global_id(0) * COLSUM_VW;                                      \
+        if (c0_ + COLSUM_VW <= (C)) {                                                      \
+            BODY(floatCV, LOADCV, STORECV, c0_)                                            \
+        } else {                                                                           \
+            for (int c_ = c0_; c_ < (C); c_++) { BODY(float, LOAD1, STORE1, c_) }          \
+        }                                                                                  \
+    } while (0)
+// The rows [first, end) of chunk k = get_global_id(1) of a column kernel, `rows` per chunk.
+#define CHUNK_ROWS(first, end, N, rows)                   \
+    const int first = (int)get_global_id(1) * (rows);     \
+    const int end = min((int)(N), first + (rows))
+
 // Tree reductions of one value per work-item over a work-group of n items
 // (n is the kernel family's work-group define, so the loop is unrolled).
 // Every work-item gets the total back. `scratch` must hold n values.
@@ -147,17 +214,6 @@ LANES_REDUCE(lanes_sum_rv, floatRV, REDUCE_VW, WG_ADD, 0.0f)
 // i over the elements of [0, n) past the whole vectors, on work-item 0 only.
 #define FOR_VECTOR_TAIL(i, n) \
     for (size_t i = get_global_id(0) ? (size_t)(n) : (size_t)(n) / REDUCE_VW * REDUCE_VW; i < (size_t)(n); i++)
-
-// dst[c] += sum over rows n of src[n, c]  (src is (N, C), row-major).
-// Used for bias gradients, LayerNorm bias gradients and the position-embedding
-// gradient. One work-item per column keeps the sum order fixed (deterministic).
-__kernel void column_sum(__global float *dst, __global const float *src, int N, int C) {
-    const int c = get_global_id(0);
-    if (c >= C) return;
-    float acc = 0.0f;
-    for (int n = 0; n < N; n++) acc += src[(size_t)n * C + c];
-    dst[c] += acc;
-}
 
 // dst[i] += src[i]
 #define ACCUMULATE(T, LOAD, STORE, i) STORE(LOAD(dst, i) + LOAD(src, i), dst, i);

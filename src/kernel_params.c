@@ -5,7 +5,8 @@
 
 static const char *const names[KP_COUNT] = {
     "WG", "VW", "LN_WG", "LN_ROWS", "SOFTMAX_WG", "SOFTMAX_ROWS", "CE_WG", "CE_VW", "ROW_WG", "REDUCE_WG",
-    "NORM_GROUPS", "REDUCE_CONTIGUOUS", "REDUCE_VW"};
+    "NORM_GROUPS", "REDUCE_CONTIGUOUS", "REDUCE_VW", "COLSUM_WG", "COLSUM_VW", "COLSUM_CHUNKS", "LN_FUSED",
+    "GELU_FUSED", "GELU_BWD_FUSED", "ATTN_FUSED", "ATTN_BQ", "ATTN_BK", "ATTN_VW"};
 
 const char *kernel_param_name(KernelParamId id) { return names[id]; }
 
@@ -47,7 +48,27 @@ KernelParams kernel_params_default(const Device *dev) {
     p.v[KP_VW] = p.v[KP_CE_VW] = p.v[KP_REDUCE_VW] = p.v[KP_LN_ROWS] = p.v[KP_SOFTMAX_ROWS] = 1;
     p.v[KP_NORM_GROUPS] = 64;
     // Global reductions read contiguous chunks per work-item on CPUs (see FOR_GRID_ELEMENTS in cl/common.cl).
-    p.v[KP_REDUCE_CONTIGUOUS] = (dev->type & CL_DEVICE_TYPE_CPU) != 0;
+    const int cpu = (dev->type & CL_DEVICE_TYPE_CPU) != 0;
+    p.v[KP_REDUCE_CONTIGUOUS] = cpu;
+    // Column reductions: a GPU needs the rows split to fill itself (C work-items
+    // are a few thousand at most); a CPU wants one pass, vectors of adjacent
+    // columns (POCL does not vectorize these loops across work-items) and
+    // small groups, so that C / 16 items still make a group per core.
+    p.v[KP_COLSUM_WG] = cpu && wg > 8 ? 8 : wg;
+    p.v[KP_COLSUM_VW] = cpu ? 16 : 1;
+    p.v[KP_COLSUM_CHUNKS] = cpu ? 1 : 64;
+    // The fused paths save passes over memory and launches. Measured on the
+    // 2-core POCL CPU at GPT-2 124M, B 4 x T 64 (tuned): the GELU backward is
+    // slower as a column kernel than elementwise (its tanh and cosh, not memory,
+    // bound it there); fused attention is about twice as slow as the batched
+    // GEMMs and copies. Neither is measured on GPUs yet.
+    p.v[KP_LN_FUSED] = 1;
+    p.v[KP_GELU_FUSED] = 1;
+    p.v[KP_GELU_BWD_FUSED] = !cpu;
+    p.v[KP_ATTN_FUSED] = 0;
+    p.v[KP_ATTN_BQ] = wg < 64 ? wg : 64;
+    p.v[KP_ATTN_BK] = 16;
+    p.v[KP_ATTN_VW] = cpu ? 16 : 4;
     // Smaller groups where a device's local memory cannot hold their scratch.
     for (size_t i = 0; i < sizeof local_scratch / sizeof local_scratch[0]; i++)
         kernel_params_fit(&p, local_scratch[i].wg, local_scratch[i].rows, dev->local_mem / local_scratch[i].bytes);
@@ -57,9 +78,14 @@ KernelParams kernel_params_default(const Device *dev) {
 int kernel_params_valid(const KernelParams *p, const Device *dev, const char **bad) {
     for (int i = 0; i < KP_COUNT; i++) {
         int x = p->v[i], ok;
-        if (i == KP_VW || i == KP_CE_VW || i == KP_REDUCE_VW) ok = is_pow2(x) && x <= 16;
+        if (i == KP_VW || i == KP_CE_VW || i == KP_REDUCE_VW || i == KP_COLSUM_VW || i == KP_ATTN_VW)
+            ok = is_pow2(x) && x <= 16;
         else if (i == KP_NORM_GROUPS) ok = is_pow2(x) && x <= NORM_GROUPS_MAX;
-        else if (i == KP_REDUCE_CONTIGUOUS) ok = x == 0 || x == 1;
+        else if (i == KP_COLSUM_CHUNKS) ok = is_pow2(x) && x <= COLSUM_CHUNKS_MAX;
+        else if (i == KP_ATTN_BK) ok = is_pow2(x) && x >= 2 && x <= ATTN_BK_MAX;
+        else if (i == KP_REDUCE_CONTIGUOUS || i == KP_LN_FUSED || i == KP_GELU_FUSED || i == KP_GELU_BWD_FUSED ||
+                 i == KP_ATTN_FUSED)
+            ok = x == 0 || x == 1;
         else if (i == KP_LN_ROWS) ok = is_pow2(x) && (size_t)x * (size_t)p->v[KP_LN_WG] <= dev->max_wg;
         else if (i == KP_SOFTMAX_ROWS) ok = is_pow2(x) && (size_t)x * (size_t)p->v[KP_SOFTMAX_WG] <= dev->max_wg;
         else ok = is_pow2(x) && (size_t)x <= dev->max_wg;

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kernel_params.h"
 #include "util.h"
 
 // Files built as programs of their own (with their own -D options), not part of the main program.
@@ -43,7 +44,7 @@ cl_program kernels_build_file(const Device *dev, const char *name, const char *e
     while (i < num_embedded_kernels && strcmp(embedded_kernels[i].name, name) != 0) i++;
     if (i == num_embedded_kernels) die("no embedded kernel file '%s'", name);
     char *src = embedded_source(i);
-    char options[512];
+    char options[KERNEL_PARAMS_OPTIONS_MAX + 64];
     snprintf(options, sizeof options, "-cl-std=CL1.2 %s", extra_options ? extra_options : "");
     cl_program prog = device_build_program(dev, name, src, options);
     free(src);
@@ -52,7 +53,7 @@ cl_program kernels_build_file(const Device *dev, const char *name, const char *e
 
 cl_program kernels_build(const Device *dev, const char *extra_options) {
     char *src = kernels_source();
-    char options[512];
+    char options[KERNEL_PARAMS_OPTIONS_MAX + 64];
     snprintf(options, sizeof options, "-cl-std=CL1.2 %s", extra_options ? extra_options : "");
     cl_program prog = device_build_program(dev, "cl/*.cl", src, options);
     free(src);

@@ -27,7 +27,15 @@ static void kernel_family(const char *name, KernelParamId *wg, KernelParamId *ro
                {"grad_norm_finalize", KP_REDUCE_WG, KP_COUNT},
                {"pair_stats_partial", KP_REDUCE_WG, KP_COUNT},
                {"pair_stats_finalize", KP_REDUCE_WG, KP_COUNT},
-               {"output_sumsq_partial", KP_REDUCE_WG, KP_COUNT}};
+               {"output_sumsq_partial", KP_REDUCE_WG, KP_COUNT},
+               {"residual_layernorm_forward", KP_LN_WG, KP_LN_ROWS},
+               {"column_sum", KP_COLSUM_WG, KP_COUNT},
+               {"column_partials_add", KP_COLSUM_WG, KP_COUNT},
+               {"layernorm_backward_params", KP_COLSUM_WG, KP_COUNT},
+               {"gelu_backward_bias", KP_COLSUM_WG, KP_COUNT},
+               {"attention_fused_forward", KP_ATTN_BQ, KP_COUNT},
+               {"attention_fused_backward_q", KP_ATTN_BQ, KP_COUNT},
+               {"attention_fused_backward_kv", KP_ATTN_BQ, KP_COUNT}};
     *wg = KP_WG, *rows = KP_COUNT;
     for (size_t i = 0; i < sizeof fam / sizeof fam[0]; i++)
         if (!strcmp(fam[i].kernel, name)) *wg = fam[i].wg, *rows = fam[i].rows;
@@ -48,7 +56,9 @@ static int kernel_wg(const Ops *o, const char *name) {
     X(attention_split_grad) X(attention_softmax) X(attention_softmax_backward) X(crossentropy_forward_backward)  \
     X(loss_sum) X(sumsq_partial) X(grad_norm_finalize) X(adamw_update) X(lion_update) X(rot_init_rows)          \
     X(rot_update_rows) X(row_delta_stats) X(pair_stats_partial) X(pair_stats_finalize) X(sub_range)             \
-    X(snr_update) X(output_sumsq_partial)
+    X(snr_update) X(output_sumsq_partial) X(column_partials_add) X(residual_layernorm_forward)                 \
+    X(bias_gelu_forward) X(gelu_backward_bias) X(attention_fused_forward) X(attention_fused_backward_q)         \
+    X(attention_fused_backward_kv)
 
 // The first kernel whose compiled form cannot run with its work-group size on
 // this device, or NULL. A driver may allow a kernel fewer work-items than the
@@ -79,8 +89,9 @@ static const char *kernel_too_big(const Ops *o, size_t *fits) {
 // NULL, or the name of a kernel that cannot run its work-group size (then frees
 // everything; *fits as in kernel_too_big).
 static const char *ops_build(Ops *o, size_t *fits) {
-    char opts[256];
-    kernel_params_options(&o->kp, opts, sizeof opts);
+    char opts[KERNEL_PARAMS_OPTIONS_MAX + 32];
+    kernel_params_options(&o->kp, opts, KERNEL_PARAMS_OPTIONS_MAX);
+    snprintf(opts + strlen(opts), sizeof opts - strlen(opts), " -DATTN_HS_MAX=%d", ATTN_HS_MAX);
     double t0 = now_seconds();
     o->program = kernels_build(o->dev, opts);
     o->build_seconds = now_seconds() - t0;
@@ -132,6 +143,7 @@ void ops_free(Ops *o) {
     OPS_KERNELS(RELEASE)
 #undef RELEASE
     CL_CHECK(clReleaseProgram(o->program));
+    if (o->col_partials) CL_CHECK(clReleaseMemObject(o->col_partials));
     for (int i = 0; i < o->num_gemm_cl; i++) gemm_kernels_free(&o->gemm_cl[i]);
 }
 
@@ -278,9 +290,74 @@ static void launch_row_groups(Ops *o, cl_kernel k, const char *name, size_t rows
     launch(o, k, name, 2, global, local);
 }
 
-static void column_sum(Ops *o, cl_mem dst, cl_mem src, int N, int C) {
-    set_args(o->column_sum, 4, ARG(dst), ARG(src), ARG(N), ARG(C));
-    launch_1d(o, column_sum, (size_t)C);
+// ---- column reductions (cl/columns.cl) ----
+// The row chunks of a column reduction over N >= 1 rows: COLSUM_CHUNKS, fewer
+// where N is smaller (every chunk has rows); *rows per chunk.
+static int column_chunks(const Ops *o, int N, int *rows) {
+    const int chunks = o->kp.v[KP_COLSUM_CHUNKS];
+    *rows = (N + chunks - 1) / chunks;
+    return (N + *rows - 1) / *rows;
+}
+
+// The partial-sum scratch for n floats. A smaller one is released (OpenCL
+// keeps it until the kernels queued on it have run) and a larger one made.
+static cl_mem col_partials(Ops *o, size_t n) {
+    if (n > o->col_partials_floats) {
+        if (o->col_partials) CL_CHECK(clReleaseMemObject(o->col_partials));
+        o->col_partials = device_alloc(o->dev, n * sizeof(float), "column partial sums");
+        o->col_partials_floats = n;
+    }
+    return o->col_partials;
+}
+
+// A column kernel over C columns and `chunks` row chunks.
+static void launch_columns(Ops *o, cl_kernel k, const char *name, int C, int chunks) {
+    const size_t wg = (size_t)o->kp.v[KP_COLSUM_WG], vw = (size_t)o->kp.v[KP_COLSUM_VW];
+    size_t local[2] = {wg, 1}, global[2] = {round_up(((size_t)C + vw - 1) / vw, wg), (size_t)chunks};
+    launch(o, k, name, 2, global, local);
+}
+
+// The second pass of a chunked reduction: dst0 (and dst1, for two = 1) += the partials' chunk sums.
+static void column_partials_add(Ops *o, cl_mem dst0, cl_mem dst1, cl_mem partials, int chunks, int C, int two) {
+    set_args(o->column_partials_add, 5, ARG(dst0), ARG(dst1), ARG(partials), ARG(chunks), ARG(C));
+    const size_t wg = (size_t)o->kp.v[KP_COLSUM_WG], vw = (size_t)o->kp.v[KP_COLSUM_VW];
+    size_t local[2] = {wg, 1}, global[2] = {round_up(((size_t)C + vw - 1) / vw, wg), two ? 2 : 1};
+    launch(o, o->column_partials_add, "column_partials_add", 2, global, local);
+}
+
+// How a column reduction over N rows runs: in `chunks` chunks of `rows` rows,
+// straight into its outputs (add, one chunk) or into `partials` (`outputs`
+// arrays of chunks x C floats, one after the other) added up by column_finish.
+typedef struct {
+    int chunks, rows, add;
+    cl_mem partials;
+} ColumnPlan;
+
+static ColumnPlan column_plan(Ops *o, int N, int C, int outputs, int one_pass) {
+    ColumnPlan pl = {.chunks = 1, .rows = N, .add = 1};
+    if (!one_pass) pl.chunks = column_chunks(o, N, &pl.rows);
+    if (pl.chunks == 1) {
+        pl.rows = N;
+        return pl;
+    }
+    pl.add = 0;
+    pl.partials = col_partials(o, (size_t)outputs * (size_t)pl.chunks * (size_t)C);
+    return pl;
+}
+
+// dst0 (and dst1 when it differs) += the chunks' partial sums, if the reduction made any.
+static void column_finish(Ops *o, const ColumnPlan *pl, cl_mem dst0, cl_mem dst1, int C) {
+    if (!pl->add) column_partials_add(o, dst0, dst1, pl->partials, pl->chunks, C, dst1 != dst0);
+}
+
+// dst (C) += column sums of src (N, C); one_pass keeps one chunk (where C alone fills the device).
+static void column_sum(Ops *o, cl_mem dst, cl_mem src, int N, int C, int one_pass) {
+    if (o->dry_run || N <= 0 || C <= 0) return;
+    ColumnPlan pl = column_plan(o, N, C, 1, one_pass);
+    cl_mem out = pl.add ? dst : pl.partials;
+    set_args(o->column_sum, 6, ARG(out), ARG(src), ARG(N), ARG(C), ARG(pl.rows), ARG(pl.add));
+    launch_columns(o, o->column_sum, "column_sum", C, pl.chunks);
+    column_finish(o, &pl, dst, dst, C);
 }
 
 static void record_gemm(Ops *o, GemmShape s) {
@@ -387,7 +464,7 @@ void op_encoder_backward(Ops *o, cl_mem dwte, cl_mem dwpe, cl_mem dout, cl_mem b
     size_t wg = (size_t)o->kp.v[KP_WG], local[2] = {wg, 1}, global[2] = {round_up((size_t)C, wg), (size_t)num_buckets};
     launch(o, o->encoder_backward_wte, "encoder_backward_wte", 2, global, local);
     // dwpe (T,C) += sum over b of dout viewed as (B, T*C)
-    column_sum(o, dwpe, dout, B, T * C);
+    column_sum(o, dwpe, dout, B, T * C, 1);  // T*C columns fill any device
 }
 
 // ---- LayerNorm ----
@@ -406,25 +483,47 @@ void op_layernorm_backward_input(Ops *o, cl_mem dinp, cl_mem dout, cl_mem inp, c
 void op_layernorm_backward(Ops *o, cl_mem dinp, cl_mem dw, cl_mem db, cl_mem dout, cl_mem inp, cl_mem w, cl_mem mean,
                            cl_mem rstd, int N, int C) {
     op_layernorm_backward_input(o, dinp, dout, inp, w, mean, rstd, N, C);
-    set_args(o->layernorm_backward_params, 8, ARG(dw), ARG(db), ARG(dout), ARG(inp), ARG(mean), ARG(rstd), ARG(N),
-             ARG(C));
-    launch_1d(o, layernorm_backward_params, (size_t)C);
+    op_layernorm_backward_params(o, dw, db, dout, inp, mean, rstd, N, C);
+}
+
+void op_layernorm_backward_params(Ops *o, cl_mem dw, cl_mem db, cl_mem dout, cl_mem inp, cl_mem mean, cl_mem rstd,
+                                  int N, int C) {
+    if (o->dry_run || N <= 0) return;
+    ColumnPlan pl = column_plan(o, N, C, 2, 0);
+    cl_mem w_out = pl.add ? dw : pl.partials, b_out = pl.add ? db : pl.partials;
+    const int b_off = pl.add ? 0 : pl.chunks * C;
+    set_args(o->layernorm_backward_params, 11, ARG(w_out), ARG(b_out), ARG(b_off), ARG(dout), ARG(inp), ARG(mean),
+             ARG(rstd), ARG(N), ARG(C), ARG(pl.rows), ARG(pl.add));
+    launch_columns(o, o->layernorm_backward_params, "layernorm_backward_params", C, pl.chunks);
+    column_finish(o, &pl, dw, db, C);
+}
+
+void op_residual_layernorm_forward(Ops *o, cl_mem res, cl_mem out, cl_mem mean, cl_mem rstd, cl_mem a, cl_mem b,
+                                   cl_mem bias, cl_mem w, cl_mem lnb, int N, int C) {
+    set_args(o->residual_layernorm_forward, 11, ARG(res), ARG(out), ARG(mean), ARG(rstd), ARG(a), ARG(b), ARG(bias),
+             ARG(w), ARG(lnb), ARG(N), ARG(C));
+    launch_row_groups(o, o->residual_layernorm_forward, "residual_layernorm_forward", (size_t)N, KP_LN_WG,
+                      KP_LN_ROWS);
 }
 
 // ---- linear layers ----
 void op_matmul_forward(Ops *o, cl_mem out, cl_mem inp, cl_mem w, cl_mem bias, int N, int C, int OC) {
     gemm(o, 0, 1, (size_t)N, (size_t)OC, (size_t)C, 1.0f, inp, (size_t)C, w, (size_t)C, 0.0f, out, (size_t)OC);
-    if (bias) {
-        set_args(o->add_bias, 4, ARG(out), ARG(bias), ARG(N), ARG(OC));
-        launch_1d(o, add_bias, (size_t)N * OC);
-    }
+    if (bias) op_add_bias(o, out, bias, N, OC);
 }
+
+void op_add_bias(Ops *o, cl_mem out, cl_mem bias, int N, int OC) {
+    set_args(o->add_bias, 4, ARG(out), ARG(bias), ARG(N), ARG(OC));
+    launch_1d(o, add_bias, (size_t)N * OC);
+}
+
+void op_column_sum(Ops *o, cl_mem dst, cl_mem src, int N, int C) { column_sum(o, dst, src, N, C, 0); }
 
 void op_matmul_backward(Ops *o, cl_mem dinp, cl_mem dw, cl_mem dbias, cl_mem dout, cl_mem inp, cl_mem w, int N, int C,
                         int OC) {
     if (dinp) gemm(o, 0, 0, (size_t)N, (size_t)C, (size_t)OC, 1.0f, dout, (size_t)OC, w, (size_t)C, 0.0f, dinp, (size_t)C);
     gemm(o, 1, 0, (size_t)OC, (size_t)C, (size_t)N, 1.0f, dout, (size_t)OC, inp, (size_t)C, 1.0f, dw, (size_t)C);
-    if (dbias) column_sum(o, dbias, dout, N, OC);
+    if (dbias) column_sum(o, dbias, dout, N, OC, 0);
 }
 
 // ---- attention ----
@@ -439,19 +538,21 @@ void op_attention_softmax_backward(Ops *o, cl_mem datt, cl_mem att, int N, int T
                       KP_SOFTMAX_ROWS);
 }
 
-void op_attention_forward(Ops *o, cl_mem out, cl_mem att, cl_mem qkv, cl_mem q, cl_mem k, cl_mem v, cl_mem y, int B,
-                          int T, int C, int NH) {
-    int hs = C / NH;
+void op_attention_forward(Ops *o, cl_mem out, cl_mem att, cl_mem qkv, cl_mem bias, cl_mem q, cl_mem k, cl_mem v,
+                          cl_mem y, int B, int T, int C, int NH) {
+    int hs = C / NH, use_bias = bias != NULL;
     size_t th = (size_t)T * hs, tt = (size_t)T * T, batch = (size_t)B * NH;
-    set_args(o->attention_split_heads, 8, ARG(q), ARG(k), ARG(v), ARG(qkv), ARG(B), ARG(T), ARG(NH), ARG(hs));
-    launch_1d(o, attention_split_heads, (size_t)B * T * C);
+    cl_mem b = bias ? bias : qkv;  // not read without use_bias
+    set_args(o->attention_split_heads, 10, ARG(q), ARG(k), ARG(v), ARG(qkv), ARG(b), ARG(use_bias), ARG(B), ARG(T),
+             ARG(NH), ARG(hs));
+    launch_vec(o, attention_split_heads, (size_t)B * T * C);
     // att (T,T) = q k^T / sqrt(hs), per (b,h)
     gemm_batched(o, 0, 1, T, T, hs, 1.0f / sqrtf((float)hs), q, hs, th, k, hs, th, 0.0f, att, T, tt, batch);
     op_attention_softmax(o, att, (int)(batch * T), T);
     // y (T,hs) = att v
     gemm_batched(o, 0, 0, T, hs, T, 1.0f, att, T, tt, v, hs, th, 0.0f, y, hs, th, batch);
     set_args(o->attention_merge_heads, 6, ARG(out), ARG(y), ARG(B), ARG(T), ARG(NH), ARG(hs));
-    launch_1d(o, attention_merge_heads, (size_t)B * T * C);
+    launch_vec(o, attention_merge_heads, (size_t)B * T * C);
 }
 
 void op_attention_backward(Ops *o, cl_mem dqkv, cl_mem dout, cl_mem qkv, cl_mem att, cl_mem q, cl_mem k, cl_mem v,
@@ -460,10 +561,12 @@ void op_attention_backward(Ops *o, cl_mem dqkv, cl_mem dout, cl_mem qkv, cl_mem 
     size_t th = (size_t)T * hs, tt = (size_t)T * T, batch = (size_t)B * NH;
     float scale = 1.0f / sqrtf((float)hs);
     // q, k, v are recomputed rather than kept per layer: one cheap copy instead of 3 (B,T,C) buffers per layer.
-    set_args(o->attention_split_heads, 8, ARG(q), ARG(k), ARG(v), ARG(qkv), ARG(B), ARG(T), ARG(NH), ARG(hs));
-    launch_1d(o, attention_split_heads, (size_t)B * T * C);
+    int no_bias = 0;
+    set_args(o->attention_split_heads, 10, ARG(q), ARG(k), ARG(v), ARG(qkv), ARG(qkv), ARG(no_bias), ARG(B), ARG(T),
+             ARG(NH), ARG(hs));
+    launch_vec(o, attention_split_heads, (size_t)B * T * C);
     set_args(o->attention_split_grad, 6, ARG(dy), ARG(dout), ARG(B), ARG(T), ARG(NH), ARG(hs));
-    launch_1d(o, attention_split_grad, (size_t)B * T * C);
+    launch_vec(o, attention_split_grad, (size_t)B * T * C);
     // datt = dy v^T ; dv = att^T dy
     gemm_batched(o, 0, 1, T, T, hs, 1.0f, dy, hs, th, v, hs, th, 0.0f, datt, T, tt, batch);
     gemm_batched(o, 1, 0, T, hs, T, 1.0f, att, T, tt, dy, hs, th, 0.0f, dv, hs, th, batch);
@@ -472,7 +575,35 @@ void op_attention_backward(Ops *o, cl_mem dqkv, cl_mem dout, cl_mem qkv, cl_mem 
     gemm_batched(o, 0, 0, T, hs, T, scale, datt, T, tt, k, hs, th, 0.0f, dq, hs, th, batch);
     gemm_batched(o, 1, 0, T, hs, T, scale, datt, T, tt, q, hs, th, 0.0f, dk, hs, th, batch);
     set_args(o->attention_merge_qkv_grad, 8, ARG(dqkv), ARG(dq), ARG(dk), ARG(dv), ARG(B), ARG(T), ARG(NH), ARG(hs));
-    launch_1d(o, attention_merge_qkv_grad, (size_t)B * T * C);
+    launch_vec(o, attention_merge_qkv_grad, (size_t)B * T * C);
+}
+
+// ---- fused attention ----
+int ops_attention_fused(const Ops *o, int hs) { return o->kp.v[KP_ATTN_FUSED] && hs <= ATTN_HS_MAX; }
+
+// The fused kernels' grid: work-items over T rows (in groups of ATTN_BQ) x B*NH heads.
+static void launch_attention(Ops *o, cl_kernel k, const char *name, int B, int T, int NH) {
+    size_t bq = (size_t)o->kp.v[KP_ATTN_BQ], local[2] = {bq, 1}, global[2] = {round_up((size_t)T, bq), (size_t)B * NH};
+    launch(o, k, name, 2, global, local);
+}
+
+void op_attention_fused_forward(Ops *o, cl_mem out, cl_mem lse, cl_mem qkv, int B, int T, int C, int NH) {
+    int hs = C / NH;
+    float scale = 1.0f / sqrtf((float)hs);
+    set_args(o->attention_fused_forward, 7, ARG(out), ARG(lse), ARG(qkv), ARG(T), ARG(NH), ARG(hs), ARG(scale));
+    launch_attention(o, o->attention_fused_forward, "attention_fused_forward", B, T, NH);
+}
+
+void op_attention_fused_backward(Ops *o, cl_mem dqkv, cl_mem dsum, cl_mem dout, cl_mem out, cl_mem qkv, cl_mem lse,
+                                 int B, int T, int C, int NH) {
+    int hs = C / NH;
+    float scale = 1.0f / sqrtf((float)hs);
+    set_args(o->attention_fused_backward_q, 10, ARG(dqkv), ARG(dsum), ARG(dout), ARG(out), ARG(qkv), ARG(lse), ARG(T),
+             ARG(NH), ARG(hs), ARG(scale));
+    launch_attention(o, o->attention_fused_backward_q, "attention_fused_backward_q", B, T, NH);
+    set_args(o->attention_fused_backward_kv, 9, ARG(dqkv), ARG(dout), ARG(qkv), ARG(lse), ARG(dsum), ARG(T), ARG(NH),
+             ARG(hs), ARG(scale));
+    launch_attention(o, o->attention_fused_backward_kv, "attention_fused_backward_kv", B, T, NH);
 }
 
 // ---- elementwise ----
@@ -484,6 +615,22 @@ void op_gelu_forward(Ops *o, cl_mem out, cl_mem inp, int n) {
 void op_gelu_backward(Ops *o, cl_mem dinp, cl_mem inp, cl_mem dout, int n) {
     set_args(o->gelu_backward, 4, ARG(dinp), ARG(inp), ARG(dout), ARG(n));
     launch_vec(o, gelu_backward, (size_t)n);
+}
+
+void op_bias_gelu_forward(Ops *o, cl_mem out, cl_mem pre, cl_mem bias, int N, int OC) {
+    int n = N * OC;
+    set_args(o->bias_gelu_forward, 5, ARG(out), ARG(pre), ARG(bias), ARG(n), ARG(OC));
+    launch_vec(o, bias_gelu_forward, (size_t)n);
+}
+
+void op_gelu_backward_bias(Ops *o, cl_mem dinp, cl_mem dbias, cl_mem inp, cl_mem dout, int N, int OC) {
+    if (o->dry_run || N <= 0 || OC <= 0) return;
+    ColumnPlan pl = column_plan(o, N, OC, 1, 0);
+    cl_mem out = pl.add ? dbias : pl.partials;
+    set_args(o->gelu_backward_bias, 8, ARG(dinp), ARG(out), ARG(inp), ARG(dout), ARG(N), ARG(OC), ARG(pl.rows),
+             ARG(pl.add));
+    launch_columns(o, o->gelu_backward_bias, "gelu_backward_bias", OC, pl.chunks);
+    column_finish(o, &pl, dbias, dbias, OC);
 }
 
 void op_residual_forward(Ops *o, cl_mem out, cl_mem a, cl_mem b, int n) {

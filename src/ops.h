@@ -10,6 +10,9 @@
 #define PROF_MAX_ENTRIES 48
 #define GEMM_LOG_MAX 64
 #define GEMM_CL_MAX_PROGRAMS GEMM_LOG_MAX  // distinct parameter sets of our GEMM in one Ops: one per shape at most
+// The largest head size of the fused attention kernels (private rows of this
+// many floats); larger heads take the unfused path. GPT-2's heads are 64.
+#define ATTN_HS_MAX 64
 
 // One distinct CLBlast GEMM call as issued (row-major), for the tuner and bench.
 typedef struct {
@@ -56,6 +59,12 @@ typedef struct {
     // optimizer variants and update-size measurements (issue 4)
     cl_kernel lion_update, rot_init_rows, rot_update_rows, row_delta_stats, pair_stats_partial, pair_stats_finalize,
         sub_range, snr_update, output_sumsq_partial;
+    // column reductions' second pass, fused paths
+    cl_kernel column_partials_add, residual_layernorm_forward, bias_gelu_forward, gelu_backward_bias,
+        attention_fused_forward, attention_fused_backward_q, attention_fused_backward_kv;
+    // Partial sums of the column reductions (COLSUM_CHUNKS > 1), grown to the largest call's need.
+    cl_mem col_partials;
+    size_t col_partials_floats;
     int profiling;
     ProfEntry prof[PROF_MAX_ENTRIES];
     int num_prof;
@@ -113,22 +122,37 @@ void op_layernorm_forward(Ops *o, cl_mem out, cl_mem mean, cl_mem rstd, cl_mem i
 // dinp (N,C) += the input gradient only (op_layernorm_backward without the parameter gradients).
 void op_layernorm_backward_input(Ops *o, cl_mem dinp, cl_mem dout, cl_mem inp, cl_mem w, cl_mem mean, cl_mem rstd,
                                  int N, int C);
+// dw (C) += sum over rows of dout * norm, db (C) += column sums of dout (op_layernorm_backward without dinp).
+void op_layernorm_backward_params(Ops *o, cl_mem dw, cl_mem db, cl_mem dout, cl_mem inp, cl_mem mean, cl_mem rstd,
+                                  int N, int C);
 // dinp += ..., dw += ..., db += ...
 void op_layernorm_backward(Ops *o, cl_mem dinp, cl_mem dw, cl_mem db, cl_mem dout, cl_mem inp, cl_mem w, cl_mem mean,
                            cl_mem rstd, int N, int C);
 
+// res (N,C) = a + (b + bias), then out = LayerNorm(res) (mean, rstd as above): the
+// bias of the projection b, the residual add and the next LayerNorm in one kernel
+// (LN_FUSED); the same results as op_matmul_forward's bias add, op_residual_forward
+// and op_layernorm_forward.
+void op_residual_layernorm_forward(Ops *o, cl_mem res, cl_mem out, cl_mem mean, cl_mem rstd, cl_mem a, cl_mem b,
+                                   cl_mem bias, cl_mem w, cl_mem lnb, int N, int C);
+
 // ---- linear layers (CLBlast) ----
 // out (N,OC) = inp (N,C) @ w^T (w is (OC,C)) + bias (OC) (bias may be NULL)
 void op_matmul_forward(Ops *o, cl_mem out, cl_mem inp, cl_mem w, cl_mem bias, int N, int C, int OC);
+// out (N,OC) += bias (OC): op_matmul_forward's bias add.
+void op_add_bias(Ops *o, cl_mem out, cl_mem bias, int N, int OC);
+// dst (C) += column sums of src (N,C): a bias gradient (COLSUM_* tunables, cl/columns.cl).
+void op_column_sum(Ops *o, cl_mem dst, cl_mem src, int N, int C);
 // dinp (N,C) = dout @ w (overwritten); dw (OC,C) += dout^T @ inp; dbias (OC) += column sums of dout
 void op_matmul_backward(Ops *o, cl_mem dinp, cl_mem dw, cl_mem dbias, cl_mem dout, cl_mem inp, cl_mem w, int N, int C,
                         int OC);
 
 // ---- attention ----
 // out (B,T,C) from qkv (B,T,3C); keeps att (B,NH,T,T) for the backward pass.
-// q,k,v,y are (B,NH,T,hs) scratch buffers.
-void op_attention_forward(Ops *o, cl_mem out, cl_mem att, cl_mem qkv, cl_mem q, cl_mem k, cl_mem v, cl_mem y, int B,
-                          int T, int C, int NH);
+// bias (3C), unless NULL, is first added to qkv in place (the qkv layer's bias,
+// folded into the head split). q,k,v,y are (B,NH,T,hs) scratch buffers.
+void op_attention_forward(Ops *o, cl_mem out, cl_mem att, cl_mem qkv, cl_mem bias, cl_mem q, cl_mem k, cl_mem v,
+                          cl_mem y, int B, int T, int C, int NH);
 // In place over att (N rows of T, row r is query position r % T): causal softmax; its backward
 // datt = att * (datt - rowsum(att * datt)). Both are parts of the two operations around them.
 void op_attention_softmax(Ops *o, cl_mem att, int N, int T);
@@ -137,9 +161,22 @@ void op_attention_softmax_backward(Ops *o, cl_mem datt, cl_mem att, int N, int T
 void op_attention_backward(Ops *o, cl_mem dqkv, cl_mem dout, cl_mem qkv, cl_mem att, cl_mem q, cl_mem k, cl_mem v,
                            cl_mem datt, cl_mem dq, cl_mem dk, cl_mem dv, cl_mem dy, int B, int T, int C, int NH);
 
+// Fused attention (ATTN_FUSED, cl/attention_fused.cl), for head sizes up to ATTN_HS_MAX: out (B,T,C) from
+// qkv (B,T,3C), keeping lse (B,NH,T), each row's log-sum-exp of its scaled scores, for the backward.
+void op_attention_fused_forward(Ops *o, cl_mem out, cl_mem lse, cl_mem qkv, int B, int T, int C, int NH);
+// dqkv (B,T,3C) (overwritten) from dout (B,T,C) and the forward's out, qkv and lse; dsum (B,NH,T) scratch.
+void op_attention_fused_backward(Ops *o, cl_mem dqkv, cl_mem dsum, cl_mem dout, cl_mem out, cl_mem qkv, cl_mem lse,
+                                 int B, int T, int C, int NH);
+// 1 when the model's attention takes the fused path: ATTN_FUSED set and head size hs <= ATTN_HS_MAX.
+int ops_attention_fused(const Ops *o, int hs);
+
 // ---- elementwise ----
 void op_gelu_forward(Ops *o, cl_mem out, cl_mem inp, int n);
 void op_gelu_backward(Ops *o, cl_mem dinp, cl_mem inp, cl_mem dout, int n);  // dinp may equal dout
+// pre (N,OC) += bias (OC); out = gelu(pre): the fc layer's bias add and GELU in one kernel (GELU_FUSED).
+void op_bias_gelu_forward(Ops *o, cl_mem out, cl_mem pre, cl_mem bias, int N, int OC);
+// dinp (N,OC) = gelu'(inp) * dout (dinp may equal dout) and dbias (OC) += the column sums of dinp (GELU_BWD_FUSED).
+void op_gelu_backward_bias(Ops *o, cl_mem dinp, cl_mem dbias, cl_mem inp, cl_mem dout, int N, int OC);
 void op_residual_forward(Ops *o, cl_mem out, cl_mem a, cl_mem b, int n);
 void op_accumulate(Ops *o, cl_mem dst, cl_mem src, int n);  // dst += src
 

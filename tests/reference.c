@@ -171,6 +171,29 @@ void ref_attention_forward(float *out, float *att, const float *qkv, int B, int 
     free(p);
 }
 
+void ref_attention_lse(float *lse, const float *qkv, int B, int T, int C, int NH) {
+    const int C3 = 3 * C, hs = C / NH;
+    const double scale = 1.0 / sqrt((double)hs);
+    double *s = malloc((size_t)T * sizeof(double));
+    if (!s) die("out of memory");
+    for (int b = 0; b < B; b++)
+        for (int h = 0; h < NH; h++)
+            for (int t = 0; t < T; t++) {
+                const float *q = qkv + ((size_t)b * T + t) * C3 + h * hs;
+                double maxval = -INFINITY, sum = 0.0;
+                for (int t2 = 0; t2 <= t; t2++) {
+                    const float *k = qkv + ((size_t)b * T + t2) * C3 + h * hs + C;
+                    double x = 0.0;
+                    for (int i = 0; i < hs; i++) x += (double)q[i] * k[i];
+                    s[t2] = x * scale;
+                    if (s[t2] > maxval) maxval = s[t2];
+                }
+                for (int t2 = 0; t2 <= t; t2++) sum += exp(s[t2] - maxval);
+                lse[((size_t)b * NH + h) * T + t] = (float)(maxval + log(sum));
+            }
+    free(s);
+}
+
 void ref_attention_backward(float *dqkv, const float *dout, const float *qkv, const float *att, int B, int T, int C,
                             int NH) {
     const int C3 = 3 * C, hs = C / NH;
@@ -287,5 +310,13 @@ void ref_adamw(double *params, const float *grads, double *m, double *v, double 
         v[i] = beta2 * v[i] + (1.0 - beta2) * g * g;
         params[i] *= 1.0 - lr * weight_decay;
         params[i] -= lr * (m[i] / bias_correction1) / (sqrt(v[i] / bias_correction2) + eps);
+    }
+}
+
+void ref_column_sum(float *dst, const float *src, int N, int C) {
+    for (int c = 0; c < C; c++) {
+        double s = dst[c];
+        for (int n = 0; n < N; n++) s += src[(size_t)n * C + c];
+        dst[c] = (float)s;
     }
 }

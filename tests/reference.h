@@ -25,6 +25,9 @@ void ref_matmul_backward(float *dinp, float *dw, float *dbias, const float *dout
 
 // Causal self-attention: out (B,T,C), att (B,NH,T,T) softmax probabilities (0 above the diagonal).
 void ref_attention_forward(float *out, float *att, const float *qkv, int B, int T, int C, int NH);
+// lse (B,NH,T): log of the sum over j <= t of exp(q_t . k_j / sqrt(hs)), each row's log-sum-exp (the fused
+// attention's forward statistics).
+void ref_attention_lse(float *lse, const float *qkv, int B, int T, int C, int NH);
 // dqkv (B,T,3C) overwritten, from dout (B,T,C), qkv and the att of the forward pass.
 void ref_attention_backward(float *dqkv, const float *dout, const float *qkv, const float *att, int B, int T, int C,
                             int NH);
@@ -33,6 +36,8 @@ void ref_gelu_forward(float *out, const float *inp, int n);
 void ref_gelu_backward(float *dinp, const float *inp, const float *dout, int n);  // overwrites dinp
 void ref_residual_forward(float *out, const float *a, const float *b, int n);
 void ref_accumulate(float *dst, const float *src, int n);
+// dst (C) += sum over the N rows of src (N, C)
+void ref_column_sum(float *dst, const float *src, int N, int C);
 
 // losses (N); if dlogits is not NULL: dlogits (N,Vp) = dloss * (softmax - onehot), padded columns 0.
 void ref_crossentropy(float *losses, float *dlogits, const float *logits, const int *targets, int N, int V, int Vp,

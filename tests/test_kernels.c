@@ -157,6 +157,37 @@ static void test_layernorm(int N, int C) {
     free(inp), free(w), free(b), free(out), free(mean), free(rstd), free(dout), free(dinp), free(dw), free(db);
 }
 
+static void test_residual_layernorm(int N, int C) {
+    printf("-- residual_layernorm N=%d C=%d\n", N, C);
+    const size_t NC = (size_t)N * C;
+    float *a = randn(NC, 0, 1), *b = randn(NC, 0, 1), *bias = randn((size_t)C, 0, 0.5f), *w = randn((size_t)C, 1, 0.3f),
+          *lnb = randn((size_t)C, 0, 0.3f);
+    // The reference: the bias add (one float add, as op_matmul_forward's), the residual add, then the LayerNorm.
+    float *pb = mallocCheck(NC * sizeof(float)), *res = mallocCheck(NC * sizeof(float)),
+          *out = mallocCheck(NC * sizeof(float)), *mean = mallocCheck((size_t)N * sizeof(float)),
+          *rstd = mallocCheck((size_t)N * sizeof(float));
+    for (size_t i = 0; i < NC; i++) pb[i] = b[i] + bias[i % (size_t)C];
+    ref_residual_forward(res, a, pb, (int)NC);
+    ref_layernorm_forward(out, mean, rstd, res, w, lnb, N, C);
+    float *garbage = randn(NC, 100, 10);
+    cl_mem d_a = upload(a, NC * sizeof(float)), d_b = upload(b, NC * sizeof(float)),
+           d_bias = upload(bias, (size_t)C * sizeof(float)), d_w = upload(w, (size_t)C * sizeof(float)),
+           d_lnb = upload(lnb, (size_t)C * sizeof(float)), d_res = upload(garbage, NC * sizeof(float)),
+           d_out = upload(garbage, NC * sizeof(float)), d_mean = device_alloc(&dev, (size_t)N * sizeof(float), "mean"),
+           d_rstd = device_alloc(&dev, (size_t)N * sizeof(float), "rstd");
+    op_residual_layernorm_forward(&ops, d_res, d_out, d_mean, d_rstd, d_a, d_b, d_bias, d_w, d_lnb, N, C);
+    // Two float adds per element in the same order: bit-exact.
+    check("residual_layernorm res", d_res, res, NC, 0);
+    // As layernorm_forward above.
+    check("residual_layernorm out", d_out, out, NC, 1e-5);
+    check("residual_layernorm mean", d_mean, mean, (size_t)N, 1e-5);
+    check("residual_layernorm rstd", d_rstd, rstd, (size_t)N, 1e-5);
+    cl_mem ms[] = {d_a, d_b, d_bias, d_w, d_lnb, d_res, d_out, d_mean, d_rstd};
+    release(ms, (int)(sizeof ms / sizeof ms[0]));
+    free(a), free(b), free(bias), free(w), free(lnb), free(pb), free(res), free(out), free(mean), free(rstd),
+        free(garbage);
+}
+
 // ---- linear layers ----
 static void test_matmul(int N, int C, int OC, int with_bias) {
     printf("-- matmul N=%d C=%d OC=%d %s\n", N, C, OC, with_bias ? "with bias" : "no bias");
@@ -198,17 +229,22 @@ static void test_matmul(int N, int C, int OC, int with_bias) {
 static void test_attention(int B, int T, int C, int NH) {
     printf("-- attention B=%d T=%d C=%d NH=%d\n", B, T, C, NH);
     const size_t BTC = (size_t)B * T * C, BT3C = 3 * BTC, ATT = (size_t)B * NH * T * T;
-    float *qkv = randn(BT3C, 0, 1), *out = mallocCheck(BTC * sizeof(float)), *att = mallocCheck(ATT * sizeof(float));
+    // The forward adds the qkv layer's bias: the reference works on qkv + bias (one float add, as the device's).
+    float *qkv_in = randn(BT3C, 0, 1), *bias = randn(3 * (size_t)C, 0, 0.5f), *qkv = mallocCheck(BT3C * sizeof(float)),
+          *out = mallocCheck(BTC * sizeof(float)), *att = mallocCheck(ATT * sizeof(float));
+    for (size_t i = 0; i < BT3C; i++) qkv[i] = qkv_in[i] + bias[i % (3 * (size_t)C)];
     ref_attention_forward(out, att, qkv, B, T, C, NH);
     // Outputs that are overwritten and the scratch buffers start as garbage with NaNs
     // (as fresh device memory may): nothing may leak through, e.g. a GEMM's beta*C with beta = 0.
     float *garbage = randn(ATT > BT3C ? ATT : BT3C, 100, 10);
     for (size_t i = 0; i < (ATT > BT3C ? ATT : BT3C); i += 7) garbage[i] = NAN;
-    cl_mem d_qkv = upload(qkv, BT3C * sizeof(float)), d_out = upload(garbage, BTC * sizeof(float)),
+    cl_mem d_qkv = upload(qkv_in, BT3C * sizeof(float)), d_bias = upload(bias, 3 * (size_t)C * sizeof(float)),
+           d_out = upload(garbage, BTC * sizeof(float)),
            d_att = upload(garbage, ATT * sizeof(float)),
            d_q = upload(garbage, BTC * sizeof(float)), d_k = upload(garbage, BTC * sizeof(float)),
            d_v = upload(garbage, BTC * sizeof(float)), d_y = upload(garbage, BTC * sizeof(float));
-    op_attention_forward(&ops, d_out, d_att, d_qkv, d_q, d_k, d_v, d_y, B, T, C, NH);
+    op_attention_forward(&ops, d_out, d_att, d_qkv, d_bias, d_q, d_k, d_v, d_y, B, T, C, NH);
+    check("attention_forward qkv (+= bias)", d_qkv, qkv, BT3C, 0);  // one float add: bit-exact
     // Scores: float dot products of hs terms (scores ~1), exp/normalise in float:
     // probabilities within ~1e-6 absolute; out = att @ v adds T-term float sums.
     check("attention_forward out", d_out, out, BTC, 1e-5);
@@ -243,9 +279,35 @@ static void test_attention(int B, int T, int C, int NH) {
     // a*(d - sum a*d) cancels partly: ~1e-6 of the max; 1e-5 leaves margin.
     check("attention_backward dqkv (=)", d_dqkv, dqkv, BT3C, 1e-5);
 
-    cl_mem ms[] = {d_qkv, d_out, d_att, d_q, d_k, d_v, d_y, d_dout, d_dqkv, d_datt, d_dq, d_dk, d_dv, d_dy};
+    // The fused kernels (ATTN_FUSED) on the same inputs, for head sizes they take.
+    if (C / NH <= ATTN_HS_MAX) {
+        const size_t BNT = (size_t)B * NH * T;
+        float *lse = mallocCheck(BNT * sizeof(float));
+        ref_attention_lse(lse, qkv, B, T, C, NH);
+        cl_mem d_lse = upload(garbage, BNT * sizeof(float)), d_dsum = upload(garbage, BNT * sizeof(float));
+        device_write(&dev, d_out, 0, BTC * sizeof(float), garbage);
+        device_write(&dev, d_dqkv, 0, BT3C * sizeof(float), garbage);
+        op_attention_fused_forward(&ops, d_out, d_lse, d_qkv, B, T, C, NH);
+        // Float scores and an online softmax (exp, running max and sum over the
+        // keys): as the unfused path, ~1e-6 of the max.
+        check("attention_fused_forward out", d_out, out, BTC, 1e-5);
+        // log(sum) + max in float, values ~|score| + log T.
+        check("attention_fused_forward lse", d_lse, lse, BNT, 1e-5);
+        // Backward from the reference out and lse (only the backward is tested).
+        device_write(&dev, d_out, 0, BTC * sizeof(float), out);
+        device_write(&dev, d_lse, 0, BNT * sizeof(float), lse);
+        op_attention_fused_backward(&ops, d_dqkv, d_dsum, d_dout, d_out, d_qkv, d_lse, B, T, C, NH);
+        // The probabilities recomputed from lse in float, then the same sums as the
+        // unfused backward: ~1e-6 of the max.
+        check("attention_fused_backward dqkv (=)", d_dqkv, dqkv, BT3C, 1e-5);
+        cl_mem fm[] = {d_lse, d_dsum};
+        release(fm, 2);
+        free(lse);
+    }
+
+    cl_mem ms[] = {d_qkv, d_bias, d_out, d_att, d_q, d_k, d_v, d_y, d_dout, d_dqkv, d_datt, d_dq, d_dk, d_dv, d_dy};
     release(ms, (int)(sizeof ms / sizeof ms[0]));
-    free(qkv), free(out), free(att), free(garbage), free(att_got), free(dout), free(dqkv);
+    free(qkv_in), free(bias), free(qkv), free(out), free(att), free(garbage), free(att_got), free(dout), free(dqkv);
 }
 
 // ---- elementwise ----
@@ -308,6 +370,44 @@ static void test_gelu_tails(void) {
     check("gelu_backward tails", d_out, ref, (size_t)n, 1e-5);
     cl_mem ms[] = {d_x, d_ones, d_out};
     release(ms, 3);
+}
+
+// The fc layer's fused bias + GELU and GELU backward + bias gradient.
+static void test_bias_gelu(int N, int OC) {
+    printf("-- bias_gelu N=%d OC=%d\n", N, OC);
+    const size_t n = (size_t)N * OC, bytes = n * sizeof(float);
+    float *pre = randn(n, 0, 2), *bias = randn((size_t)OC, 0, 1), *dout = randn(n, 0, 1),
+          *dbias = randn((size_t)OC, 0, 3);
+    // The reference: the bias add (one float add, as op_matmul_forward's), then GELU forward;
+    // backward: GELU backward, then the column sums into dbias.
+    float *pre_ref = mallocCheck(bytes), *out = mallocCheck(bytes), *dinp = mallocCheck(bytes),
+          *dbias_ref = mallocCheck((size_t)OC * sizeof(float));
+    for (size_t i = 0; i < n; i++) pre_ref[i] = pre[i] + bias[i % (size_t)OC];
+    ref_gelu_forward(out, pre_ref, (int)n);
+    ref_gelu_backward(dinp, pre_ref, dout, (int)n);
+    memcpy(dbias_ref, dbias, (size_t)OC * sizeof(float));
+    ref_column_sum(dbias_ref, dinp, N, OC);
+    float *garbage = randn(n, 100, 10);
+    cl_mem d_pre = upload(pre, bytes), d_bias = upload(bias, (size_t)OC * sizeof(float)),
+           d_out = upload(garbage, bytes), d_dout = upload(dout, bytes), d_dinp = upload(garbage, bytes),
+           d_dbias = upload(dbias, (size_t)OC * sizeof(float));
+    op_bias_gelu_forward(&ops, d_out, d_pre, d_bias, N, OC);
+    // One float add: bit-exact; GELU as gelu_forward above.
+    check("bias_gelu_forward pre (+= bias)", d_pre, pre_ref, n, 0);
+    check("bias_gelu_forward out", d_out, out, n, 1e-5);
+    op_gelu_backward_bias(&ops, d_dinp, d_dbias, d_pre, d_dout, N, OC);
+    // As gelu_backward above; dbias: float column sums of N terms of size ~1.
+    check("gelu_backward_bias dinp", d_dinp, dinp, n, 1e-5);
+    check("gelu_backward_bias dbias (+=)", d_dbias, dbias_ref, (size_t)OC, 1e-5);
+    // In place (dinp == dout, as the model runs it), adding to dbias a second time.
+    ref_column_sum(dbias_ref, dinp, N, OC);
+    op_gelu_backward_bias(&ops, d_dout, d_dbias, d_pre, d_dout, N, OC);
+    check("gelu_backward_bias in place", d_dout, dinp, n, 1e-5);
+    check("gelu_backward_bias dbias (+= twice)", d_dbias, dbias_ref, (size_t)OC, 1e-5);
+    cl_mem ms[] = {d_pre, d_bias, d_out, d_dout, d_dinp, d_dbias};
+    release(ms, (int)(sizeof ms / sizeof ms[0]));
+    free(pre), free(bias), free(dout), free(dbias), free(pre_ref), free(out), free(dinp), free(dbias_ref),
+        free(garbage);
 }
 
 // ---- loss ----
@@ -476,11 +576,17 @@ static void test_small_shapes(void) {
     test_encoder(2, 7, 48, 50, 6);
     test_layernorm(13, 48);
     test_layernorm(3, 200);  // C > LN_WG: several passes per work-item
+    test_layernorm(70, 20);  // C not a multiple of COLSUM_VW; rows in several chunks, the last one short
+    test_residual_layernorm(13, 48);
     test_matmul(13, 48, 80, 1);
+    test_matmul(37, 16, 20, 1);  // bias gradient: OC not a multiple of COLSUM_VW
     test_attention(2, 7, 48, 3);
     test_attention(1, 37, 16, 2);  // T > SOFTMAX_WG: several passes per row
+    test_attention(1, 21, 128, 2);  // head size ATTN_HS_MAX, T not a multiple of the fused tiles
     test_elementwise(1001);
     test_gelu_tails();
+    test_bias_gelu(13, 80);
+    test_bias_gelu(7, 37);  // OC not a multiple of VW or COLSUM_VW
     test_crossentropy(13, 50, 64);
     test_crossentropy(2, 2500, 2560);  // V > CE_WG * CE_VW: several passes per row
     test_loss_sum(13);
@@ -494,7 +600,7 @@ static void test_small_shapes(void) {
 // with our GEMM (cl/gemm.cl) instead of CLBlast's when gemm_cl is set.
 static void test_all(const KernelParams *kp, int gemm_cl) {
     ops_init(&ops, &dev, kp);
-    char opts[256];
+    char opts[KERNEL_PARAMS_OPTIONS_MAX];
     kernel_params_options(&ops.kp, opts, sizeof opts);
     printf("== kernel parameters %s, GEMMs by %s\n", opts, gemm_cl ? "cl/gemm.cl" : "CLBlast");
     const GemmParams gp = gemm_params_default();
@@ -512,19 +618,26 @@ static void test_all(const KernelParams *kp, int gemm_cl) {
     test_layernorm(13, 48);
     test_layernorm(129, 192);
     test_layernorm(3, 768);  // C > LN_WG: several passes per work-item
+    test_layernorm(300, 100);  // C not a multiple of COLSUM_VW; rows in several chunks, the last one short
+    test_residual_layernorm(13, 48);
+    test_residual_layernorm(129, 100);
 
     test_matmul(13, 48, 80, 1);
     test_matmul(13, 48, 80, 0);
     test_matmul(129, 192, 576, 1);
     test_matmul(129, 768, 300, 0);
+    test_matmul(77, 64, 100, 1);  // bias gradient: OC not a multiple of COLSUM_VW
 
     test_attention(2, 7, 48, 3);
     test_attention(2, 64, 192, 4);
     test_attention(1, 300, 16, 2);  // T > SOFTMAX_WG: several passes per row in the softmax
+    test_attention(2, 70, 128, 2);  // head size ATTN_HS_MAX, T not a multiple of the fused tiles
 
     test_elementwise(1001);  // n not a multiple of VW: the scalar tail
     test_elementwise(100003);
     test_gelu_tails();
+    test_bias_gelu(13, 80);
+    test_bias_gelu(300, 100);  // OC not a multiple of VW or COLSUM_VW: the element-by-element paths
 
     test_crossentropy(13, 50, 64);
     test_crossentropy(5, 1000, 1024);
@@ -597,12 +710,16 @@ int main(void) {
         KernelParams g1 = {{[KP_WG] = 256, [KP_VW] = 4, [KP_LN_WG] = 32, [KP_LN_ROWS] = 8, [KP_SOFTMAX_WG] = 32,
                             [KP_SOFTMAX_ROWS] = 4, [KP_CE_WG] = 256, [KP_CE_VW] = 4, [KP_ROW_WG] = 64,
                             [KP_REDUCE_WG] = 256, [KP_NORM_GROUPS] = 8, [KP_REDUCE_CONTIGUOUS] = 0,
-                            [KP_REDUCE_VW] = 4}};
+                            [KP_REDUCE_VW] = 4, [KP_COLSUM_WG] = 256, [KP_COLSUM_VW] = 1, [KP_COLSUM_CHUNKS] = 64,
+                            [KP_LN_FUSED] = 1, [KP_GELU_FUSED] = 1, [KP_GELU_BWD_FUSED] = 1, [KP_ATTN_FUSED] = 1,
+                            [KP_ATTN_BQ] = 64, [KP_ATTN_BK] = 16, [KP_ATTN_VW] = 4}};
         test_all((g1 = capped(g1), &g1), 1);
         KernelParams g2 = {{[KP_WG] = 64, [KP_VW] = 16, [KP_LN_WG] = 16, [KP_LN_ROWS] = 16, [KP_SOFTMAX_WG] = 16,
                             [KP_SOFTMAX_ROWS] = 16, [KP_CE_WG] = 64, [KP_CE_VW] = 16, [KP_ROW_WG] = 32,
                             [KP_REDUCE_WG] = 64, [KP_NORM_GROUPS] = 16, [KP_REDUCE_CONTIGUOUS] = 0,
-                            [KP_REDUCE_VW] = 16}};
+                            [KP_REDUCE_VW] = 16, [KP_COLSUM_WG] = 64, [KP_COLSUM_VW] = 4, [KP_COLSUM_CHUNKS] = 16,
+                            [KP_LN_FUSED] = 0, [KP_GELU_FUSED] = 0, [KP_GELU_BWD_FUSED] = 0, [KP_ATTN_FUSED] = 1,
+                            [KP_ATTN_BQ] = 32, [KP_ATTN_BK] = 8, [KP_ATTN_VW] = 16}};
         test_all((g2 = capped(g2), &g2), 0);
         // CLBlast picks its direct GEMM kernels for products this small; its indirect path
         // (Xgemm with its padding and transposing helpers) is forced here for the same checks.
@@ -619,17 +736,26 @@ int main(void) {
     // any legal set): tiny and large work-groups, several rows per group
     // (with rows past the end), vectors with tails, many and
     // few partial sums, and the other reduction layout (GPUs read strided,
-    // CPUs contiguous chunks): all must give the reference's results.
+    // CPUs contiguous chunks), many and few row chunks of the column
+    // reductions, fused-attention tiles from one row to wide ones: all must
+    // give the reference's results.
     test_all(&def, 0);
     KernelParams a = {{[KP_WG] = 32, [KP_VW] = 4, [KP_LN_WG] = 1, [KP_LN_ROWS] = 8, [KP_SOFTMAX_WG] = 512,
                        [KP_SOFTMAX_ROWS] = 1, [KP_CE_WG] = 8, [KP_CE_VW] = 2, [KP_ROW_WG] = 2, [KP_REDUCE_WG] = 16,
                        [KP_NORM_GROUPS] = 1024, [KP_REDUCE_CONTIGUOUS] = !def.v[KP_REDUCE_CONTIGUOUS],
-                       [KP_REDUCE_VW] = 4}};
+                       [KP_REDUCE_VW] = 4, [KP_COLSUM_WG] = 8, [KP_COLSUM_VW] = 4, [KP_COLSUM_CHUNKS] = 256,
+                       [KP_LN_FUSED] = !def.v[KP_LN_FUSED], [KP_GELU_FUSED] = !def.v[KP_GELU_FUSED],
+                       [KP_GELU_BWD_FUSED] = !def.v[KP_GELU_BWD_FUSED],
+                       [KP_ATTN_FUSED] = !def.v[KP_ATTN_FUSED], [KP_ATTN_BQ] = 1, [KP_ATTN_BK] = 2, [KP_ATTN_VW] = 1}};
     test_all((a = capped(a), &a), 0);
     KernelParams b = {{[KP_WG] = 8, [KP_VW] = 16, [KP_LN_WG] = 32, [KP_LN_ROWS] = 4, [KP_SOFTMAX_WG] = 4,
                        [KP_SOFTMAX_ROWS] = 16, [KP_CE_WG] = 1, [KP_CE_VW] = 16, [KP_ROW_WG] = 128,
                        [KP_REDUCE_WG] = 512, [KP_NORM_GROUPS] = 8, [KP_REDUCE_CONTIGUOUS] = def.v[KP_REDUCE_CONTIGUOUS],
-                       [KP_REDUCE_VW] = 16}};
+                       [KP_REDUCE_VW] = 16, [KP_COLSUM_WG] = 128, [KP_COLSUM_VW] = 2, [KP_COLSUM_CHUNKS] = 4,
+                       [KP_LN_FUSED] = def.v[KP_LN_FUSED], [KP_GELU_FUSED] = def.v[KP_GELU_FUSED],
+                       [KP_GELU_BWD_FUSED] = def.v[KP_GELU_BWD_FUSED],
+                       [KP_ATTN_FUSED] = def.v[KP_ATTN_FUSED], [KP_ATTN_BQ] = 256, [KP_ATTN_BK] = 8,
+                       [KP_ATTN_VW] = 8}};
     test_all((b = capped(b), &b), 0);
     device_close(&dev);
     return test_summary("test_kernels");

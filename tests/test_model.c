@@ -5,6 +5,11 @@
 // each tensor's max; the 10 losses 1e-4 relative. Logits: 1e-5 relative to the
 // max |logit|. The small mode (GPT2CL_TEST_SMALL=1, for the oclgrind suite)
 // compares the first 2 of the 10 losses.
+//
+// Usage: test_model [FIXTURE_DIR [--other-paths]]. --other-paths flips the
+// device's defaults of the fused-path switches (LN_FUSED, GELU_FUSED,
+// GELU_BWD_FUSED, ATTN_FUSED) and splits the column reductions into chunks, so that both
+// forms of every fused path meet the same fixture.
 #include <cjson/cJSON.h>
 #include <string.h>
 
@@ -38,8 +43,21 @@ int main(int argc, char **argv) {
 
     Device dev;
     open_test_device(&dev, 0);
+    KernelParams kp = kernel_params_default(&dev);
+    if (argc > 2 && !strcmp(argv[2], "--other-paths")) {
+        kp.v[KP_LN_FUSED] ^= 1;
+        kp.v[KP_GELU_FUSED] ^= 1;
+        kp.v[KP_GELU_BWD_FUSED] ^= 1;
+        kp.v[KP_ATTN_FUSED] ^= 1;
+        kp.v[KP_COLSUM_CHUNKS] = kp.v[KP_COLSUM_CHUNKS] > 1 ? 1 : 8;
+    } else if (argc > 2) {
+        die("unknown option '%s'", argv[2]);
+    }
     Ops ops;
-    ops_init(&ops, &dev, NULL);
+    ops_init(&ops, &dev, &kp);
+    printf("fused paths: LN_FUSED=%d GELU_FUSED=%d GELU_BWD_FUSED=%d ATTN_FUSED=%d, COLSUM_CHUNKS=%d\n",
+           kp.v[KP_LN_FUSED], kp.v[KP_GELU_FUSED], kp.v[KP_GELU_BWD_FUSED], kp.v[KP_ATTN_FUSED],
+           kp.v[KP_COLSUM_CHUNKS]);
     GPT2Config mc;
     snprintf(path, sizeof path, "%s/model.bin", dir);
     checkpoint_read_config(path, &mc);

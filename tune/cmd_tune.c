@@ -15,7 +15,9 @@ static void usage(FILE *f) {
     fprintf(f,
             "usage: gpt2cl tune --config FILE.ini [--quick] [--budget SECONDS] [--restart] [key=value ...]\n\n"
             "Tunes, for the configured device and model: the launch parameters of gpt2cl's kernels (work-group\n"
-            "sizes, rows per group, vector widths, reduction partials and layout, per kernel family); CLBlast's\n"
+            "sizes, rows per group, vector widths, reduction partials and layout, row chunks of the column\n"
+            "reductions, per kernel family) and the switches between fused and unfused paths (LayerNorm,\n"
+            "GELU, attention; see the README's Tuning section for every define); CLBlast's\n"
             "Xgemm and XgemmDirect kernel parameters and their direct/indirect crossover over the GEMM shapes\n"
             "one training step issues (forward, backward, attention, LM head); and, per shape, gpt2cl's own\n"
             "GEMM as an alternative to CLBlast. Every candidate's results are checked against the defaults'\n"

@@ -43,7 +43,7 @@ const DeviceClass device_classes[] = {
      .type = CL_DEVICE_TYPE_CPU,
      .native_vw = 8,
      .kernels = "WG=256 VW=8 LN_WG=1 LN_ROWS=1 SOFTMAX_WG=1 SOFTMAX_ROWS=1 CE_WG=1 CE_VW=8 ROW_WG=1 "
-                "REDUCE_WG=8 NORM_GROUPS=1024 REDUCE_CONTIGUOUS=1 REDUCE_VW=8",
+                "REDUCE_WG=8 NORM_GROUPS=1024 REDUCE_CONTIGUOUS=1 REDUCE_VW=8 COLSUM_VW=8 ATTN_VW=8",
      .min_indirect = -1,
      CPU_GEMM_RULES(8, 3),
      .source = "derived, not measured: the AVX-512 row at half the vector width; the GEMM tile is the one "
@@ -53,7 +53,7 @@ const DeviceClass device_classes[] = {
      .platform = "Portable Computing Language",
      .type = CL_DEVICE_TYPE_CPU,
      .kernels = "WG=256 VW=4 LN_WG=1 LN_ROWS=1 SOFTMAX_WG=1 SOFTMAX_ROWS=1 CE_WG=1 CE_VW=4 ROW_WG=1 "
-                "REDUCE_WG=8 NORM_GROUPS=1024 REDUCE_CONTIGUOUS=1 REDUCE_VW=4",
+                "REDUCE_WG=8 NORM_GROUPS=1024 REDUCE_CONTIGUOUS=1 REDUCE_VW=4 COLSUM_VW=4 ATTN_VW=4",
      .min_indirect = -1,
      CPU_GEMM_RULES(4, 4),
      .source = "derived, not measured: the AVX-512 row at 128-bit vectors",

@@ -15,7 +15,7 @@
 #define OPT_MAX ((size_t)1 << 24)  // optimizer / reduction buffers: at most this many elements, times scaled to P
 
 // The families, in the order of tune_space_families.
-enum { F_ELEMENTWISE, F_LAYERNORM, F_SOFTMAX, F_CROSSENTROPY, F_ROWS, F_REDUCTIONS };
+enum { F_ELEMENTWISE, F_LAYERNORM, F_SOFTMAX, F_CROSSENTROPY, F_ROWS, F_REDUCTIONS, F_COLUMNS, F_FUSION, F_ATTENTION };
 
 // The reference outputs of one family (the defaults').
 typedef struct {
@@ -25,6 +25,7 @@ typedef struct {
 
 struct KernelBench {
     const Device *dev;
+    const DeviceClass *cls;  // its GEMM rules route the unfused paths' GEMMs as a run would
     TuneModelShape m;
     size_t n_ln, n_ew, n_att, n_logits, n_opt, rows;
     double opt_scale;  // P / n_opt
@@ -35,6 +36,10 @@ struct KernelBench {
     // elementwise: GELU and residual on (B, T, 4C), the optimizer on n_opt
     cl_mem x, y, dy, dx;
     cl_mem p, p0, g, m1, m0, v1, v0, stats, target, partials;
+    // column sums (4C wide), the fused paths: projection / fc pre-activation copies, biases, results
+    cl_mem csum, res, proj, proj0, pre, pre0, gout, dpre, bias4, dbias;
+    // attention, forward and backward
+    cl_mem qkv, aout, aatt, q, kk, v, yh, dqkv, dout, adatt, dq, dk, dv, dyh;
     Ref ref[TUNE_NUM_FAMILIES];
     float *host;
 };
@@ -57,9 +62,10 @@ static cl_mem random_buf(const Device *dev, size_t n, unsigned long long *s, flo
 
 static cl_mem buf(const Device *dev, size_t n, const char *what) { return device_alloc(dev, n * sizeof(float), what); }
 
-KernelBench *kernel_bench_create(const Device *dev, const TuneModelShape *m) {
+KernelBench *kernel_bench_create(const Device *dev, const DeviceClass *cls, const TuneModelShape *m) {
     KernelBench *k = callocCheck(1, sizeof *k);
     k->dev = dev;
+    k->cls = cls;
     k->m = *m;
     unsigned long long s = 42;
     size_t BT = (size_t)m->B * m->T;
@@ -127,6 +133,25 @@ KernelBench *kernel_bench_create(const Device *dev, const TuneModelShape *m) {
     k->stats = buf(dev, 4, "tune: gradient stats");
     device_write(dev, k->stats, 0, sizeof stats, stats);
     k->partials = buf(dev, NORM_GROUPS_MAX, "tune: partial sums");
+    const size_t C4 = 4 * (size_t)m->C;
+    k->csum = buf(dev, C4, "tune: column sums");
+    k->res = buf(dev, k->n_ln, "tune: residual");
+    k->proj0 = random_buf(dev, k->n_ln, &s, -1, 1, "tune: projection");
+    k->proj = buf(dev, k->n_ln, "tune: projection copy");
+    k->pre0 = random_buf(dev, k->n_ew, &s, -4, 4, "tune: fc pre-activation");
+    k->pre = buf(dev, k->n_ew, "tune: fc pre-activation copy");
+    k->gout = buf(dev, k->n_ew, "tune: fc activation");
+    k->dpre = buf(dev, k->n_ew, "tune: fc pre-activation gradient");
+    k->bias4 = random_buf(dev, C4, &s, -0.5f, 0.5f, "tune: fc bias");
+    k->dbias = buf(dev, C4, "tune: fc bias gradient");
+    k->qkv = random_buf(dev, 3 * k->n_ln, &s, -2, 2, "tune: qkv");
+    k->dout = random_buf(dev, k->n_ln, &s, -1, 1, "tune: attention output gradient");
+    k->dqkv = buf(dev, 3 * k->n_ln, "tune: qkv gradient");
+    k->aout = buf(dev, k->n_ln, "tune: attention output");
+    k->aatt = buf(dev, k->n_att, "tune: attention matrix");
+    k->adatt = buf(dev, k->n_att, "tune: attention matrix gradient");
+    cl_mem *heads[] = {&k->q, &k->kk, &k->v, &k->yh, &k->dq, &k->dk, &k->dv, &k->dyh};
+    for (size_t i = 0; i < sizeof heads / sizeof heads[0]; i++) *heads[i] = buf(dev, k->n_ln, "tune: attention heads");
     size_t most = k->n_ew > k->n_att ? k->n_ew : k->n_att;
     if (k->n_opt > most) most = k->n_opt;
     k->host = mallocCheck(most * sizeof(float));
@@ -191,6 +216,58 @@ static void restore_optimizer(KernelBench *k) {
     copy(k, k->v1, k->v0, k->n_opt);
 }
 
+// The four bias gradients of a layer.
+static void bias_sums(KernelBench *k, Ops *o) {
+    const int BT = k->m.B * k->m.T, C = k->m.C;
+    op_column_sum(o, k->csum, k->x, BT, 3 * C);
+    op_column_sum(o, k->csum, k->x, BT, C);
+    op_column_sum(o, k->csum, k->x, BT, 4 * C);
+    op_column_sum(o, k->csum, k->x, BT, C);
+}
+
+// A projection's bias, the residual add and the LayerNorm after it: fused (LN_FUSED) or not.
+static void residual_norm(KernelBench *k, Ops *o) {
+    const int BT = k->m.B * k->m.T, C = k->m.C;
+    if (o->kp.v[KP_LN_FUSED]) {
+        op_residual_layernorm_forward(o, k->res, k->out, k->mean, k->rstd, k->inp, k->proj, k->w, k->w, k->b, BT, C);
+    } else {
+        op_add_bias(o, k->proj, k->w, BT, C);
+        op_residual_forward(o, k->res, k->inp, k->proj, BT * C);
+        op_layernorm_forward(o, k->out, k->mean, k->rstd, k->res, k->w, k->b, BT, C);
+    }
+}
+
+// The fc layer's bias and GELU, forward (fwd = 1) or backward with the bias gradient: fused
+// (GELU_FUSED, GELU_BWD_FUSED) or not.
+static void bias_gelu(KernelBench *k, Ops *o, int fwd) {
+    const int BT = k->m.B * k->m.T, C4 = 4 * k->m.C;
+    const int fused = o->kp.v[fwd ? KP_GELU_FUSED : KP_GELU_BWD_FUSED];
+    if (fwd && fused) {
+        op_bias_gelu_forward(o, k->gout, k->pre, k->bias4, BT, C4);
+    } else if (fwd) {
+        op_add_bias(o, k->pre, k->bias4, BT, C4);
+        op_gelu_forward(o, k->gout, k->pre, BT * C4);
+    } else if (fused) {
+        op_gelu_backward_bias(o, k->dpre, k->dbias, k->pre, k->dy, BT, C4);
+    } else {
+        op_gelu_backward(o, k->dpre, k->pre, k->dy, BT * C4);
+        op_column_sum(o, k->dbias, k->dpre, BT, C4);
+    }
+}
+
+// One layer's attention, forward and backward, on the path o takes.
+static void attention(KernelBench *k, Ops *o) {
+    const TuneModelShape *m = &k->m;
+    if (ops_attention_fused(o, m->C / m->NH)) {
+        op_attention_fused_forward(o, k->aout, k->aatt, k->qkv, m->B, m->T, m->C, m->NH);
+        op_attention_fused_backward(o, k->dqkv, k->adatt, k->dout, k->aout, k->qkv, k->aatt, m->B, m->T, m->C, m->NH);
+    } else {
+        op_attention_forward(o, k->aout, k->aatt, k->qkv, NULL, k->q, k->kk, k->v, k->yh, m->B, m->T, m->C, m->NH);
+        op_attention_backward(o, k->dqkv, k->dout, k->qkv, k->aatt, k->q, k->kk, k->v, k->adatt, k->dq, k->dk, k->dv,
+                              k->dyh, m->B, m->T, m->C, m->NH);
+    }
+}
+
 // ms per training step of family f's calls with the kernels of o, or -1 when its outputs are wrong.
 static double family_time(KernelBench *k, Ops *o, int f) {
     const TuneModelShape *m = &k->m;
@@ -240,6 +317,41 @@ static double family_time(KernelBench *k, Ops *o, int f) {
         if (!check(k, f, 0, k->p, k->n_opt)) return -1;
         TIMED(a, rot_update(k, o));
         return k->opt_scale * a;
+    case F_COLUMNS:
+        // The bias gradients of the linear layers and the LayerNorm parameter gradients.
+        op_layernorm_forward(o, k->out, k->mean, k->rstd, k->inp, k->w, k->b, BT, m->C);
+        device_zero(k->dev, k->csum, 0, 4 * (size_t)m->C * sizeof(float));
+        device_zero(k->dev, k->dw, 0, (size_t)m->C * sizeof(float));
+        device_zero(k->dev, k->db, 0, (size_t)m->C * sizeof(float));
+        op_column_sum(o, k->csum, k->x, BT, 4 * m->C);
+        op_layernorm_backward_params(o, k->dw, k->db, k->dy, k->inp, k->mean, k->rstd, BT, m->C);
+        if (!check(k, f, 0, k->csum, 4 * (size_t)m->C) || !check(k, f, 1, k->dw, (size_t)m->C) ||
+            !check(k, f, 2, k->db, (size_t)m->C))
+            return -1;
+        TIMED(a, bias_sums(k, o));
+        TIMED(b, op_layernorm_backward_params(o, k->dw, k->db, k->dy, k->inp, k->mean, k->rstd, BT, m->C));
+        return L * a + (2 * L + 1) * b;
+    case F_FUSION:
+        // Each switch against the operations it replaces (repetitions add the biases again: same cost).
+        copy(k, k->proj, k->proj0, k->n_ln);
+        copy(k, k->pre, k->pre0, k->n_ew);
+        device_zero(k->dev, k->dbias, 0, 4 * (size_t)m->C * sizeof(float));
+        residual_norm(k, o);
+        bias_gelu(k, o, 1);
+        bias_gelu(k, o, 0);
+        if (!check(k, f, 0, k->out, k->n_ln) || !check(k, f, 1, k->gout, k->n_ew) ||
+            !check(k, f, 2, k->dbias, 4 * (size_t)m->C))
+            return -1;
+        TIMED(a, residual_norm(k, o));
+        TIMED(b, bias_gelu(k, o, 1));
+        TIMED(c, bias_gelu(k, o, 0));
+        return L * (2 * a + b + c);
+    case F_ATTENTION:
+        // With the unfused path's GEMMs as this process runs them (CLBlast, unless tuned before).
+        attention(k, o);
+        if (!check(k, f, 0, k->aout, k->n_ln) || !check(k, f, 1, k->dqkv, 3 * k->n_ln)) return -1;
+        TIMED(a, attention(k, o));
+        return L * a;
     case F_REDUCTIONS:
         op_grad_norm(o, k->stats, k->partials, k->g, k->n_opt, 0.0f);  // max_norm 0: the clip factor stays 1
         if (!check(k, f, 0, k->stats, 4)) return -1;
@@ -252,6 +364,7 @@ static double family_time(KernelBench *k, Ops *o, int f) {
 int kernel_bench_run(KernelBench *k, const KernelParams *kp, const int *want, double *ms) {
     Ops o;
     if (!ops_try_init(&o, k->dev, kp)) return 0;
+    for (int r = 0; k->cls && r < k->cls->ngemm; r++) ops_use_gemm_rule(&o, &k->cls->gemm[r]);
     for (int f = 0; f < TUNE_NUM_FAMILIES; f++) {
         if (!want[f]) continue;
         ms[f] = family_time(k, &o, f);
@@ -265,7 +378,10 @@ void kernel_bench_free(KernelBench *k) {
     cl_mem all[] = {k->inp,  k->out,  k->mean, k->rstd,    k->w,       k->b,       k->dw,     k->db,
                     k->dinp, k->att,  k->att0, k->datt,    k->logits,  k->logits0, k->losses, k->targets,
                     k->x,    k->y,    k->dy,   k->dx,      k->p,       k->p0,      k->g,      k->m1,
-                    k->m0,   k->v1,   k->v0,   k->stats,   k->target,  k->partials};
+                    k->m0,   k->v1,   k->v0,   k->stats,   k->target,  k->partials, k->csum, k->res,
+                    k->proj, k->proj0, k->pre, k->pre0,   k->gout,    k->dpre,    k->bias4,  k->dbias,
+                    k->qkv,  k->aout, k->aatt, k->q,      k->kk,      k->v,       k->yh,     k->dqkv,
+                    k->dout, k->adatt, k->dq,  k->dk,     k->dv,      k->dyh};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) CL_CHECK(clReleaseMemObject(all[i]));
     for (int f = 0; f < TUNE_NUM_FAMILIES; f++)
         for (int i = 0; i < 3; i++) free(k->ref[f].out[i]);

@@ -78,6 +78,13 @@ static int family_valid(const int *v, const Device *dev) { return (size_t)v[0] <
 static int rows_family_valid(const int *v, const Device *dev) { return (size_t)v[0] * (size_t)v[1] <= dev->max_wg; }
 #define ROWS_VALUES 5, {1, 2, 4, 8, 16}
 
+// The fused attention's second parameter is its work-group size.
+static int attention_family_valid(const int *v, const Device *dev) { return (size_t)v[1] <= dev->max_wg; }
+static int always_valid(const int *v, const Device *dev) {
+    (void)v, (void)dev;
+    return 1;
+}
+
 #define WG_VALUES 8, {1, 8, 16, 32, 64, 128, 256, 512}
 const TuneSpace tune_space_families[TUNE_NUM_FAMILIES] = {
     {.kernel = "elementwise", .nparams = 2, .params = {{"WG", WG_VALUES}, {"VW", 5, {1, 2, 4, 8, 16}}}, .valid = family_valid},
@@ -101,6 +108,22 @@ const TuneSpace tune_space_families[TUNE_NUM_FAMILIES] = {
                 {"REDUCE_CONTIGUOUS", 2, {0, 1}},
                 {"REDUCE_VW", 5, {1, 2, 4, 8, 16}}},
      .valid = family_valid},
+    {.kernel = "columns",
+     .nparams = 3,
+     .params = {{"COLSUM_WG", WG_VALUES}, {"COLSUM_VW", 5, {1, 2, 4, 8, 16}},
+                {"COLSUM_CHUNKS", 8, {1, 2, 4, 8, 16, 64, 128, 256}}},
+     .valid = family_valid},
+    // The switches of the fused paths: each is timed against the operations it replaces.
+    {.kernel = "fusion",
+     .nparams = 3,
+     .params = {{"LN_FUSED", 2, {0, 1}}, {"GELU_FUSED", 2, {0, 1}}, {"GELU_BWD_FUSED", 2, {0, 1}}},
+     .valid = always_valid},
+    // The switch first, so that the tiles are searched on the path the switch chose.
+    {.kernel = "attention",
+     .nparams = 4,
+     .params = {{"ATTN_FUSED", 2, {0, 1}}, {"ATTN_BQ", WG_VALUES}, {"ATTN_BK", 4, {2, 4, 8, 16}},
+                {"ATTN_VW", 5, {1, 2, 4, 8, 16}}},
+     .valid = attention_family_valid},
 };
 
 void tune_family_params(const TuneSpace *s, const int *v, KernelParams *p) {

@@ -35,7 +35,7 @@ extern const TuneSpace tune_space_xgemm_direct;  // CLBlast direct GEMM kernel
 // Our kernels' tunables (src/kernel_params.h), one space per kernel family
 // named by its define names. A family's time depends on its own defines only,
 // so the tuner searches all families side by side, one program build per round.
-#define TUNE_NUM_FAMILIES 6
+#define TUNE_NUM_FAMILIES 9
 extern const TuneSpace tune_space_families[TUNE_NUM_FAMILIES];
 extern const TuneSpace tune_space_gemm_cl;       // our GEMM (cl/gemm.cl), chosen per shape over CLBlast
 

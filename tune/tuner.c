@@ -275,7 +275,7 @@ static void search_kernels(Tuner *t, double deadline) {
     t->phase = "our kernels";
     t->cand = 0;
     if (t->kern_done || elapsed(t) + 1.0 > deadline) return;
-    KernelBench *kb = kernel_bench_create(j->dev, &j->model);
+    KernelBench *kb = kernel_bench_create(j->dev, j->cls, &j->model);
     KernelParams def = t->start_kp;
     FamilySearch *fam = t->fam;
     int want[NF], w[NF][TUNE_MAX_PARAMS];

@@ -36,7 +36,8 @@ int tuner_run(TuneJob *job);
 
 // Times our kernels per family (tune_space_families) on the model's shapes (kernel_tune.c).
 typedef struct KernelBench KernelBench;
-KernelBench *kernel_bench_create(const Device *dev, const TuneModelShape *m);
+// cls (may be NULL): the device class whose GEMM rules the benchmarked steps use.
+KernelBench *kernel_bench_create(const Device *dev, const DeviceClass *cls, const TuneModelShape *m);
 // Builds our kernels with kp; for each family f with want[f] set, ms[f] =
 // ms per training step of its calls, or -1 if its outputs differ from those
 // of the family's first run (the reference: run the device's defaults first).
