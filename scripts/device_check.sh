@@ -10,7 +10,8 @@
 # Phases, each under its own time limit and all under --budget (default 500 s;
 # a phase that would not fit is skipped), each reported and survived if it fails:
 #   devices  `gpt2cl devices`
-#   tests    the C tests (kernels, whole model vs PyTorch, GEMM, optimizers, sampling)
+#   tests    the C tests (kernels, whole model vs PyTorch with each fused path on and off, GEMM,
+#            optimizers, sampling)
 #   train    a short training of configs/default.ini on the default corpus, then a sample
 #   profile  a profiled GPT-2 124M step at batch 8 x 1024 with the device class's defaults
 #   tune     `gpt2cl tune --quick` for GPT-2 124M at batch 8 x 1024
@@ -161,6 +162,7 @@ phase devices 30 "$gpt2cl" devices
 tests_env=(env GPT2CL_CACHE_DIR="$work/test-cache")
 phase test_kernels 150 "${tests_env[@]}" "$bin/test_kernels"
 phase test_model 90 "${tests_env[@]}" "$bin/test_model" tests/fixtures/tiny
+phase test_model_other_paths 90 "${tests_env[@]}" "$bin/test_model" tests/fixtures/tiny --other-paths
 phase test_gemm 90 "${tests_env[@]}" "$bin/test_gemm"
 phase test_optimizers 150 "${tests_env[@]}" "$bin/test_optimizers"
 phase test_sample 60 "${tests_env[@]}" "$bin/test_sample" tests/fixtures/tiny
