@@ -20,7 +20,8 @@ static void usage(FILE *f) {
             "so the step gets slower) and prints the split between CLBlast GEMMs and our kernels.\n"
             "train_data is not read. The config keys are those of `gpt2cl train --help`; --device SEL is\n"
             "device=SEL (an index or a name substring, see `gpt2cl devices`).\n"
-            "When the device has a tuning database (`gpt2cl tune`), the run is timed untuned and then tuned,\n"
+            "Without a tuning database the device-class defaults apply (`tuned: defaults for ...`). When the\n"
+            "device has one (`gpt2cl tune`), the run is timed with the class defaults and then tuned,\n"
             "and each GEMM shape of the step is timed alone both ways (GFLOP/s); --no-compare runs tuned only.\n");
 }
 
@@ -118,30 +119,30 @@ int cmd_bench(int argc, char **argv) {
     config_synthetic_data(&cfg);
     config_validate(&cfg);
 
-    // With a tuning database, the same run is timed untuned, then tuned, in
-    // one process (CLBlast's overrides cannot be undone, so untuned goes first).
+    // With a tuning database, the same run is timed with the device-class defaults, then tuned,
+    // in one process (CLBlast's overrides cannot be undone, so the defaults go first).
     int compare = !no_compare && tune_available(cfg.device);
-    BenchResult untuned = {0}, tuned = {0};
+    BenchResult defaults = {0}, tuned = {0};
     if (compare) {
-        printf("--- untuned ---\n");
-        bench_run(&cfg, warmup, steps, profiling, TUNE_CLASS, 1, &untuned);
+        printf("--- device-class defaults ---\n");
+        bench_run(&cfg, warmup, steps, profiling, TUNE_CLASS, 1, &defaults);
         printf("--- tuned ---\n");
     }
     bench_run(&cfg, warmup, steps, profiling, TUNE_DATABASE, compare, &tuned);
     if (compare) {
-        printf("GEMMs of one step, GFLOP/s untuned -> tuned (* = our GEMM, else CLBlast):\n");
-        printf("  %-22s %5s %9s %9s %8s\n", "shape (A B, MxNxK)", "calls", "untuned", "tuned", "speedup");
-        for (int g = 0; g < tuned.nshapes && g < untuned.nshapes; g++) {
+        printf("GEMMs of one step, GFLOP/s class defaults -> tuned (* = our GEMM, else CLBlast):\n");
+        printf("  %-22s %5s %9s %9s %8s\n", "shape (A B, MxNxK)", "calls", "defaults", "tuned", "speedup");
+        for (int g = 0; g < tuned.nshapes && g < defaults.nshapes; g++) {
             char name[64];
             double f = gemm_flops(&tuned.shapes[g]) / 1e6;
             printf("  %-22s %5ld %9.1f %9.1f %7.2fx%s\n", gemm_shape_name(&tuned.shapes[g], name, sizeof name),
-                   tuned.shapes[g].calls, f / untuned.gemm_ms[g], f / tuned.gemm_ms[g],
-                   untuned.gemm_ms[g] / tuned.gemm_ms[g], tuned.ours[g] ? " *" : "");
+                   tuned.shapes[g].calls, f / defaults.gemm_ms[g], f / tuned.gemm_ms[g],
+                   defaults.gemm_ms[g] / tuned.gemm_ms[g], tuned.ours[g] ? " *" : "");
         }
-        printf("GEMMs per step: untuned %.1f ms, tuned %.1f ms (%.2fx)\n", untuned.gemm_total, tuned.gemm_total,
-               untuned.gemm_total / tuned.gemm_total);
-        printf("step: untuned %.1f ms, tuned %.1f ms (%.2fx)\n", untuned.step_ms, tuned.step_ms,
-               untuned.step_ms / tuned.step_ms);
+        printf("GEMMs per step: class defaults %.1f ms, tuned %.1f ms (%.2fx)\n", defaults.gemm_total, tuned.gemm_total,
+               defaults.gemm_total / tuned.gemm_total);
+        printf("step: class defaults %.1f ms, tuned %.1f ms (%.2fx)\n", defaults.step_ms, tuned.step_ms,
+               defaults.step_ms / tuned.step_ms);
     }
     return 0;
 }
