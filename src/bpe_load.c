@@ -43,7 +43,7 @@ static long b64_decode(const char *s, size_t n, unsigned char *out) {
 
 void bpe_load_tiktoken(Tokenizer *t, const char *path) {
     size_t len;
-    char *text = read_file(path, &len);
+    char *text = read_user_file(path, "tokenizer file", &len);
     bpe_map_init(&t->ranks, 65536);
     unsigned char *buf = mallocCheck(len + 4);
     long max_rank = -1;
@@ -112,7 +112,7 @@ static long token_to_bytes(const char *s, unsigned char *out) {
 
 void bpe_load_encoder_json(Tokenizer *t, const char *path) {
     size_t len;
-    char *text = read_file(path, &len);
+    char *text = read_user_file(path, "tokenizer file", &len);
     cJSON *root = cJSON_ParseWithLength(text, len);
     if (!root || !cJSON_IsObject(root)) die("%s: not a JSON object (expected GPT-2's encoder.json)", path);
     free(text);
@@ -151,7 +151,7 @@ void bpe_load_encoder_json(Tokenizer *t, const char *path) {
     memcpy(bpe_path, path, dir_len);
     strcpy(bpe_path + dir_len, "vocab.bpe");
     if (!file_exists(bpe_path)) die("%s not found: an encoder.json needs its vocab.bpe beside it", bpe_path);
-    char *merges = read_file(bpe_path, &len);
+    char *merges = read_user_file(bpe_path, "tokenizer file", &len);
     long merge_no = 0;
     size_t line_no = 0;
     for (char *p = merges, *end = merges + len; p < end; line_no++) {

@@ -156,7 +156,7 @@ double tune_peak_flops(const Device *dev, FILE *out) {
     if (flops <= 0) {
         flops = peak_measure_flops(dev);
         tune_db_set_peak(&db, flops);
-        tune_db_save(&db);
+        if (!db.not_a_file) tune_db_save(&db);
         fprintf(out, "peak: %.1f GFLOP/s FP32 (measured now, kept in the tuning database)\n", flops / 1e9);
     } else {
         fprintf(out, "peak: %.1f GFLOP/s FP32 (measured earlier)\n", flops / 1e9);
