@@ -164,6 +164,11 @@ static int set_value(Config *c, const Key *k, const char *value, char *err, size
             /* fall through */
         case T_STR:
         case T_PATH: {
+            // Saved as "key = value", a leading ';' would read back as a comment (and the value as empty).
+            if (value[0] == ';') {
+                snprintf(err, errn, "%s: a value may not start with ';'", k->name);
+                return 0;
+            }
             char *v = k->type == T_PATH ? expand_path(value) : strdup_check(value);
             size_t n = strlen(v);
             if (n >= CONFIG_STR) snprintf(err, errn, "%s: value longer than %d characters", k->name, CONFIG_STR - 1);
