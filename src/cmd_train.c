@@ -22,7 +22,8 @@ static void usage(FILE *f) {
             "  --resume DIR    continue the run whose out_dir is DIR from its latest checkpoint, bit-identically;\n"
             "                  DIR/config.ini is the configuration, key=value overrides it\n"
             "  --profile       time every device operation and print the share of CLBlast vs our kernels\n"
-            "  --device SEL    same as device=SEL: an index or a name substring (see `gpt2cl devices`)\n\n");
+            "  --device SEL    same as device=SEL: an index or a name substring (see `gpt2cl devices`)\n"
+            "One train per out_dir: a run locks out_dir/train.lock until it exits. A key may be overridden once.\n\n");
     config_print_help(f);
 }
 

@@ -100,7 +100,8 @@ static const Key keys[] = {
      "write a checkpoint every N steps (and at the end); 0 = only at the end (needs out_dir)"},
     {"device", T_STR, F(device), "", 0, 0, NULL,
      "OpenCL device: index or name substring (see `gpt2cl devices`); empty = first GPU, else first device"},
-    {"log", T_PATH, F(log), "", 0, 0, NULL, "JSONL metrics file (one object per step and per validation)"},
+    {"log", T_PATH, F(log), "", 0, 0, NULL,
+     "JSONL metrics file (one object per step and per validation): created, or appended to if it is a gpt2cl log"},
 };
 #undef F
 #define NUM_KEYS ((int)(sizeof keys / sizeof keys[0]))

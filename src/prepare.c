@@ -40,7 +40,8 @@ static const char USAGE[] =
     "  --split-block N     split granularity in tokens (default 16384): the stream is cut\n"
     "                      into N-token blocks; block 0 and then every 1/F-th go to val\n"
     "  --shard-tokens N    most tokens per shard file (default 100000000)\n"
-    "  --force             replace shards already in DIR (else refuse)\n"
+    "  --force             replace shards already in DIR (else refuse); all or nothing: the new\n"
+    "                      shards replace the old ones only once every input is tokenized\n"
     "  -h, --help          show this help\n"
     "\n"
     "DATA is $GPT2CL_DATA, else $XDG_DATA_HOME/gpt2cl, else ~/.local/share/gpt2cl.\n";

@@ -421,13 +421,13 @@ def tuning_database(tmp, j, good, fifo, folder, model, state_bytes):
     """A damaged tuning database is never fatal: a warning naming the field, then the defaults."""
     cache = j("db_cache")
     env = {"GPT2CL_CACHE_DIR": cache}
-    tune = ["tune", "--config", good, "--budget", "3"]
+    tune = ["tune", "--config", good, "--budget", "6"]
     rc, out, err, dt = run(tune, tmp, env=env, timeout=300)  # writes the database
+    workload = out.split("(workload ", 1)[-1].split("), budget", 1)[0] if "(workload " in out else None
     dbs = glob.glob(os.path.join(cache, "tune-*.json"))
-    workload = out.split("(workload ", 1)[-1].split("), budget", 1)[0]
-    report(rc == 0 and len(dbs) == 1 and workload in json.load(open(dbs[0]))["measurements"], "db_setup",
-           "rc=%s, workload %r, databases: %s" % (rc, workload, dbs))
-    if rc != 0 or len(dbs) != 1:
+    report(rc == 0 and len(dbs) == 1 and workload, "db_setup", "rc=%s %.1fs, workload %r, databases: %s" %
+           (rc, dt, workload, dbs))
+    if rc != 0 or len(dbs) != 1 or not workload:
         return
     path = dbs[0]
     base = json.load(open(path))
@@ -468,8 +468,8 @@ def tuning_database(tmp, j, good, fifo, folder, model, state_bytes):
     # The tuner reads its workload's measurements to resume: an array there must not crash it.
     with open(path, "w") as f:
         json.dump(dict(base, measurements={workload: [1, 2]}), f)
-    expect_warning_run("db_tuner_measurements_array", tune, "measurements[\"%s\"] is not an object" % workload, tmp,
-                       env=env, done="tune: wrote")
+    expect_warning_run("db_tuner_measurements_array", tune,
+                       "measurements[\"%s\"] is not an object" % workload, tmp, env=env, done="tune: wrote")
     os.remove(path)
     os.mkdir(path)
     expect_warning_run("db_is_folder", ["train", "--config", good], "is a folder", tmp, env=env)
