@@ -55,13 +55,14 @@ static void check_out_dir(const char *dir) {
             dir, latest, dir);
     char path[1024], why[256];
     snprintf(path, sizeof path, "%s/config.ini", dir);
-    size_t len;
-    char *text = file_exists(path) ? try_read_file(path, &len, why, sizeof why) : NULL;
-    if (file_exists(path) && (!text || strncmp(text, CONFIG_COPY_MARK, strlen(CONFIG_COPY_MARK)) != 0))
+    if (!file_exists(path)) return;
+    char *text = try_read_file(path, NULL, why, sizeof why);
+    int ours = text && !strncmp(text, CONFIG_COPY_MARK, strlen(CONFIG_COPY_MARK));
+    free(text);
+    if (!ours)
         die("out_dir '%s' holds a config.ini that gpt2cl did not write (a run saves its config there): choose another "
             "out_dir",
             dir);
-    free(text);
 }
 
 static void save_config_copy(const Config *cfg) {

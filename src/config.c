@@ -203,10 +203,10 @@ typedef struct {
     char err[700];
 } ParseState;
 
-static void parse_error(ParseState *st, const char *fmt, const char *arg) {
+static void parse_error(ParseState *st, const char *msg) {
     if (st->err[0]) return;  // keep only the first error
     st->err_line = st->line;
-    snprintf(st->err, sizeof st->err, fmt, arg);
+    snprintf(st->err, sizeof st->err, "%s", msg);
 }
 
 // ini_parse_stream's reader: one whole line per call, never a piece of one.
@@ -217,13 +217,13 @@ static char *next_line(char *str, int num, void *stream) {
     size_t n = nl ? (size_t)(nl - p) + 1 : st->len - st->pos;
     st->line++;
     if (memchr(p, '\0', n)) {
-        parse_error(st, "a NUL byte in the line%s", "");
+        parse_error(st, "a NUL byte in the line");
         return NULL;
     }
     if (n + 1 > (size_t)num) {  // +1: the terminating NUL
-        char limit[32];
-        snprintf(limit, sizeof limit, "%d", num - 2);
-        parse_error(st, "the line is longer than %s characters", limit);
+        char msg[64];
+        snprintf(msg, sizeof msg, "the line is longer than %d characters", num - 2);
+        parse_error(st, msg);
         return NULL;
     }
     memcpy(str, p, n);
@@ -238,20 +238,20 @@ static int on_ini_entry(void *user, const char *section, const char *name, const
     if (st->err[0]) return 0;
     int idx;
     const Key *k = find_key(name, &idx);
+    char msg[600];
     if (!k) {
-        parse_error(st, "unknown key '%s' (`gpt2cl train --help` lists the keys)", name);
+        snprintf(msg, sizeof msg, "unknown key '%s' (`gpt2cl train --help` lists the keys)", name);
+        parse_error(st, msg);
         return 0;
     }
     if (st->line_of[idx]) {
-        char what[200];
-        snprintf(what, sizeof what, "'%s' is set twice, on lines %d and %d", name, st->line_of[idx], st->line);
-        parse_error(st, "key %s", what);
+        snprintf(msg, sizeof msg, "key '%s' is set twice, on lines %d and %d", name, st->line_of[idx], st->line);
+        parse_error(st, msg);
         return 0;
     }
     st->line_of[idx] = st->line;
-    char err[600];
-    if (!set_value(st->c, k, value, err, sizeof err)) {
-        parse_error(st, "%s", err);
+    if (!set_value(st->c, k, value, msg, sizeof msg)) {
+        parse_error(st, msg);
         return 0;
     }
     st->c->set[idx] = 1;
