@@ -299,9 +299,10 @@ def output_files(tmp, j, good, fifo, folder, model, state_bytes):
                  "config.ini that gpt2cl did not write", tmp)
 
     # prepare --force with a JSONL that fails on line 3001: the old shards stay, no new or partial ones appear.
-    lines = "".join(json.dumps({"text": "line %d " % i + "abc " * 20}) + "\n" for i in range(3000))
-    write_bytes(j("corpus.jsonl"), (lines + "{not json\n").encode())
-    write_bytes(j("corpus_ok.jsonl"), lines.encode())
+    def jsonl(word):
+        return "".join(json.dumps({"text": "line %d " % i + word * 20}) + "\n" for i in range(3000))
+    write_bytes(j("corpus_ok.jsonl"), jsonl("abc ").encode())
+    write_bytes(j("corpus.jsonl"), (jsonl("xyz ") + "{not json\n").encode())  # other text, so other shards
     flags = ["--tokenizer", "byte", "--shard-tokens", "20000", "--split-block", "1000"]
     rc, out, err, dt = run(["prepare"] + flags + ["--out", j("shards"), j("corpus_ok.jsonl")], tmp)
     old = sorted(os.listdir(j("shards"))) if rc == 0 else []
