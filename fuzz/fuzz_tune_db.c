@@ -21,13 +21,19 @@
 static Device dev;
 static TuneDb fresh;  // this device's key and the database's path
 static FILE *devnull;
+static char dir[] = "/tmp/gpt2cl_fuzz_tune_db_XXXXXX";  // a cache folder of its own, never the user's
+
+static void remove_dir(void) {
+    unlink(fresh.path);
+    rmdir(dir);
+}
 
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
     (void)argc;
     (void)argv;
-    char dir[] = "/tmp/gpt2cl_fuzz_tune_db_XXXXXX";
     if (!mkdtemp(dir)) abort();
     setenv("GPT2CL_CACHE_DIR", dir, 1);
+    atexit(remove_dir);
     device_open(&dev, "", 0);
     tune_db_load(&fresh, &dev);
     devnull = fopen("/dev/null", "w");
