@@ -64,10 +64,16 @@ void prepare_output_open(PrepareOutput *o, const char *target, int force) {
     char *parent = slash ? strndup(o->target, slash == o->target ? 1 : (size_t)(slash - o->target)) : strdup(".");
     if (!parent) die("out of host memory");
     make_dirs(parent);
-    remove_stale_temporaries(parent, staging_of, base);
-    size_t n = strlen(parent) + strlen(base) + 40;
+    // The stage goes beside the target, on the same file system, so that the two can be swapped; when the
+    // target is a mount point (or ".", ".."), inside it instead, and the shards are moved in one by one.
+    struct stat pst;
+    o->inside = o->target_exists && (!base[0] || !strcmp(base, ".") || !strcmp(base, "..") ||
+                                     (stat(parent, &pst) == 0 && pst.st_dev != st.st_dev));
+    const char *where = o->inside ? o->target : parent, *name = o->inside ? "prepare" : base;
+    remove_stale_temporaries(where, staging_of, name);
+    size_t n = strlen(where) + strlen(name) + 40;
     o->stage = mallocCheck(n);
-    snprintf(o->stage, n, "%s/.%s.tmp.%ld", parent, base, (long)getpid());
+    snprintf(o->stage, n, "%s/.%s.tmp.%ld", where, name, (long)getpid());
     remove_tree(o->stage);  // a leftover of an earlier process with our id
     if (mkdir(o->stage, 0755) != 0) die("cannot create the staging folder '%s': %s", o->stage, strerror(errno));
     pending_stage = o->stage;
@@ -119,33 +125,36 @@ static void move_shards_in(PrepareOutput *o) {
     free(names);
 }
 
+// Swaps the target for the stage with two renames (the target is briefly absent, never mixed); for file
+// systems without RENAME_EXCHANGE. Afterwards the stage's name holds nothing (the old folder is removed).
+static void swap_by_renames(PrepareOutput *o) {
+    size_t n = strlen(o->stage) + 8;
+    char *old = mallocCheck(n);
+    snprintf(old, n, "%s", o->stage);
+    char *dot_tmp = strstr(old, ".tmp.");
+    memmove(dot_tmp + 4, dot_tmp, strlen(dot_tmp) + 1);
+    memcpy(dot_tmp, ".old", 4);  // ".NAME.old.tmp.PID": a stale one is removed like the stage
+    if (rename(o->target, old) != 0) die("cannot rename '%s' to '%s': %s", o->target, old, strerror(errno));
+    if (rename(o->stage, o->target) != 0) {
+        int e = errno;
+        rename(old, o->target);  // put the old shards back
+        die("cannot rename '%s' to '%s': %s", o->stage, o->target, strerror(e));
+    }
+    remove_tree(old);
+    free(old);
+}
+
 void prepare_output_commit(PrepareOutput *o) {
     if (!o->target_exists) {
         if (rename(o->stage, o->target) != 0)
             die("cannot rename '%s' to '%s': %s", o->stage, o->target, strerror(errno));
-    } else if (!o->foreign[0]) {
-        if (renameat2(AT_FDCWD, o->stage, AT_FDCWD, o->target, RENAME_EXCHANGE) != 0) {
-            if (errno != EINVAL && errno != ENOSYS && errno != ENOTSUP)
-                die("cannot swap '%s' with '%s': %s", o->stage, o->target, strerror(errno));
-            // No exchange on this file system: two renames, with a moment where the target is absent but never mixed.
-            size_t n = strlen(o->stage) + 8;
-            char *old = mallocCheck(n);
-            snprintf(old, n, "%s", o->stage);
-            char *dot_tmp = strstr(old, ".tmp.");
-            memmove(dot_tmp + 4, dot_tmp, strlen(dot_tmp) + 1);
-            memcpy(dot_tmp, ".old", 4);  // ".NAME.old.tmp.PID"
-            if (rename(o->target, old) != 0) die("cannot rename '%s': %s", o->target, strerror(errno));
-            if (rename(o->stage, o->target) != 0) die("cannot rename '%s' to '%s': %s", o->stage, o->target, strerror(errno));
-            remove_tree(old);
-            free(old);
-            pending_stage = NULL;
-            return;
-        }
-        // The stage now holds the old shards; the exit handler removes it.
-        remove_tree(o->stage);
-    } else {
+    } else if (o->inside || o->foreign[0]) {
         move_shards_in(o);
         remove_tree(o->stage);
+    } else if (renameat2(AT_FDCWD, o->stage, AT_FDCWD, o->target, RENAME_EXCHANGE) == 0) {
+        remove_tree(o->stage);  // it holds the old shards now
+    } else {
+        swap_by_renames(o);
     }
     pending_stage = NULL;
 }

@@ -8,6 +8,7 @@ typedef struct {
     char *target;     // the --out folder
     char *stage;      // the staging folder beside it
     int target_exists;
+    int inside;       // the stage is inside the target (a mount point): shards are moved in one by one
     char foreign[256];  // the first entry of target that is not a shard ("" if none)
 } PrepareOutput;
 
@@ -17,6 +18,7 @@ typedef struct {
 void prepare_output_open(PrepareOutput *o, const char *target, int force);
 // Puts the staged shards in place of the target's: by swapping the folders in
 // one step (renameat2 RENAME_EXCHANGE; else two renames, never a mix), or,
-// when the target holds other files than shards, by moving each shard in.
+// when the target holds other files than shards or is a mount point (the
+// stage then being inside it), by moving each shard in.
 void prepare_output_commit(PrepareOutput *o);
 void prepare_output_free(PrepareOutput *o);
