@@ -41,39 +41,73 @@ static long b64_decode(const char *s, size_t n, unsigned char *out) {
     return o;
 }
 
-void bpe_load_tiktoken(Tokenizer *t, const char *path) {
-    size_t len;
-    char *text = read_file(path, &len);
+// With count == max rank + 1, the ranks are 0..N-1 exactly once only if none repeats;
+// returns the first repeated one, or -1.
+static long repeated_rank(const BpeMap *m) {
+    unsigned char *seen = callocCheck(m->count ? m->count : 1, 1);
+    long dup = -1;
+    for (size_t i = 0; dup < 0 && i <= m->mask; i++) {
+        const BpeMapSlot *s = &m->slots[i];
+        if (!s->hash) continue;
+        if (s->value >= m->count || seen[s->value]++) dup = (long)s->value;
+    }
+    free(seen);
+    return dup;
+}
+
+int bpe_parse_tiktoken(Tokenizer *t, const char *text, size_t len, const char *name, char *err, size_t errn) {
     bpe_map_init(&t->ranks, 65536);
     unsigned char *buf = mallocCheck(len + 4);
     long max_rank = -1;
     size_t line_no = 0;
-    for (char *p = text, *end = text + len; p < end; line_no++) {
-        char *nl = memchr(p, '\n', (size_t)(end - p));
-        char *line_end = nl ? nl : end;
-        char *sp = memchr(p, ' ', (size_t)(line_end - p));
+    int ok = 1;
+    for (const char *p = text, *end = text + len; ok && p < end; line_no++) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        const char *line_end = nl ? nl : end;
+        const char *sp = memchr(p, ' ', (size_t)(line_end - p));
         if (line_end == p) { // blank line (e.g. a trailing newline)
             p = line_end + 1;
             continue;
         }
-        if (!sp) die("%s:%zu: expected 'base64-token rank'", path, line_no + 1);
-        long n = b64_decode(p, (size_t)(sp - p), buf);
-        char *num_end;
-        long rank = strtol(sp + 1, &num_end, 10);
-        if (n <= 0 || num_end == sp + 1 || (num_end != line_end && !(*num_end == '\r' && num_end + 1 == line_end)) ||
-            rank < 0 || rank >= (1L << 30))
-            die("%s:%zu: malformed line (expected 'base64-token rank')", path, line_no + 1);
-        if (!bpe_map_put(&t->ranks, buf, (size_t)n, (uint32_t)rank))
-            die("%s:%zu: duplicate token", path, line_no + 1);
+        long n = sp ? b64_decode(p, (size_t)(sp - p), buf) : -1;
+        // The rank: decimal digits, then the line's end (or \r and its end); NUL bytes or anything else fail.
+        const char *q = sp ? sp + 1 : line_end;
+        long rank = 0;
+        for (; q < line_end && *q >= '0' && *q <= '9' && rank < (1L << 30); q++) rank = rank * 10 + (*q - '0');
+        int digits = sp && q > sp + 1;
+        if (!sp || n <= 0 || !digits || (q != line_end && !(*q == '\r' && q + 1 == line_end)) || rank >= (1L << 30)) {
+            snprintf(err, errn, "%s:%zu: malformed line (expected 'base64-token rank')", name, line_no + 1);
+            ok = 0;
+        } else if (!bpe_map_put(&t->ranks, buf, (size_t)n, (uint32_t)rank)) {
+            snprintf(err, errn, "%s:%zu: duplicate token", name, line_no + 1);
+            ok = 0;
+        }
         if (rank > max_rank) max_rank = rank;
         p = line_end + 1;
     }
     free(buf);
-    free(text);
-    if ((long)t->ranks.count != max_rank + 1)
-        die("%s: ranks are not 0..N-1 without gaps (%zu tokens, max rank %ld)", path, t->ranks.count, max_rank);
+    long dup = -1;
+    if (ok && ((long)t->ranks.count != max_rank + 1 || (dup = repeated_rank(&t->ranks)) >= 0)) {
+        snprintf(err, errn, "%s: ranks are not 0..N-1 without gaps or repeats (%zu tokens, max rank %ld%s%ld)", name,
+                 t->ranks.count, max_rank, dup >= 0 ? ", repeated rank " : "", dup >= 0 ? dup : 0L);
+        ok = 0;
+    }
+    if (!ok) {
+        bpe_map_free(&t->ranks);
+        return 0;
+    }
     t->n_ranks = (int)t->ranks.count;
     t->eot = t->n_ranks; // tiktoken's GPT-2 puts <|endoftext|> right after the ranks
+    return 1;
+}
+
+void bpe_load_tiktoken(Tokenizer *t, const char *path) {
+    size_t len;
+    char *text = read_user_file(path, "tokenizer file", &len);
+    char err[600];
+    int ok = bpe_parse_tiktoken(t, text, len, path, err, sizeof err);
+    free(text);
+    if (!ok) die("%s", err);
 }
 
 // GPT-2's bytes_to_unicode(): printable Latin-1 bytes stand for themselves,
@@ -112,7 +146,7 @@ static long token_to_bytes(const char *s, unsigned char *out) {
 
 void bpe_load_encoder_json(Tokenizer *t, const char *path) {
     size_t len;
-    char *text = read_file(path, &len);
+    char *text = read_user_file(path, "tokenizer file", &len);
     cJSON *root = cJSON_ParseWithLength(text, len);
     if (!root || !cJSON_IsObject(root)) die("%s: not a JSON object (expected GPT-2's encoder.json)", path);
     free(text);
@@ -135,8 +169,8 @@ void bpe_load_encoder_json(Tokenizer *t, const char *path) {
         if (id > max_rank) max_rank = id;
     }
     cJSON_Delete(root);
-    if ((long)t->ranks.count != max_rank + 1)
-        die("%s: ids are not 0..N-1 without gaps (%zu tokens, max id %ld)", path, t->ranks.count, max_rank);
+    if ((long)t->ranks.count != max_rank + 1 || repeated_rank(&t->ranks) >= 0)
+        die("%s: ids are not 0..N-1 without gaps or repeats (%zu tokens, max id %ld)", path, t->ranks.count, max_rank);
     t->n_ranks = (int)t->ranks.count;
     if (t->eot < 0) t->eot = t->n_ranks;
     if (t->eot != t->n_ranks) die("%s: <|endoftext|> has id %d, expected %d", path, t->eot, t->n_ranks);
@@ -151,7 +185,7 @@ void bpe_load_encoder_json(Tokenizer *t, const char *path) {
     memcpy(bpe_path, path, dir_len);
     strcpy(bpe_path + dir_len, "vocab.bpe");
     if (!file_exists(bpe_path)) die("%s not found: an encoder.json needs its vocab.bpe beside it", bpe_path);
-    char *merges = read_file(bpe_path, &len);
+    char *merges = read_user_file(bpe_path, "tokenizer file", &len);
     long merge_no = 0;
     size_t line_no = 0;
     for (char *p = merges, *end = merges + len; p < end; line_no++) {

@@ -18,8 +18,22 @@ typedef struct {
 } RunPosition;
 
 void checkpoint_paths(const char *dir, int step, char *model_path, char *state_path, size_t n);
+// 1 for the names of a run's checkpoint files (model_NNNNNNNN.bin, state_NNNNNNNN.bin).
+int checkpoint_file_name(const char *name);
 void checkpoint_save(const char *dir, GPT2 *m, const Optimizer *opt, const RunPosition *pos);
 // Latest step in dir with both files present, or -1 if none.
 int checkpoint_latest(const char *dir);
-// Loads model and optimizer state of that step; dies on any mismatch.
+// What a resume state must hold to continue this run.
+typedef struct {
+    int step;
+    size_t num_parameters;
+    const char *optimizer;
+    int num_state;
+    size_t num_rows;
+} StateExpect;
+// Checks a state's 1 KiB header against the run and the file's size. Returns 1,
+// or 0 with the reason in err, worded to follow "resume state 'PATH' ".
+int state_header_parse(const void *raw, long long file_size, const StateExpect *want, char *err, size_t n);
+// Loads model and optimizer state of that step; dies on any mismatch, a wrong
+// checksum or NaN state.
 void checkpoint_load(const char *dir, int step, GPT2 *m, Optimizer *opt, RunPosition *pos);

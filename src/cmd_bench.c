@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "commands.h"
+#include "parse_num.h"
 #include "forward.h"
 #include "gemm_bench.h"
 #include "tune.h"
@@ -26,9 +27,10 @@ static void usage(FILE *f) {
 }
 
 static int parse_count(const char *flag, const char *v) {
-    char *end;
-    long n = v ? strtol(v, &end, 10) : -1;
-    if (!v || *end || n < 0 || n > 1000000) die("%s needs a count between 0 and 1000000", flag);
+    long long n;
+    char why[300];
+    if (!v || !parse_integer(v, 0, 1000000, &n, why, sizeof why))
+        die("%s needs a count between 0 and 1000000%s%s", flag, v ? ": " : "", v ? why : "");
     return (int)n;
 }
 

@@ -3,11 +3,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "checkpoint.h"
 #include "commands.h"
 #include "forward.h"
 #include "metrics_log.h"
+#include "run_lock.h"
 #include "trainer.h"
 #include "util.h"
 
@@ -20,21 +22,47 @@ static void usage(FILE *f) {
             "  --resume DIR    continue the run whose out_dir is DIR from its latest checkpoint, bit-identically;\n"
             "                  DIR/config.ini is the configuration, key=value overrides it\n"
             "  --profile       time every device operation and print the share of CLBlast vs our kernels\n"
-            "  --device SEL    same as device=SEL: an index or a name substring (see `gpt2cl devices`)\n\n");
+            "  --device SEL    same as device=SEL: an index or a name substring (see `gpt2cl devices`)\n"
+            "One train per out_dir: a run locks out_dir/train.lock until it exits. A key may be overridden once.\n\n");
     config_print_help(f);
 }
 
 static int is_flag(const char *a, const char *name) { return strcmp(a, name) == 0; }
 
-// Refuses to start a fresh run over the checkpoints of another.
+#define CONFIG_COPY_MARK "# written by gpt2cl train"
+
+// The files train writes in a run folder (their temporaries are its own too).
+static int run_file_name(const char *name, const void *ctx) {
+    (void)ctx;
+    return checkpoint_file_name(name) || !strcmp(name, "config.ini");
+}
+
+// Takes the run folder for this process: its lock, then the leftovers of killed runs.
+static void claim_run_folder(const char *dir) {
+    run_folder_lock(dir);
+    remove_stale_temporaries(dir, run_file_name, NULL);
+}
+
+// Refuses to start a fresh run over the checkpoints of another, or over a config.ini that is not a run's copy.
 static void check_out_dir(const char *dir) {
     if (!dir[0]) return;
     make_dirs(dir);
+    claim_run_folder(dir);
     int latest = checkpoint_latest(dir);
     if (latest >= 0)
         die("out_dir '%s' already holds checkpoints (latest step %d): continue with `gpt2cl train --resume %s` or "
             "choose another out_dir",
             dir, latest, dir);
+    char path[1024], why[256];
+    snprintf(path, sizeof path, "%s/config.ini", dir);
+    if (!file_exists(path)) return;
+    char *text = try_read_file(path, NULL, why, sizeof why);
+    int ours = text && !strncmp(text, CONFIG_COPY_MARK, strlen(CONFIG_COPY_MARK));
+    free(text);
+    if (!ours)
+        die("out_dir '%s' holds a config.ini that gpt2cl did not write (a run saves its config there): choose another "
+            "out_dir",
+            dir);
 }
 
 static void save_config_copy(const Config *cfg) {
@@ -45,7 +73,7 @@ static void save_config_copy(const Config *cfg) {
     size_t len = 0;
     FILE *mem = open_memstream(&buf, &len);
     if (!mem) die("out of memory writing the config copy");
-    fprintf(mem, "# written by gpt2cl train; `gpt2cl train --resume %s` reads it\n", cfg->out_dir);
+    fprintf(mem, CONFIG_COPY_MARK "; `gpt2cl train --resume %s` reads it\n", cfg->out_dir);
     config_write(cfg, mem);
     fclose(mem);
     write_file_atomic(path, buf, len);
@@ -84,6 +112,10 @@ int cmd_train(int argc, char **argv) {
     if (!config_path && !resume_dir) die("train needs --config FILE or --resume DIR (see `gpt2cl train --help`)");
     int resume_step = -1;
     if (resume_dir) {
+        struct stat st;
+        if (stat(resume_dir, &st) != 0 || !S_ISDIR(st.st_mode))
+            die("nothing to resume: '%s' is not a folder holding a run", resume_dir);
+        claim_run_folder(resume_dir);
         resume_step = checkpoint_latest(resume_dir);
         if (resume_step < 0) die("nothing to resume: '%s' holds no checkpoint (model_*.bin + state_*.bin)", resume_dir);
         char path[1024], state_path[1024];
@@ -107,6 +139,9 @@ int cmd_train(int argc, char **argv) {
         die("the run in '%s' is already at step %d of steps = %d; raise steps to train further", resume_dir,
             resume_step, cfg.steps);
     if (!resume_dir) check_out_dir(cfg.out_dir);
+    // The log is checked before the device opens: a refused log costs no start-up.
+    MetricsLog log;
+    metrics_log_open(&log, cfg.log);
 
     Trainer t;
     trainer_open(&t, &cfg, profiling);
@@ -136,8 +171,6 @@ int cmd_train(int argc, char **argv) {
         printf("resumed from %s at step %d\n", resume_dir, pos.step);
     }
     save_config_copy(&t.cfg);
-    MetricsLog log;
-    metrics_log_open(&log, cfg.log);
 
     const double tokens_per_step = (double)cfg.batch_size * cfg.seq_len * cfg.grad_accum;
     const double flops_per_step = gpt2_flops_per_token(&t.model_config, cfg.seq_len) * tokens_per_step;

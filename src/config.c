@@ -1,11 +1,11 @@
 #include "config.h"
 
 #include <ini.h>
-#include <math.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "parse_num.h"
 #include "util.h"
 
 typedef enum { T_INT, T_LONG, T_FLOAT, T_STR, T_PATH, T_ENUM, T_BOOL } KeyType;  // T_PATH: ~ and $DATA expanded; T_BOOL: true|false into an int
@@ -100,11 +100,13 @@ static const Key keys[] = {
      "write a checkpoint every N steps (and at the end); 0 = only at the end (needs out_dir)"},
     {"device", T_STR, F(device), "", 0, 0, NULL,
      "OpenCL device: index or name substring (see `gpt2cl devices`); empty = first GPU, else first device"},
-    {"log", T_PATH, F(log), "", 0, 0, NULL, "JSONL metrics file (one object per step and per validation)"},
+    {"log", T_PATH, F(log), "", 0, 0, NULL,
+     "JSONL metrics file (one object per step and per validation): created, or appended to if it is a gpt2cl log"},
 };
 #undef F
 #define NUM_KEYS ((int)(sizeof keys / sizeof keys[0]))
 _Static_assert(sizeof keys / sizeof keys[0] <= sizeof(((Config *)0)->set), "Config.set too small");
+_Static_assert(sizeof(((Config *)0)->set) == sizeof(((Config *)0)->overridden), "Config.overridden too small");
 
 static const Key *find_key(const char *name, int *index) {
     for (int i = 0; i < NUM_KEYS; i++)
@@ -130,41 +132,28 @@ static int choice_ok(const char *choices, const char *v) {
 // Parses value into the key's field. On failure writes a reason to err and returns 0.
 static int set_value(Config *c, const Key *k, const char *value, char *err, size_t errn) {
     char *field = (char *)c + k->offset;
-    char *end;
+    char why[400];
     switch (k->type) {
         case T_INT:
         case T_LONG: {
-            long long v = strtoll(value, &end, 10);
-            if (*value == '\0' || *end != '\0') {
-                snprintf(err, errn, "%s: '%s' is not an integer", k->name, value);
-                return 0;
-            }
-            if ((double)v < k->min || (double)v > k->max) {
-                snprintf(err, errn, "%s: %lld is out of range [%.0f, %.0f]", k->name, v, k->min, k->max);
+            long long v;
+            if (!parse_integer(value, (long long)k->min, (long long)k->max, &v, why, sizeof why)) {
+                snprintf(err, errn, "%s: %s", k->name, why);
                 return 0;
             }
             if (k->type == T_INT) *(int *)field = (int)v;
             else *(long long *)field = v;
             return 1;
         }
-        case T_FLOAT: {
-            double v = strtod(value, &end);
-            if (*value == '\0' || *end != '\0' || !isfinite(v)) {
-                snprintf(err, errn, "%s: '%s' is not a finite number", k->name, value);
+        case T_FLOAT:
+            if (!parse_double(value, k->min, k->max, (double *)field, why, sizeof why)) {
+                snprintf(err, errn, "%s: %s", k->name, why);
                 return 0;
             }
-            if (v < k->min || v > k->max) {
-                snprintf(err, errn, "%s: %g is out of range [%g, %g]", k->name, v, k->min, k->max);
-                return 0;
-            }
-            *(double *)field = v;
             return 1;
-        }
         case T_BOOL:
-            if (!strcmp(value, "true") || !strcmp(value, "1")) *(int *)field = 1;
-            else if (!strcmp(value, "false") || !strcmp(value, "0")) *(int *)field = 0;
-            else {
-                snprintf(err, errn, "%s: '%s' is not true or false", k->name, value);
+            if (!parse_bool(value, (int *)field, why, sizeof why)) {
+                snprintf(err, errn, "%s: %s", k->name, why);
                 return 0;
             }
             return 1;
@@ -176,6 +165,11 @@ static int set_value(Config *c, const Key *k, const char *value, char *err, size
             /* fall through */
         case T_STR:
         case T_PATH: {
+            // Saved as "key = value", a leading ';' would read back as a comment (and the value as empty).
+            if (value[0] == ';') {
+                snprintf(err, errn, "%s: a value may not start with ';'", k->name);
+                return 0;
+            }
             char *v = k->type == T_PATH ? expand_path(value) : strdup_check(value);
             size_t n = strlen(v);
             if (n >= CONFIG_STR) snprintf(err, errn, "%s: value longer than %d characters", k->name, CONFIG_STR - 1);
@@ -195,34 +189,113 @@ void config_defaults(Config *c) {
             die("internal: bad default for %s", err);
 }
 
+// Lines longer than this are an error (naming the line) rather than being
+// split, which would turn the tail of a long comment into a live setting.
+#define CONFIG_LINE_MAX 65536
+
 typedef struct {
     Config *c;
-    char err[600];
+    const char *text;
+    size_t len, pos;
+    int line;            // the line the reader handed out last
+    int line_of[sizeof keys / sizeof keys[0]];  // where each key was set in this file (0: not yet)
+    int err_line;
+    char err[700];
 } ParseState;
+
+static void parse_error(ParseState *st, const char *msg) {
+    if (st->err[0]) return;  // keep only the first error
+    st->err_line = st->line;
+    snprintf(st->err, sizeof st->err, "%s", msg);
+}
+
+// ini_parse_stream's reader: one whole line per call, never a piece of one.
+static char *next_line(char *str, int num, void *stream) {
+    ParseState *st = stream;
+    if (st->err[0] || st->pos >= st->len) return NULL;
+    const char *p = st->text + st->pos, *nl = memchr(p, '\n', st->len - st->pos);
+    size_t n = nl ? (size_t)(nl - p) + 1 : st->len - st->pos;
+    st->line++;
+    if (memchr(p, '\0', n)) {
+        parse_error(st, "a NUL byte in the line");
+        return NULL;
+    }
+    if (n + 1 > (size_t)num) {  // +1: the terminating NUL
+        char msg[64];
+        snprintf(msg, sizeof msg, "the line is longer than %d characters", num - 2);
+        parse_error(st, msg);
+        return NULL;
+    }
+    memcpy(str, p, n);
+    str[n] = '\0';
+    st->pos += n;
+    return str;
+}
 
 static int on_ini_entry(void *user, const char *section, const char *name, const char *value) {
     (void)section;
     ParseState *st = user;
-    if (st->err[0]) return 0;  // keep only the first error
+    if (st->err[0]) return 0;
     int idx;
     const Key *k = find_key(name, &idx);
+    char msg[600];
     if (!k) {
-        snprintf(st->err, sizeof st->err, "unknown key '%s' (`gpt2cl train --help` lists the keys)", name);
+        snprintf(msg, sizeof msg, "unknown key '%s' (`gpt2cl train --help` lists the keys)", name);
+        parse_error(st, msg);
         return 0;
     }
-    if (!set_value(st->c, k, value, st->err, sizeof st->err)) return 0;
+    if (st->line_of[idx]) {
+        snprintf(msg, sizeof msg, "key '%s' is set twice, on lines %d and %d", name, st->line_of[idx], st->line);
+        parse_error(st, msg);
+        return 0;
+    }
+    st->line_of[idx] = st->line;
+    if (!set_value(st->c, k, value, msg, sizeof msg)) {
+        parse_error(st, msg);
+        return 0;
+    }
     st->c->set[idx] = 1;
     return 1;
 }
 
+int config_parse_text(Config *c, const char *text, size_t len, char *err, size_t n) {
+#if GPT2CL_INIH_RUNTIME_OPTIONS
+    // Debian's libinih takes its build options at run time: a heap line buffer
+    // of CONFIG_LINE_MAX, no Python-style continuation lines (an indented
+    // `key = value` is a setting of its own), stop at the first error.
+    ini_use_stack = false;
+    ini_allow_realloc = true;
+    ini_initial_alloc = ini_max_line = CONFIG_LINE_MAX;
+    ini_allow_multiline = false;
+    ini_stop_on_first_error = true;
+#endif
+    ParseState st = {.c = c, .text = text, .len = len};
+    int first = ini_parse_stream(next_line, &st, on_ini_entry, &st);
+    // inih reports the first failing line, ours or a syntax error of its own.
+    if (first > 0 && (!st.err[0] || first < st.err_line)) {
+        snprintf(err, n, "syntax error (expected `key = value` or `[section]`)");
+        return first;
+    }
+    if (st.err[0]) {
+        snprintf(err, n, "%s", st.err);
+        return st.err_line;
+    }
+    if (first < 0) {
+        snprintf(err, n, "out of memory");
+        return 1;
+    }
+    return 0;
+}
+
 void config_load_file(Config *c, const char *path) {
-    FILE *f = fopen(path, "r");
-    if (!f) die("cannot open config '%s'", path);
-    ParseState st = {.c = c};
-    int line = ini_parse_file(f, on_ini_entry, &st);
-    fclose(f);
-    if (line != 0 && st.err[0]) die("%s:%d: %s", path, line, st.err);
-    if (line != 0) die("%s:%d: syntax error (expected `key = value` or `[section]`)", path, line);
+    char why[256];
+    size_t len;
+    char *text = try_read_file(path, &len, why, sizeof why);
+    if (!text) die("cannot open config '%s': %s", path, why);
+    char err[800];
+    int line = config_parse_text(c, text, len, err, sizeof err);
+    free(text);
+    if (line) die("%s:%d: %s", path, line, err);
 }
 
 void config_apply_override(Config *c, const char *arg) {
@@ -233,7 +306,10 @@ void config_apply_override(Config *c, const char *arg) {
     if (n >= sizeof name) die("key too long in '%s'", arg);
     memcpy(name, arg, n);
     name[n] = '\0';
-    if (!find_key(name, NULL)) die("unknown key '%s' in override '%s' (`gpt2cl train --help` lists the keys)", name, arg);
+    int idx;
+    if (!find_key(name, &idx)) die("unknown key '%s' in override '%s' (`gpt2cl train --help` lists the keys)", name, arg);
+    if (c->overridden[idx]) die("key '%s' is given twice on the command line", name);
+    c->overridden[idx] = 1;
     config_set(c, name, eq + 1);
 }
 
@@ -275,9 +351,8 @@ int config_lionar_angle(const char *v, double *value) {
     if (!strcmp(v, "lion")) return 0;
     if (!strcmp(v, "adamw")) return 1;
     if (!strcmp(v, "simple")) return 2;
-    char *end;
-    *value = strtod(v, &end);
-    if (*v == '\0' || *end != '\0' || !isfinite(*value) || *value < 0 || *value > 3.2)
+    char why[300];
+    if (!parse_double(v, 0, 3.2, value, why, sizeof why))
         die("lionar_angle: '%s' is not lion, adamw, simple or an angle in radians in [0, 3.2]", v);
     return 3;
 }

@@ -2,6 +2,7 @@
 // lives in one table (config.c), which drives the .ini parser, the
 // command-line overrides, validation, `--help` and the copy saved with a run.
 #pragma once
+#include <stddef.h>
 #include <stdio.h>
 
 #define CONFIG_STR 512
@@ -41,12 +42,17 @@ typedef struct {
     char device[CONFIG_STR], log[CONFIG_STR];
     // which keys were given explicitly (by file or command line), indexed like the key table
     unsigned char set[128];
+    unsigned char overridden[128];  // ... and which of them on the command line
 } Config;
 
 void config_defaults(Config *c);
 // Reads an .ini file (sections are allowed for grouping; their names are ignored). Dies on any error.
 void config_load_file(Config *c, const char *path);
-// Applies one "key=value" override. Dies on any error.
+// Parses .ini text: returns 0, or the number of the first bad line with the
+// reason in err (a syntax error, an unknown or twice-set key, a bad value, a
+// NUL byte, a line over the length limit).
+int config_parse_text(Config *c, const char *text, size_t len, char *err, size_t n);
+// Applies one "key=value" override (a key may be overridden once). Dies on any error.
 void config_apply_override(Config *c, const char *arg);
 // Sets one key from its text value, as an override would. Dies on any error.
 void config_set(Config *c, const char *key, const char *value);

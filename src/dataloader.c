@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <glob.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -12,21 +13,37 @@
 #define SHARD_MAGIC 20240520
 #define SHARD_VERSION 1
 
-// Reads a shard header and checks it against the file size; returns the token count.
+int shard_header_parse(const int32_t h[256], long long file_size, size_t *tokens, char *err, size_t n) {
+    if (h[0] != SHARD_MAGIC) {
+        snprintf(err, n, "is not an llm.c token shard: magic %d, expected %d", h[0], SHARD_MAGIC);
+        return 0;
+    }
+    if (h[1] != SHARD_VERSION) {
+        snprintf(err, n, "has version %d, expected %d", h[1], SHARD_VERSION);
+        return 0;
+    }
+    if (h[2] < 0) {
+        snprintf(err, n, "has a negative token count");
+        return 0;
+    }
+    long long expected = 1024 + (long long)h[2] * 2;
+    if (file_size != expected) {
+        snprintf(err, n, "is %lld bytes but its header announces %d tokens (%lld bytes): truncated or corrupt",
+                 file_size, h[2], expected);
+        return 0;
+    }
+    *tokens = (size_t)h[2];
+    return 1;
+}
+
+// Opens a shard and checks its header against the file size; returns the token count, f at the tokens.
 static size_t shard_header(const char *path, FILE *f) {
     int32_t h[256];
     if (fread(h, sizeof(int32_t), 256, f) != 256) die("token shard '%s' is too short to hold its 1024-byte header", path);
-    if (h[0] != SHARD_MAGIC) die("'%s' is not an llm.c token shard: magic %d, expected %d", path, h[0], SHARD_MAGIC);
-    if (h[1] != SHARD_VERSION) die("token shard '%s' has version %d, expected %d", path, h[1], SHARD_VERSION);
-    if (h[2] < 0) die("token shard '%s' has a negative token count", path);
-    if (fseek(f, 0, SEEK_END) != 0) die("cannot seek in '%s'", path);
-    long size = ftell(f);
-    size_t expected = 1024 + (size_t)h[2] * 2;
-    if ((size_t)size != expected)
-        die("token shard '%s' is %ld bytes but its header announces %d tokens (%zu bytes): truncated or corrupt", path,
-            size, h[2], expected);
-    if (fseek(f, 1024, SEEK_SET) != 0) die("cannot seek in '%s'", path);
-    return (size_t)h[2];
+    char err[300];
+    size_t tokens;
+    if (!shard_header_parse(h, file_size(f), &tokens, err, sizeof err)) die("token shard '%s' %s", path, err);
+    return tokens;
 }
 
 // Seeded uniform integer in [0, n) (n > 0; the modulo bias is negligible for n << 2^64).
@@ -58,8 +75,7 @@ static int file_at(const DataLoader *d, uint64_t epoch, uint64_t shard) {
 static void load_file(DataLoader *d, int file) {
     if (d->loaded_file == file) return;
     const char *path = d->files[file];
-    FILE *f = fopen(path, "rb");
-    if (!f) die("cannot open token shard '%s': %s", path, strerror(errno));
+    FILE *f = open_user_file(path, "token shard");
     size_t n = shard_header(path, f);
     if (n != d->file_tokens[file]) die("token shard '%s' changed while training", path);
     free(d->tokens);
@@ -141,8 +157,7 @@ void dataloader_init(DataLoader *d, const char *pattern, int B, int T, int vocab
     d->file_tokens = mallocCheck((size_t)d->num_files * sizeof(size_t));
     const size_t need = (size_t)B * T + 1;
     for (int i = 0; i < d->num_files; i++) {
-        FILE *f = fopen(d->files[i], "rb");
-        if (!f) die("cannot open token shard '%s': %s", d->files[i], strerror(errno));
+        FILE *f = open_user_file(d->files[i], "token shard");
         d->file_tokens[i] = shard_header(d->files[i], f);
         fclose(f);
         if (d->file_tokens[i] < need)

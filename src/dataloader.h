@@ -43,6 +43,10 @@ typedef struct {
 void dataloader_init(DataLoader *d, const char *pattern, int B, int T, int vocab_size, int shuffle, uint64_t seed,
                      const char *what);
 // An in-memory loader of uniformly random tokens (for benchmarks).
+// Checks a token shard's header (256 int32) against its file's size and
+// returns 1 with the token count, or 0 with the reason in err, worded to
+// follow "token shard 'PATH' ".
+int shard_header_parse(const int32_t h[256], long long file_size, size_t *tokens, char *err, size_t n);
 void dataloader_init_synthetic(DataLoader *d, int B, int T, int vocab_size, uint64_t seed);
 void dataloader_free(DataLoader *d);
 void dataloader_reset(DataLoader *d);  // back to the first batch

@@ -2,15 +2,57 @@
 
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "util.h"
+
+// 1 when line (a log's first line, n bytes) is a record gpt2cl writes: a JSON object whose first member is "step".
+static int is_log_record(const char *line, size_t n) {
+    cJSON *o = cJSON_ParseWithLength(line, n);
+    int ok = cJSON_IsObject(o) && o->child && o->child->string && !strcmp(o->child->string, "step") &&
+             cJSON_IsNumber(o->child);
+    cJSON_Delete(o);
+    return ok;
+}
+
+// Dies unless the open file fd (path) may be appended to: empty, or a gpt2cl log by its first line.
+// Also ends a last line a crash cut short, so the next record starts on a line of its own.
+static void check_existing_log(int fd, const char *path) {
+    struct stat st;
+    if (fstat(fd, &st) != 0) die("cannot read log file '%s': %s", path, strerror(errno));
+    if (!S_ISREG(st.st_mode)) die("log file '%s' is not a regular file", path);
+    if (st.st_size == 0) return;
+    char head[65536];
+    ssize_t got = pread(fd, head, sizeof head, 0);
+    if (got < 0) die("cannot read log file '%s': %s", path, strerror(errno));
+    const char *nl = memchr(head, '\n', (size_t)got);
+    if (!nl || !is_log_record(head, (size_t)(nl - head)))
+        die("log file '%s' exists and is not a gpt2cl log (its first line is not a gpt2cl JSON record): log only "
+            "appends to its own files; give a new file name",
+            path);
+    char last;
+    if (pread(fd, &last, 1, st.st_size - 1) == 1 && last != '\n' && write(fd, "\n", 1) != 1)
+        die("cannot write log file '%s': %s", path, strerror(errno));
+}
 
 void metrics_log_open(MetricsLog *log, const char *path) {
     log->f = NULL;
     if (!path || !*path) return;
-    log->f = fopen(path, "a");
+    // O_NONBLOCK: a FIFO under the name is refused (by the fstat check), not waited on.
+    int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd < 0 && errno == EEXIST) {
+        fd = open(path, O_RDWR | O_APPEND | O_NONBLOCK | O_CLOEXEC);
+        if (fd >= 0) check_existing_log(fd, path);
+    }
+    if (fd >= 0) {
+        int flags = fcntl(fd, F_GETFL);
+        if (flags < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) != 0) die("cannot open log file '%s': %s", path, strerror(errno));
+        log->f = fdopen(fd, "a");
+    }
     if (!log->f) die("cannot open log file '%s': %s", path, strerror(errno));
 }
 

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -264,33 +265,44 @@ void gpt2_init_random(GPT2 *m, uint64_t seed) {
 }
 
 // ---- llm.c checkpoints ----
-static FILE *open_checkpoint(const char *path, GPT2Config *c) {
-    FILE *f = fopen(path, "rb");
-    if (!f) die("cannot open checkpoint '%s': %s", path, strerror(errno));
-    int32_t h[256];
-    if (fread(h, sizeof(int32_t), 256, f) != 256) die("checkpoint '%s' is too short to hold its 1024-byte header", path);
-    if (h[0] != CHECKPOINT_MAGIC)
-        die("'%s' is not an llm.c checkpoint: magic %d, expected %d", path, h[0], CHECKPOINT_MAGIC);
-    if (h[1] != CHECKPOINT_VERSION_FP32)
-        die("checkpoint '%s' has version %d; gpt2cl reads fp32 checkpoints (version %d)%s", path, h[1],
-            CHECKPOINT_VERSION_FP32, h[1] == 5 ? " (version 5 is llm.c's bf16 format)" : "");
+int checkpoint_header_parse(const int32_t h[256], long long file_size, GPT2Config *c, char *err, size_t n) {
+    if (h[0] != CHECKPOINT_MAGIC) {
+        snprintf(err, n, "is not an llm.c checkpoint: magic %d, expected %d", h[0], CHECKPOINT_MAGIC);
+        return 0;
+    }
+    if (h[1] != CHECKPOINT_VERSION_FP32) {
+        snprintf(err, n, "has version %d; gpt2cl reads fp32 checkpoints (version %d)%s", h[1], CHECKPOINT_VERSION_FP32,
+                 h[1] == 5 ? " (version 5 is llm.c's bf16 format)" : "");
+        return 0;
+    }
     *c = (GPT2Config){.max_seq_len = h[2], .vocab_size = h[3], .num_layers = h[4], .num_heads = h[5],
                       .channels = h[6], .padded_vocab_size = h[7]};
     if (c->padded_vocab_size <= 0 || c->num_layers <= 0 || c->num_heads <= 0 || c->channels <= 0 ||
         c->max_seq_len <= 0 || c->vocab_size <= 0 || c->vocab_size > c->padded_vocab_size ||
         c->channels % c->num_heads != 0 || c->channels > 1 << 16 || c->num_layers > 1 << 12 ||
-        c->max_seq_len > 1 << 20 || c->padded_vocab_size > 1 << 24)
-        die("checkpoint '%s' has an invalid header: block_size=%d vocab=%d n_layer=%d n_head=%d n_embd=%d padded_vocab=%d",
-            path, c->max_seq_len, c->vocab_size, c->num_layers, c->num_heads, c->channels, c->padded_vocab_size);
-    if (fseek(f, 0, SEEK_END) != 0) die("cannot seek in '%s'", path);
-    long size = ftell(f);
+        c->max_seq_len > 1 << 20 || c->padded_vocab_size > 1 << 24) {
+        snprintf(err, n, "has an invalid header: block_size=%d vocab=%d n_layer=%d n_head=%d n_embd=%d padded_vocab=%d",
+                 c->max_seq_len, c->vocab_size, c->num_layers, c->num_heads, c->channels, c->padded_vocab_size);
+        return 0;
+    }
     double expected = 1024.0 + 4.0 * (double)gpt2_param_count(c);
-    if ((double)size != expected)
-        die("checkpoint '%s' is %ld bytes but its header (n_layer=%d n_embd=%d padded_vocab=%d) implies %.0f bytes: "
-            "truncated or not an fp32 llm.c checkpoint",
-            path, size, c->num_layers, c->channels, c->padded_vocab_size, expected);
-    if (fseek(f, 1024, SEEK_SET) != 0) die("cannot seek in '%s'", path);
-    return f;
+    if ((double)file_size != expected) {
+        snprintf(err, n,
+                 "is %lld bytes but its header (n_layer=%d n_embd=%d padded_vocab=%d) implies %.0f bytes: "
+                 "truncated or not an fp32 llm.c checkpoint",
+                 file_size, c->num_layers, c->channels, c->padded_vocab_size, expected);
+        return 0;
+    }
+    return 1;
+}
+
+static FILE *open_checkpoint(const char *path, GPT2Config *c) {
+    FILE *f = open_user_file(path, "checkpoint");
+    int32_t h[256];
+    if (fread(h, sizeof(int32_t), 256, f) != 256) die("checkpoint '%s' is too short to hold its 1024-byte header", path);
+    char err[300];
+    if (!checkpoint_header_parse(h, file_size(f), c, err, sizeof err)) die("checkpoint '%s' %s", path, err);
+    return f;  // positioned at the parameters, right after the header
 }
 
 void checkpoint_read_config(const char *path, GPT2Config *config) { fclose(open_checkpoint(path, config)); }

@@ -12,7 +12,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "parse_num.h"
 #include "prepare_inputs.h"
+#include "prepare_output.h"
 #include "prepare_shards.h"
 #include "tokenizer.h"
 #include "util.h"
@@ -38,7 +40,8 @@ static const char USAGE[] =
     "  --split-block N     split granularity in tokens (default 16384): the stream is cut\n"
     "                      into N-token blocks; block 0 and then every 1/F-th go to val\n"
     "  --shard-tokens N    most tokens per shard file (default 100000000)\n"
-    "  --force             replace shards already in DIR (else refuse)\n"
+    "  --force             replace shards already in DIR (else refuse); all or nothing: the new\n"
+    "                      shards replace the old ones only once every input is tokenized\n"
     "  -h, --help          show this help\n"
     "\n"
     "DATA is $GPT2CL_DATA, else $XDG_DATA_HOME/gpt2cl, else ~/.local/share/gpt2cl.\n";
@@ -65,11 +68,10 @@ typedef struct {
 } Prep;
 
 static uint64_t parse_count(const char *flag, const char *s, uint64_t max) {
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno || end == s || *end || s[0] == '-' || v == 0 || v > max)
-        die("%s: expected a whole number from 1 to %llu, got '%s'", flag, (unsigned long long)max, s);
+    long long v;
+    char why[300];
+    if (!parse_integer(s, 1, (long long)max, &v, why, sizeof why))
+        die("%s: expected a whole number from 1 to %llu: %s", flag, (unsigned long long)max, why);
     return (uint64_t)v;
 }
 
@@ -109,9 +111,8 @@ static void parse_args(int argc, char **argv, PrepareArgs *a) {
         else if (IS("--split-block")) a->split_block = parse_count("--split-block", value, UINT32_MAX);
         else if (IS("--shard-tokens")) a->shard_tokens = parse_count("--shard-tokens", value, INT32_MAX);
         else {
-            char *end;
-            a->val_frac = strtod(value, &end);
-            if (end == value || *end || !(a->val_frac >= 0.0 && a->val_frac < 1.0))
+            char why[300];
+            if (!parse_double(value, 0, 1, &a->val_frac, why, sizeof why) || a->val_frac >= 1.0)
                 die("--val-frac: expected a number with 0 <= F < 1, got '%s'", value);
         }
 #undef IS
@@ -130,10 +131,12 @@ static void progress(Prep *p, int final) {
     for (int i = 0; i < 30; i++) bar[i] = i < fill ? '#' : '.';
     bar[30] = '\0';
     uint64_t tokens = p->train.total + p->val.total;
-    fprintf(stderr, "%sprepare: [%s] %5.1f%% %8.1f MB %7.2f MB/s %10llu tokens%s", p->tty ? "\r" : "", bar,
+    // The bar redraws itself on a terminal's stderr; otherwise the line is information, for stdout.
+    FILE *out = p->tty ? stderr : stdout;
+    fprintf(out, "%sprepare: [%s] %5.1f%% %8.1f MB %7.2f MB/s %10llu tokens%s", p->tty ? "\r" : "", bar,
             100.0 * frac, (double)p->bytes_done / 1e6, (double)p->bytes_done / 1e6 / dt, (unsigned long long)tokens,
             final || !p->tty ? "\n" : "");
-    fflush(stderr);
+    fflush(out);
 }
 
 // Encodes one document (end-of-text first) and routes its ids. Returns the
@@ -166,7 +169,7 @@ static void warn_invalid(const char *path, size_t invalid, const char *where) {
 
 static void add_text_file(Prep *p, const char *path) {
     size_t len;
-    char *text = read_file(path, &len);
+    char *text = read_user_file(path, "input", &len);
     size_t invalid = add_document(p, (const unsigned char *)text, len);
     if (invalid) {
         char where[64];
@@ -187,7 +190,7 @@ static int has_json_nul(const char *s, size_t len) {
 }
 
 static void add_jsonl_file(Prep *p, const char *path) {
-    FILE *f = fopenCheck(path, "rb");
+    FILE *f = open_user_file(path, "input");
     char *line = NULL;
     size_t cap = 0, line_no = 0, invalid = 0, first_bad_line = 0;
     ssize_t n;
@@ -240,33 +243,6 @@ static char *default_out(const char *spec) {
     return out;
 }
 
-// Counts the shard files in dir. keep_train/keep_val >= 0 instead delete the
-// shards of that kind whose index is >= the value: stale ones after --force,
-// or (0, 0) everything this failed run wrote.
-static int scan_shards(const char *dir, int keep_train, int keep_val, char *example, size_t example_len) {
-    DIR *d = opendir(dir);
-    if (!d) die("cannot read folder '%s': %s", dir, strerror(errno));
-    int count = 0;
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
-        if (!is_shard_name(e->d_name)) continue;
-        int is_train = e->d_name[0] == 't';
-        int index = atoi(e->d_name + (is_train ? 6 : 4));
-        int keep = is_train ? keep_train : keep_val;
-        if (keep >= 0 && index >= keep) {
-            size_t n = strlen(dir) + strlen(e->d_name) + 2;
-            char *path = mallocCheck(n);
-            snprintf(path, n, "%s/%s", dir, e->d_name);
-            if (unlink(path) != 0) die("cannot remove stale shard '%s': %s", path, strerror(errno));
-            free(path);
-            continue;
-        }
-        if (count++ == 0 && example) snprintf(example, example_len, "%s", e->d_name);
-    }
-    closedir(d);
-    return count;
-}
-
 int cmd_prepare(int argc, char **argv) {
     PrepareArgs a;
     parse_args(argc, argv, &a);
@@ -288,17 +264,13 @@ int cmd_prepare(int argc, char **argv) {
     if (inputs.n == 0) die("empty corpus: the inputs hold no files");
 
     char *out = a.out ? strdup_check(a.out) : default_out(a.tokenizer);
-    make_dirs(out);
-    char example[256];
-    int existing = scan_shards(out, -1, -1, example, sizeof(example));
-    if (existing && !a.force)
-        die("%s already holds %d shard%s (e.g. %s): use --force to replace them", out, existing,
-            existing == 1 ? "" : "s", example);
+    PrepareOutput dest;
+    prepare_output_open(&dest, out, a.force);
 
     p.split.block = a.split_block;
     p.split.val_ppm = (uint32_t)llround(a.val_frac * 1e6);
-    shard_writer_init(&p.train, out, "train", (size_t)a.shard_tokens);
-    shard_writer_init(&p.val, out, "val", (size_t)a.shard_tokens);
+    shard_writer_init(&p.train, dest.stage, "train", (size_t)a.shard_tokens);
+    shard_writer_init(&p.val, dest.stage, "val", (size_t)a.shard_tokens);
     p.total_bytes = inputs.total_bytes;
     p.tty = isatty(2);
     p.t0 = now_seconds();
@@ -312,17 +284,15 @@ int cmd_prepare(int argc, char **argv) {
     uint64_t tokens = p.train.total + p.val.total;
     if (p.docs == 0) die("empty corpus: no text in %zu input file%s", inputs.n, inputs.n == 1 ? "" : "s");
     if (p.train.total == 0) {
-        scan_shards(out, 0, 0, NULL, 0); // only this run's val shards can be there
         die("corpus has only %llu tokens, all of them validation: lower --split-block or --val-frac",
             (unsigned long long)tokens);
     }
     shard_writer_finish(&p.train);
     shard_writer_finish(&p.val);
-    if (a.force) scan_shards(out, p.train.shards, p.val.shards, NULL, 0);
+    prepare_output_commit(&dest);
 
     double dt = now_seconds() - p.t0;
-    fprintf(stderr,
-            "prepare: %llu documents (%llu empty skipped), %.1f MB -> %llu tokens (%s): "
+    printf("prepare: %llu documents (%llu empty skipped), %.1f MB -> %llu tokens (%s): "
             "train %llu in %d shard%s, val %llu in %d shard%s, %.2f s (%.2f MB/s) -> %s\n",
             (unsigned long long)p.docs, (unsigned long long)p.empty_docs, (double)inputs.total_bytes / 1e6,
             (unsigned long long)tokens, tokenizer_name(p.tok), (unsigned long long)p.train.total, p.train.shards,
@@ -330,6 +300,7 @@ int cmd_prepare(int argc, char **argv) {
             p.val.shards == 1 ? "" : "s", dt, (double)inputs.total_bytes / 1e6 / (dt > 1e-9 ? dt : 1e-9), out);
 
     free(out);
+    prepare_output_free(&dest);
     inputs_free(&inputs);
     token_ids_free(&p.ids);
     tokenizer_free(p.tok);

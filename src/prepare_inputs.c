@@ -11,9 +11,7 @@
 
 static void push(InputList *l, const char *path, uint64_t size) {
     // Fail now rather than after hours of tokenizing the files before it.
-    FILE *f = fopen(path, "rb");
-    if (!f) die("cannot read input '%s': %s", path, strerror(errno));
-    fclose(f);
+    fclose(open_user_file(path, "input"));
     if (l->n == l->cap) {
         l->cap = l->cap ? 2 * l->cap : 64;
         char **p = realloc(l->paths, l->cap * sizeof(char *));
@@ -55,7 +53,7 @@ static void add_dir(InputList *l, const char *dir, int depth) {
         if (stat(path, &st) != 0) die("cannot read input '%s': %s", path, strerror(errno));
         if (S_ISDIR(st.st_mode)) add_dir(l, path, depth + 1);
         else if (S_ISREG(st.st_mode)) push(l, path, (uint64_t)st.st_size);
-        // Sockets, fifos and devices inside a corpus folder are not text: skip.
+        else warn("skipping '%s': not a regular file", path);  // sockets, FIFOs and devices are not text
         free(path);
         free(names[i]);
     }

@@ -25,6 +25,12 @@ static uint64_t fnv(uint64_t h, const char *s) {
     }
 }
 
+// "<32 hex digits>.bin", the name of a cached program.
+static int program_file_name(const char *name, const void *ctx) {
+    (void)ctx;
+    return strlen(name) == 36 && strspn(name, "0123456789abcdef") == 32 && !strcmp(name + 32, ".bin");
+}
+
 static void cache_path(const Device *dev, const char *source, const char *options, char *path, size_t n) {
     const char *parts[] = {source, options ? options : "", dev->platform_name, dev->name, dev->vendor,
                            dev->driver_version, dev->cl_version};
@@ -41,8 +47,19 @@ cl_program program_cache_load(const Device *dev, const char *source, const char 
     if (!enabled()) return NULL;
     char path[4200];
     cache_path(dev, source, options, path, sizeof path);
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
+    static int cleaned;
+    if (!cleaned++) {
+        char dir[4200];
+        snprintf(dir, sizeof dir, "%s/programs", gpt2cl_cache_dir());
+        remove_stale_temporaries(dir, program_file_name, NULL);
+    }
+    char why[256];
+    FILE *f = open_regular_file(path, why, sizeof why);
+    if (!f) {
+        // Absent is the usual case; anything else under the name (a folder, a FIFO) is ignored with a warning.
+        if (file_exists(path)) warn("compiled-program cache entry '%s' cannot be read (%s); building from source", path, why);
+        return NULL;
+    }
     char magic[8];
     uint64_t size = 0;
     unsigned char *bin = NULL;
@@ -79,7 +96,7 @@ void program_cache_store(const Device *dev, cl_program prog, const char *source,
     char path[4200], tmp[4300], dir[4200];
     cache_path(dev, source, options, path, sizeof path);
     snprintf(dir, sizeof dir, "%s/programs", gpt2cl_cache_dir());
-    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
+    temporary_name(path, tmp, sizeof tmp);
     int ok = clGetProgramInfo(prog, CL_PROGRAM_BINARIES, sizeof bins, bins, NULL) == CL_SUCCESS;
     // mkdir -p without dying: a read-only cache only costs the next start a compile.
     for (char *s = dir + 1; ok && *s; s++)
@@ -89,7 +106,8 @@ void program_cache_store(const Device *dev, cl_program prog, const char *source,
             *s = '/';
         }
     ok = ok && (mkdir(dir, 0755) == 0 || errno == EEXIST);
-    FILE *f = ok ? fopen(tmp, "wb") : NULL;
+    char why[256] = "";
+    FILE *f = ok ? create_temporary_file(tmp, why, sizeof why) : NULL;
     uint64_t size64 = size;
     ok = f && fwrite(MAGIC, 1, 8, f) == 8 && fwrite(&size64, sizeof size64, 1, f) == 1 &&
          fwrite(bin, 1, size, f) == size;

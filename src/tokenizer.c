@@ -111,12 +111,19 @@ static void compile_regex(Tokenizer *t) {
     if (!t->md) die("out of host memory creating PCRE2 match data");
 }
 
-static void finish_bpe(Tokenizer *t, const char *path) {
+// Every byte must be a token, or some text could not be encoded. Returns 0 with the reason in err.
+static int check_bytes(Tokenizer *t, const char *path, char *err, size_t n) {
     for (int b = 0; b < 256; b++) {
         unsigned char c = (unsigned char)b;
-        if (!bpe_map_get(&t->ranks, &c, 1, &t->byte_rank[b]))
-            die("%s: byte 0x%02x has no token, so some text could not be encoded", path, b);
+        if (!bpe_map_get(&t->ranks, &c, 1, &t->byte_rank[b])) {
+            snprintf(err, n, "%s: byte 0x%02x has no token, so some text could not be encoded", path, b);
+            return 0;
+        }
     }
+    return 1;
+}
+
+static void finish_bpe(Tokenizer *t) {
     t->vocab_size = t->n_ranks + 1;
     t->tok_off = callocCheck((size_t)t->vocab_size, sizeof(uint32_t));
     t->tok_len = callocCheck((size_t)t->vocab_size, sizeof(uint32_t));
@@ -132,6 +139,23 @@ static void finish_bpe(Tokenizer *t, const char *path) {
     t->cache_ids_cap = 1 << 16;
     t->cache_ids = mallocCheck(t->cache_ids_cap * sizeof(int32_t));
     compile_regex(t);
+}
+
+Tokenizer *tokenizer_from_tiktoken_text(const char *text, size_t len, const char *name, char *err, size_t n) {
+    Tokenizer *t = callocCheck(1, sizeof(Tokenizer));
+    t->name = strdup_check(name);
+    if (!bpe_parse_tiktoken(t, text, len, name, err, n)) {
+        tokenizer_free(t);
+        return NULL;
+    }
+    if (!check_bytes(t, name, err, n)) {
+        bpe_map_free(&t->ranks);
+        memset(&t->ranks, 0, sizeof t->ranks);
+        tokenizer_free(t);
+        return NULL;
+    }
+    finish_bpe(t);
+    return t;
 }
 
 static int ends_with(const char *s, const char *suffix) {
@@ -172,7 +196,9 @@ Tokenizer *tokenizer_load(const char *spec) {
     else bpe_load_tiktoken(t, path);
     if (strcmp(spec, "gpt2") == 0 && t->n_ranks != 50256)
         die("%s: expected 50256 GPT-2 ranks, found %d (re-run scripts/fetch_vocab.sh)", path, t->n_ranks);
-    finish_bpe(t, path);
+    char err[600];
+    if (!check_bytes(t, path, err, sizeof err)) die("%s", err);
+    finish_bpe(t);
     return t;
 }
 

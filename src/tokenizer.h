@@ -31,6 +31,9 @@ void token_ids_free(TokenIds *t);
 // or a path to an encoder.json with its vocab.bpe in the same folder.
 // Dies with a one-line message on any error (missing or malformed files).
 Tokenizer *tokenizer_load(const char *spec);
+// A tokenizer from the text of a .tiktoken ranks file (name for messages), or
+// NULL with the reason in err: never dies on malformed text.
+Tokenizer *tokenizer_from_tiktoken_text(const char *text, size_t len, const char *name, char *err, size_t n);
 void tokenizer_free(Tokenizer *t);
 // The tokenizer of a model with this vocabulary: spec if given (it must fit
 // the vocabulary), else byte for 257 and gpt2 for 50257; dies otherwise.

@@ -1,9 +1,12 @@
 #include "util.h"
 
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -72,30 +75,159 @@ char *strdup_check(const char *s) {
     return p;
 }
 
-char *read_file(const char *path, size_t *len) {
-    FILE *f = fopenCheck(path, "rb");
-    if (fseek(f, 0, SEEK_END) != 0) die("cannot seek in '%s': %s", path, strerror(errno));
-    long size = ftell(f);
-    if (size < 0) die("cannot size '%s': %s", path, strerror(errno));
-    rewind(f);
-    char *buf = mallocCheck((size_t)size + 1);
-    if (size > 0) freadCheck(buf, 1, (size_t)size, f, path);
+FILE *open_regular_file(const char *path, char *why, size_t n) {
+    // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer forever.
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) {
+        snprintf(why, n, "%s", strerror(errno));
+        return NULL;
+    }
+    struct stat st;
+    const char *bad = fstat(fd, &st) != 0 ? strerror(errno)
+                      : S_ISDIR(st.st_mode) ? "it is a folder"
+                      : !S_ISREG(st.st_mode) ? "it is not a regular file"
+                                             : NULL;
+    int flags = bad ? 0 : fcntl(fd, F_GETFL);
+    if (!bad && (flags < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) != 0)) bad = strerror(errno);
+    FILE *f = bad ? NULL : fdopen(fd, "rb");
+    if (!f) {
+        snprintf(why, n, "%s", bad ? bad : strerror(errno));
+        close(fd);
+    }
+    return f;
+}
+
+FILE *open_user_file(const char *path, const char *what) {
+    char why[256];
+    FILE *f = open_regular_file(path, why, sizeof why);
+    if (!f) die("cannot open %s '%s': %s", what, path, why);
+    return f;
+}
+
+long long file_size(FILE *f) {
+    struct stat st;
+    return fstat(fileno(f), &st) == 0 ? (long long)st.st_size : -1;
+}
+
+char *try_read_file(const char *path, size_t *len, char *why, size_t n) {
+    FILE *f = open_regular_file(path, why, n);
+    if (!f) return NULL;
+    long long size = file_size(f);
+    char *buf = NULL;
+    if (size < 0 || (unsigned long long)size >= SIZE_MAX / 2) snprintf(why, n, "cannot tell its size");
+    else buf = mallocCheck((size_t)size + 1);
+    // A file that grew or shrank since fstat is read up to its old size, and a short read is an error.
+    if (buf && size > 0 && fread(buf, 1, (size_t)size, f) != (size_t)size) {
+        snprintf(why, n, "%s", ferror(f) ? strerror(errno) : "it shrank while being read");
+        free(buf);
+        buf = NULL;
+    }
+    fclose(f);
+    if (!buf) return NULL;
     buf[size] = '\0';
-    fcloseCheck(f, path);
     if (len) *len = (size_t)size;
     return buf;
+}
+
+char *read_user_file(const char *path, const char *what, size_t *len) {
+    char why[256];
+    char *text = try_read_file(path, len, why, sizeof why);
+    if (!text) die("cannot read %s '%s': %s", what, path, why);
+    return text;
+}
+
+char *read_file(const char *path, size_t *len) { return read_user_file(path, "file", len); }
+
+FILE *create_temporary_file(const char *path, char *why, size_t n) {
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd < 0 && errno == EEXIST && unlink(path) == 0) fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    FILE *f = fd >= 0 ? fdopen(fd, "wb") : NULL;
+    if (!f) {
+        snprintf(why, n, "%s", strerror(errno));
+        if (fd >= 0) close(fd);
+    }
+    return f;
 }
 
 void write_file_atomic(const char *path, const void *data, size_t len) {
     size_t n = strlen(path) + 32;
     char *tmp = mallocCheck(n);
-    snprintf(tmp, n, "%s.tmp.%ld", path, (long)getpid());
-    FILE *f = fopenCheck(tmp, "wb");
+    temporary_name(path, tmp, n);
+    char why[256];
+    FILE *f = create_temporary_file(tmp, why, sizeof why);
+    if (!f) die("cannot create '%s': %s", tmp, why);
     if (len) fwriteCheck(data, 1, len, f, tmp);
     if (fflush(f) != 0 || fsync(fileno(f)) != 0) die("cannot flush '%s': %s", tmp, strerror(errno));
     fcloseCheck(f, tmp);
     if (rename(tmp, path) != 0) die("cannot rename '%s' to '%s': %s", tmp, path, strerror(errno));
     free(tmp);
+}
+
+void temporary_name(const char *path, char *out, size_t n) {
+    if ((size_t)snprintf(out, n, "%s.tmp.%ld", path, (long)getpid()) >= n) die("path too long: '%s'", path);
+}
+
+// The process id of a temporary's name ("NAME.tmp.PID", NAME non-empty), or 0 if name is not one.
+static long temporary_owner(const char *name, size_t *base_len) {
+    const char *t = NULL;
+    for (const char *p = strstr(name, ".tmp."); p; p = strstr(p + 1, ".tmp.")) t = p;
+    if (!t || t == name || t[5] < '0' || t[5] > '9') return 0;
+    char *end;
+    errno = 0;
+    long pid = strtol(t + 5, &end, 10);
+    if (*end || errno || pid <= 0) return 0;
+    *base_len = (size_t)(t - name);
+    return pid;
+}
+
+int remove_stale_temporaries(const char *dir, int (*ours)(const char *name, const void *ctx), const void *ctx) {
+    DIR *d = opendir(dir);
+    if (!d) return 0;
+    int removed = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        size_t base_len = 0;
+        long pid = temporary_owner(e->d_name, &base_len);
+        // kill(pid, 0) fails with ESRCH only when no such process exists; a live
+        // writer (or one we may not signal, EPERM) keeps its file.
+        if (!pid || pid == (long)getpid() || kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue;
+        char base[256];
+        if (base_len >= sizeof base) continue;
+        memcpy(base, e->d_name, base_len);
+        base[base_len] = '\0';
+        if (!ours(base, ctx)) continue;  // another program's file
+        size_t n = strlen(dir) + strlen(e->d_name) + 2;
+        char *path = mallocCheck(n);
+        snprintf(path, n, "%s/%s", dir, e->d_name);
+        remove_tree(path);
+        free(path);
+        removed++;
+    }
+    closedir(d);
+    return removed;
+}
+
+void remove_tree(const char *path) {
+    struct stat st;
+    if (lstat(path, &st) != 0) return;
+    if (!S_ISDIR(st.st_mode)) {
+        unlink(path);
+        return;
+    }
+    DIR *d = opendir(path);
+    if (d) {
+        struct dirent *e;
+        while ((e = readdir(d))) {
+            if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+            size_t n = strlen(path) + strlen(e->d_name) + 2;
+            char *p = mallocCheck(n);
+            snprintf(p, n, "%s/%s", path, e->d_name);
+            if (lstat(p, &st) == 0 && !S_ISDIR(st.st_mode)) unlink(p);
+            free(p);
+        }
+        closedir(d);
+    }
+    rmdir(path);
 }
 
 void make_dirs(const char *path) {

@@ -25,10 +25,35 @@ void fclose_check(FILE *f, const char *what, const char *file, int line);
 #define fcloseCheck(f, what) fclose_check((f), (what), __FILE__, __LINE__)
 
 char *strdup_check(const char *s);
-// Reads a whole file into a NUL-terminated buffer; *len gets the byte count.
-char *read_file(const char *path, size_t *len);
-// Writes data to path atomically: a temporary file in the same folder, fsync, rename.
+// Opens a user's file for reading without blocking (a FIFO would hang open()
+// or read()) and only if it is a regular file. Returns NULL with the reason in
+// why ("No such file or directory", "it is a folder", "it is not a regular file").
+FILE *open_regular_file(const char *path, char *why, size_t n);
+// As open_regular_file, but dies: "cannot open WHAT 'PATH': REASON".
+FILE *open_user_file(const char *path, const char *what);
+long long file_size(FILE *f);  // -1 if unknown
+// Reads a whole regular file into a NUL-terminated buffer (*len: the byte
+// count), or returns NULL with the reason in why.
+char *try_read_file(const char *path, size_t *len, char *why, size_t n);
+// As try_read_file, but dies: "cannot read WHAT 'PATH': REASON".
+char *read_user_file(const char *path, const char *what, size_t *len);
+char *read_file(const char *path, size_t *len);  // read_user_file(path, "file", len)
+// Writes data to path atomically: a temporary file in the same folder
+// (temporary_name), fsync, rename.
 void write_file_atomic(const char *path, const void *data, size_t len);
+// Creates a temporary file for writing, replacing only a leftover under the
+// same name (O_EXCL: never writes through a FIFO, device or link planted
+// there). NULL with the reason in why on failure.
+FILE *create_temporary_file(const char *path, char *why, size_t n);
+// "PATH.tmp.PID", the name write_file_atomic writes before renaming.
+void temporary_name(const char *path, char *out, size_t n);
+// Removes the temporaries ("NAME.tmp.PID", files or folders of files) in dir
+// whose process no longer exists and whose NAME ours(NAME, ctx) accepts, so leftovers
+// of killed runs do not pile up; returns how many. Never touches a live
+// process's temporaries or another program's files.
+int remove_stale_temporaries(const char *dir, int (*ours)(const char *name, const void *ctx), const void *ctx);
+// Removes a file, or a folder of files (not of folders); best effort.
+void remove_tree(const char *path);
 // Creates a folder and its parents (mkdir -p); dies on failure.
 void make_dirs(const char *path);
 int file_exists(const char *path);

@@ -120,7 +120,7 @@ def cases(tmp):
     rc, out, err, dt = run(["frobnicate"], tmp)
     report(rc != 0 and "unknown command" in err, "unknown_command", "rc=%d | %s" % (rc, err.strip()))
     rc, out, err, dt = run([], tmp)
-    report(rc != 0 and "usage" in err, "no_command", "rc=%d | %s" % (rc, (err.strip().splitlines() or [""])[0]))
+    report(rc == 2 and "usage" in err, "no_command", "rc=%d | %s" % (rc, (err.strip().splitlines() or [""])[0]))
     expect_error("devices_extra_arg", ["devices", "extra"], "takes no arguments", tmp)
 
     # ---- command line ----
@@ -359,12 +359,17 @@ def cases(tmp):
                  "data_order: 'random' is not one of shuffle|sequential", tmp)
 
     # ---- output files ----
+    previous = '{"step":1,"loss":5.5}\n{"step":1,"val_loss":5.6}\n'
     with open(j("old.jsonl"), "w") as f:
-        f.write("previous line\n")
+        f.write(previous)
     rc, out, err, dt = run(["train", "--config", good, "log=" + j("old.jsonl")], tmp)
     log_text = open(j("old.jsonl")).read()
-    report(rc == 0 and log_text.startswith("previous line\n") and '"step":1' in log_text, "log_appends",
-           "an existing log keeps its content and gets the new step appended")
+    report(rc == 0 and log_text.startswith(previous) and log_text.count('"step":1') == 3, "log_appends",
+           "an existing gpt2cl log keeps its content and gets the new step appended")
+    with open(j("other.txt"), "w") as f:
+        f.write("previous line\n")
+    expect_error("log_refuses_other_files", ["train", "--config", good, "log=" + j("other.txt")],
+                 "is not a gpt2cl log", tmp, protect=tmp)
     expect_error("log_in_missing_folder", ["train", "--config", good, "log=" + j("no", "such", "dir", "log.jsonl")],
                  "cannot open log file", tmp)
 

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "gemm_bench.h"
+#include "parse_num.h"
 #include "trainer.h"
 #include "tune.h"
 #include "util.h"
@@ -64,7 +65,10 @@ int main(int argc, char **argv) {
     int i = 1;
     for (; i < argc && argv[i][0] == '-'; i++) {
         if (!strcmp(argv[i], "--config") && i + 1 < argc) config_path = argv[++i];
-        else if (!strcmp(argv[i], "--seconds") && i + 1 < argc) seconds = atof(argv[++i]);
+        else if (!strcmp(argv[i], "--seconds") && i + 1 < argc) {
+            char why[300];
+            if (!parse_double(argv[++i], 0.001, 1e4, &seconds, why, sizeof why)) die("--seconds: %s", why);
+        }
         else die("usage: bench_gemm_blas --config FILE.ini [--seconds S] [key=value ...]");
     }
     if (!config_path) die("bench_gemm_blas needs --config FILE.ini");

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "commands.h"
+#include "parse_num.h"
 #include "tune.h"
 #include "tuner.h"
 #include "trainer.h"
@@ -50,9 +51,10 @@ int cmd_tune(int argc, char **argv) {
             if (++i >= argc) die("--config needs a file");
             config_path = argv[i];
         } else if (!strcmp(argv[i], "--budget")) {
-            char *end;
-            budget = i + 1 < argc ? strtod(argv[++i], &end) : -1;
-            if (budget < 1 || budget > 1e6 || *end) die("--budget needs a number of seconds between 1 and 1000000");
+            char why[300];
+            if (++i >= argc || !parse_double(argv[i], 1, 1e6, &budget, why, sizeof why))
+                die("--budget needs a number of seconds between 1 and 1000000%s%s", i < argc ? ": " : "",
+                    i < argc ? why : "");
         } else if (!strcmp(argv[i], "--restart")) {
             restart = 1;
         } else if (!strcmp(argv[i], "--quick")) {

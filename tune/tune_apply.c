@@ -183,7 +183,7 @@ double tune_peak_flops(const Device *dev, FILE *out) {
     double kept = tune_db_peak(&db);
     if (now > kept) {
         tune_db_set_peak(&db, now);
-        tune_db_save(&db);
+        if (!db.not_a_file) tune_db_save(&db);
         kept = now;
     }
     tune_db_free(&db);

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "tune_db_check.h"
 #include "util.h"
 
 unsigned long long tune_hash(unsigned long long h, const void *data, size_t n) {
@@ -57,19 +58,32 @@ static const char *str_item(const cJSON *o, const char *name) {
     return cJSON_IsString(it) ? it->valuestring : NULL;
 }
 
+// "tune-<name>-<hash>.json", a database's file name (its temporaries are ours to clean up).
+static int tune_file_name(const char *name, const void *ctx) {
+    (void)ctx;
+    size_t n = strlen(name);
+    return !strncmp(name, "tune-", 5) && n > 10 && !strcmp(name + n - 5, ".json");
+}
+
 int tune_db_load(TuneDb *db, const Device *dev) {
     memset(db, 0, sizeof *db);
     tune_db_path(dev, db->path, sizeof db->path);
     device_key(dev, db->key);
     int ok = 0;
+    static int cleaned;
+    if (!cleaned++) remove_stale_temporaries(gpt2cl_cache_dir(), tune_file_name, NULL);
     if (file_exists(db->path)) {
-        char *text = read_file(db->path, NULL);
-        cJSON *root = cJSON_Parse(text);
+        char why[256];
+        char *text = try_read_file(db->path, NULL, why, sizeof why);
+        cJSON *root = text ? cJSON_Parse(text) : NULL;
         free(text);
         const cJSON *fmt = cJSON_GetObjectItemCaseSensitive(root, "format");
         const cJSON *dv = cJSON_GetObjectItemCaseSensitive(root, "device");
         const char *key = str_item(root, "key");
-        if (!root || !cJSON_IsObject(root) || !cJSON_IsNumber(fmt) || fmt->valueint != TUNE_DB_FORMAT || !key ||
+        if (!text) {
+            db->not_a_file = 1;
+            warn("tuning database '%s' cannot be read (%s); ignored", db->path, why);
+        } else if (!root || !cJSON_IsObject(root) || !cJSON_IsNumber(fmt) || fmt->valueint != TUNE_DB_FORMAT || !key ||
             !cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(root, "measurements"))) {
             warn("tuning database '%s' is corrupt or of another format; ignored (`gpt2cl tune` rewrites it)", db->path);
         } else if (strcmp(key, db->key) != 0) {
@@ -78,6 +92,7 @@ int tune_db_load(TuneDb *db, const Device *dev) {
                  "(run `gpt2cl tune` again)",
                  db->path, drv ? drv : "?", clv ? clv : "?", dev->driver_version, dev->cl_version);
         } else {
+            tune_db_check(root, dev);
             db->root = root;
             root = NULL;
             ok = 1;
@@ -89,6 +104,7 @@ int tune_db_load(TuneDb *db, const Device *dev) {
 }
 
 void tune_db_save(const TuneDb *db) {
+    if (db->not_a_file) die("cannot write the tuning database '%s': something other than a file is there", db->path);
     char *text = cJSON_Print(db->root);
     if (!text) die("out of memory writing the tuning database");
     make_dirs(gpt2cl_cache_dir());

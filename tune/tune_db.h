@@ -23,6 +23,7 @@ typedef struct {
     cJSON *root;
     char path[4096];
     char key[17];
+    int not_a_file;  // something other than a regular file is at path: read as absent, never written
 } TuneDb;
 
 // Fills path for dev (does not touch the disk).
@@ -31,7 +32,8 @@ void tune_db_path(const Device *dev, char *path, size_t n);
 // was read; otherwise (missing, stale or corrupt, each but missing with a
 // warning on stderr) db holds a fresh empty database and 0 is returned.
 int tune_db_load(TuneDb *db, const Device *dev);
-// Writes the database atomically, creating the cache folder.
+// Writes the database atomically, creating the cache folder; dies if
+// not_a_file (the caller decides whether that matters).
 void tune_db_save(const TuneDb *db);
 void tune_db_free(TuneDb *db);
 

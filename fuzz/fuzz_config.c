@@ -1,0 +1,42 @@
+// libFuzzer target: the .ini config parser (src/config.c). Any text must parse
+// or fail with a line number and a reason, never crash; and a config that
+// parses must survive the round trip through the copy a run saves
+// (config_write) unchanged, since `train --resume` reads that copy back.
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+    Config a;
+    config_defaults(&a);
+    char err[800];
+    int line = config_parse_text(&a, (const char *)data, size, err, sizeof err);
+    if (line < 0) abort();
+    if (line > 0) {
+        if (!err[0]) abort();  // an error always says why
+        return 0;
+    }
+    char *text = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(&text, &len);
+    if (!mem) abort();
+    config_write(&a, mem);
+    fclose(mem);
+    Config b;
+    config_defaults(&b);
+    if (config_parse_text(&b, text, len, err, sizeof err) != 0) {
+        fprintf(stderr, "the written config does not parse: %s\n%s", err, text);
+        abort();
+    }
+    // Every key is set by the copy; the values must be the same.
+    memcpy(b.set, a.set, sizeof b.set);
+    if (memcmp(&a, &b, sizeof a) != 0) {
+        fprintf(stderr, "the written config reads back differently:\n%s", text);
+        abort();
+    }
+    free(text);
+    return 0;
+}

@@ -1,0 +1,76 @@
+// libFuzzer target: the tokenizer (src/tokenizer.c, bpe_*.c). Input: a
+// .tiktoken vocabulary, a NUL byte, then text; without a NUL, all of it is
+// text. A vocabulary either loads or is refused with a reason (never a
+// crash); the text is encoded with it (if it loaded), with the GPT-2
+// vocabulary of the data folder (if there is one) and with the byte
+// tokenizer, and must decode back to itself exactly, every id in range, also
+// when cut into pieces where `prepare` cuts big documents.
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tokenizer.h"
+#include "util.h"
+
+static Tokenizer *gpt2, *bytes;
+
+int LLVMFuzzerInitialize(int *argc, char ***argv) {
+    (void)argc;
+    (void)argv;
+    char path[4200];
+    snprintf(path, sizeof path, "%s/gpt2.tiktoken", gpt2cl_data_dir());
+    if (file_exists(path)) gpt2 = tokenizer_load("gpt2");
+    else fprintf(stderr, "fuzz_tokenizer: no %s, fuzzing the byte tokenizer and fuzzed vocabularies only\n", path);
+    bytes = tokenizer_load("byte");
+    return 0;
+}
+
+static void round_trip(Tokenizer *t, const unsigned char *s, size_t len) {
+    TokenIds ids = {0}, parts = {0};
+    tokenizer_encode(t, s, len, &ids);
+    size_t at = 0;
+    for (size_t i = 0; i < ids.len; i++) {
+        size_t n;
+        const unsigned char *b = tokenizer_decode(t, ids.ids[i], &n);
+        if (!b || ids.ids[i] == tokenizer_eot(t) || at + n > len || memcmp(s + at, b, n) != 0) {
+            fprintf(stderr, "%s: id %d at byte %zu does not decode back\n", tokenizer_name(t), ids.ids[i], at);
+            abort();
+        }
+        at += n;
+    }
+    if (at != len) abort();
+    // Cut where prepare cuts a big document: the ids must not change.
+    for (size_t pos = 0; pos < len;) {
+        size_t end = tokenizer_split_point(s, len, pos + 1 + len / 3);
+        if (end <= pos || end > len) abort();
+        tokenizer_encode(t, s + pos, end - pos, &parts);
+        pos = end;
+    }
+    if (parts.len != ids.len || memcmp(parts.ids, ids.ids, ids.len * sizeof(int32_t)) != 0) {
+        fprintf(stderr, "%s: encoding in pieces differs\n", tokenizer_name(t));
+        abort();
+    }
+    token_ids_free(&ids);
+    token_ids_free(&parts);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+    const unsigned char *nul = memchr(data, '\0', size);
+    const unsigned char *text = nul ? nul + 1 : data;
+    size_t len = nul ? size - (size_t)(text - data) : size;
+    if (nul) {
+        char err[600];
+        err[0] = '\0';
+        Tokenizer *t = tokenizer_from_tiktoken_text((const char *)data, (size_t)(nul - data), "fuzzed", err, sizeof err);
+        if (t) {
+            round_trip(t, text, len);
+            tokenizer_free(t);
+        } else if (!err[0]) {
+            abort();
+        }
+    }
+    if (gpt2) round_trip(gpt2, text, len);
+    round_trip(bytes, text, len);
+    return 0;
+}
