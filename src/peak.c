@@ -36,7 +36,8 @@ double peak_measure_flops(const Device *dev) {
     CL_CHECK(clSetKernelArg(k, 2, sizeof a, &a));
     CL_CHECK(clSetKernelArg(k, 3, sizeof b, &b));
     int iters = 256;
-    double dt = run_seconds(dev, k, global, local, iters);  // also the warm-up
+    run_seconds(dev, k, global, local, iters);  // warm-up: a driver may compile the kernel at its first launch
+    double dt = run_seconds(dev, k, global, local, iters);
     while (dt < 0.02 && iters < (1 << 24)) dt = run_seconds(dev, k, global, local, iters *= 4);
     if (dt < 0.1) iters = (int)(iters * (0.1 / dt) > (1 << 26) ? (1 << 26) : iters * (0.1 / dt));
     double best = 0;

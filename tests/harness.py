@@ -1,7 +1,10 @@
 """What the Python tests share (standard library only): where the binary and
 the source tree are, and a PASS/FAIL tally that ends in `N passed, N failed`."""
 import os
+import shutil
 import sys
+import tempfile
+import time
 
 ROOT = os.path.abspath(os.environ.get("GPT2CL_SOURCE_ROOT",
                                       os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")))
@@ -33,3 +36,15 @@ def summary(test, extra=""):
     """Prints the tally; returns the exit status."""
     print("%s: %d passed, %d failed%s" % (test, tally["passed"], tally["failed"], extra))
     return 1 if tally["failed"] else 0
+
+
+def run_in_temp_folder(test, cases):
+    """Runs cases(tmp) in a fresh temporary folder, removed afterwards; returns the exit status."""
+    require_binary(test)
+    tmp = tempfile.mkdtemp(prefix="gpt2cl_%s_" % test)
+    t0 = time.monotonic()
+    try:
+        cases(tmp)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return summary(test, " (%.1f s)" % (time.monotonic() - t0))

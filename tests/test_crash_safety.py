@@ -10,16 +10,14 @@ is resumed to the end; its last model and resume state must equal those of the u
 Finds the binary via $GPT2CL_BIN.
 """
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
 
 sys.dont_write_bytecode = True  # do not leave __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import make_shard  # noqa: E402
-from harness import BIN, GPL, report, require_binary, summary  # noqa: E402
+from harness import BIN, GPL, report, run_in_temp_folder  # noqa: E402
 
 STEPS = 5
 CONFIG = dict(n_layer=1, n_head=2, n_embd=64, block_size=32, vocab_size=50257, batch_size=2, seq_len=32,
@@ -81,14 +79,7 @@ def complete_files(run_dir, model_bytes, state_bytes):
 
 
 def main():
-    require_binary("test_crash_safety")
-    tmp = tempfile.mkdtemp(prefix="gpt2cl_test_crash_")
-    t0 = time.monotonic()
-    try:
-        cases(tmp)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return summary("test_crash_safety", " (%.1f s)" % (time.monotonic() - t0))
+    return run_in_temp_folder("test_crash_safety", cases)
 
 
 def cases(tmp):

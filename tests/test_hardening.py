@@ -30,13 +30,12 @@ import signal
 import struct
 import subprocess
 import sys
-import tempfile
 import time
 
 sys.dont_write_bytecode = True  # do not leave __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import make_shard  # noqa: E402
-from harness import BIN, GPL, report, require_binary, summary  # noqa: E402
+from harness import BIN, GPL, report, run_in_temp_folder  # noqa: E402
 
 TINY = dict(n_layer=2, n_head=4, n_embd=64, block_size=64, vocab_size=257, batch_size=2, seq_len=32, steps=1,
             lr="1e-3", schedule="constant")
@@ -161,14 +160,7 @@ def state_with(raw, version=None, checksum=True, patch=None):
 
 
 def main():
-    require_binary("test_hardening")
-    tmp = tempfile.mkdtemp(prefix="gpt2cl_test_hardening_")
-    t0 = time.monotonic()
-    try:
-        cases(tmp)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return summary("test_hardening", " (%.1f s)" % (time.monotonic() - t0))
+    return run_in_temp_folder("test_hardening", cases)
 
 
 def cases(tmp):

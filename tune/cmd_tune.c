@@ -26,9 +26,9 @@ static void usage(FILE *f) {
             "and sample then apply at start-up.\n"
             "Every search starts from the device class's defaults (the parameters an untuned device runs with).\n"
             "  --quick      only the neighbourhood of the class's defaults: our GEMM's tiles one step away and\n"
-            "               our kernels' defines one value either side, no CLBlast search; ends by itself,\n"
-            "               typically in one to three minutes on a CPU\n"
-            "  --budget S   stop the search after about S seconds in all (default 120; 180 with --quick)\n"
+            "               our kernels' defines one value either side, no CLBlast search; most of its gain\n"
+            "               comes first (our GEMM, rules by their share of the step), so the budget cuts the rest\n"
+            "  --budget S   stop the search after about S seconds in all (default 120; 60 with --quick)\n"
             "  --restart    forget this workload's earlier measurements (otherwise an interrupted or\n"
             "               earlier tune is resumed: measured candidates are not run again)\n"
             "The database is $GPT2CL_CACHE_DIR, else $XDG_CACHE_HOME/gpt2cl, else ~/.cache/gpt2cl:\n"
@@ -64,7 +64,7 @@ int cmd_tune(int argc, char **argv) {
         }
     }
     if (!config_path) die("tune needs --config FILE (see `gpt2cl tune --help`)");
-    if (budget < 0) budget = quick ? 180 : 120;
+    if (budget < 0) budget = quick ? 60 : 120;
     config_load_file(&cfg, config_path);
     for (; i < argc; i++) config_apply_override(&cfg, argv[i]);
     config_synthetic_data(&cfg);

@@ -67,8 +67,9 @@ static int env_off(const char *name) {
 static void print_untuned_line(const DeviceClass *c, const char *why, FILE *out) {
     if (!c) fprintf(out, "tuned: no (gpt2cl's generic defaults%s)\n", why);
     else
-        fprintf(out, "tuned: defaults for %s%s; `gpt2cl tune --quick` tunes this device in a minute or two%s%s\n",
-                c->label, why, c->quick_gain ? ", measured " : "", c->quick_gain ? c->quick_gain : "");
+        fprintf(out, "tuned: defaults for %s%s; `gpt2cl tune --quick` tunes this device in about a minute%s%s%s\n",
+                c->label, why, c->quick_gain ? " (measured: " : "", c->quick_gain ? c->quick_gain : "",
+                c->quick_gain ? ")" : "");
 }
 
 KernelParams tune_apply(const Device *dev, TuneLevel level, FILE *out) {

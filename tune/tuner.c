@@ -468,8 +468,10 @@ static void gemm_values(const GemmParams *p, int *v) {
     memcpy(v, x, sizeof x);
 }
 
-// The parameters a quick tune moves, most effective first (GEMM_TM, TN, WG1, KC, WG0, VW).
-static const int quick_params[] = {1, 2, 4, 5, 3, 0};
+// The parameters a quick tune moves, most effective first (TM, TN, WG1, KC; KC only in a rule
+// that splits k): each candidate is a program build, seconds on a CPU device.
+static const int quick_params[] = {1, 2, 4, 5};
+#define KC_PARAM 5
 
 // Our GEMM's next candidate into v (cursor counts them); 0 when there is none.
 // *rule is the class rule it serves (quick) or -1 (every shape). Quick: for
@@ -489,6 +491,7 @@ static int gemm_cl_next(Tuner *t, int *cursor, const int *rule_order, int *v, in
         *rule = r;
         gemm_values(&j->cls->gemm[r].p, v);
         at = index_of_value(&s->params[p], v[p]) + (c % 2 ? 1 : -1);
+        if (p == KC_PARAM && v[p] == 0) at = -1;
         if (at < 0 || at >= s->params[p].nvalues) v[p] = -1;  // no neighbour there: invalid, skipped
         else v[p] = s->params[p].values[at];
         return 1;
@@ -721,6 +724,77 @@ static void tuner_free(Tuner *t) {
     gemm_bufs_free(&t->bufs);
 }
 
+// The full search after the baseline (see the README's Tuning section): our
+// kernels, CLBlast's Xgemm and XgemmDirect, our GEMM, left-over time, and a
+// final check of the CLBlast combination, whose time it returns (-1: none).
+static double search_full(Tuner *t, double check_cost) {
+    TuneJob *j = t->job;
+    int n = j->nshapes;
+    // The budget: up to a third for our kernels (their search ends by itself;
+    // on POCL each round is mostly the 4 s program build), about a third of
+    // what is left for Xgemm, a fifth for XgemmDirect, most of the rest for our
+    // GEMM, a final check.
+    // 2. Our kernels' tunables.
+    search_kernels(t, elapsed(t) + 0.35 * (j->budget - elapsed(t) - check_cost));
+    progress(t, 1);
+    double left = j->budget - elapsed(t);
+
+    // 3. Xgemm, every GEMM forced through the indirect path.
+    t->best_ratio = 1.0;
+    t->phase = "Xgemm";
+    CLBLAST_CHECK(tune_override_min_indirect(j->dev, 0));
+    search_clblast(t, &tune_space_xgemm, NULL, elapsed(t) + 0.35 * left, &t->ind);
+    progress(t, 1);
+
+    // 4. XgemmDirect, forced direct, on the shapes small enough for it.
+    unsigned char *mask = mallocCheck((size_t)n);
+    int ndirect = 0;
+    for (int i = 0; i < n; i++) ndirect += mask[i] = mnk(&j->shapes[i]) <= DIRECT_MAX_MNK;
+    if (ndirect) {
+        t->phase = "XgemmDirect";
+        t->best_ratio = 1.0;
+        CLBLAST_CHECK(tune_override_min_indirect(j->dev, HUGE_MIN_INDIRECT));
+        search_clblast(t, &tune_space_xgemm_direct, mask, elapsed(t) + 0.3 * (j->budget - elapsed(t)), &t->dir);
+        progress(t, 1);
+    }
+
+    // 5. Our GEMM, per shape, in most of what is left.
+    t->best_ratio = 1.0;
+    search_gemm_cl(t, elapsed(t) + 0.7 * (j->budget - elapsed(t) - check_cost), check_cost);
+    progress(t, 1);
+
+    // Time left over goes to our kernels' search if it did not finish (it
+    // resumes from the database), then back to Xgemm, the kernel that
+    // dominates large models, keeping room for the final check.
+    search_kernels(t, j->budget - check_cost - t->est);
+    progress(t, 1);
+    if (elapsed(t) + t->est + check_cost < j->budget) {
+        t->phase = "Xgemm";
+        t->best_ratio = t->ind.found ? t->base_total / t->ind.total : 1.0;
+        CLBLAST_CHECK(tune_override_min_indirect(j->dev, 0));
+        search_clblast(t, &tune_space_xgemm, NULL, j->budget - check_cost, &t->ind);
+        progress(t, 1);
+    }
+
+    // 6. The CLBlast combination, checked and timed once more, if the budget allows.
+    double checked = -1;
+    if (t->ind.found && elapsed(t) + check_cost < j->budget) {
+        double predicted;
+        size_t thr = pick_crossover(t, t->ind.shape_ms, t->dir.found ? t->dir.shape_ms : t->dir_default, &predicted);
+        t->phase = "final check";
+        progress(t, 0);
+        CLBLAST_CHECK(tune_space_override(&tune_space_xgemm, j->dev, t->ind.v));
+        if (t->dir.found) CLBLAST_CHECK(tune_space_override(&tune_space_xgemm_direct, j->dev, t->dir.v));
+        CLBLAST_CHECK(tune_override_min_indirect(j->dev, thr));
+        double *shape_ms = mallocCheck((size_t)n * sizeof *shape_ms);
+        checked = eval_shapes(t, NULL, INFINITY, shape_ms);
+        free(shape_ms);
+        if (checked < 0) die("the tuned combination gives wrong results; run `gpt2cl tune --restart`");
+    }
+    free(mask);
+    return checked;
+}
+
 int tuner_run(TuneJob *j) {
     Tuner t = {.job = j, .rng = 0x9E3779B97F4A7C15ULL, .phase = "defaults"};
     int n = j->nshapes;
@@ -790,80 +864,15 @@ int tuner_run(TuneJob *j) {
     load_recorded(&t);
     fprintf(stderr, "tune: %s: %.2f ms of GEMMs per step (measured in %.1f s, with compilation)\n",
             j->quick ? "device-class defaults" : "CLBlast defaults", t.base_total, t.est);
+    // Quick: our GEMM first, the larger share of a step wherever the class uses it; then our kernels.
+    double checked = -1;
     if (j->quick) {
-        // Our GEMM first, the larger share of a step wherever the class uses it; then our kernels.
         search_gemm_cl(&t, j->budget - check_cost, check_cost);
         progress(&t, 1);
         search_kernels(&t, j->budget);
         progress(&t, 1);
-        pthread_mutex_lock(&t.mu);
-        finalize(&t, -1);
-        t.done = 1;
-        pthread_cond_signal(&t.cond);
-        pthread_mutex_unlock(&t.mu);
-        pthread_join(dog, NULL);
-        tuner_free(&t);
-        return 0;
-    }
-    // The rest of the budget: up to a third for our kernels (their search ends
-    // by itself; on POCL each round is mostly the 4 s program build), about a third of what is left for
-    // Xgemm, a fifth for XgemmDirect, most of the rest for our GEMM, a final check.
-    // 2. Our kernels' tunables.
-    search_kernels(&t, elapsed(&t) + 0.35 * (j->budget - elapsed(&t) - check_cost));
-    progress(&t, 1);
-    double left = j->budget - elapsed(&t);
-
-    // 3. Xgemm, every GEMM forced through the indirect path.
-    t.best_ratio = 1.0;
-    t.phase = "Xgemm";
-    CLBLAST_CHECK(tune_override_min_indirect(j->dev, 0));
-    search_clblast(&t, &tune_space_xgemm, NULL, elapsed(&t) + 0.35 * left, &t.ind);
-    progress(&t, 1);
-
-    // 4. XgemmDirect, forced direct, on the shapes small enough for it.
-    unsigned char *mask = mallocCheck((size_t)n);
-    int ndirect = 0;
-    for (int i = 0; i < n; i++) ndirect += mask[i] = mnk(&j->shapes[i]) <= DIRECT_MAX_MNK;
-    if (ndirect) {
-        t.phase = "XgemmDirect";
-        t.best_ratio = 1.0;
-        CLBLAST_CHECK(tune_override_min_indirect(j->dev, HUGE_MIN_INDIRECT));
-        search_clblast(&t, &tune_space_xgemm_direct, mask, elapsed(&t) + 0.3 * (j->budget - elapsed(&t)), &t.dir);
-        progress(&t, 1);
-    }
-
-    // 5. Our GEMM, per shape, in most of what is left.
-    t.best_ratio = 1.0;
-    search_gemm_cl(&t, elapsed(&t) + 0.7 * (j->budget - elapsed(&t) - check_cost), check_cost);
-    progress(&t, 1);
-
-    // Time left over goes to our kernels' search if it did not finish (it
-    // resumes from the database), then back to Xgemm, the kernel that
-    // dominates large models, keeping room for the final check.
-    search_kernels(&t, j->budget - check_cost - t.est);
-    progress(&t, 1);
-    if (elapsed(&t) + t.est + check_cost < j->budget) {
-        t.phase = "Xgemm";
-        t.best_ratio = t.ind.found ? t.base_total / t.ind.total : 1.0;
-        CLBLAST_CHECK(tune_override_min_indirect(j->dev, 0));
-        search_clblast(&t, &tune_space_xgemm, NULL, j->budget - check_cost, &t.ind);
-        progress(&t, 1);
-    }
-
-    // 6. The CLBlast combination, checked and timed once more, if the budget allows.
-    double checked = -1;
-    if (t.ind.found && elapsed(&t) + check_cost < j->budget) {
-        double predicted;
-        size_t thr = pick_crossover(&t, t.ind.shape_ms, t.dir.found ? t.dir.shape_ms : t.dir_default, &predicted);
-        t.phase = "final check";
-        progress(&t, 0);
-        CLBLAST_CHECK(tune_space_override(&tune_space_xgemm, j->dev, t.ind.v));
-        if (t.dir.found) CLBLAST_CHECK(tune_space_override(&tune_space_xgemm_direct, j->dev, t.dir.v));
-        CLBLAST_CHECK(tune_override_min_indirect(j->dev, thr));
-        double *shape_ms = mallocCheck((size_t)n * sizeof *shape_ms);
-        checked = eval_shapes(&t, NULL, INFINITY, shape_ms);
-        free(shape_ms);
-        if (checked < 0) die("the tuned combination gives wrong results; run `gpt2cl tune --restart`");
+    } else {
+        checked = search_full(&t, check_cost);
     }
     pthread_mutex_lock(&t.mu);
     finalize(&t, checked);
@@ -871,7 +880,6 @@ int tuner_run(TuneJob *j) {
     pthread_cond_signal(&t.cond);
     pthread_mutex_unlock(&t.mu);
     pthread_join(dog, NULL);
-    free(mask);
     tuner_free(&t);
     return 0;
 }
