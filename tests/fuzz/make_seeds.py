@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Writes the fuzz targets' seed inputs into fuzz/corpus/<target>/ (standard library only; small files).
+"""Writes the fuzz targets' seed inputs into tests/fuzz/corpus/<target>/ (standard library only; small files).
 
 The seeds are valid inputs (so the fuzzer starts from the structure the readers expect) and near misses:
 for the tuning database, type confusion (arrays in place of objects, strings and fractions in place of
