@@ -198,6 +198,9 @@ def numbers(tmp, j, good, fifo, folder, model, state_bytes):
     expect_error("sample_key_twice", ["sample", "--checkpoint", model, "seed=1", "seed=2"], "'seed' is given twice",
                  tmp)
     expect_error("tune_budget_nan", ["tune", "--config", good, "--budget", "nan"], ["--budget", "'nan'"], tmp)
+    # A budget spent before the baseline is timed: the tuner's progress is on stdout, its failure one line.
+    expect_error("tune_budget_too_small", ["tune", "--config", good, "--budget", "1", "n_embd=256", "vocab_size=50257"],
+                 ["budget of 1 s"], tmp, env={"GPT2CL_CACHE_DIR": j("small_budget_cache")}, timeout=120)
     expect_error("bench_steps_fraction", ["bench", "--config", good, "--steps", "2.5"], ["--steps", "'2.5'"], tmp)
     expect_error("lr_underflow", ["train", "--config", good, "lr=1e-400"], "lr: '1e-400' is too small", tmp)
     expect_error("lr_overflow", ["train", "--config", good, "lr=1e400"], "lr: '1e400' is too large", tmp)

@@ -67,18 +67,19 @@ typedef struct {
 static double elapsed(const Tuner *t) { return now_seconds() - t->job->t_start; }
 
 // final: 0 = transient (terminal only), 1 = end of a phase, 2 = a candidate's
-// result (one line each when stderr is not a terminal, e.g. in CI logs).
+// result (one line each when stdout is not a terminal, e.g. in CI logs). Progress
+// is information, so it goes to stdout: stderr carries only a failure's one line.
 static void progress(Tuner *t, int final) {
-    int tty = isatty(2);
+    int tty = isatty(1);
     if (!tty && !final) return;
     if (tty && final == 2) final = 0;
     double e = elapsed(t), frac = e / t->job->budget;
     if (frac > 1) frac = 1;
     int bar = (int)(frac * 30);
-    fprintf(stderr, "%s[%.*s%.*s] %3.0f%% %5.1f/%.0f s  %-12s #%-4d best %.2fx vs defaults%s", tty ? "\r" : "", bar,
+    printf("%s[%.*s%.*s] %3.0f%% %5.1f/%.0f s  %-12s #%-4d best %.2fx vs defaults%s", tty ? "\r" : "", bar,
             "##############################", 30 - bar, "..............................", 100 * frac, e,
             t->job->budget, t->phase, t->cand, t->best_ratio, final ? "\n" : "");
-    fflush(stderr);
+    fflush(stdout);
 }
 
 // Runs every shape in mask; fills shape_ms (-1 when skipped). Returns the
@@ -616,7 +617,7 @@ static void finalize(Tuner *t, double checked_total) {
             cJSON *gr = cJSON_AddObjectToObject(clb, "GemmRoutine");
             cJSON_AddNumberToObject(gr, "XGEMM_MIN_INDIRECT_SIZE", (double)thr);
         } else {
-            fprintf(stderr, "tune: nothing beat CLBlast's defaults (%.2f vs %.2f ms); keeping them\n", total,
+            printf("tune: nothing beat CLBlast's defaults (%.2f vs %.2f ms); keeping them\n", total,
                     t->base_total);
         }
     }
@@ -700,10 +701,14 @@ static void *watchdog(void *arg) {
     while (!t->done)
         if (pthread_cond_timedwait(&t->cond, &t->mu, &until) != 0) break;
     if (!t->done) {
-        fprintf(stderr, "\ntune: budget reached during %s candidate #%d (not recorded; the next tune retries it)\n",
-                t->phase, t->cand);
+        // _exit: the main thread may be inside CLBlast or the compiler; stdio is flushed by hand.
+        printf("\ntune: budget reached during %s candidate #%d (not recorded; the next tune retries it)\n", t->phase,
+               t->cand);
         if (t->have_base) finalize(t, -1);
-        else fprintf(stderr, "tune: the budget did not even cover CLBlast's defaults; nothing written\n");
+        fflush(stdout);
+        if (!t->have_base)
+            fprintf(stderr, "gpt2cl: error: the budget of %.0f s did not even cover timing the baseline; nothing "
+                    "written (give a larger --budget)\n", t->job->budget);
         _exit(t->have_base ? 0 : 1);
     }
     pthread_mutex_unlock(&t->mu);
@@ -862,7 +867,7 @@ int tuner_run(TuneJob *j) {
     t.best_ratio = 1.0;
     pthread_mutex_unlock(&t.mu);
     load_recorded(&t);
-    fprintf(stderr, "tune: %s: %.2f ms of GEMMs per step (measured in %.1f s, with compilation)\n",
+    printf("tune: %s: %.2f ms of GEMMs per step (measured in %.1f s, with compilation)\n",
             j->quick ? "device-class defaults" : "CLBlast defaults", t.base_total, t.est);
     // Quick: our GEMM first, the larger share of a step wherever the class uses it; then our kernels.
     double checked = -1;
