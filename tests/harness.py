@@ -48,3 +48,11 @@ def run_in_temp_folder(test, cases):
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return summary(test, " (%.1f s)" % (time.monotonic() - t0))
+
+
+def write_ini(path, **keys):
+    """A config file of key = value lines; returns its path."""
+    with open(path, "w") as f:
+        for k, v in keys.items():
+            f.write("%s = %s\n" % (k, v))
+    return path

@@ -17,7 +17,7 @@ import time
 sys.dont_write_bytecode = True  # do not leave __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import make_shard  # noqa: E402
-from harness import BIN, GPL, report, run_in_temp_folder  # noqa: E402
+from harness import BIN, GPL, report, run_in_temp_folder, write_ini  # noqa: E402
 
 STEPS = 5
 CONFIG = dict(n_layer=1, n_head=2, n_embd=64, block_size=32, vocab_size=50257, batch_size=2, seq_len=32,
@@ -25,13 +25,6 @@ CONFIG = dict(n_layer=1, n_head=2, n_embd=64, block_size=32, vocab_size=50257, b
 # Trial i kills at the KILL_AT[i]-th checkpoint write of its process: the model of step 2 in the fresh run,
 # then the state and the model of the resumed runs (which start again from step 1's checkpoint).
 KILL_AT = (3, 2, 1)
-
-
-def write_ini(path, **keys):
-    with open(path, "w") as f:
-        for k, v in keys.items():
-            f.write("%s = %s\n" % (k, v))
-    return path
 
 
 def train(args, cwd):
