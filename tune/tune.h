@@ -2,6 +2,8 @@
 #pragma once
 #include <stdio.h>
 
+#include <cjson/cJSON.h>
+
 #include "cl_device.h"
 #include "ops.h"
 
@@ -17,6 +19,13 @@ typedef enum { TUNE_GENERIC, TUNE_CLASS, TUNE_DATABASE } TuneLevel;
 // the environment lowers TUNE_DATABASE to TUNE_CLASS, GPT2CL_CLASS_DEFAULTS=0
 // TUNE_CLASS to TUNE_GENERIC.
 KernelParams tune_apply(const Device *dev, TuneLevel level, FILE *out);
+
+// A database's best.clblast ({"Xgemm": {...}, "XgemmDirect": {...}, "GemmRoutine": {...}}) through
+// CLBlastOverrideParameters; a kernel CLBlast rejects keeps its defaults, with a warning.
+void tune_apply_clblast(const Device *dev, const cJSON *clblast);
+
+// best.baseline of a quick tune (timed against the device class's defaults).
+#define TUNE_BASELINE_QUICK "device class"
 
 // Sends the GEMM shapes tune_apply last chose for dev through our GEMM
 // (cl/gemm.cl) in ops (after ops_init): the database's shapes, then the device

@@ -30,6 +30,11 @@ static int apply_kernel(const Device *dev, const cJSON *params, const char *kern
     return st == CLBlastSuccess;
 }
 
+void tune_apply_clblast(const Device *dev, const cJSON *clblast) {
+    const cJSON *k;
+    cJSON_ArrayForEach(k, clblast) apply_kernel(dev, k, k->string);
+}
+
 // What tune_apply last chose for dev, for tune_apply_gemm_cl (which runs once
 // Ops exists), so the database is read, and warned about, once: best.gemm_cl
 // and the device class whose GEMM rules apply beneath it.
@@ -81,21 +86,26 @@ KernelParams tune_apply(const Device *dev, TuneLevel level, FILE *out) {
     applied_device = dev->device;
     applied_class = level >= TUNE_CLASS ? device_class_find(dev) : NULL;
     KernelParams kp = applied_class ? device_class_kernel_params(applied_class, dev) : kernel_params_default(dev);
-    if (applied_class) device_class_apply_clblast(applied_class, dev);
     TuneDb db;
     const cJSON *best = NULL;
     if (level == TUNE_DATABASE && tune_db_load(&db, dev)) best = tune_db_best(&db);
+    // A full tune measured CLBlast from its own defaults, so its best.clblast (empty where those won) replaces
+    // the class's CLBlast parameters; a quick tune timed the class's, and keeps them beneath its own.
+    const cJSON *baseline = cJSON_GetObjectItemCaseSensitive(best, "baseline");
+    int quick = cJSON_IsString(baseline) && !strcmp(baseline->valuestring, TUNE_BASELINE_QUICK);
+    if (applied_class && (!best || quick)) device_class_apply_clblast(applied_class, dev);
     if (!best) {
         print_untuned_line(applied_class, why, out);
         if (level == TUNE_DATABASE) tune_db_free(&db);
         return kp;
     }
-    const cJSON *clblast = cJSON_GetObjectItemCaseSensitive(best, "clblast"), *k;
-    cJSON_ArrayForEach(k, clblast) apply_kernel(dev, k, k->string);
+    tune_apply_clblast(dev, cJSON_GetObjectItemCaseSensitive(best, "clblast"));
+    const cJSON *k;
     kp = apply_kernel_params(dev, cJSON_GetObjectItemCaseSensitive(best, "kernels"), kp);
     const cJSON *ours_list = cJSON_GetObjectItemCaseSensitive(best, "gemm_cl");
     applied_gemm_cl = ours_list ? cJSON_Duplicate(ours_list, 1) : NULL;
-    int ours = cJSON_GetArraySize(ours_list);
+    int ours = 0;  // shapes sent through our GEMM (an entry marked "clblast" keeps its shape with CLBlast)
+    cJSON_ArrayForEach(k, ours_list) ours += !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(k, "clblast"));
     int ours_all = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(ours_list, 0), "all"));
     const cJSON *date = cJSON_GetObjectItemCaseSensitive(best, "date");
     const cJSON *d0 = cJSON_GetObjectItemCaseSensitive(best, "gemm_ms_default");

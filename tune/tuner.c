@@ -10,6 +10,7 @@
 
 #include "gemm_bench.h"
 #include "tunables.h"
+#include "tune.h"
 #include "util.h"
 
 #define TIME_PER_SHAPE 0.05   // seconds of repetitions per shape and candidate (one run at least)
@@ -598,7 +599,7 @@ static void finalize(Tuner *t, double checked_total) {
     cJSON_AddStringToObject(best, "date", date);
     cJSON_AddStringToObject(best, "workload", j->workload);
     cJSON_AddNumberToObject(best, "gemm_ms_default", t->base_total);
-    cJSON_AddStringToObject(best, "baseline", j->quick ? "device class" : "CLBlast defaults");
+    cJSON_AddStringToObject(best, "baseline", j->quick ? TUNE_BASELINE_QUICK : "CLBlast defaults");
     cJSON *clb = cJSON_AddObjectToObject(best, "clblast");
     double tuned = t->base_total;
     // A quick tune keeps the CLBlast parameters an earlier full tune chose.
@@ -827,6 +828,7 @@ int tuner_run(TuneJob *j) {
     // defaults, or for a quick tune each shape as the device class runs it.
     t.start_kp = j->cls ? device_class_kernel_params(j->cls, j->dev) : kernel_params_default(j->dev);
     if (j->quick && j->cls) device_class_apply_clblast(j->cls, j->dev);
+    if (j->quick) tune_apply_clblast(j->dev, cJSON_GetObjectItemCaseSensitive(tune_db_best(j->db), "clblast"));
     progress(&t, 0);
     double t0 = now_seconds(), base_total = 0;
     GemmKernels rule_k[GEMM_RULES_MAX] = {0};
