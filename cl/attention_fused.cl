@@ -12,7 +12,7 @@
 // whole group, once as rows and once transposed: a row's scores against a
 // tile are one ATTN_BK-wide vector (so exp() runs on vectors), and its
 // head-sized accumulators are vectors of ATTN_VW floats. Head sizes up to
-// ATTN_HS_MAX (set by the host, src/ops.h), zero-padded past hs.
+// ATTN_HS_MAX (set by the host, src/runtime/ops.h), zero-padded past hs.
 #define HSV (ATTN_HS_MAX / ATTN_VW)    // head vectors per row
 #define floatBK FLOATN(ATTN_BK)         // one score per row of a tile
 #define LOADBK(p) VLOADN(ATTN_BK)(0, (p))

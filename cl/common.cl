@@ -1,6 +1,6 @@
 // Shared definitions for every gpt2cl kernel. The whole cl/ folder is compiled
 // as one program. Its tunables are the #ifndef defaults below; the host always
-// passes all of them as -D options (src/kernel_params.c holds their defaults
+// passes all of them as -D options (src/runtime/kernel_params.c holds their defaults
 // per device and legal values, tune/ searches them per device).
 
 // Work-group size of the 1-D launches (elementwise kernels, column sums, copies).
@@ -60,7 +60,7 @@
 #ifndef COLSUM_CHUNKS
 #define COLSUM_CHUNKS 1
 #endif
-// Fused paths, chosen by the host (src/ops.c, src/forward.c), 0 or 1 each:
+// Fused paths, chosen by the host (src/runtime/ops.c, src/model/forward.c), 0 or 1 each:
 // LN_FUSED: residual add + projection bias + the next LayerNorm in one row pass;
 // GELU_FUSED: fc bias + GELU forward; GELU_BWD_FUSED: GELU backward + the fc
 // bias gradient (a column kernel, cl/gelu.cl);

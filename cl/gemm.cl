@@ -1,6 +1,6 @@
 // gpt2cl's own row-major SGEMM, a tunable alternative to CLBlast (see tune/):
 // C = alpha * op(A) op(B) + beta * C, optionally strided-batched (dimension 2).
-// Built as a program of its own, one per parameter set (src/gemm_cl.c).
+// Built as a program of its own, one per parameter set (src/runtime/gemm_cl.c).
 //
 // Written for CPU devices through POCL: there a work-group is a loop over its
 // items, and the loop vectorizer does not reach across a work-item's own k

@@ -1,6 +1,6 @@
 // The device's FP32 peak, for model FLOP utilisation (MFU): independent chains
 // of fused multiply-adds on registers, no memory traffic but one store per
-// work-item. Built alone (src/peak.c) with PEAK_VW = a vector width that fills
+// work-item. Built alone (src/runtime/peak.c) with PEAK_VW = a vector width that fills
 // the device's SIMD lanes (explicit vectors on CPUs, where POCL does not
 // vectorize across work-items through a loop).
 #ifndef PEAK_VW

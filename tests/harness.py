@@ -14,7 +14,7 @@ tally = {"passed": 0, "failed": 0}
 
 
 def data_dir():
-    """gpt2cl's data folder, as the binary finds it (src/util.c)."""
+    """gpt2cl's data folder, as the binary finds it (src/util/util.c)."""
     if os.environ.get("GPT2CL_DATA"):
         return os.environ["GPT2CL_DATA"]
     xdg = os.environ.get("XDG_DATA_HOME") or os.path.join(os.environ["HOME"], ".local", "share")

@@ -9,9 +9,9 @@
 // larger than the kernel allows (the error a GPU gives where a CPU driver's
 // larger limit forgives it), whose error is deliberately not acted on here so
 // that the run goes on.
-#include "cl_device.h"
+#include "runtime/cl_device.h"
 #include "test_util.h"
-#include "util.h"
+#include "util/util.h"
 
 static const char *source =
     "__kernel void racy_sum(__global float *out, __global const float *in) {\n"

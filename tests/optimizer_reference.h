@@ -6,7 +6,7 @@
 #pragma once
 #include <stddef.h>
 
-#include "optimizer.h"
+#include "model/optimizer.h"
 
 typedef struct {
     size_t offset;      // llm.c element offset

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "util.h"
+#include "util/util.h"
 
 #define GELU_SCALING_FACTOR 0.7978845608028654  // sqrt(2/pi)
 

@@ -1,4 +1,4 @@
-// Plain C reference of every device operation of src/ops.h, for tests/test_kernels.c.
+// Plain C reference of every device operation of src/runtime/ops.h, for tests/test_kernels.c.
 // Straightforward loops in the style of llm.c's CPU train_gpt2.c, accumulating in
 // double. Same shapes and the same accumulate/overwrite contracts as ops.h:
 // B batch, T time, C channels, NH heads, hs = C/NH, V vocab, Vp padded vocab.

@@ -157,7 +157,7 @@ def cases(tmp):
     expect_error("override_bad_enum", ["train", "--config", good, "schedule=foo"],
                  ["schedule: 'foo' is not one of", "cosine"], tmp)
     expect_error("override_bad_optimizer", ["train", "--config", good, "optimizer=sgd"], "optimizer: 'sgd'", tmp)
-    # --- optimizer keys (issue 4) ---
+    # --- optimizer keys ---
     bad_opt = [
         ("opt_bool_value", ["adamw_bias_correction1=maybe"], "adamw_bias_correction1: 'maybe' is not true or false"),
         ("opt_lionar_angle_word", ["optimizer=lionar", "lionar_angle=big"], ["lionar_angle: 'big'", "radians"]),

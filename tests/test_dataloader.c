@@ -12,10 +12,10 @@
 #include <string.h>
 #include <sys/wait.h>
 
-#include "dataloader.h"
-#include "rng.h"
 #include "test_util.h"
-#include "util.h"
+#include "train/dataloader.h"
+#include "util/rng.h"
+#include "util/util.h"
 
 // ---- prepare -> loader ----
 

@@ -5,9 +5,9 @@
 #include <math.h>
 #include <string.h>
 
-#include "gemm_cl.h"
+#include "runtime/gemm_cl.h"
 #include "test_util.h"
-#include "util.h"
+#include "util/util.h"
 
 typedef struct {
     int ta, tb;

@@ -121,7 +121,7 @@ def dead_pid():
     return p.pid
 
 
-# ---- the resume state's checksum, reimplemented from its description (src/checkpoint.c) ----
+# ---- the resume state's checksum, reimplemented from its description (src/train/checkpoint.c) ----
 STATE_CHECKSUM_OFFSET = 136  # after magic..snr_floats of the 1 KiB header (8-byte aligned)
 
 

@@ -1,4 +1,4 @@
-// Every device operation of src/ops.h, forward and backward, against the plain C
+// Every device operation of src/runtime/ops.h, forward and backward, against the plain C
 // reference of tests/reference.c on seeded random inputs.
 //
 // Shapes: small ones that are not multiples of the work-group size (odd row
@@ -8,7 +8,7 @@
 // gradient norm), and lengths that leave a tail after the last full vector.
 //
 // Everything runs three times: with the device's default kernel parameters
-// (src/kernel_params.h) and with two sets far from them, since the tuner may
+// (src/runtime/kernel_params.h) and with two sets far from them, since the tuner may
 // pick any legal set. The small mode (GPT2CL_TEST_SMALL=1, for the oclgrind
 // suite) runs the small shapes only, with the defaults and two GPU-shaped sets,
 // then CLBlast's indirect GEMM path.
@@ -21,13 +21,13 @@
 #include <stdarg.h>
 #include <string.h>
 
-#include "forward.h"
-#include "ops.h"
+#include "model/forward.h"
 #include "reference.h"
-#include "rng.h"
+#include "runtime/ops.h"
+#include "runtime/tunables.h"
 #include "test_util.h"
-#include "tunables.h"
-#include "util.h"
+#include "util/rng.h"
+#include "util/util.h"
 
 static Device dev;
 static Ops ops;
@@ -76,7 +76,7 @@ static const char *label(const char *fmt, ...) {
 }
 
 // The token buckets of op_encoder_backward, built exactly as gpt2_set_batch
-// (src/forward.c) does: positions grouped by token, ascending within a token.
+// (src/model/forward.c) does: positions grouped by token, ascending within a token.
 // ---- embeddings ----
 static void test_encoder(int B, int T, int C, int V, int token_range) {
     printf("-- encoder B=%d T=%d C=%d V=%d (tokens from %d values)\n", B, T, C, V, token_range);

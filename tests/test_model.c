@@ -13,12 +13,12 @@
 #include <cjson/cJSON.h>
 #include <string.h>
 
-#include "forward.h"
-#include "model.h"
-#include "ops.h"
-#include "optimizer.h"
+#include "model/forward.h"
+#include "model/model.h"
+#include "model/optimizer.h"
+#include "runtime/ops.h"
 #include "test_util.h"
-#include "util.h"
+#include "util/util.h"
 
 static double json_num(const cJSON *j, const char *key) {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, key);

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Short training runs with every optimizer (issue 4; python3 standard library only).
+"""Short training runs with every optimizer (python3 standard library only).
 
   <optimizer>_val_loss   20 steps on GPL-3 bytes (tiny model, no warmup, trapezoid schedule) lower the validation
                          loss: last < first validation and < ln(257) - 0.3 (an untrained model sits at ln 257)

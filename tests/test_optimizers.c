@@ -1,5 +1,5 @@
 // Optimizers and update-size measurements on the device against the plain C
-// reference of tests/optimizer_reference.c and host computations (issue 4).
+// reference of tests/optimizer_reference.c and host computations.
 //
 // A tiny GPT-2 parameter set (V=100 padded to 128, maxT 8, L 2, C 24: rows of
 // 24 and 96, not multiples of the work-group) with random weights and random
@@ -15,14 +15,15 @@
 #include <math.h>
 #include <string.h>
 
-#include "config.h"
-#include "forward.h"
-#include "measure.h"
+#include "model/forward.h"
+#include "model/measure.h"
 #include "optimizer_reference.h"
 #include "reference.h"
-#include "rng.h"
 #include "test_util.h"
-#include "util.h"
+#include "train/config.h"
+#include "train/trainer.h"
+#include "util/rng.h"
+#include "util/util.h"
 
 static Device dev;
 static Ops ops;
@@ -258,7 +259,8 @@ static void test_measurements(void) {
     const int B = model.B, T = model.T, BT = B * T, C = model.config.channels, L = model.config.num_layers;
     Config cfg = measure_config(1);
     Measure ms;
-    measure_create(&ms, &model, &cfg);
+    MeasureOptions mo = measure_options_from_config(&cfg);
+    measure_create(&ms, &model, &mo);
     OptimizerHyper h = base_hyper("adamw");
     h.lr_peak = 0.01;
     Optimizer opt;
@@ -360,7 +362,8 @@ static void test_snr(void) {
     cfg.metrics_every = 0;
     cfg.rrc_correction = 1;  // the SNR every step, no full measurement
     Measure ms;
-    measure_create(&ms, &model, &cfg);
+    MeasureOptions mo = measure_options_from_config(&cfg);
+    measure_create(&ms, &model, &mo);
     OptimizerHyper h = base_hyper("lionar");
     Optimizer opt;
     optimizer_create(&opt, optimizer_find("lionar"), &h, &model);

@@ -8,11 +8,11 @@
 #include <math.h>
 #include <string.h>
 
-#include "generate.h"
-#include "model.h"
-#include "ops.h"
+#include "model/generate.h"
+#include "model/model.h"
+#include "runtime/ops.h"
 #include "test_util.h"
-#include "util.h"
+#include "util/util.h"
 
 typedef struct {
     int tokens[64];

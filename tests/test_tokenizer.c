@@ -12,10 +12,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "bpe_internal.h"
-#include "prepare_shards.h"
-#include "tokenizer.h"
-#include "util.h"
+#include "text/bpe_internal.h"
+#include "text/prepare_shards.h"
+#include "text/tokenizer.h"
+#include "util/util.h"
 
 static int n_pass, n_fail;
 

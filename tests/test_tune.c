@@ -5,11 +5,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "runtime/tunables.h"
+#include "runtime/tune_apply.h"
+#include "runtime/tune_db.h"
 #include "test_util.h"
-#include "tunables.h"
-#include "tune.h"
-#include "tune_db.h"
-#include "util.h"
+#include "util/util.h"
 
 static char err_path[4096];
 

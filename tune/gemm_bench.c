@@ -1,10 +1,10 @@
-#include "gemm_bench.h"
+#include "tune/gemm_bench.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "util.h"
+#include "util/util.h"
 
 static size_t batched(const GemmShape *s, size_t stride, size_t last) {
     return (s->batch > 1 ? stride * (s->batch - 1) : 0) + last;

@@ -1,9 +1,9 @@
 // Runs and times single GEMM shapes (CLBlast or cl/gemm.cl) (as recorded by Ops) on scratch
-// buffers: shared by the tuner, `gpt2cl bench` and tune/bench_blas.c.
+// buffers: shared by the tuner, `gpt2cl bench` and src/cli/bench_gemm_blas.c.
 #pragma once
-#include "cl_device.h"
-#include "gemm_cl.h"
-#include "ops.h"
+#include "runtime/cl_device.h"
+#include "runtime/gemm_cl.h"
+#include "runtime/ops.h"
 
 typedef struct {
     cl_mem a, b, c;

@@ -5,10 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ops.h"
-#include "tunables.h"
-#include "tuner.h"
-#include "util.h"
+#include "runtime/ops.h"
+#include "runtime/tunables.h"
+#include "tune/tuner.h"
+#include "util/util.h"
 
 #define KERNEL_TIME 0.1          // seconds of repetitions per kernel and candidate
 #define MAX_REL_ERROR 1e-4       // vs the reference outputs, relative to 1 + |ref|

@@ -1,4 +1,4 @@
-#include "tuner.h"
+#include "tune/tuner.h"
 
 #include <math.h>
 #include <pthread.h>
@@ -8,10 +8,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "gemm_bench.h"
-#include "tunables.h"
-#include "tune.h"
-#include "util.h"
+#include "runtime/tunables.h"
+#include "runtime/tune_apply.h"
+#include "tune/gemm_bench.h"
+#include "util/util.h"
 
 #define TIME_PER_SHAPE 0.05   // seconds of repetitions per shape and candidate (one run at least)
 #define MAX_REL_ERROR 1e-3    // vs the default parameters' result, relative to max |C|
@@ -268,7 +268,7 @@ static void family_result(Tuner *t, int f, const int *w, double ms) {
     kernels_total(t);
 }
 
-// Our kernels' tunables (src/kernel_params.h). Families are independent, so
+// Our kernels' tunables (src/runtime/kernel_params.h). Families are independent, so
 // every round builds one program holding the next candidate of each family
 // and times each family with its own defines.
 static void search_kernels(Tuner *t, double deadline) {

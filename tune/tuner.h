@@ -3,9 +3,9 @@
 // kernels' tunables, family by family; every candidate is checked against the
 // results of the defaults before it is timed, and recorded in the database.
 #pragma once
-#include "device_classes.h"
-#include "ops.h"
-#include "tune_db.h"
+#include "runtime/device_classes.h"
+#include "runtime/ops.h"
+#include "runtime/tune_db.h"
 
 typedef struct {
     int B, T, C, NH, L, V, Vp;  // the model and batch, for our kernels
@@ -21,7 +21,7 @@ typedef struct {
     TuneModelShape model;
     double t_start, budget;  // seconds (now_seconds clock)
     int restart;             // ignore earlier measurements of this workload
-    // The device's class (tune/device_classes.h): its kernel tunables and GEMM
+    // The device's class (src/runtime/device_classes.h): its kernel tunables and GEMM
     // tiles seed the search. quick: start from the class's defaults as they run
     // (our GEMM where its rules say, CLBlast with its parameters elsewhere) and
     // search only their neighbourhood: our GEMM's tiles one step from the

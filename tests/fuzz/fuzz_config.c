@@ -1,4 +1,4 @@
-// libFuzzer target: the .ini config parser (src/config.c). Any text must parse
+// libFuzzer target: the .ini config parser (src/train/config.c). Any text must parse
 // or fail with a line number and a reason, never crash; and a config that
 // parses must survive the round trip through the copy a run saves
 // (config_write) unchanged, since `train --resume` reads that copy back.
@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config.h"
+#include "train/config.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     Config a;

@@ -7,9 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "checkpoint.h"
-#include "dataloader.h"
-#include "model.h"
+#include "model/model.h"
+#include "train/checkpoint.h"
+#include "train/dataloader.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     long long file_size = 0;

@@ -1,4 +1,4 @@
-// libFuzzer target: the tokenizer (src/tokenizer.c, bpe_*.c). Input: a
+// libFuzzer target: the tokenizer (src/text/tokenizer.c, bpe_*.c). Input: a
 // .tiktoken vocabulary, a NUL byte, then text; without a NUL, all of it is
 // text. A vocabulary either loads or is refused with a reason (never a
 // crash); the text is encoded with it (if it loaded), with the GPT-2
@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tokenizer.h"
-#include "util.h"
+#include "text/tokenizer.h"
+#include "util/util.h"
 
 static Tokenizer *gpt2, *bytes;
 

@@ -1,6 +1,6 @@
-// libFuzzer target: the tuning-database reader (tune/tune_db.c, the field
-// checks of tune/tune_db_check.c) and what applies it at start-up
-// (tune/tune_apply.c), on the real default OpenCL device. The input is a
+// libFuzzer target: the tuning-database reader (src/runtime/tune_db.c, the field
+// checks of src/runtime/tune_db_check.c) and what applies it at start-up
+// (src/runtime/tune_apply.c), on the real default OpenCL device. The input is a
 // database's JSON text; its "format" and "key" are set to this device's, so
 // that every input reaches the field checks (type confusion: arrays for
 // objects, strings for numbers, fractions, huge values). Nothing may crash,
@@ -13,10 +13,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cl_device.h"
-#include "tune.h"
-#include "tune_db.h"
-#include "util.h"
+#include "runtime/cl_device.h"
+#include "runtime/tune_apply.h"
+#include "runtime/tune_db.h"
+#include "util/util.h"
 
 static Device dev;
 static TuneDb fresh;  // this device's key and the database's path

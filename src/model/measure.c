@@ -1,0 +1,230 @@
+#include "model/measure.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/util.h"
+
+void measure_create(Measure *ms, GPT2 *m, const MeasureOptions *mo) {
+    memset(ms, 0, sizeof *ms);
+    ms->every = mo->every;
+    ms->rrc_correction = mo->rrc_correction;
+    ms->accum = mo->accum;
+    ms->b = mo->b;
+    ms->snr_ema = mo->snr_ema;
+    if (!ms->every && !ms->rrc_correction) return;  // off: nothing allocated, nothing done
+    const Device *dev = m->dev;
+    const size_t P = m->padded_elems * sizeof(float), C = (size_t)m->config.channels;
+    ms->tstats = device_alloc(dev, 4 * NUM_PARAM_TENSORS * sizeof(float), "measurement statistics");
+    ms->micro = device_alloc(dev, 4 * NUM_PARAM_TENSORS * sizeof(float), "measurement statistics");
+    ms->partials = device_alloc(dev, 4 * NORM_GROUPS_MAX * sizeof(float), "measurement partial sums");
+    // Only the matrix tensors' slots get written: the others must read as 0 (phi 0, rho 1), deterministically.
+    device_zero(dev, ms->tstats, 0, 4 * NUM_PARAM_TENSORS * sizeof(float));
+    device_zero(dev, ms->micro, 0, 4 * NUM_PARAM_TENSORS * sizeof(float));
+    if (ms->accum >= 2) ms->gprev = device_alloc(dev, P, "previous gradients (SNR)");
+    if (!ms->every) return;
+    ms->prev = device_alloc(dev, P, "parameters before the update (measurements)");
+    matrix_row_base(m, 0, &ms->num_rows);
+    ms->rows = device_alloc(dev, 3 * ms->num_rows * sizeof(float), "per-row measurements");
+    ms->rrc = device_alloc(dev, 4 * 2 * NUM_PARAM_TENSORS * (size_t)m->config.num_layers * sizeof(float),
+                           "rrc measurements");
+    ms->wscratch = device_alloc(dev, 4 * C * C * sizeof(float), "measurement weight scratch");
+    ms->yscratch = device_alloc(dev, (size_t)m->B * m->T * 4 * C * sizeof(float), "measurement output scratch");
+}
+
+void measure_free(Measure *ms) {
+    cl_mem bufs[] = {ms->prev, ms->gprev, ms->rows, ms->tstats, ms->micro, ms->rrc, ms->partials, ms->wscratch,
+                     ms->yscratch};
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
+        if (bufs[i]) CL_CHECK(clReleaseMemObject(bufs[i]));
+    memset(ms, 0, sizeof *ms);
+}
+
+int measure_param_copies(const MeasureOptions *mo) {
+    return (mo->every > 0) + ((mo->every > 0 || mo->rrc_correction) && mo->accum >= 2);
+}
+
+int measure_due(const Measure *ms, int step) { return ms->every > 0 && step % ms->every == 0; }
+
+int measure_snr_due(const Measure *ms, int step) {
+    return ms->accum >= 2 && (ms->rrc_correction || measure_due(ms, step));
+}
+
+static void copy_buffer(const Device *dev, cl_mem dst, cl_mem src, size_t bytes) {
+    CL_CHECK(clEnqueueCopyBuffer(dev->queue, src, dst, 0, 0, bytes, 0, NULL, NULL));
+}
+
+void measure_micro_begin(Measure *ms, GPT2 *m) {
+    copy_buffer(m->dev, ms->gprev, m->grads.parent, m->padded_elems * sizeof(float));
+}
+
+void measure_micro_end(Measure *ms, GPT2 *m, Ops *o, int k) {
+    for (int i = 0; i < NUM_PARAM_TENSORS; i++) {
+        if (!m->tensors[i].is_matrix) continue;
+        size_t first, n;
+        tensor_range(&m->tensors[i], &first, &n);
+        op_pair_stats(o, ms->micro, ms->partials, m->grads.parent, ms->gprev, first, n, i, k > 0);
+    }
+}
+
+void measure_before_update(Measure *ms, GPT2 *m, Ops *o, Optimizer *opt, int snr, int full) {
+    for (int i = 0; i < NUM_PARAM_TENSORS; i++) {
+        if (!m->tensors[i].is_matrix) continue;
+        size_t first, n;
+        tensor_range(&m->tensors[i], &first, &n);
+        op_pair_stats(o, ms->tstats, ms->partials, m->grads.parent, opt->state[0], first, n, i, 0);
+    }
+    if (snr) {
+        float b = (float)ms->b, B = (float)ms->b * ms->accum;
+        op_snr_update(o, opt->snr, ms->tstats, ms->micro, NUM_PARAM_TENSORS, b, B, (float)ms->accum,
+                      (float)ms->snr_ema);
+    }
+    if (full) copy_buffer(m->dev, ms->prev, m->params.parent, m->padded_elems * sizeof(float));
+}
+
+// The angle between w and w' from ||w||^2, (w'-w).w and ||w'-w||^2, in double:
+// chord = || w'/||w'|| - w/||w|| ||, angle = 2 asin(chord/2). No cosine, so angles
+// of 1e-4 rad keep their precision. Returns -1 for a zero w or w'.
+static double angle_from_sums(double ww, double dw, double dd) {
+    double nn2 = ww + 2 * dw + dd;  // ||w'||^2
+    if (ww <= 0 || nn2 <= 0) return -1;
+    double na = sqrt(ww), nn = sqrt(nn2);
+    double inv_diff = -(2 * dw + dd) / (na + nn) / (na * nn);  // 1/||w'|| - 1/||w||
+    // w'/nn - w/na = (w'-w)/nn + w (1/nn - 1/na)
+    double chord2 = dd / nn2 + ww * inv_diff * inv_diff + 2 * dw / nn * inv_diff;
+    double chord = sqrt(chord2 > 0 ? chord2 : 0);
+    return 2 * asin(chord / 2 < 1 ? chord / 2 : 1);
+}
+
+static float *read_floats(const Device *dev, cl_mem buf, size_t n) {
+    float *x = mallocCheck(n * sizeof(float));
+    device_read(dev, buf, 0, n * sizeof(float), x);
+    return x;
+}
+
+// The layer inputs X (B*T, in) of each linear weight.
+static cl_mem linear_input(GPT2 *m, int tensor, int l, int *in) {
+    int C = m->config.channels;
+    *in = C;
+    switch (tensor) {
+        case P_QKVW: return m->acts.ln1[l];
+        case P_ATTPROJW: return m->acts.atty[l];
+        case P_FCW: return m->acts.ln2[l];
+        case P_FCPROJW: *in = 4 * C; return m->acts.fch_gelu[l];
+        default: return NULL;
+    }
+}
+
+// The output y = X W^T + b of each linear layer as the forward pass left it: stored
+// (qkv, fch) or the difference of the residual stream around the add (projections).
+static void layer_output(GPT2 *m, int tensor, int l, cl_mem *y, cl_mem *y_before) {
+    *y_before = NULL;
+    switch (tensor) {
+        case P_QKVW: *y = m->acts.qkv[l]; break;
+        case P_FCW: *y = m->acts.fch[l]; break;
+        case P_ATTPROJW:
+            *y = m->acts.residual2[l];
+            *y_before = l == 0 ? m->acts.encoded : m->acts.residual3[l - 1];
+            break;
+        default:  // P_FCPROJW
+            *y = m->acts.residual3[l];
+            *y_before = m->acts.residual2[l];
+            break;
+    }
+}
+
+void measure_after_update(Measure *ms, GPT2 *m, Ops *o, Optimizer *opt, const int *inputs, int step, float lr,
+                          float clip) {
+    const Device *dev = m->dev;
+    const int L = m->config.num_layers, BT = m->B * m->T;
+    // per-row sums of every matrix slice
+    for (int i = 0; i < NUM_PARAM_TENSORS; i++) {
+        const ParamTensor *pt = &m->tensors[i];
+        if (!pt->is_matrix) continue;
+        size_t base = matrix_row_base(m, i, NULL);
+        for (int l = 0; l < pt->num_slices; l++)
+            op_row_delta_stats(o, ms->rows, ms->prev, m->params.parent, pt->offset[l], pt->rows, (int)pt->cols,
+                               base + (size_t)l * pt->rows);
+    }
+    // RRC of the linear layers: ||X W^T||^2 (old W and bias) and ||X dW^T||^2, one extra product per layer
+    for (int i = 0; i < NUM_PARAM_TENSORS; i++) {
+        const ParamTensor *pt = &m->tensors[i];
+        for (int l = 0; l < pt->num_slices; l++) {
+            int in;
+            cl_mem x = linear_input(m, i, l, &in);
+            if (!x) break;
+            int out = (int)pt->rows;
+            int slot = 2 * (i * L + l);
+            // ||X W^T|| from the outputs the forward pass kept, minus the old bias: no product needed
+            cl_mem y, y_before;
+            layer_output(m, i, l, &y, &y_before);
+            op_output_sumsq(o, ms->rrc, ms->partials, y, y_before, ms->prev, m->tensors[i + 1].offset[l], BT, out, slot);
+            op_sub_range(o, ms->wscratch, m->params.parent, ms->prev, pt->offset[l], pt->slice_elems);
+            op_matmul_forward(o, ms->yscratch, x, ms->wscratch, NULL, BT, in, out);
+            op_pair_stats(o, ms->rrc, ms->partials, ms->yscratch, ms->yscratch, 0, (size_t)BT * out, slot + 1, 0);
+        }
+    }
+    float *rows = read_floats(dev, ms->rows, 3 * ms->num_rows);
+    float *ts = read_floats(dev, ms->tstats, 4 * NUM_PARAM_TENSORS);
+    float *snr = read_floats(dev, opt->snr, SNR_FLOATS);
+    float *rrc = read_floats(dev, ms->rrc, 4 * 2 * NUM_PARAM_TENSORS * (size_t)L);
+    double angle_sum = 0;
+    int num_matrix = 0;
+    for (int i = 0; i < NUM_PARAM_TENSORS; i++) {
+        const ParamTensor *pt = &m->tensors[i];
+        TensorMeasure *tm = &ms->t[i];
+        memset(tm, 0, sizeof *tm);
+        if (!pt->is_matrix) continue;
+        const float *r = rows + 3 * matrix_row_base(m, i, NULL);
+        size_t nrows = pt->rows * (size_t)pt->num_slices;
+        double ww = 0, dw = 0, dd = 0, sq = 0;
+        size_t counted = 0;
+        for (size_t k = 0; k < nrows; k++) {
+            ww += r[3 * k];
+            dw += r[3 * k + 1];
+            dd += r[3 * k + 2];
+            double a = angle_from_sums(r[3 * k], r[3 * k + 1], r[3 * k + 2]);
+            if (a >= 0) {
+                sq += a * a;
+                counted++;
+            }
+        }
+        tm->l2 = sqrt(dd);
+        tm->rel = ww > 0 ? tm->l2 / sqrt(ww) : 0;
+        tm->angle = fmax(angle_from_sums(ww, dw, dd), 0);
+        tm->angle_rows = counted ? sqrt(sq / counted) : 0;
+        double gg = ts[4 * i], gm = ts[4 * i + 1], mm = ts[4 * i + 2];
+        tm->cos_gm = gg > 0 && mm > 0 ? gm / sqrt(gg * mm) : 0;
+        tm->m_over_g = gg > 0 ? sqrt(mm) / (clip * sqrt(gg)) : 0;
+        if (ms->accum >= 2) {
+            tm->have_snr = 1;
+            tm->phi = snr[4 * i + 2];
+            tm->b_noise = tm->phi > 0 ? 1.0 / tm->phi : -1;  // -1: no measurable signal
+        }
+        // RRC
+        double num = 0, den = 0;
+        if (i == P_WTE || i == P_WPE) {
+            for (int p = 0; p < BT; p++) {
+                size_t row = i == P_WTE ? (size_t)inputs[p] : (size_t)(p % m->T);
+                den += r[3 * row];
+                num += r[3 * row + 2];
+            }
+        } else {
+            for (int l = 0; l < pt->num_slices; l++) {
+                den += rrc[4 * (2 * (i * L + l))];
+                num += rrc[4 * (2 * (i * L + l) + 1)];
+            }
+        }
+        tm->have_rrc = den > 0;
+        tm->rrc = den > 0 ? sqrt(num / den) : 0;
+        angle_sum += tm->angle_rows;
+        num_matrix++;
+    }
+    ms->mean_angle_rows = num_matrix ? angle_sum / num_matrix : 0;
+    ms->angle_configured = optimizer_angle(opt, lr, step);
+    free(rows);
+    free(ts);
+    free(snr);
+    free(rrc);
+}

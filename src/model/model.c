@@ -1,0 +1,345 @@
+#include "model/model.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/rng.h"
+#include "util/util.h"
+
+#define CHECKPOINT_MAGIC 20240326
+#define CHECKPOINT_VERSION_FP32 3
+
+const char *const param_tensor_names[NUM_PARAM_TENSORS] = {
+    "wte", "wpe", "ln1w", "ln1b", "qkvw", "qkvb", "attprojw", "attprojb",
+    "ln2w", "ln2b", "fcw", "fcb", "fcprojw", "fcprojb", "lnfw", "lnfb"};
+
+void gpt2_config_check(GPT2Config *c) {
+    if (c->padded_vocab_size == 0) c->padded_vocab_size = (c->vocab_size + 127) / 128 * 128;
+    if (c->num_layers < 1 || c->num_heads < 1 || c->channels < 1 || c->max_seq_len < 1 || c->vocab_size < 1)
+        die("model shape must be positive: n_layer=%d n_head=%d n_embd=%d block_size=%d vocab_size=%d",
+            c->num_layers, c->num_heads, c->channels, c->max_seq_len, c->vocab_size);
+    if (c->channels % c->num_heads != 0)
+        die("n_embd (%d) must be divisible by n_head (%d)", c->channels, c->num_heads);
+    if (c->padded_vocab_size < c->vocab_size)
+        die("padded vocabulary (%d) is smaller than the vocabulary (%d)", c->padded_vocab_size, c->vocab_size);
+    // Sizes are int in the kernels: keep every activation below 2^31 elements.
+    if ((double)c->max_seq_len * c->padded_vocab_size > 2e9 || (double)c->channels * c->padded_vocab_size > 2e9)
+        die("model too large for 32-bit indexing (block_size %d, n_embd %d, padded vocab %d)", c->max_seq_len,
+            c->channels, c->padded_vocab_size);
+}
+
+// Shapes of one slice (rows x cols) of each tensor.
+static void tensor_shapes(const GPT2Config *c, size_t rows[], size_t cols[], int slices[]) {
+    size_t C = (size_t)c->channels, Vp = (size_t)c->padded_vocab_size, T = (size_t)c->max_seq_len;
+    int L = c->num_layers;
+    size_t r[NUM_PARAM_TENSORS][2] = {
+        {Vp, C}, {T, C}, {C, 1}, {C, 1}, {3 * C, C}, {3 * C, 1}, {C, C}, {C, 1},
+        {C, 1}, {C, 1}, {4 * C, C}, {4 * C, 1}, {C, 4 * C}, {C, 1}, {C, 1}, {C, 1}};
+    for (int i = 0; i < NUM_PARAM_TENSORS; i++) {
+        rows[i] = r[i][0];
+        cols[i] = r[i][1];
+        slices[i] = (i == P_WTE || i == P_WPE || i == P_LNFW || i == P_LNFB) ? 1 : L;
+    }
+}
+
+size_t gpt2_param_count(const GPT2Config *c) {
+    size_t rows[NUM_PARAM_TENSORS], cols[NUM_PARAM_TENSORS], n = 0;
+    int slices[NUM_PARAM_TENSORS];
+    tensor_shapes(c, rows, cols, slices);
+    for (int i = 0; i < NUM_PARAM_TENSORS; i++) n += rows[i] * cols[i] * (size_t)slices[i];
+    return n;
+}
+
+static size_t align_up(size_t n, size_t a) { return (n + a - 1) / a * a; }
+
+static void build_layout(GPT2 *m) {
+    size_t rows[NUM_PARAM_TENSORS], cols[NUM_PARAM_TENSORS];
+    int slices[NUM_PARAM_TENSORS];
+    tensor_shapes(&m->config, rows, cols, slices);
+    size_t align = m->dev->base_align_bytes / sizeof(float);
+    size_t llmc = 0, off = 0;
+    for (int i = 0; i < NUM_PARAM_TENSORS; i++) {
+        ParamTensor *t = &m->tensors[i];
+        t->num_slices = slices[i];
+        t->rows = rows[i];
+        t->cols = cols[i];
+        t->slice_elems = rows[i] * cols[i];
+        t->is_matrix = cols[i] > 1;
+        t->llmc_offset = llmc;
+        t->offset = mallocCheck((size_t)slices[i] * sizeof(size_t));
+        for (int l = 0; l < slices[i]; l++) {
+            t->offset[l] = off;
+            off = align_up(off + t->slice_elems, align);
+        }
+        llmc += t->slice_elems * (size_t)slices[i];
+    }
+    m->num_parameters = llmc;
+    m->padded_elems = off;
+}
+
+static void param_buffer_create(GPT2 *m, ParamBuffer *pb, const char *what) {
+    pb->parent = device_alloc(m->dev, m->padded_elems * sizeof(float), what);
+    device_zero(m->dev, pb->parent, 0, m->padded_elems * sizeof(float));  // alignment gaps stay 0 forever
+    for (int i = 0; i < NUM_PARAM_TENSORS; i++) {
+        ParamTensor *t = &m->tensors[i];
+        pb->slices[i] = mallocCheck((size_t)t->num_slices * sizeof(cl_mem));
+        for (int l = 0; l < t->num_slices; l++)
+            pb->slices[i][l] =
+                device_sub_buffer(m->dev, pb->parent, t->offset[l] * sizeof(float), t->slice_elems * sizeof(float));
+    }
+}
+
+static void param_buffer_free(GPT2 *m, ParamBuffer *pb) {
+    if (!pb->parent) return;
+    for (int i = 0; i < NUM_PARAM_TENSORS; i++) {
+        for (int l = 0; l < m->tensors[i].num_slices; l++) CL_CHECK(clReleaseMemObject(pb->slices[i][l]));
+        free(pb->slices[i]);
+    }
+    CL_CHECK(clReleaseMemObject(pb->parent));
+}
+
+void gpt2_create(GPT2 *m, const GPT2Config *config, const Device *dev) {
+    memset(m, 0, sizeof *m);
+    m->config = *config;
+    m->dev = dev;
+    build_layout(m);
+    param_buffer_create(m, &m->params, "parameters");
+    param_buffer_create(m, &m->grads, "gradients");
+    m->stats = device_alloc(dev, 4 * sizeof(float), "step statistics");
+    device_zero(dev, m->stats, 0, 4 * sizeof(float));
+    m->norm_partials = device_alloc(dev, NORM_GROUPS_MAX * sizeof(float), "gradient-norm partial sums");
+}
+
+// Per-token activation floats per layer, and of the rest; used for both the
+// memory estimate and the allocation so the two cannot disagree.
+static double activation_floats(const GPT2Config *c, int B, int T) {
+    double BT = (double)B * T, C = c->channels, NH = c->num_heads, L = c->num_layers, Vp = c->padded_vocab_size;
+    double per_layer = BT * (C * 16 + 4) + B * NH * (double)T * T;  // ln1 qkv atty residual2 ln2 fch fch_gelu residual3, LN stats, att
+    double rest = BT * (7 * C + 3 + Vp);  // encoded lnf lnf-stats logits losses proj_out q k v y
+    double scratch = BT * C * 2 + BT * 3 * C + BT * 4 * C + B * NH * (double)T * T + 4 * BT * C;
+    return L * per_layer + rest + scratch + BT * 4;                 // inputs, targets, buckets
+}
+
+double gpt2_memory_needed(const GPT2Config *c, int B, int T, int opt_copies, const Device *dev) {
+    double params = (double)gpt2_param_count(c);
+    // alignment gaps: at most one alignment unit per slice
+    params += (double)(4 + 12 * c->num_layers) * dev->base_align_bytes / sizeof(float);
+    return 4.0 * (params * (2 + opt_copies) + activation_floats(c, B, T));
+}
+
+static cl_mem alloc_floats(const GPT2 *m, double n, const char *what) {
+    return device_alloc(m->dev, (size_t)n * sizeof(float), what);
+}
+
+static cl_mem *alloc_per_layer(const GPT2 *m, double n, const char *what) {
+    int L = m->config.num_layers;
+    cl_mem *bufs = mallocCheck((size_t)L * sizeof(cl_mem));
+    for (int l = 0; l < L; l++) bufs[l] = alloc_floats(m, n, what);
+    return bufs;
+}
+
+void gpt2_alloc_activations(GPT2 *m, int B, int T) {
+    const GPT2Config *c = &m->config;
+    double BT = (double)B * T, C = c->channels, NH = c->num_heads, Vp = c->padded_vocab_size;
+    m->B = B;
+    m->T = T;
+    m->acts.encoded = alloc_floats(m, BT * C, "activations");
+    m->acts.ln1 = alloc_per_layer(m, BT * C, "activations");
+    m->acts.ln1_mean = alloc_per_layer(m, BT, "activations");
+    m->acts.ln1_rstd = alloc_per_layer(m, BT, "activations");
+    m->acts.qkv = alloc_per_layer(m, BT * 3 * C, "activations");
+    m->acts.atty = alloc_per_layer(m, BT * C, "activations");
+    m->acts.att = alloc_per_layer(m, B * NH * (double)T * T, "attention matrices");
+    m->acts.residual2 = alloc_per_layer(m, BT * C, "activations");
+    m->acts.ln2 = alloc_per_layer(m, BT * C, "activations");
+    m->acts.ln2_mean = alloc_per_layer(m, BT, "activations");
+    m->acts.ln2_rstd = alloc_per_layer(m, BT, "activations");
+    m->acts.fch = alloc_per_layer(m, BT * 4 * C, "activations");
+    m->acts.fch_gelu = alloc_per_layer(m, BT * 4 * C, "activations");
+    m->acts.residual3 = alloc_per_layer(m, BT * C, "activations");
+    m->acts.lnf = alloc_floats(m, BT * C, "activations");
+    m->acts.lnf_mean = alloc_floats(m, BT, "activations");
+    m->acts.lnf_rstd = alloc_floats(m, BT, "activations");
+    m->acts.logits = alloc_floats(m, BT * Vp, "logits");
+    m->acts.losses = alloc_floats(m, BT, "losses");
+    m->acts.proj_out = alloc_floats(m, BT * C, "activations");
+    m->acts.q = alloc_floats(m, BT * C, "attention scratch");
+    m->acts.k = alloc_floats(m, BT * C, "attention scratch");
+    m->acts.v = alloc_floats(m, BT * C, "attention scratch");
+    m->acts.y = alloc_floats(m, BT * C, "attention scratch");
+    m->scratch.dresidual = alloc_floats(m, BT * C, "backward scratch");
+    m->scratch.dbuf = alloc_floats(m, BT * C, "backward scratch");
+    m->scratch.dqkv = alloc_floats(m, BT * 3 * C, "backward scratch");
+    m->scratch.dfch = alloc_floats(m, BT * 4 * C, "backward scratch");
+    m->scratch.datt = alloc_floats(m, B * NH * (double)T * T, "backward scratch");
+    m->scratch.dq = alloc_floats(m, BT * C, "backward scratch");
+    m->scratch.dk = alloc_floats(m, BT * C, "backward scratch");
+    m->scratch.dv = alloc_floats(m, BT * C, "backward scratch");
+    m->scratch.dy = alloc_floats(m, BT * C, "backward scratch");
+    m->inputs = device_alloc(m->dev, (size_t)BT * sizeof(int), "inputs");
+    m->targets = device_alloc(m->dev, (size_t)BT * sizeof(int), "targets");
+    m->bucket_tokens = device_alloc(m->dev, (size_t)BT * sizeof(int), "encoder buckets");
+    m->bucket_start = device_alloc(m->dev, ((size_t)BT + 1) * sizeof(int), "encoder buckets");
+    m->bucket_pos = device_alloc(m->dev, (size_t)BT * sizeof(int), "encoder buckets");
+}
+
+static void release(cl_mem *b) {
+    if (*b) CL_CHECK(clReleaseMemObject(*b));
+    *b = NULL;
+}
+
+static void release_layers(GPT2 *m, cl_mem **bufs) {
+    if (!*bufs) return;
+    for (int l = 0; l < m->config.num_layers; l++) release(&(*bufs)[l]);
+    free(*bufs);
+    *bufs = NULL;
+}
+
+void gpt2_free_activations(GPT2 *m) {
+    cl_mem **layered[] = {&m->acts.ln1, &m->acts.ln1_mean, &m->acts.ln1_rstd, &m->acts.qkv, &m->acts.atty,
+                          &m->acts.att, &m->acts.residual2, &m->acts.ln2, &m->acts.ln2_mean, &m->acts.ln2_rstd,
+                          &m->acts.fch, &m->acts.fch_gelu, &m->acts.residual3};
+    for (size_t i = 0; i < sizeof layered / sizeof layered[0]; i++) release_layers(m, layered[i]);
+    cl_mem *single[] = {&m->acts.encoded, &m->acts.lnf, &m->acts.lnf_mean, &m->acts.lnf_rstd, &m->acts.logits,
+                        &m->acts.losses, &m->acts.proj_out, &m->acts.q, &m->acts.k, &m->acts.v, &m->acts.y,
+                        &m->scratch.dresidual, &m->scratch.dbuf, &m->scratch.dqkv,
+                        &m->scratch.dfch, &m->scratch.datt, &m->scratch.dq, &m->scratch.dk, &m->scratch.dv,
+                        &m->scratch.dy, &m->inputs, &m->targets, &m->bucket_tokens, &m->bucket_start,
+                        &m->bucket_pos};
+    for (size_t i = 0; i < sizeof single / sizeof single[0]; i++) release(single[i]);
+    m->B = m->T = 0;
+}
+
+void gpt2_free(GPT2 *m) {
+    gpt2_free_activations(m);
+    release(&m->stats);
+    release(&m->norm_partials);
+    param_buffer_free(m, &m->params);
+    param_buffer_free(m, &m->grads);
+    for (int i = 0; i < NUM_PARAM_TENSORS; i++) free(m->tensors[i].offset);
+    memset(m, 0, sizeof *m);
+}
+
+void gpt2_upload(GPT2 *m, cl_mem parent, const float *host) {
+    for (int i = 0; i < NUM_PARAM_TENSORS; i++) {
+        const ParamTensor *t = &m->tensors[i];
+        for (int l = 0; l < t->num_slices; l++)
+            device_write(m->dev, parent, t->offset[l] * sizeof(float), t->slice_elems * sizeof(float),
+                         host + t->llmc_offset + (size_t)l * t->slice_elems);
+    }
+}
+
+void gpt2_download(GPT2 *m, cl_mem parent, float *host) {
+    for (int i = 0; i < NUM_PARAM_TENSORS; i++) {
+        const ParamTensor *t = &m->tensors[i];
+        for (int l = 0; l < t->num_slices; l++)
+            device_read(m->dev, parent, t->offset[l] * sizeof(float), t->slice_elems * sizeof(float),
+                        host + t->llmc_offset + (size_t)l * t->slice_elems);
+    }
+}
+
+void gpt2_init_random(GPT2 *m, uint64_t seed) {
+    Rng rng;
+    rng_seed(&rng, seed);
+    float *host = callocCheck(m->num_parameters, sizeof(float));
+    const GPT2Config *c = &m->config;
+    const float residual_std = 0.02f / sqrtf(2.0f * (float)c->num_layers);
+    for (int i = 0; i < NUM_PARAM_TENSORS; i++) {
+        const ParamTensor *t = &m->tensors[i];
+        float *p = host + t->llmc_offset;
+        size_t n = t->slice_elems * (size_t)t->num_slices;
+        if (i == P_LN1W || i == P_LN2W || i == P_LNFW) {
+            for (size_t j = 0; j < n; j++) p[j] = 1.0f;
+        } else if (t->is_matrix) {
+            float std = (i == P_ATTPROJW || i == P_FCPROJW) ? residual_std : 0.02f;
+            // wte rows past the real vocabulary stay 0: they are padding, never used.
+            if (i == P_WTE) n = (size_t)c->vocab_size * t->cols;
+            for (size_t j = 0; j < n; j++) p[j] = rng_normal(&rng, 0.0f, std);
+        }  // biases stay 0
+    }
+    gpt2_upload(m, m->params.parent, host);
+    free(host);
+}
+
+// ---- llm.c checkpoints ----
+int checkpoint_header_parse(const int32_t h[256], long long file_size, GPT2Config *c, char *err, size_t n) {
+    if (h[0] != CHECKPOINT_MAGIC) {
+        snprintf(err, n, "is not an llm.c checkpoint: magic %d, expected %d", h[0], CHECKPOINT_MAGIC);
+        return 0;
+    }
+    if (h[1] != CHECKPOINT_VERSION_FP32) {
+        snprintf(err, n, "has version %d; gpt2cl reads fp32 checkpoints (version %d)%s", h[1], CHECKPOINT_VERSION_FP32,
+                 h[1] == 5 ? " (version 5 is llm.c's bf16 format)" : "");
+        return 0;
+    }
+    *c = (GPT2Config){.max_seq_len = h[2], .vocab_size = h[3], .num_layers = h[4], .num_heads = h[5],
+                      .channels = h[6], .padded_vocab_size = h[7]};
+    if (c->padded_vocab_size <= 0 || c->num_layers <= 0 || c->num_heads <= 0 || c->channels <= 0 ||
+        c->max_seq_len <= 0 || c->vocab_size <= 0 || c->vocab_size > c->padded_vocab_size ||
+        c->channels % c->num_heads != 0 || c->channels > 1 << 16 || c->num_layers > 1 << 12 ||
+        c->max_seq_len > 1 << 20 || c->padded_vocab_size > 1 << 24) {
+        snprintf(err, n, "has an invalid header: block_size=%d vocab=%d n_layer=%d n_head=%d n_embd=%d padded_vocab=%d",
+                 c->max_seq_len, c->vocab_size, c->num_layers, c->num_heads, c->channels, c->padded_vocab_size);
+        return 0;
+    }
+    double expected = 1024.0 + 4.0 * (double)gpt2_param_count(c);
+    if ((double)file_size != expected) {
+        snprintf(err, n,
+                 "is %lld bytes but its header (n_layer=%d n_embd=%d padded_vocab=%d) implies %.0f bytes: "
+                 "truncated or not an fp32 llm.c checkpoint",
+                 file_size, c->num_layers, c->channels, c->padded_vocab_size, expected);
+        return 0;
+    }
+    return 1;
+}
+
+static FILE *open_checkpoint(const char *path, GPT2Config *c) {
+    FILE *f = open_user_file(path, "checkpoint");
+    int32_t h[256];
+    if (fread(h, sizeof(int32_t), 256, f) != 256) die("checkpoint '%s' is too short to hold its 1024-byte header", path);
+    char err[300];
+    if (!checkpoint_header_parse(h, file_size(f), c, err, sizeof err)) die("checkpoint '%s' %s", path, err);
+    return f;  // positioned at the parameters, right after the header
+}
+
+void checkpoint_read_config(const char *path, GPT2Config *config) { fclose(open_checkpoint(path, config)); }
+
+void gpt2_load_checkpoint(GPT2 *m, const char *path) {
+    GPT2Config c;
+    FILE *f = open_checkpoint(path, &c);
+    const GPT2Config *mc = &m->config;
+    if (c.max_seq_len != mc->max_seq_len || c.vocab_size != mc->vocab_size || c.num_layers != mc->num_layers ||
+        c.num_heads != mc->num_heads || c.channels != mc->channels || c.padded_vocab_size != mc->padded_vocab_size)
+        die("checkpoint '%s' has shape block_size=%d vocab=%d n_layer=%d n_head=%d n_embd=%d padded_vocab=%d, the "
+            "model has block_size=%d vocab=%d n_layer=%d n_head=%d n_embd=%d padded_vocab=%d",
+            path, c.max_seq_len, c.vocab_size, c.num_layers, c.num_heads, c.channels, c.padded_vocab_size,
+            mc->max_seq_len, mc->vocab_size, mc->num_layers, mc->num_heads, mc->channels, mc->padded_vocab_size);
+    float *host = mallocCheck(m->num_parameters * sizeof(float));
+    freadCheck(host, sizeof(float), m->num_parameters, f, path);
+    fclose(f);
+    for (size_t i = 0; i < m->num_parameters; i++)
+        if (!isfinite(host[i])) die("checkpoint '%s' holds a non-finite parameter (NaN or Inf) at index %zu", path, i);
+    gpt2_upload(m, m->params.parent, host);
+    free(host);
+}
+
+void gpt2_save_checkpoint(GPT2 *m, const char *path) {
+    size_t bytes = 1024 + m->num_parameters * sizeof(float);
+    char *buf = callocCheck(bytes, 1);
+    int32_t *h = (int32_t *)buf;
+    const GPT2Config *c = &m->config;
+    h[0] = CHECKPOINT_MAGIC;
+    h[1] = CHECKPOINT_VERSION_FP32;
+    h[2] = c->max_seq_len;
+    h[3] = c->vocab_size;
+    h[4] = c->num_layers;
+    h[5] = c->num_heads;
+    h[6] = c->channels;
+    h[7] = c->padded_vocab_size;
+    gpt2_download(m, m->params.parent, (float *)(buf + 1024));
+    write_file_atomic(path, buf, bytes);
+    free(buf);
+}

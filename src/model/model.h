@@ -1,0 +1,113 @@
+// GPT-2 on the device: shapes, parameter layout (llm.c order), activation
+// buffers, random initialisation and the llm.c checkpoint format.
+#pragma once
+#include <stdint.h>
+
+#include "runtime/cl_device.h"
+#include "runtime/ops.h"
+
+typedef struct {
+    int max_seq_len;        // block_size: maxT
+    int vocab_size;         // V, e.g. 50257
+    int padded_vocab_size;  // Vp, e.g. 50304 (multiple of 128 for fast GEMMs)
+    int num_layers;         // L
+    int num_heads;          // NH
+    int channels;           // C
+} GPT2Config;
+
+// The 16 parameter tensors, in llm.c's order.
+enum {
+    P_WTE, P_WPE, P_LN1W, P_LN1B, P_QKVW, P_QKVB, P_ATTPROJW, P_ATTPROJB,
+    P_LN2W, P_LN2B, P_FCW, P_FCB, P_FCPROJW, P_FCPROJB, P_LNFW, P_LNFB,
+    NUM_PARAM_TENSORS
+};
+extern const char *const param_tensor_names[NUM_PARAM_TENSORS];
+
+// A tensor of the parameter set as the device holds it: one slice per layer
+// (or one slice for wte, wpe, lnf), each slice starting at an aligned offset of
+// one parent buffer and exposed as its own sub-buffer, because CLBlast copies
+// any matrix passed with a non-zero offset.
+typedef struct {
+    int num_slices;        // L or 1
+    size_t slice_elems;    // elements per slice
+    size_t rows, cols;     // shape of one slice (cols = 1 for vectors)
+    int is_matrix;         // 2+ dimensions: weight decay applies
+    size_t llmc_offset;    // element offset of the tensor in an llm.c checkpoint
+    size_t *offset;        // element offset of each slice in the parent buffer
+} ParamTensor;
+
+// First element and length of a tensor's span in the parent buffer, all layer
+// slices together: one launch covers them, and the alignment gaps between
+// slices hold zeros in params, grads and state that every update keeps zero.
+static inline void tensor_range(const ParamTensor *pt, size_t *first, size_t *n) {
+    *first = pt->offset[0];
+    *n = pt->offset[pt->num_slices - 1] + pt->slice_elems - *first;
+}
+
+// A parent buffer laid out like the parameters, with a sub-buffer per slice.
+typedef struct {
+    cl_mem parent;
+    cl_mem *slices[NUM_PARAM_TENSORS];  // slices[t][l]
+} ParamBuffer;
+
+typedef struct {
+    GPT2Config config;
+    ParamTensor tensors[NUM_PARAM_TENSORS];
+    size_t num_parameters;    // as in llm.c: sum of all tensors, Vp rows for wte
+    size_t padded_elems;      // size of a parent buffer including alignment gaps
+    const Device *dev;
+    ParamBuffer params, grads;
+    // Activations of one micro-batch, allocated for B x T at model_alloc.
+    int B, T;
+    struct {
+        cl_mem encoded;   // (B,T,C)
+        cl_mem *ln1, *ln1_mean, *ln1_rstd, *qkv, *atty, *att, *residual2, *ln2, *ln2_mean, *ln2_rstd, *fch,
+            *fch_gelu, *residual3;  // per layer: (B,T,C) (B,T) (B,T) (B,T,3C) (B,T,C) (B,NH,T,T) (B,T,C) ... (B,T,4C)
+        cl_mem lnf, lnf_mean, lnf_rstd;  // (B,T,C) (B,T) (B,T)
+        cl_mem logits;                   // (B,T,Vp); holds dlogits after the fused loss backward
+        cl_mem losses;                   // (B,T)
+        cl_mem proj_out;                 // (B,T,C) scratch: output of attproj / fcproj before the residual add
+        cl_mem q, k, v, y;               // (B,NH,T,hs) attention scratch
+    } acts;
+    struct {
+        cl_mem dresidual, dbuf;          // (B,T,C)
+        cl_mem dqkv;                     // (B,T,3C)
+        cl_mem dfch;                     // (B,T,4C)
+        cl_mem datt;                     // (B,NH,T,T)
+        cl_mem dq, dk, dv, dy;           // (B,NH,T,hs)
+    } scratch;
+    cl_mem inputs, targets;              // (B,T) int32
+    cl_mem bucket_tokens, bucket_start, bucket_pos;  // encoder backward buckets, see encoder.cl
+    int num_buckets;
+    cl_mem stats;       // [0] loss accumulator, [1] grad norm, [2] clip factor
+    cl_mem norm_partials;
+} GPT2;
+
+// Fills padded_vocab_size if 0 (round V up to a multiple of 128) and checks the shape; dies on nonsense.
+void gpt2_config_check(GPT2Config *c);
+// Computes the layout and allocates parameters and gradients on the device.
+void gpt2_create(GPT2 *m, const GPT2Config *config, const Device *dev);
+// Bytes of device memory a run with micro-batch B x T needs (params, grads, optimizer
+// moments counted as opt_copies extra parameter-sized buffers, activations).
+double gpt2_memory_needed(const GPT2Config *c, int B, int T, int opt_copies, const Device *dev);
+void gpt2_alloc_activations(GPT2 *m, int B, int T);
+void gpt2_free_activations(GPT2 *m);
+void gpt2_free(GPT2 *m);
+
+// Random initialisation as GPT-2 (host RNG seeded with seed, then uploaded).
+void gpt2_init_random(GPT2 *m, uint64_t seed);
+
+// Copies between a ParamBuffer-shaped parent and a host array in llm.c layout.
+void gpt2_upload(GPT2 *m, cl_mem parent, const float *host);
+void gpt2_download(GPT2 *m, cl_mem parent, float *host);
+
+// llm.c fp32 checkpoints: int32 header[256] (magic 20240326, version 3, maxT, V, L, NH, C, Vp) + params.
+// Reads only the header (dies with a clear message on a bad file).
+void checkpoint_read_config(const char *path, GPT2Config *config);
+// Checks a checkpoint's header against its file's size and fills c. Returns 1,
+// or 0 with the reason in err, worded to follow "checkpoint 'PATH' ".
+int checkpoint_header_parse(const int32_t h[256], long long file_size, GPT2Config *c, char *err, size_t n);
+void gpt2_load_checkpoint(GPT2 *m, const char *path);
+void gpt2_save_checkpoint(GPT2 *m, const char *path);  // atomic: temporary file + rename
+
+size_t gpt2_param_count(const GPT2Config *c);

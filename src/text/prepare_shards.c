@@ -1,0 +1,105 @@
+#include "text/prepare_shards.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/util.h"
+
+static void put_le32(unsigned char *p, uint32_t v) {
+    p[0] = (unsigned char)v; p[1] = (unsigned char)(v >> 8); p[2] = (unsigned char)(v >> 16); p[3] = (unsigned char)(v >> 24);
+}
+
+char *shard_path(const char *dir, const char *prefix, int i) {
+    size_t n = strlen(dir) + strlen(prefix) + 32;
+    char *p = mallocCheck(n);
+    snprintf(p, n, "%s/%s_%06d.bin", dir, prefix, i);
+    return p;
+}
+
+void shard_writer_init(ShardWriter *w, const char *dir, const char *prefix, size_t max_tokens) {
+    memset(w, 0, sizeof(*w));
+    w->dir = strdup_check(dir);
+    w->prefix = prefix;
+    w->max_tokens = max_tokens;
+}
+
+static void flush(ShardWriter *w) {
+    if (w->n == 0) return;
+    if (w->shards > 999999) die("more than 1000000 %s shards: raise --shard-tokens", w->prefix);
+    memset(w->buf, 0, SHARD_HEADER_INTS * 4);
+    put_le32(w->buf, SHARD_MAGIC);
+    put_le32(w->buf + 4, SHARD_VERSION);
+    put_le32(w->buf + 8, (uint32_t)w->n);
+    char *path = shard_path(w->dir, w->prefix, w->shards);
+    write_file_atomic(path, w->buf, SHARD_HEADER_INTS * 4 + 2 * w->n);
+    free(path);
+    w->shards++;
+    w->n = 0;
+}
+
+void shard_writer_add(ShardWriter *w, const int32_t *ids, size_t n) {
+    while (n > 0) {
+        if (w->n == w->max_tokens) flush(w);
+        size_t take = w->max_tokens - w->n;
+        if (take > n) take = n;
+        if (w->n + take > w->cap) {
+            // Grow geometrically up to the shard size, so small corpora stay small.
+            size_t cap = w->cap ? w->cap : 65536;
+            while (cap < w->n + take) cap *= 2;
+            if (cap > w->max_tokens) cap = w->max_tokens;
+            unsigned char *b = realloc(w->buf, SHARD_HEADER_INTS * 4 + 2 * cap);
+            if (!b) die("out of host memory for a %zu-token shard buffer", cap);
+            w->buf = b;
+            w->cap = cap;
+        }
+        unsigned char *dst = w->buf + SHARD_HEADER_INTS * 4 + 2 * w->n;
+        for (size_t i = 0; i < take; i++) {
+            int32_t id = ids[i];
+            if (id < 0 || id > 65535) die("token id %d does not fit the uint16 shard format", (int)id);
+            dst[2 * i] = (unsigned char)id;
+            dst[2 * i + 1] = (unsigned char)(id >> 8);
+        }
+        w->n += take;
+        w->total += take;
+        ids += take;
+        n -= take;
+    }
+}
+
+void shard_writer_finish(ShardWriter *w) {
+    flush(w);
+    free(w->buf);
+    free(w->dir);
+    w->buf = NULL;
+    w->dir = NULL;
+    w->cap = 0;
+}
+
+static uint64_t ceil_ppm(uint64_t x, uint32_t ppm) { return (x * ppm + 999999) / 1000000; }
+
+int split_block_is_val(uint64_t b, uint32_t val_ppm) {
+    return ceil_ppm(b + 1, val_ppm) > ceil_ppm(b, val_ppm);
+}
+
+void split_add(Splitter *s, const int32_t *ids, size_t n, ShardWriter *train, ShardWriter *val) {
+    while (n > 0) {
+        uint64_t b = s->pos / s->block;
+        uint64_t left = s->block - s->pos % s->block;
+        size_t take = left < n ? (size_t)left : n;
+        shard_writer_add(split_block_is_val(b, s->val_ppm) ? val : train, ids, take);
+        s->pos += take;
+        ids += take;
+        n -= take;
+    }
+}
+
+int is_shard_name(const char *name) {
+    const char *p;
+    if (strncmp(name, "train_", 6) == 0) p = name + 6;
+    else if (strncmp(name, "val_", 4) == 0) p = name + 4;
+    else return 0;
+    for (int i = 0; i < 6; i++)
+        if (p[i] < '0' || p[i] > '9') return 0;
+    return strcmp(p + 6, ".bin") == 0;
+}

@@ -1,0 +1,182 @@
+#include "train/trainer.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "model/forward.h"
+#include "model/generate.h"
+#include "runtime/tune_apply.h"
+#include "util/util.h"
+
+void resolve_model_config(const Config *cfg, GPT2Config *mc) {
+    if (cfg->init_from[0]) {
+        checkpoint_read_config(cfg->init_from, mc);
+        struct {
+            const char *key;
+            int cfg_value, ckpt_value;
+        } keys[] = {{"n_layer", cfg->n_layer, mc->num_layers},   {"n_head", cfg->n_head, mc->num_heads},
+                    {"n_embd", cfg->n_embd, mc->channels},       {"block_size", cfg->block_size, mc->max_seq_len},
+                    {"vocab_size", cfg->vocab_size, mc->vocab_size}};
+        for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+            if (config_is_set(cfg, keys[i].key) && keys[i].cfg_value != keys[i].ckpt_value)
+                die("%s = %d is set, but init_from '%s' has %s = %d", keys[i].key, keys[i].cfg_value, cfg->init_from,
+                    keys[i].key, keys[i].ckpt_value);
+    } else {
+        *mc = (GPT2Config){.max_seq_len = cfg->block_size, .vocab_size = cfg->vocab_size,
+                           .num_layers = cfg->n_layer, .num_heads = cfg->n_head, .channels = cfg->n_embd};
+    }
+    gpt2_config_check(mc);
+    if (cfg->seq_len > mc->max_seq_len)
+        die("seq_len (%d) is larger than the model's block_size (%d)", cfg->seq_len, mc->max_seq_len);
+}
+
+void trainer_open(Trainer *t, const Config *cfg, int profiling) { trainer_open_ex(t, cfg, profiling, TUNE_DATABASE); }
+
+void trainer_open_ex(Trainer *t, const Config *cfg, int profiling, TuneLevel tuning) {
+    memset(t, 0, sizeof *t);
+    t->cfg = *cfg;
+    resolve_model_config(cfg, &t->model_config);
+    // Record the shape actually trained, so the config copy saved with a run describes it.
+    t->cfg.n_layer = t->model_config.num_layers;
+    t->cfg.n_head = t->model_config.num_heads;
+    t->cfg.n_embd = t->model_config.channels;
+    t->cfg.block_size = t->model_config.max_seq_len;
+    t->cfg.vocab_size = t->model_config.vocab_size;
+    const OptimizerKind *kind = optimizer_find(cfg->optimizer);
+    device_open(&t->dev, cfg->device, profiling);
+    char name[600];
+    snprintf(name, sizeof name, "%s (%s, %s)", t->dev.name, device_type_name(t->dev.type), t->dev.platform_name);
+    printf("device: %d: %s\n", t->dev.index, name);
+    KernelParams kp = tune_apply(&t->dev, tuning, stdout);
+    t->peak_flops = tune_peak_flops(&t->dev, stdout);
+
+    MeasureOptions mo = measure_options_from_config(cfg);
+    double need = gpt2_memory_needed(&t->model_config, cfg->batch_size, cfg->seq_len,
+                                     kind->num_state + measure_param_copies(&mo), &t->dev);
+    if (need > (double)t->dev.global_mem) {
+        char a[32], b[32];
+        die("not enough device memory: this run needs %s (model %zu parameters, batch_size %d x seq_len %d) but %s "
+            "has %s; lower batch_size or seq_len",
+            format_bytes(need, a, sizeof a), gpt2_param_count(&t->model_config), cfg->batch_size, cfg->seq_len,
+            t->dev.name, format_bytes((double)t->dev.global_mem, b, sizeof b));
+    }
+    ops_init(&t->ops, &t->dev, &kp);
+    tune_apply_gemm_cl(&t->dev, &t->ops);
+    gpt2_create(&t->model, &t->model_config, &t->dev);
+    gpt2_alloc_activations(&t->model, cfg->batch_size, cfg->seq_len);
+    if (cfg->init_from[0]) gpt2_load_checkpoint(&t->model, cfg->init_from);
+    else gpt2_init_random(&t->model, (uint64_t)cfg->seed);
+    // Lion's beta2 default goes into the config the run saves, so --resume (which sets every key) keeps it.
+    if (strncmp(cfg->optimizer, "lion", 4) == 0 && !config_is_set(cfg, "beta2")) t->cfg.beta2 = 0.99;
+    OptimizerHyper hyper = optimizer_hyper_from_config(&t->cfg);
+    optimizer_create(&t->opt, kind, &hyper, &t->model);
+    int warmup = cfg->warmup_frac > 0 ? (int)lround(cfg->warmup_frac * cfg->steps) : cfg->warmup_steps;
+    t->sched = (Schedule){.kind = schedule_kind_from_name(cfg->schedule), .lr = cfg->lr, .min_lr = cfg->min_lr,
+                          .warmup_steps = warmup, .total_steps = cfg->steps, .cooldown_frac = cfg->cooldown_frac};
+    measure_create(&t->meas, &t->model, &mo);
+    char mem[32];
+    const GPT2Config *mc = &t->model_config;
+    printf("model: %zu parameters (n_layer %d, n_head %d, n_embd %d, block_size %d, vocab %d padded to %d); device "
+           "memory %s\n",
+           t->model.num_parameters, mc->num_layers, mc->num_heads, mc->channels, mc->max_seq_len, mc->vocab_size,
+           mc->padded_vocab_size, format_bytes(need, mem, sizeof mem));
+}
+
+OptimizerHyper optimizer_hyper_from_config(const Config *cfg) {
+    OptimizerHyper h = {.beta1 = cfg->beta1, .beta2 = cfg->beta2, .eps = cfg->eps, .weight_decay = cfg->weight_decay,
+                        .grad_clip = cfg->grad_clip, .lr_peak = cfg->lr,
+                        .skip_bias_correction1 = !cfg->adamw_bias_correction1, .kappa = cfg->liona_kappa,
+                        .zero_mean = cfg->lionar_zero_mean, .nesterov = cfg->nesterov, .beta = cfg->beta,
+                        .rrc = cfg->rrc_correction};
+    h.angle_form = (AngleForm)config_lionar_angle(cfg->lionar_angle, &h.angle_value);
+    h.ibc = !strcmp(cfg->inverse_bias_correction, "linear") ? IBC_LINEAR
+            : !strcmp(cfg->inverse_bias_correction, "sqrt") ? IBC_SQRT : IBC_OFF;
+    return h;
+}
+
+MeasureOptions measure_options_from_config(const Config *cfg) {
+    return (MeasureOptions){.every = cfg->metrics_every, .rrc_correction = cfg->rrc_correction,
+                            .accum = cfg->grad_accum, .b = cfg->batch_size, .snr_ema = cfg->snr_ema};
+}
+
+void trainer_close(Trainer *t) {
+    measure_free(&t->meas);
+    optimizer_free(&t->opt);
+    gpt2_free(&t->model);
+    ops_free(&t->ops);
+    device_close(&t->dev);
+}
+
+void trainer_step(Trainer *t, DataLoader *d, int step, float lr, float *loss, float *grad_norm) {
+    GPT2 *m = &t->model;
+    const int accum = t->cfg.grad_accum;
+    const float scale = 1.0f / ((float)m->B * (float)m->T * (float)accum);  // mean over all tokens of the step
+    device_zero(&t->dev, m->grads.parent, 0, m->padded_elems * sizeof(float));
+    device_zero(&t->dev, m->stats, 0, sizeof(float));
+    // Measurements: with metrics_every = 0 and no rrc_correction both flags are 0 and the step is unchanged.
+    const int full = measure_due(&t->meas, step), snr = measure_snr_due(&t->meas, step);
+    t->measured = full;
+    for (int micro = 0; micro < accum; micro++) {
+        dataloader_next(d);
+        gpt2_set_batch(m, d->inputs, d->targets);
+        if (snr) measure_micro_begin(&t->meas, m);
+        gpt2_forward(m, &t->ops, scale, scale);
+        gpt2_backward(m, &t->ops);
+        if (snr) measure_micro_end(&t->meas, m, &t->ops, micro);
+    }
+    if (full || snr) measure_before_update(&t->meas, m, &t->ops, &t->opt, snr, full);
+    optimizer_step(&t->opt, m, &t->ops, step, lr);
+    float stats[3];
+    device_read(&t->dev, m->stats, 0, sizeof stats, stats);
+    *loss = stats[0];
+    *grad_norm = stats[1];
+    if (full) measure_after_update(&t->meas, m, &t->ops, &t->opt, d->inputs, step, lr, stats[2]);
+}
+
+float trainer_validate(Trainer *t, DataLoader *d, int val_steps) {
+    GPT2 *m = &t->model;
+    dataloader_reset(d);
+    device_zero(&t->dev, m->stats, 0, sizeof(float));
+    const float scale = 1.0f / ((float)m->B * (float)m->T * (float)val_steps);
+    for (int i = 0; i < val_steps; i++) {
+        dataloader_next(d);
+        gpt2_set_batch(m, d->inputs, d->targets);
+        gpt2_forward(m, &t->ops, 0.0f, scale);
+    }
+    float loss;
+    device_read(&t->dev, m->stats, 0, sizeof loss, &loss);
+    return loss;
+}
+
+void trainer_sample(Trainer *t, Tokenizer *tok, int step, int n_tokens) {
+    GPT2 *m = &t->model;
+    const int B = m->B, T = m->T;
+    // Generation runs with batch 1; the training activations come back afterwards.
+    gpt2_free_activations(m);
+    int ctx = n_tokens + 1 < m->config.max_seq_len ? n_tokens + 1 : m->config.max_seq_len;
+    gpt2_alloc_activations(m, 1, ctx);
+    SamplerParams sp = {.temperature = 1.0f, .top_k = 40, .top_p = 1.0f};
+    Rng rng;
+    rng_seed(&rng, (uint64_t)t->cfg.seed ^ (0x9e3779b97f4a7c15ULL * (uint64_t)step));
+    int eot = tokenizer_eot(tok);
+    printf("step %d | sample: ", step);
+    fflush(stdout);
+    gpt2_generate(m, &t->ops, &eot, 1, n_tokens, -1, &sp, &rng, emit_to_stdout, tok);  // an <|endoftext|> shows, not stops
+    printf("\n");
+    gpt2_free_activations(m);
+    gpt2_alloc_activations(m, B, T);
+}
+
+int trainer_gemm_shapes(Trainer *t, GemmShape *shapes) {
+    DataLoader data;
+    dataloader_init_synthetic(&data, t->cfg.batch_size, t->cfg.seq_len, t->model_config.vocab_size,
+                              (uint64_t)t->cfg.seed);
+    t->ops.record_gemms = t->ops.dry_run = 1;
+    t->ops.num_gemm_log = 0;
+    float loss, norm;
+    trainer_step(t, &data, 1, 0.0f, &loss, &norm);
+    t->ops.record_gemms = t->ops.dry_run = 0;
+    dataloader_free(&data);
+    memcpy(shapes, t->ops.gemm_log, (size_t)t->ops.num_gemm_log * sizeof *shapes);
+    return t->ops.num_gemm_log;
+}

@@ -1,0 +1,52 @@
+// What `train` and `bench` share: the device, the model and its optimizer,
+// and the training step itself.
+#pragma once
+#include "model/measure.h"
+#include "model/model.h"
+#include "model/optimizer.h"
+#include "runtime/ops.h"
+#include "runtime/tune_apply.h"
+#include "text/tokenizer.h"
+#include "train/config.h"
+#include "train/dataloader.h"
+#include "train/schedule.h"
+
+typedef struct {
+    Config cfg;
+    GPT2Config model_config;
+    Device dev;
+    Ops ops;
+    GPT2 model;
+    Optimizer opt;
+    Schedule sched;
+    Measure meas;  // update-size measurements and gradient SNR
+    int measured;  // the last trainer_step filled meas.t
+    double peak_flops;  // the device's measured FP32 peak (FLOP/s), for MFU
+} Trainer;
+
+// The optimizer's hyperparameters from the config keys (trainer_open has put Lion's beta2 default in).
+OptimizerHyper optimizer_hyper_from_config(const Config *cfg);
+// What to measure, from metrics_every, rrc_correction, grad_accum, batch_size and snr_ema.
+MeasureOptions measure_options_from_config(const Config *cfg);
+
+// The model shape: from init_from's header when set (explicit model keys must agree), else from the keys.
+void resolve_model_config(const Config *cfg, GPT2Config *mc);
+// Opens the device, checks it has the memory the run needs, builds the kernels,
+// creates the model (random init or init_from) and the optimizer.
+void trainer_open(Trainer *t, const Config *cfg, int profiling);
+// As trainer_open, which applies TUNE_DATABASE (src/runtime/tune_apply.h), with the tuning level given.
+void trainer_open_ex(Trainer *t, const Config *cfg, int profiling, TuneLevel tuning);
+void trainer_close(Trainer *t);
+// The GEMM shapes one training step issues (with their calls per step), from a
+// step of the real model code with nothing enqueued. Returns their number
+// (<= GEMM_LOG_MAX), written to shapes.
+int trainer_gemm_shapes(Trainer *t, GemmShape *shapes);
+// One optimizer step over grad_accum micro-batches from d. The loss and
+// gradient norm are the only values read back from the device.
+void trainer_step(Trainer *t, DataLoader *d, int step, float lr, float *loss, float *grad_norm);
+// Mean loss over val_steps micro-batches read from the start of d.
+float trainer_validate(Trainer *t, DataLoader *d, int val_steps);
+// Prints "step N | sample: ..." with n_tokens generated after <|endoftext|>
+// (later end-of-text tokens are printed as text)
+// (top-k 40, seeded by seed and step, so training itself is unaffected).
+void trainer_sample(Trainer *t, Tokenizer *tok, int step, int n_tokens);
