@@ -9,12 +9,15 @@
 // A buffer's elements are B*T * mult * unit + extra.
 typedef enum { U_ONE, U_C, U_NHT, U_VP } Unit;
 
+typedef enum { ONE, PER_LAYER } Span;       // a cl_mem, or a cl_mem * of L handles
+typedef enum { ANY_USE, TRAIN_ONLY } Need;  // TRAIN_ONLY: absent from a WS_FORWARD workspace
+
 typedef struct {
-    size_t field;     // offsetof(Workspace, ...): a cl_mem, or a cl_mem * of L handles when per_layer
+    size_t field;      // offsetof(Workspace, ...)
     const char *what;  // named in an allocation failure
-    int per_layer;
-    int train_only;   // backward scratch and buckets: absent from a WS_FORWARD workspace
-    size_t elem;      // bytes per element
+    Span span;
+    Need need;
+    size_t elem;  // bytes per element
     int mult;
     Unit unit;
     int extra;
@@ -23,46 +26,46 @@ typedef struct {
 #define F(field) offsetof(Workspace, field)
 #define F32 sizeof(float)
 #define I32 sizeof(int)
-// Every buffer of a workspace: allocation, release and the memory estimate read this table.
+// Every buffer of a workspace, with its shape: allocation, release and the memory estimate read this table.
 static const BufferSpec buffers[] = {
-    {F(acts.encoded), "activations", 0, 0, F32, 1, U_C, 0},                // (B,T,C)
-    {F(acts.ln1), "activations", 1, 0, F32, 1, U_C, 0},                    // (B,T,C) per layer
-    {F(acts.ln1_mean), "activations", 1, 0, F32, 1, U_ONE, 0},             // (B,T) per layer
-    {F(acts.ln1_rstd), "activations", 1, 0, F32, 1, U_ONE, 0},             // (B,T) per layer
-    {F(acts.qkv), "activations", 1, 0, F32, 3, U_C, 0},                    // (B,T,3C) per layer
-    {F(acts.atty), "activations", 1, 0, F32, 1, U_C, 0},                   // (B,T,C) per layer
-    {F(acts.att), "attention matrices", 1, 0, F32, 1, U_NHT, 0},           // (B,NH,T,T) per layer
-    {F(acts.residual2), "activations", 1, 0, F32, 1, U_C, 0},              // (B,T,C) per layer
-    {F(acts.ln2), "activations", 1, 0, F32, 1, U_C, 0},                    // (B,T,C) per layer
-    {F(acts.ln2_mean), "activations", 1, 0, F32, 1, U_ONE, 0},             // (B,T) per layer
-    {F(acts.ln2_rstd), "activations", 1, 0, F32, 1, U_ONE, 0},             // (B,T) per layer
-    {F(acts.fch), "activations", 1, 0, F32, 4, U_C, 0},                    // (B,T,4C) per layer
-    {F(acts.fch_gelu), "activations", 1, 0, F32, 4, U_C, 0},               // (B,T,4C) per layer
-    {F(acts.residual3), "activations", 1, 0, F32, 1, U_C, 0},              // (B,T,C) per layer
-    {F(acts.lnf), "activations", 0, 0, F32, 1, U_C, 0},                    // (B,T,C)
-    {F(acts.lnf_mean), "activations", 0, 0, F32, 1, U_ONE, 0},             // (B,T)
-    {F(acts.lnf_rstd), "activations", 0, 0, F32, 1, U_ONE, 0},             // (B,T)
-    {F(acts.logits), "logits", 0, 0, F32, 1, U_VP, 0},                     // (B,T,Vp)
-    {F(acts.losses), "losses", 0, 0, F32, 1, U_ONE, 0},                    // (B,T)
-    {F(acts.proj_out), "activations", 0, 0, F32, 1, U_C, 0},               // (B,T,C)
-    {F(acts.q), "attention scratch", 0, 0, F32, 1, U_C, 0},                // (B,NH,T,hs)
-    {F(acts.k), "attention scratch", 0, 0, F32, 1, U_C, 0},                // (B,NH,T,hs)
-    {F(acts.v), "attention scratch", 0, 0, F32, 1, U_C, 0},                // (B,NH,T,hs)
-    {F(acts.y), "attention scratch", 0, 0, F32, 1, U_C, 0},                // (B,NH,T,hs)
-    {F(scratch.dresidual), "backward scratch", 0, 1, F32, 1, U_C, 0},      // (B,T,C)
-    {F(scratch.dbuf), "backward scratch", 0, 1, F32, 1, U_C, 0},           // (B,T,C)
-    {F(scratch.dqkv), "backward scratch", 0, 1, F32, 3, U_C, 0},           // (B,T,3C)
-    {F(scratch.dfch), "backward scratch", 0, 1, F32, 4, U_C, 0},           // (B,T,4C)
-    {F(scratch.datt), "backward scratch", 0, 1, F32, 1, U_NHT, 0},         // (B,NH,T,T)
-    {F(scratch.dq), "backward scratch", 0, 1, F32, 1, U_C, 0},             // (B,NH,T,hs)
-    {F(scratch.dk), "backward scratch", 0, 1, F32, 1, U_C, 0},             // (B,NH,T,hs)
-    {F(scratch.dv), "backward scratch", 0, 1, F32, 1, U_C, 0},             // (B,NH,T,hs)
-    {F(scratch.dy), "backward scratch", 0, 1, F32, 1, U_C, 0},             // (B,NH,T,hs)
-    {F(inputs), "inputs", 0, 0, I32, 1, U_ONE, 0},                         // (B,T)
-    {F(targets), "targets", 0, 0, I32, 1, U_ONE, 0},                       // (B,T)
-    {F(bucket_tokens), "encoder buckets", 0, 1, I32, 1, U_ONE, 0},         // (B*T)
-    {F(bucket_start), "encoder buckets", 0, 1, I32, 1, U_ONE, 1},          // (B*T+1)
-    {F(bucket_pos), "encoder buckets", 0, 1, I32, 1, U_ONE, 0},            // (B*T)
+    {F(acts.encoded), "activations", ONE, ANY_USE, F32, 1, U_C, 0},               // (B,T,C)
+    {F(acts.ln1), "activations", PER_LAYER, ANY_USE, F32, 1, U_C, 0},             // (B,T,C)
+    {F(acts.ln1_mean), "activations", PER_LAYER, ANY_USE, F32, 1, U_ONE, 0},      // (B,T)
+    {F(acts.ln1_rstd), "activations", PER_LAYER, ANY_USE, F32, 1, U_ONE, 0},      // (B,T)
+    {F(acts.qkv), "activations", PER_LAYER, ANY_USE, F32, 3, U_C, 0},             // (B,T,3C)
+    {F(acts.atty), "activations", PER_LAYER, ANY_USE, F32, 1, U_C, 0},            // (B,T,C)
+    {F(acts.att), "attention matrices", PER_LAYER, ANY_USE, F32, 1, U_NHT, 0},    // (B,NH,T,T)
+    {F(acts.residual2), "activations", PER_LAYER, ANY_USE, F32, 1, U_C, 0},       // (B,T,C)
+    {F(acts.ln2), "activations", PER_LAYER, ANY_USE, F32, 1, U_C, 0},             // (B,T,C)
+    {F(acts.ln2_mean), "activations", PER_LAYER, ANY_USE, F32, 1, U_ONE, 0},      // (B,T)
+    {F(acts.ln2_rstd), "activations", PER_LAYER, ANY_USE, F32, 1, U_ONE, 0},      // (B,T)
+    {F(acts.fch), "activations", PER_LAYER, ANY_USE, F32, 4, U_C, 0},             // (B,T,4C)
+    {F(acts.fch_gelu), "activations", PER_LAYER, ANY_USE, F32, 4, U_C, 0},        // (B,T,4C)
+    {F(acts.residual3), "activations", PER_LAYER, ANY_USE, F32, 1, U_C, 0},       // (B,T,C)
+    {F(acts.lnf), "activations", ONE, ANY_USE, F32, 1, U_C, 0},                   // (B,T,C)
+    {F(acts.lnf_mean), "activations", ONE, ANY_USE, F32, 1, U_ONE, 0},            // (B,T)
+    {F(acts.lnf_rstd), "activations", ONE, ANY_USE, F32, 1, U_ONE, 0},            // (B,T)
+    {F(acts.logits), "logits", ONE, ANY_USE, F32, 1, U_VP, 0},                    // (B,T,Vp)
+    {F(acts.losses), "losses", ONE, ANY_USE, F32, 1, U_ONE, 0},                   // (B,T)
+    {F(acts.proj_out), "activations", ONE, ANY_USE, F32, 1, U_C, 0},              // (B,T,C)
+    {F(acts.q), "attention scratch", ONE, ANY_USE, F32, 1, U_C, 0},               // (B,NH,T,hs)
+    {F(acts.k), "attention scratch", ONE, ANY_USE, F32, 1, U_C, 0},               // (B,NH,T,hs)
+    {F(acts.v), "attention scratch", ONE, ANY_USE, F32, 1, U_C, 0},               // (B,NH,T,hs)
+    {F(acts.y), "attention scratch", ONE, ANY_USE, F32, 1, U_C, 0},               // (B,NH,T,hs)
+    {F(scratch.dresidual), "backward scratch", ONE, TRAIN_ONLY, F32, 1, U_C, 0},  // (B,T,C)
+    {F(scratch.dbuf), "backward scratch", ONE, TRAIN_ONLY, F32, 1, U_C, 0},       // (B,T,C)
+    {F(scratch.dqkv), "backward scratch", ONE, TRAIN_ONLY, F32, 3, U_C, 0},       // (B,T,3C)
+    {F(scratch.dfch), "backward scratch", ONE, TRAIN_ONLY, F32, 4, U_C, 0},       // (B,T,4C)
+    {F(scratch.datt), "backward scratch", ONE, TRAIN_ONLY, F32, 1, U_NHT, 0},     // (B,NH,T,T)
+    {F(scratch.dq), "backward scratch", ONE, TRAIN_ONLY, F32, 1, U_C, 0},         // (B,NH,T,hs)
+    {F(scratch.dk), "backward scratch", ONE, TRAIN_ONLY, F32, 1, U_C, 0},         // (B,NH,T,hs)
+    {F(scratch.dv), "backward scratch", ONE, TRAIN_ONLY, F32, 1, U_C, 0},         // (B,NH,T,hs)
+    {F(scratch.dy), "backward scratch", ONE, TRAIN_ONLY, F32, 1, U_C, 0},         // (B,NH,T,hs)
+    {F(inputs), "inputs", ONE, ANY_USE, I32, 1, U_ONE, 0},                        // (B,T)
+    {F(targets), "targets", ONE, ANY_USE, I32, 1, U_ONE, 0},                      // (B,T)
+    {F(bucket_tokens), "encoder buckets", ONE, TRAIN_ONLY, I32, 1, U_ONE, 0},     // (B*T)
+    {F(bucket_start), "encoder buckets", ONE, TRAIN_ONLY, I32, 1, U_ONE, 1},      // (B*T+1)
+    {F(bucket_pos), "encoder buckets", ONE, TRAIN_ONLY, I32, 1, U_ONE, 0},        // (B*T)
 };
 #undef F
 #undef F32
@@ -77,8 +80,8 @@ static size_t buffer_bytes(const BufferSpec *b, const GPT2Config *c, int B, int 
 
 // Whether a workspace for use has the buffer, and how many separate allocations it takes.
 static int buffer_copies(const BufferSpec *b, WorkspaceUse use, int L) {
-    if (b->train_only && use != WS_TRAIN) return 0;
-    return b->per_layer && use == WS_TRAIN ? L : 1;
+    if (b->need == TRAIN_ONLY && use != WS_TRAIN) return 0;
+    return b->span == PER_LAYER && use == WS_TRAIN ? L : 1;
 }
 
 double workspace_bytes(const GPT2Config *c, WorkspaceShape s) {
@@ -99,6 +102,9 @@ double gpt2_memory_needed(const GPT2Config *c, int opt_copies, const WorkspaceSh
     return bytes;
 }
 
+// Where the table's buffer lives in w: a cl_mem, or a cl_mem * (PER_LAYER).
+static void *slot(Workspace *w, const BufferSpec *b) { return (char *)w + b->field; }
+
 void workspace_create(Workspace *w, const GPT2 *m, int B, int T, WorkspaceUse use) {
     memset(w, 0, sizeof *w);
     w->dev = m->dev;
@@ -111,20 +117,20 @@ void workspace_create(Workspace *w, const GPT2 *m, int B, int T, WorkspaceUse us
         int copies = buffer_copies(b, use, w->L);
         if (!copies) continue;
         size_t bytes = buffer_bytes(b, &m->config, B, T);
-        if (!b->per_layer) {
-            *(cl_mem *)((char *)w + b->field) = device_alloc(w->dev, bytes, b->what);
+        if (b->span == ONE) {
+            *(cl_mem *)slot(w, b) = device_alloc(w->dev, bytes, b->what);
             continue;
         }
         cl_mem *layers = mallocCheck((size_t)w->L * sizeof(cl_mem));
         for (int l = 0; l < w->L; l++) {
             if (l < copies) {
                 layers[l] = device_alloc(w->dev, bytes, b->what);
-            } else {  // forward only: the layers share the one buffer, each handle holding a reference
+            } else {  // forward only: the layers share one buffer, each handle holding a reference
                 layers[l] = layers[0];
                 CL_CHECK(clRetainMemObject(layers[0]));
             }
         }
-        *(cl_mem **)((char *)w + b->field) = layers;
+        *(cl_mem **)slot(w, b) = layers;
     }
 }
 
@@ -133,11 +139,11 @@ void workspace_free(Workspace *w) {
     for (int i = 0; i < NUM_BUFFERS; i++) {
         const BufferSpec *b = &buffers[i];
         if (!buffer_copies(b, w->use, w->L)) continue;
-        if (!b->per_layer) {
-            CL_CHECK(clReleaseMemObject(*(cl_mem *)((char *)w + b->field)));
+        if (b->span == ONE) {
+            CL_CHECK(clReleaseMemObject(*(cl_mem *)slot(w, b)));
             continue;
         }
-        cl_mem *layers = *(cl_mem **)((char *)w + b->field);
+        cl_mem *layers = *(cl_mem **)slot(w, b);
         for (int l = 0; l < w->L; l++) CL_CHECK(clReleaseMemObject(layers[l]));
         free(layers);
     }
