@@ -63,7 +63,8 @@ int main(int argc, char **argv) {
     checkpoint_read_config(path, &mc);
     GPT2 m;
     gpt2_create(&m, &mc, &dev);
-    gpt2_alloc_activations(&m, B, T);
+    Workspace ws;
+    workspace_create(&ws, &m, B, T, WS_TRAIN);
     gpt2_load_checkpoint(&m, path);
 
     const int BT = B * T, V = mc.vocab_size, Vp = mc.padded_vocab_size;
@@ -80,11 +81,11 @@ int main(int argc, char **argv) {
     fclose(f);
 
     // 1. forward only: logits and loss
-    gpt2_set_batch(&m, x, y);
+    gpt2_set_batch(&ws, x, y);
     device_zero(&dev, m.stats, 0, sizeof(float));
-    gpt2_forward(&m, &ops, 0.0f, 1.0f / BT);
+    gpt2_forward(&m, &ws, &ops, 0.0f, 1.0f / BT);
     float *logits = mallocCheck((size_t)BT * Vp * sizeof(float)), loss;
-    device_read(&dev, m.acts.logits, 0, (size_t)BT * Vp * sizeof(float), logits);
+    device_read(&dev, ws.acts.logits, 0, (size_t)BT * Vp * sizeof(float), logits);
     device_read(&dev, m.stats, 0, sizeof loss, &loss);
     float *logits_v = mallocCheck((size_t)BT * V * sizeof(float));
     for (int i = 0; i < BT; i++) memcpy(logits_v + (size_t)i * V, logits + (size_t)i * Vp, V * sizeof(float));
@@ -97,8 +98,8 @@ int main(int argc, char **argv) {
     // 2. forward + backward: every parameter gradient
     device_zero(&dev, m.grads.parent, 0, m.padded_elems * sizeof(float));
     device_zero(&dev, m.stats, 0, sizeof(float));
-    gpt2_forward(&m, &ops, 1.0f / BT, 1.0f / BT);
-    gpt2_backward(&m, &ops);
+    gpt2_forward(&m, &ws, &ops, 1.0f / BT, 1.0f / BT);
+    gpt2_backward(&m, &ws, &ops);
     float *grads = mallocCheck(np * sizeof(float));
     gpt2_download(&m, m.grads.parent, grads);
     for (int i = 0; i < NUM_PARAM_TENSORS; i++) {
@@ -122,8 +123,8 @@ int main(int argc, char **argv) {
     for (int s = 1; s <= steps; s++) {
         device_zero(&dev, m.grads.parent, 0, m.padded_elems * sizeof(float));
         device_zero(&dev, m.stats, 0, sizeof(float));
-        gpt2_forward(&m, &ops, 1.0f / BT, 1.0f / BT);
-        gpt2_backward(&m, &ops);
+        gpt2_forward(&m, &ws, &ops, 1.0f / BT, 1.0f / BT);
+        gpt2_backward(&m, &ws, &ops);
         optimizer_step(&opt, &m, &ops, s, lr);
         float st[2];
         device_read(&dev, m.stats, 0, sizeof st, st);
@@ -142,6 +143,7 @@ int main(int argc, char **argv) {
     EXPECT(pad_zero, "padded wte rows changed");
 
     optimizer_free(&opt);
+    workspace_free(&ws);
     gpt2_free(&m);
     ops_free(&ops);
     device_close(&dev);

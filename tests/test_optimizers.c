@@ -29,6 +29,7 @@ static Device dev;
 static Ops ops;
 static Rng rng;
 static GPT2 model;
+static Workspace ws;  // the model's training workspace, (2, 8)
 static RefTensor rts[NUM_PARAM_TENSORS];
 static size_t N;  // parameters (llm.c layout)
 static float *last_g;  // the gradient of run_case's last step
@@ -248,7 +249,7 @@ static Config measure_config(int accum) {
     config_defaults(&cfg);
     cfg.metrics_every = 1;
     cfg.grad_accum = accum;
-    cfg.batch_size = model.B;
+    cfg.batch_size = ws.B;
     return cfg;
 }
 
@@ -256,11 +257,11 @@ static double rel_err(double got, double want) { return fabs(got - want) / fmax(
 
 static void test_measurements(void) {
     printf("-- measurements vs host computation (after 2 AdamW steps on a real forward/backward)\n");
-    const int B = model.B, T = model.T, BT = B * T, C = model.config.channels, L = model.config.num_layers;
+    const int B = ws.B, T = ws.T, BT = B * T, C = model.config.channels, L = model.config.num_layers;
     Config cfg = measure_config(1);
     Measure ms;
     MeasureOptions mo = measure_options_from_config(&cfg);
-    measure_create(&ms, &model, &mo);
+    measure_create(&ms, &model, &ws, &mo);
     OptimizerHyper h = base_hyper("adamw");
     h.lr_peak = 0.01;
     Optimizer opt;
@@ -275,15 +276,15 @@ static void test_measurements(void) {
             targets[i] = (int)(rng_u64(&rng) % 100);
         }
         device_zero(&dev, model.grads.parent, 0, model.padded_elems * sizeof(float));
-        gpt2_set_batch(&model, inputs, targets);
-        gpt2_forward(&model, &ops, 1.0f / BT, 1.0f / BT);
-        gpt2_backward(&model, &ops);
+        gpt2_set_batch(&ws, inputs, targets);
+        gpt2_forward(&model, &ws, &ops, 1.0f / BT, 1.0f / BT);
+        gpt2_backward(&model, &ws, &ops);
         measure_before_update(&ms, &model, &ops, &opt, 0, 1);
         gpt2_download(&model, model.params.parent, w);
         optimizer_step(&opt, &model, &ops, step, (float)h.lr_peak);
         float clip;
         device_read(&dev, model.stats, 2 * sizeof(float), sizeof clip, &clip);
-        measure_after_update(&ms, &model, &ops, &opt, inputs, step, (float)h.lr_peak, clip);
+        measure_after_update(&ms, &model, &ws, &ops, &opt, inputs, step, (float)h.lr_peak, clip);
     }
     gpt2_download(&model, model.params.parent, w2);
     double worst[4] = {0};  // l2, angle, angle_rows, rrc
@@ -309,8 +310,8 @@ static void test_measurements(void) {
         // rrc on the host: ||X dW^T|| / ||X W^T|| summed over layers, X the layer input of the micro-batch
         double num = 0, den = 0;
         for (int l = 0; l < pt->num_slices; l++) {
-            cl_mem xb = k == P_QKVW ? model.acts.ln1[l] : k == P_ATTPROJW ? model.acts.atty[l]
-                      : k == P_FCW ? model.acts.ln2[l] : k == P_FCPROJW ? model.acts.fch_gelu[l] : NULL;
+            cl_mem xb = k == P_QKVW ? ws.acts.ln1[l] : k == P_ATTPROJW ? ws.acts.atty[l]
+                      : k == P_FCW ? ws.acts.ln2[l] : k == P_FCPROJW ? ws.acts.fch_gelu[l] : NULL;
             const float *W = w + o + (size_t)l * pt->slice_elems, *W2 = w2 + o + (size_t)l * pt->slice_elems;
             if (xb) {
                 device_read(&dev, xb, 0, (size_t)BT * pt->cols * sizeof(float), x);
@@ -357,13 +358,13 @@ static void test_measurements(void) {
 // SNR: per-micro-batch gradients G + noise with known |G|^2 and noise trace.
 static void test_snr(void) {
     printf("-- gradient SNR estimator on synthetic gradients\n");
-    const int accum = 4, b = model.B, steps = 30;
+    const int accum = 4, b = ws.B, steps = 30;
     Config cfg = measure_config(accum);
     cfg.metrics_every = 0;
     cfg.rrc_correction = 1;  // the SNR every step, no full measurement
     Measure ms;
     MeasureOptions mo = measure_options_from_config(&cfg);
-    measure_create(&ms, &model, &mo);
+    measure_create(&ms, &model, &ws, &mo);
     OptimizerHyper h = base_hyper("lionar");
     Optimizer opt;
     optimizer_create(&opt, optimizer_find("lionar"), &h, &model);
@@ -425,7 +426,7 @@ int main(void) {
     GPT2Config mc = {.max_seq_len = 8, .vocab_size = 100, .num_layers = 2, .num_heads = 2, .channels = 24};
     gpt2_config_check(&mc);
     gpt2_create(&model, &mc, &dev);
-    gpt2_alloc_activations(&model, 2, 8);
+    workspace_create(&ws, &model, 2, 8, WS_TRAIN);
     N = model.num_parameters;
     last_g = mallocCheck(N * sizeof(float));
     for (int k = 0; k < NUM_PARAM_TENSORS; k++) {
@@ -439,6 +440,7 @@ int main(void) {
     test_snr();
     if (test_small()) {
         free(last_g);
+        workspace_free(&ws);
         gpt2_free(&model);
         ops_free(&ops);
         device_close(&dev);
@@ -461,6 +463,7 @@ int main(void) {
     test_invariants();
     test_measurements();
     free(last_g);
+    workspace_free(&ws);
     gpt2_free(&model);
     ops_free(&ops);
     device_close(&dev);

@@ -49,7 +49,8 @@ static void test_greedy_vs_pytorch(const char *dir) {
     ops_init(&ops, &dev, NULL);
     GPT2 m;
     gpt2_create(&m, &mc, &dev);
-    gpt2_alloc_activations(&m, 1, T);
+    Workspace ws;
+    workspace_create(&ws, &m, 1, T, WS_FORWARD);
     gpt2_load_checkpoint(&m, path);
     SamplerParams greedy = {.temperature = 0.0f};
     int checked = 0, skipped = 0;
@@ -72,7 +73,7 @@ static void test_greedy_vs_pytorch(const char *dir) {
             Collected c = {.n = 0};
             Rng rng;
             rng_seed(&rng, 1);
-            gpt2_generate(&m, &ops, x + (size_t)b * T, t + 1, 1, -1, &greedy, &rng, collect, &c);
+            gpt2_generate(&m, &ws, &ops, x + (size_t)b * T, t + 1, 1, -1, &greedy, &rng, collect, &c);
             EXPECT(c.n == 1 && c.tokens[0] == best, "greedy after prefix (b=%d, t=%d): token %d, argmax %d", b, t,
                    c.n ? c.tokens[0] : -1, best);
             checked++;
@@ -82,6 +83,7 @@ static void test_greedy_vs_pytorch(const char *dir) {
     free(x);
     free(y);
     free(ref_logits);
+    workspace_free(&ws);
     gpt2_free(&m);
     ops_free(&ops);
     device_close(&dev);

@@ -7,6 +7,7 @@
 
 #include "cli/commands.h"
 #include "model/generate.h"
+#include "model/workspace.h"
 #include "runtime/tune_apply.h"
 #include "text/tokenizer.h"
 #include "train/checkpoint.h"
@@ -151,18 +152,20 @@ int cmd_sample(int argc, char **argv) {
     GPT2 m;
     gpt2_create(&m, &mc, &dev);
     int ctx = (int)ids.len + max_new;
-    gpt2_alloc_activations(&m, 1, ctx < mc.max_seq_len ? (ctx < 1 ? 1 : ctx) : mc.max_seq_len);
+    Workspace ws;
+    workspace_create(&ws, &m, 1, ctx < mc.max_seq_len ? (ctx < 1 ? 1 : ctx) : mc.max_seq_len, WS_FORWARD);
     gpt2_load_checkpoint(&m, path);
     Rng rng;
     rng_seed(&rng, (uint64_t)seed);
     if (*prompt) fputs(prompt, stdout);
     int *prompt_ids = mallocCheck(ids.len * sizeof(int));
     for (size_t i = 0; i < ids.len; i++) prompt_ids[i] = ids.ids[i];
-    gpt2_generate(&m, &ops, prompt_ids, (int)ids.len, max_new, stop_at_eot ? tokenizer_eot(tok) : -1, &sp, &rng,
+    gpt2_generate(&m, &ws, &ops, prompt_ids, (int)ids.len, max_new, stop_at_eot ? tokenizer_eot(tok) : -1, &sp, &rng,
                   emit_to_stdout, tok);
     fputc('\n', stdout);
     free(prompt_ids);
     token_ids_free(&ids);
+    workspace_free(&ws);
     gpt2_free(&m);
     ops_free(&ops);
     device_close(&dev);

@@ -1,26 +1,28 @@
 // The GPT-2 forward and backward passes, as sequences of device operations.
 #pragma once
 #include "model/model.h"
+#include "model/workspace.h"
 #include "runtime/ops.h"
 
-// Uploads one micro-batch: inputs and targets (B,T) token ids, and the
-// per-token position buckets that make the embedding backward deterministic.
-// targets may be NULL (inference): the loss is then meaningless.
-void gpt2_set_batch(GPT2 *m, const int *inputs, const int *targets);
+// Uploads one micro-batch into ws: inputs and targets (B,T) token ids and, for
+// a training workspace, the per-token position buckets that make the embedding
+// backward deterministic. targets may be NULL (inference): the loss is then meaningless.
+void gpt2_set_batch(Workspace *ws, const int *inputs, const int *targets);
 // The buckets of the BT inputs: tokens[u] is the u-th distinct token (ascending),
 // its positions are pos[start[u] .. start[u+1]) in ascending order. Returns
 // the number of distinct tokens. tokens and pos hold BT ints, start BT+1.
 int encoder_buckets(const int *inputs, int BT, int *tokens, int *start, int *pos);
 
-// Forward pass over the current micro-batch. Leaves the logits (B,T,Vp) in
-// acts.logits and per-position losses in acts.losses, and adds
-// loss_scale * sum(losses) to stats[0]. With dloss != 0 the fused loss kernel
+// Forward pass over ws's current micro-batch. Leaves the logits (B,T,Vp) in
+// ws->acts.logits and per-position losses in ws->acts.losses, and adds
+// loss_scale * sum(losses) to m->stats[0]. With dloss != 0 the fused loss kernel
 // replaces the logits by dloss * dL/dlogits, ready for gpt2_backward.
-void gpt2_forward(GPT2 *m, Ops *o, float dloss, float loss_scale);
+void gpt2_forward(const GPT2 *m, Workspace *ws, Ops *o, float dloss, float loss_scale);
 
-// Backward pass of the last forward (which must have had dloss != 0);
-// accumulates into m->grads, so gradient accumulation is repeated forward/backward.
-void gpt2_backward(GPT2 *m, Ops *o);
+// Backward pass of the last forward in ws (a WS_TRAIN workspace; the forward
+// must have had dloss != 0); accumulates into m->grads, so gradient
+// accumulation is repeated forward/backward.
+void gpt2_backward(GPT2 *m, Workspace *ws, Ops *o);
 
 // FLOPs of one forward+backward per token (6N + attention, PaLM appendix B).
 double gpt2_flops_per_token(const GPT2Config *c, int T);

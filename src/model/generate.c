@@ -7,10 +7,10 @@
 #include "model/forward.h"
 #include "util/util.h"
 
-int gpt2_generate(GPT2 *m, Ops *o, const int *prompt, int n_prompt, int max_new, int stop_token,
+int gpt2_generate(const GPT2 *m, Workspace *ws, Ops *o, const int *prompt, int n_prompt, int max_new, int stop_token,
                   const SamplerParams *params, Rng *rng, EmitToken emit, void *ctx) {
-    const int T = m->T, V = m->config.vocab_size, Vp = m->config.padded_vocab_size;
-    if (m->B != 1) die("internal: gpt2_generate needs activations for batch size 1");
+    const int T = ws->T, V = m->config.vocab_size, Vp = m->config.padded_vocab_size;
+    if (ws->B != 1) die("internal: gpt2_generate needs a workspace for batch size 1");
     int total = n_prompt + max_new;
     int *tokens = mallocCheck((size_t)total * sizeof(int));
     memcpy(tokens, prompt, (size_t)n_prompt * sizeof(int));
@@ -22,9 +22,9 @@ int gpt2_generate(GPT2 *m, Ops *o, const int *prompt, int n_prompt, int max_new,
         int start = n > T ? n - T : 0, len = n - start;
         memset(window, 0, (size_t)T * sizeof(int));
         memcpy(window, tokens + start, (size_t)len * sizeof(int));
-        gpt2_set_batch(m, window, NULL);
-        gpt2_forward(m, o, 0.0f, 0.0f);
-        device_read(m->dev, m->acts.logits, (size_t)(len - 1) * Vp * sizeof(float), (size_t)Vp * sizeof(float), row);
+        gpt2_set_batch(ws, window, NULL);
+        gpt2_forward(m, ws, o, 0.0f, 0.0f);
+        device_read(ws->dev, ws->acts.logits, (size_t)(len - 1) * Vp * sizeof(float), (size_t)Vp * sizeof(float), row);
         int next = sample_token(row, V, params, rng);
         if (next == stop_token) break;
         tokens[n++] = next;

@@ -2,6 +2,7 @@
 #pragma once
 #include "model/model.h"
 #include "model/sampler.h"
+#include "model/workspace.h"
 #include "runtime/ops.h"
 #include "text/tokenizer.h"
 #include "util/rng.h"
@@ -10,10 +11,10 @@ typedef void (*EmitToken)(int token, void *ctx);
 
 // Appends up to max_new tokens to the prompt (n_prompt >= 1 ids), calling emit
 // for each as soon as it is chosen; stops early at stop_token (if >= 0, not
-// emitted). Uses a model whose activations are allocated for B = 1: each token
-// runs one forward pass over the last m->T tokens (no KV cache yet), reading back
-// one row of logits. Returns the number of tokens generated.
-int gpt2_generate(GPT2 *m, Ops *o, const int *prompt, int n_prompt, int max_new, int stop_token,
+// emitted). Runs in ws, a workspace for B = 1 (WS_FORWARD is enough): each
+// token runs one forward pass over the last ws->T tokens (no KV cache yet),
+// reading back one row of logits. Returns the number of tokens generated.
+int gpt2_generate(const GPT2 *m, Workspace *ws, Ops *o, const int *prompt, int n_prompt, int max_new, int stop_token,
                   const SamplerParams *params, Rng *rng, EmitToken emit, void *ctx);
 
 // An EmitToken that writes the token's bytes to stdout at once (ctx: the Tokenizer).

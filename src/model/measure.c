@@ -6,7 +6,7 @@
 
 #include "util/util.h"
 
-void measure_create(Measure *ms, GPT2 *m, const MeasureOptions *mo) {
+void measure_create(Measure *ms, GPT2 *m, const Workspace *ws, const MeasureOptions *mo) {
     memset(ms, 0, sizeof *ms);
     ms->every = mo->every;
     ms->rrc_correction = mo->rrc_correction;
@@ -30,7 +30,7 @@ void measure_create(Measure *ms, GPT2 *m, const MeasureOptions *mo) {
     ms->rrc = device_alloc(dev, 4 * 2 * NUM_PARAM_TENSORS * (size_t)m->config.num_layers * sizeof(float),
                            "rrc measurements");
     ms->wscratch = device_alloc(dev, 4 * C * C * sizeof(float), "measurement weight scratch");
-    ms->yscratch = device_alloc(dev, (size_t)m->B * m->T * 4 * C * sizeof(float), "measurement output scratch");
+    ms->yscratch = device_alloc(dev, (size_t)ws->B * ws->T * 4 * C * sizeof(float), "measurement output scratch");
 }
 
 void measure_free(Measure *ms) {
@@ -104,40 +104,40 @@ static float *read_floats(const Device *dev, cl_mem buf, size_t n) {
 }
 
 // The layer inputs X (B*T, in) of each linear weight.
-static cl_mem linear_input(GPT2 *m, int tensor, int l, int *in) {
+static cl_mem linear_input(const GPT2 *m, const Activations *a, int tensor, int l, int *in) {
     int C = m->config.channels;
     *in = C;
     switch (tensor) {
-        case P_QKVW: return m->acts.ln1[l];
-        case P_ATTPROJW: return m->acts.atty[l];
-        case P_FCW: return m->acts.ln2[l];
-        case P_FCPROJW: *in = 4 * C; return m->acts.fch_gelu[l];
+        case P_QKVW: return a->ln1[l];
+        case P_ATTPROJW: return a->atty[l];
+        case P_FCW: return a->ln2[l];
+        case P_FCPROJW: *in = 4 * C; return a->fch_gelu[l];
         default: return NULL;
     }
 }
 
 // The output y = X W^T + b of each linear layer as the forward pass left it: stored
 // (qkv, fch) or the difference of the residual stream around the add (projections).
-static void layer_output(GPT2 *m, int tensor, int l, cl_mem *y, cl_mem *y_before) {
+static void layer_output(const Activations *a, int tensor, int l, cl_mem *y, cl_mem *y_before) {
     *y_before = NULL;
     switch (tensor) {
-        case P_QKVW: *y = m->acts.qkv[l]; break;
-        case P_FCW: *y = m->acts.fch[l]; break;
+        case P_QKVW: *y = a->qkv[l]; break;
+        case P_FCW: *y = a->fch[l]; break;
         case P_ATTPROJW:
-            *y = m->acts.residual2[l];
-            *y_before = l == 0 ? m->acts.encoded : m->acts.residual3[l - 1];
+            *y = a->residual2[l];
+            *y_before = l == 0 ? a->encoded : a->residual3[l - 1];
             break;
         default:  // P_FCPROJW
-            *y = m->acts.residual3[l];
-            *y_before = m->acts.residual2[l];
+            *y = a->residual3[l];
+            *y_before = a->residual2[l];
             break;
     }
 }
 
-void measure_after_update(Measure *ms, GPT2 *m, Ops *o, Optimizer *opt, const int *inputs, int step, float lr,
-                          float clip) {
+void measure_after_update(Measure *ms, GPT2 *m, const Workspace *ws, Ops *o, Optimizer *opt, const int *inputs,
+                          int step, float lr, float clip) {
     const Device *dev = m->dev;
-    const int L = m->config.num_layers, BT = m->B * m->T;
+    const int L = m->config.num_layers, BT = ws->B * ws->T;
     // per-row sums of every matrix slice
     for (int i = 0; i < NUM_PARAM_TENSORS; i++) {
         const ParamTensor *pt = &m->tensors[i];
@@ -152,13 +152,13 @@ void measure_after_update(Measure *ms, GPT2 *m, Ops *o, Optimizer *opt, const in
         const ParamTensor *pt = &m->tensors[i];
         for (int l = 0; l < pt->num_slices; l++) {
             int in;
-            cl_mem x = linear_input(m, i, l, &in);
+            cl_mem x = linear_input(m, &ws->acts, i, l, &in);
             if (!x) break;
             int out = (int)pt->rows;
             int slot = 2 * (i * L + l);
             // ||X W^T|| from the outputs the forward pass kept, minus the old bias: no product needed
             cl_mem y, y_before;
-            layer_output(m, i, l, &y, &y_before);
+            layer_output(&ws->acts, i, l, &y, &y_before);
             op_output_sumsq(o, ms->rrc, ms->partials, y, y_before, ms->prev, m->tensors[i + 1].offset[l], BT, out, slot);
             op_sub_range(o, ms->wscratch, m->params.parent, ms->prev, pt->offset[l], pt->slice_elems);
             op_matmul_forward(o, ms->yscratch, x, ms->wscratch, NULL, BT, in, out);
@@ -206,7 +206,7 @@ void measure_after_update(Measure *ms, GPT2 *m, Ops *o, Optimizer *opt, const in
         double num = 0, den = 0;
         if (i == P_WTE || i == P_WPE) {
             for (int p = 0; p < BT; p++) {
-                size_t row = i == P_WTE ? (size_t)inputs[p] : (size_t)(p % m->T);
+                size_t row = i == P_WTE ? (size_t)inputs[p] : (size_t)(p % ws->T);
                 den += r[3 * row];
                 num += r[3 * row + 2];
             }

@@ -13,6 +13,7 @@
 #pragma once
 #include "model/model.h"
 #include "model/optimizer.h"
+#include "model/workspace.h"
 #include "runtime/ops.h"
 
 // What to measure: every K steps (0: never), the SNR for rrc_correction, over
@@ -46,7 +47,8 @@ typedef struct {
     double mean_angle_rows;   // mean over matrix tensors of angle_rows
 } Measure;
 
-void measure_create(Measure *ms, GPT2 *m, const MeasureOptions *mo);
+// ws: the training workspace, whose shape sizes the output scratch.
+void measure_create(Measure *ms, GPT2 *m, const Workspace *ws, const MeasureOptions *mo);
 void measure_free(Measure *ms);
 // Extra parameter-sized buffers measuring with mo allocates (for the memory estimate).
 int measure_param_copies(const MeasureOptions *mo);
@@ -58,6 +60,7 @@ void measure_micro_end(Measure *ms, GPT2 *m, Ops *o, int k);
 // After the gradients are complete, before optimizer_step.
 void measure_before_update(Measure *ms, GPT2 *m, Ops *o, Optimizer *opt, int snr, int full);
 // After optimizer_step on a measured step: computes and reads back everything.
-// inputs (B,T) are the tokens of the last micro-batch; clip the step's clipping factor.
-void measure_after_update(Measure *ms, GPT2 *m, Ops *o, Optimizer *opt, const int *inputs, int step, float lr,
-                          float clip);
+// ws holds the last micro-batch's activations, inputs (B,T) its tokens; clip
+// is the step's clipping factor.
+void measure_after_update(Measure *ms, GPT2 *m, const Workspace *ws, Ops *o, Optimizer *opt, const int *inputs,
+                          int step, float lr, float clip);

@@ -113,108 +113,12 @@ void gpt2_create(GPT2 *m, const GPT2Config *config, const Device *dev) {
     m->norm_partials = device_alloc(dev, NORM_GROUPS_MAX * sizeof(float), "gradient-norm partial sums");
 }
 
-// Per-token activation floats per layer, and of the rest; used for both the
-// memory estimate and the allocation so the two cannot disagree.
-static double activation_floats(const GPT2Config *c, int B, int T) {
-    double BT = (double)B * T, C = c->channels, NH = c->num_heads, L = c->num_layers, Vp = c->padded_vocab_size;
-    double per_layer = BT * (C * 16 + 4) + B * NH * (double)T * T;  // ln1 qkv atty residual2 ln2 fch fch_gelu residual3, LN stats, att
-    double rest = BT * (7 * C + 3 + Vp);  // encoded lnf lnf-stats logits losses proj_out q k v y
-    double scratch = BT * C * 2 + BT * 3 * C + BT * 4 * C + B * NH * (double)T * T + 4 * BT * C;
-    return L * per_layer + rest + scratch + BT * 4;                 // inputs, targets, buckets
-}
-
-double gpt2_memory_needed(const GPT2Config *c, int B, int T, int opt_copies, const Device *dev) {
-    double params = (double)gpt2_param_count(c);
-    // alignment gaps: at most one alignment unit per slice
-    params += (double)(4 + 12 * c->num_layers) * dev->base_align_bytes / sizeof(float);
-    return 4.0 * (params * (2 + opt_copies) + activation_floats(c, B, T));
-}
-
-static cl_mem alloc_floats(const GPT2 *m, double n, const char *what) {
-    return device_alloc(m->dev, (size_t)n * sizeof(float), what);
-}
-
-static cl_mem *alloc_per_layer(const GPT2 *m, double n, const char *what) {
-    int L = m->config.num_layers;
-    cl_mem *bufs = mallocCheck((size_t)L * sizeof(cl_mem));
-    for (int l = 0; l < L; l++) bufs[l] = alloc_floats(m, n, what);
-    return bufs;
-}
-
-void gpt2_alloc_activations(GPT2 *m, int B, int T) {
-    const GPT2Config *c = &m->config;
-    double BT = (double)B * T, C = c->channels, NH = c->num_heads, Vp = c->padded_vocab_size;
-    m->B = B;
-    m->T = T;
-    m->acts.encoded = alloc_floats(m, BT * C, "activations");
-    m->acts.ln1 = alloc_per_layer(m, BT * C, "activations");
-    m->acts.ln1_mean = alloc_per_layer(m, BT, "activations");
-    m->acts.ln1_rstd = alloc_per_layer(m, BT, "activations");
-    m->acts.qkv = alloc_per_layer(m, BT * 3 * C, "activations");
-    m->acts.atty = alloc_per_layer(m, BT * C, "activations");
-    m->acts.att = alloc_per_layer(m, B * NH * (double)T * T, "attention matrices");
-    m->acts.residual2 = alloc_per_layer(m, BT * C, "activations");
-    m->acts.ln2 = alloc_per_layer(m, BT * C, "activations");
-    m->acts.ln2_mean = alloc_per_layer(m, BT, "activations");
-    m->acts.ln2_rstd = alloc_per_layer(m, BT, "activations");
-    m->acts.fch = alloc_per_layer(m, BT * 4 * C, "activations");
-    m->acts.fch_gelu = alloc_per_layer(m, BT * 4 * C, "activations");
-    m->acts.residual3 = alloc_per_layer(m, BT * C, "activations");
-    m->acts.lnf = alloc_floats(m, BT * C, "activations");
-    m->acts.lnf_mean = alloc_floats(m, BT, "activations");
-    m->acts.lnf_rstd = alloc_floats(m, BT, "activations");
-    m->acts.logits = alloc_floats(m, BT * Vp, "logits");
-    m->acts.losses = alloc_floats(m, BT, "losses");
-    m->acts.proj_out = alloc_floats(m, BT * C, "activations");
-    m->acts.q = alloc_floats(m, BT * C, "attention scratch");
-    m->acts.k = alloc_floats(m, BT * C, "attention scratch");
-    m->acts.v = alloc_floats(m, BT * C, "attention scratch");
-    m->acts.y = alloc_floats(m, BT * C, "attention scratch");
-    m->scratch.dresidual = alloc_floats(m, BT * C, "backward scratch");
-    m->scratch.dbuf = alloc_floats(m, BT * C, "backward scratch");
-    m->scratch.dqkv = alloc_floats(m, BT * 3 * C, "backward scratch");
-    m->scratch.dfch = alloc_floats(m, BT * 4 * C, "backward scratch");
-    m->scratch.datt = alloc_floats(m, B * NH * (double)T * T, "backward scratch");
-    m->scratch.dq = alloc_floats(m, BT * C, "backward scratch");
-    m->scratch.dk = alloc_floats(m, BT * C, "backward scratch");
-    m->scratch.dv = alloc_floats(m, BT * C, "backward scratch");
-    m->scratch.dy = alloc_floats(m, BT * C, "backward scratch");
-    m->inputs = device_alloc(m->dev, (size_t)BT * sizeof(int), "inputs");
-    m->targets = device_alloc(m->dev, (size_t)BT * sizeof(int), "targets");
-    m->bucket_tokens = device_alloc(m->dev, (size_t)BT * sizeof(int), "encoder buckets");
-    m->bucket_start = device_alloc(m->dev, ((size_t)BT + 1) * sizeof(int), "encoder buckets");
-    m->bucket_pos = device_alloc(m->dev, (size_t)BT * sizeof(int), "encoder buckets");
-}
-
 static void release(cl_mem *b) {
     if (*b) CL_CHECK(clReleaseMemObject(*b));
     *b = NULL;
 }
 
-static void release_layers(GPT2 *m, cl_mem **bufs) {
-    if (!*bufs) return;
-    for (int l = 0; l < m->config.num_layers; l++) release(&(*bufs)[l]);
-    free(*bufs);
-    *bufs = NULL;
-}
-
-void gpt2_free_activations(GPT2 *m) {
-    cl_mem **layered[] = {&m->acts.ln1, &m->acts.ln1_mean, &m->acts.ln1_rstd, &m->acts.qkv, &m->acts.atty,
-                          &m->acts.att, &m->acts.residual2, &m->acts.ln2, &m->acts.ln2_mean, &m->acts.ln2_rstd,
-                          &m->acts.fch, &m->acts.fch_gelu, &m->acts.residual3};
-    for (size_t i = 0; i < sizeof layered / sizeof layered[0]; i++) release_layers(m, layered[i]);
-    cl_mem *single[] = {&m->acts.encoded, &m->acts.lnf, &m->acts.lnf_mean, &m->acts.lnf_rstd, &m->acts.logits,
-                        &m->acts.losses, &m->acts.proj_out, &m->acts.q, &m->acts.k, &m->acts.v, &m->acts.y,
-                        &m->scratch.dresidual, &m->scratch.dbuf, &m->scratch.dqkv,
-                        &m->scratch.dfch, &m->scratch.datt, &m->scratch.dq, &m->scratch.dk, &m->scratch.dv,
-                        &m->scratch.dy, &m->inputs, &m->targets, &m->bucket_tokens, &m->bucket_start,
-                        &m->bucket_pos};
-    for (size_t i = 0; i < sizeof single / sizeof single[0]; i++) release(single[i]);
-    m->B = m->T = 0;
-}
-
 void gpt2_free(GPT2 *m) {
-    gpt2_free_activations(m);
     release(&m->stats);
     release(&m->norm_partials);
     param_buffer_free(m, &m->params);

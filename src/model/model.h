@@ -1,5 +1,6 @@
-// GPT-2 on the device: shapes, parameter layout (llm.c order), activation
-// buffers, random initialisation and the llm.c checkpoint format.
+// GPT-2 on the device: shapes, parameter layout (llm.c order), parameters and
+// gradients, random initialisation and the llm.c checkpoint format. The
+// buffers of a batch shape are a Workspace (model/workspace.h).
 #pragma once
 #include <stdint.h>
 
@@ -57,28 +58,6 @@ typedef struct {
     size_t padded_elems;      // size of a parent buffer including alignment gaps
     const Device *dev;
     ParamBuffer params, grads;
-    // Activations of one micro-batch, allocated for B x T at model_alloc.
-    int B, T;
-    struct {
-        cl_mem encoded;   // (B,T,C)
-        cl_mem *ln1, *ln1_mean, *ln1_rstd, *qkv, *atty, *att, *residual2, *ln2, *ln2_mean, *ln2_rstd, *fch,
-            *fch_gelu, *residual3;  // per layer: (B,T,C) (B,T) (B,T) (B,T,3C) (B,T,C) (B,NH,T,T) (B,T,C) ... (B,T,4C)
-        cl_mem lnf, lnf_mean, lnf_rstd;  // (B,T,C) (B,T) (B,T)
-        cl_mem logits;                   // (B,T,Vp); holds dlogits after the fused loss backward
-        cl_mem losses;                   // (B,T)
-        cl_mem proj_out;                 // (B,T,C) scratch: output of attproj / fcproj before the residual add
-        cl_mem q, k, v, y;               // (B,NH,T,hs) attention scratch
-    } acts;
-    struct {
-        cl_mem dresidual, dbuf;          // (B,T,C)
-        cl_mem dqkv;                     // (B,T,3C)
-        cl_mem dfch;                     // (B,T,4C)
-        cl_mem datt;                     // (B,NH,T,T)
-        cl_mem dq, dk, dv, dy;           // (B,NH,T,hs)
-    } scratch;
-    cl_mem inputs, targets;              // (B,T) int32
-    cl_mem bucket_tokens, bucket_start, bucket_pos;  // encoder backward buckets, see encoder.cl
-    int num_buckets;
     cl_mem stats;       // [0] loss accumulator, [1] grad norm, [2] clip factor
     cl_mem norm_partials;
 } GPT2;
@@ -87,11 +66,6 @@ typedef struct {
 void gpt2_config_check(GPT2Config *c);
 // Computes the layout and allocates parameters and gradients on the device.
 void gpt2_create(GPT2 *m, const GPT2Config *config, const Device *dev);
-// Bytes of device memory a run with micro-batch B x T needs (params, grads, optimizer
-// moments counted as opt_copies extra parameter-sized buffers, activations).
-double gpt2_memory_needed(const GPT2Config *c, int B, int T, int opt_copies, const Device *dev);
-void gpt2_alloc_activations(GPT2 *m, int B, int T);
-void gpt2_free_activations(GPT2 *m);
 void gpt2_free(GPT2 *m);
 
 // Random initialisation as GPT-2 (host RNG seeded with seed, then uploaded).

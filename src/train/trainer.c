@@ -30,6 +30,20 @@ void resolve_model_config(const Config *cfg, GPT2Config *mc) {
         die("seq_len (%d) is larger than the model's block_size (%d)", cfg->seq_len, mc->max_seq_len);
 }
 
+// Context of a sample of n_tokens after <|endoftext|>: the generation workspace's T.
+static int sample_context(const GPT2Config *mc, int n_tokens) {
+    return n_tokens + 1 < mc->max_seq_len ? n_tokens + 1 : mc->max_seq_len;
+}
+
+// The workspaces a run of cfg creates: training, then validation and sampling when it does them.
+static int run_workspaces(const Config *cfg, const GPT2Config *mc, WorkspaceShape shapes[3]) {
+    int n = 0;
+    shapes[n++] = (WorkspaceShape){cfg->batch_size, cfg->seq_len, WS_TRAIN};
+    if (cfg->val_data[0]) shapes[n++] = (WorkspaceShape){cfg->batch_size, cfg->seq_len, WS_FORWARD};
+    if (cfg->sample_every > 0) shapes[n++] = (WorkspaceShape){1, sample_context(mc, cfg->sample_tokens), WS_FORWARD};
+    return n;
+}
+
 void trainer_open(Trainer *t, const Config *cfg, int profiling) { trainer_open_ex(t, cfg, profiling, TUNE_DATABASE); }
 
 void trainer_open_ex(Trainer *t, const Config *cfg, int profiling, TuneLevel tuning) {
@@ -51,8 +65,10 @@ void trainer_open_ex(Trainer *t, const Config *cfg, int profiling, TuneLevel tun
     t->peak_flops = tune_peak_flops(&t->dev, stdout);
 
     MeasureOptions mo = measure_options_from_config(cfg);
-    double need = gpt2_memory_needed(&t->model_config, cfg->batch_size, cfg->seq_len,
-                                     kind->num_state + measure_param_copies(&mo), &t->dev);
+    WorkspaceShape shapes[3];
+    int num_ws = run_workspaces(cfg, &t->model_config, shapes);
+    double need = gpt2_memory_needed(&t->model_config, kind->num_state + measure_param_copies(&mo), shapes, num_ws,
+                                     &t->dev);
     if (need > (double)t->dev.global_mem) {
         char a[32], b[32];
         die("not enough device memory: this run needs %s (model %zu parameters, batch_size %d x seq_len %d) but %s "
@@ -63,7 +79,7 @@ void trainer_open_ex(Trainer *t, const Config *cfg, int profiling, TuneLevel tun
     ops_init(&t->ops, &t->dev, &kp);
     tune_apply_gemm_cl(&t->dev, &t->ops);
     gpt2_create(&t->model, &t->model_config, &t->dev);
-    gpt2_alloc_activations(&t->model, cfg->batch_size, cfg->seq_len);
+    workspace_create(&t->train_ws, &t->model, cfg->batch_size, cfg->seq_len, WS_TRAIN);
     if (cfg->init_from[0]) gpt2_load_checkpoint(&t->model, cfg->init_from);
     else gpt2_init_random(&t->model, (uint64_t)cfg->seed);
     // Lion's beta2 default goes into the config the run saves, so --resume (which sets every key) keeps it.
@@ -73,7 +89,7 @@ void trainer_open_ex(Trainer *t, const Config *cfg, int profiling, TuneLevel tun
     int warmup = cfg->warmup_frac > 0 ? (int)lround(cfg->warmup_frac * cfg->steps) : cfg->warmup_steps;
     t->sched = (Schedule){.kind = schedule_kind_from_name(cfg->schedule), .lr = cfg->lr, .min_lr = cfg->min_lr,
                           .warmup_steps = warmup, .total_steps = cfg->steps, .cooldown_frac = cfg->cooldown_frac};
-    measure_create(&t->meas, &t->model, &mo);
+    measure_create(&t->meas, &t->model, &t->train_ws, &mo);
     char mem[32];
     const GPT2Config *mc = &t->model_config;
     printf("model: %zu parameters (n_layer %d, n_head %d, n_embd %d, block_size %d, vocab %d padded to %d); device "
@@ -102,6 +118,9 @@ MeasureOptions measure_options_from_config(const Config *cfg) {
 void trainer_close(Trainer *t) {
     measure_free(&t->meas);
     optimizer_free(&t->opt);
+    workspace_free(&t->gen_ws);
+    workspace_free(&t->val_ws);
+    workspace_free(&t->train_ws);
     gpt2_free(&t->model);
     ops_free(&t->ops);
     device_close(&t->dev);
@@ -109,8 +128,9 @@ void trainer_close(Trainer *t) {
 
 void trainer_step(Trainer *t, DataLoader *d, int step, float lr, float *loss, float *grad_norm) {
     GPT2 *m = &t->model;
+    Workspace *ws = &t->train_ws;
     const int accum = t->cfg.grad_accum;
-    const float scale = 1.0f / ((float)m->B * (float)m->T * (float)accum);  // mean over all tokens of the step
+    const float scale = 1.0f / ((float)ws->B * (float)ws->T * (float)accum);  // mean over all tokens of the step
     device_zero(&t->dev, m->grads.parent, 0, m->padded_elems * sizeof(float));
     device_zero(&t->dev, m->stats, 0, sizeof(float));
     // Measurements: with metrics_every = 0 and no rrc_correction both flags are 0 and the step is unchanged.
@@ -118,10 +138,10 @@ void trainer_step(Trainer *t, DataLoader *d, int step, float lr, float *loss, fl
     t->measured = full;
     for (int micro = 0; micro < accum; micro++) {
         dataloader_next(d);
-        gpt2_set_batch(m, d->inputs, d->targets);
+        gpt2_set_batch(ws, d->inputs, d->targets);
         if (snr) measure_micro_begin(&t->meas, m);
-        gpt2_forward(m, &t->ops, scale, scale);
-        gpt2_backward(m, &t->ops);
+        gpt2_forward(m, ws, &t->ops, scale, scale);
+        gpt2_backward(m, ws, &t->ops);
         if (snr) measure_micro_end(&t->meas, m, &t->ops, micro);
     }
     if (full || snr) measure_before_update(&t->meas, m, &t->ops, &t->opt, snr, full);
@@ -130,18 +150,20 @@ void trainer_step(Trainer *t, DataLoader *d, int step, float lr, float *loss, fl
     device_read(&t->dev, m->stats, 0, sizeof stats, stats);
     *loss = stats[0];
     *grad_norm = stats[1];
-    if (full) measure_after_update(&t->meas, m, &t->ops, &t->opt, d->inputs, step, lr, stats[2]);
+    if (full) measure_after_update(&t->meas, m, ws, &t->ops, &t->opt, d->inputs, step, lr, stats[2]);
 }
 
 float trainer_validate(Trainer *t, DataLoader *d, int val_steps) {
     GPT2 *m = &t->model;
+    Workspace *ws = &t->val_ws;
+    if (!ws->dev) workspace_create(ws, m, t->cfg.batch_size, t->cfg.seq_len, WS_FORWARD);
     dataloader_reset(d);
     device_zero(&t->dev, m->stats, 0, sizeof(float));
-    const float scale = 1.0f / ((float)m->B * (float)m->T * (float)val_steps);
+    const float scale = 1.0f / ((float)ws->B * (float)ws->T * (float)val_steps);
     for (int i = 0; i < val_steps; i++) {
         dataloader_next(d);
-        gpt2_set_batch(m, d->inputs, d->targets);
-        gpt2_forward(m, &t->ops, 0.0f, scale);
+        gpt2_set_batch(ws, d->inputs, d->targets);
+        gpt2_forward(m, ws, &t->ops, 0.0f, scale);
     }
     float loss;
     device_read(&t->dev, m->stats, 0, sizeof loss, &loss);
@@ -149,22 +171,19 @@ float trainer_validate(Trainer *t, DataLoader *d, int val_steps) {
 }
 
 void trainer_sample(Trainer *t, Tokenizer *tok, int step, int n_tokens) {
-    GPT2 *m = &t->model;
-    const int B = m->B, T = m->T;
-    // Generation runs with batch 1; the training activations come back afterwards.
-    gpt2_free_activations(m);
-    int ctx = n_tokens + 1 < m->config.max_seq_len ? n_tokens + 1 : m->config.max_seq_len;
-    gpt2_alloc_activations(m, 1, ctx);
+    Workspace *ws = &t->gen_ws;
+    int ctx = sample_context(&t->model_config, n_tokens);
+    if (ws->dev && ws->T != ctx) workspace_free(ws);  // kept for samples of the same length only
+    if (!ws->dev) workspace_create(ws, &t->model, 1, ctx, WS_FORWARD);
     SamplerParams sp = {.temperature = 1.0f, .top_k = 40, .top_p = 1.0f};
     Rng rng;
     rng_seed(&rng, (uint64_t)t->cfg.seed ^ (0x9e3779b97f4a7c15ULL * (uint64_t)step));
     int eot = tokenizer_eot(tok);
     printf("step %d | sample: ", step);
     fflush(stdout);
-    gpt2_generate(m, &t->ops, &eot, 1, n_tokens, -1, &sp, &rng, emit_to_stdout, tok);  // an <|endoftext|> shows, not stops
+    // An <|endoftext|> shows, not stops.
+    gpt2_generate(&t->model, ws, &t->ops, &eot, 1, n_tokens, -1, &sp, &rng, emit_to_stdout, tok);
     printf("\n");
-    gpt2_free_activations(m);
-    gpt2_alloc_activations(m, B, T);
 }
 
 int trainer_gemm_shapes(Trainer *t, GemmShape *shapes) {

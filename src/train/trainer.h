@@ -4,6 +4,7 @@
 #include "model/measure.h"
 #include "model/model.h"
 #include "model/optimizer.h"
+#include "model/workspace.h"
 #include "runtime/ops.h"
 #include "runtime/tune_apply.h"
 #include "text/tokenizer.h"
@@ -17,6 +18,9 @@ typedef struct {
     Device dev;
     Ops ops;
     GPT2 model;
+    Workspace train_ws;  // (batch_size, seq_len), forward and backward
+    Workspace val_ws;    // (batch_size, seq_len), forward only; created by the first trainer_validate
+    Workspace gen_ws;    // (1, sample context), forward only; created by the first trainer_sample
     Optimizer opt;
     Schedule sched;
     Measure meas;  // update-size measurements and gradient SNR
@@ -31,8 +35,10 @@ MeasureOptions measure_options_from_config(const Config *cfg);
 
 // The model shape: from init_from's header when set (explicit model keys must agree), else from the keys.
 void resolve_model_config(const Config *cfg, GPT2Config *mc);
-// Opens the device, checks it has the memory the run needs, builds the kernels,
-// creates the model (random init or init_from) and the optimizer.
+// Opens the device, checks it has the memory the run needs (with the
+// validation and sampling workspaces when cfg validates or samples), builds the
+// kernels, creates the model (random init or init_from), its training workspace
+// and the optimizer.
 void trainer_open(Trainer *t, const Config *cfg, int profiling);
 // As trainer_open, which applies TUNE_DATABASE (src/runtime/tune_apply.h), with the tuning level given.
 void trainer_open_ex(Trainer *t, const Config *cfg, int profiling, TuneLevel tuning);
