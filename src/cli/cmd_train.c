@@ -39,7 +39,8 @@ static void usage(FILE *f) {
                "       gpt2cl train --resume DIR [key=value ...]\n\n"
                "Trains GPT-2 on llm.c token shards on one OpenCL device.\n");
     options_print_help(&train_table, f);
-    fprintf(f, "One train per out_dir: a run locks out_dir/train.lock until it exits. A key may be overridden once.\n\n");
+    fprintf(f,
+            "One train per out_dir: a run locks out_dir/train.lock until it exits. A key may be overridden once.\n\n");
     config_print_help(f);
 }
 

@@ -11,20 +11,21 @@ static const Option *find_option(const OptionTable *t, const char *name) {
     return NULL;
 }
 
-// Sets the option's field from value (NULL: the value is missing).
+// Sets the option's field from value (NULL: none was given).
 static void set_option(const Option *o, void *args, const char *value) {
     char *field = (char *)args + o->offset, why[300] = "";
-    if (o->kind == OPT_FLAG) {
-        *(int *)field = 1;
-        return;
-    }
     int ok = value != NULL;
-    if (ok && o->kind == OPT_STRING) *(const char **)field = value;
-    if (ok && o->kind == OPT_NUMBER) ok = parse_double(value, o->min, o->max, (double *)field, why, sizeof why);
-    if (ok && o->kind == OPT_INT) {
-        long long v;
-        ok = parse_integer(value, (long long)o->min, (long long)o->max, &v, why, sizeof why);
-        if (ok) *(int *)field = (int)v;
+    long long v;
+    switch (o->kind) {
+        case OPT_FLAG: *(int *)field = 1; return;
+        case OPT_STRING:
+            if (ok) *(const char **)field = value;
+            break;
+        case OPT_INT:
+            ok = ok && parse_integer(value, (long long)o->min, (long long)o->max, &v, why, sizeof why);
+            if (ok) *(int *)field = (int)v;
+            break;
+        case OPT_NUMBER: ok = ok && parse_double(value, o->min, o->max, (double *)field, why, sizeof why); break;
     }
     if (!ok) die("%s needs %s%s%s", o->name, o->needs, why[0] ? ": " : "", why);
 }

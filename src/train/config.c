@@ -202,7 +202,8 @@ static int set_value(Config *c, const Key *k, const char *value, char *err, size
                     *(int *)field = i;
                     return 1;
                 }
-            snprintf(err, errn, "%s: '%s' is not one of %s", k->name, value, join_choices(k->choice, "|", why, sizeof why));
+            snprintf(err, errn, "%s: '%s' is not one of %s", k->name, value,
+                     join_choices(k->choice, "|", why, sizeof why));
             return 0;
         case T_STR:
         case T_PATH: {
@@ -343,12 +344,14 @@ Status config_load(Config *c, const char *path) {
     return fail(s, "%s:%d: %s", path, line, reason);
 }
 
-// Sets the n-character key at name to value for a command of user; arg is the whole "key=value" for messages.
+// Sets the n-character key at name to value for a command of user; arg is the whole "key=value" for messages,
+// which keep each command's wording.
 static Status override(Config *c, const char *name, size_t n, const char *value, const char *arg, KeyUser user) {
     int idx;
     const Key *k = find_key(name, n, &idx);
     if (user == KEYS_SAMPLE) {
-        if (!k || !accepts(k, user)) return fail(STATUS_INPUT, "unknown key '%.*s' (see `gpt2cl sample --help`)", (int)n, name);
+        if (!k || !accepts(k, user))
+            return fail(STATUS_INPUT, "unknown key '%.*s' (see `gpt2cl sample --help`)", (int)n, name);
         if (c->overridden[idx]) return fail(STATUS_INPUT, "key '%s' is given twice", k->name);
     } else {
         if (n >= 128) return fail(STATUS_INPUT, "key too long in '%s'", arg);
@@ -420,14 +423,16 @@ static Status validate_optimizer(Config *c) {
     char lion[128], rotational[128];
     optimizer_group_names(OPTIMIZERS_LION, lion, sizeof lion);
     optimizer_group_names(OPTIMIZERS_ROTATIONAL, rotational, sizeof rotational);
-    if (c->warmup_frac > 0 && c->warmup_steps > 0) return fail(STATUS_INPUT, "give warmup_steps or warmup_frac, not both");
+    if (c->warmup_frac > 0 && c->warmup_steps > 0)
+        return fail(STATUS_INPUT, "give warmup_steps or warmup_frac, not both");
     if (c->nesterov && !kind->lion) return fail(STATUS_INPUT, "nesterov applies to %s, not to %s", lion, o);
     if (c->inverse_bias_correction != IBC_OFF && !kind->rotational)
         return fail(STATUS_INPUT, "inverse_bias_correction applies to %s, not to %s", rotational, o);
     if (c->rrc_correction && !kind->rotational)
         return fail(STATUS_INPUT, "rrc_correction applies to %s, not to %s", rotational, o);
     if (c->rrc_correction && c->grad_accum < 2)
-        return fail(STATUS_INPUT, "rrc_correction needs the gradient SNR, which needs grad_accum >= 2 (grad_accum = %d)",
+        return fail(STATUS_INPUT,
+                    "rrc_correction needs the gradient SNR, which needs grad_accum >= 2 (grad_accum = %d)",
                     c->grad_accum);
     if (c->lionar_zero_mean && !kind->rotational)
         return fail(STATUS_INPUT, "lionar_zero_mean applies to %s, not to %s", rotational, o);
@@ -482,7 +487,8 @@ void config_print_help(FILE *f) {
         snprintf(def, sizeof def, "%s", k->def[0] ? k->def : "\"\"");
         if (k->type == T_BOOL) fprintf(f, "  %-17s %-9s %s (true|false)\n", k->name, def, k->help);
         else if (k->type == T_ENUM)
-            fprintf(f, "  %-17s %-9s %s (%s)\n", k->name, def, k->help, join_choices(k->choice, "|", choices, sizeof choices));
+            fprintf(f, "  %-17s %-9s %s (%s)\n", k->name, def, k->help,
+                    join_choices(k->choice, "|", choices, sizeof choices));
         else fprintf(f, "  %-17s %-9s %s\n", k->name, def, k->help);
     }
 }
