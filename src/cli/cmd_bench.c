@@ -31,7 +31,7 @@ typedef struct {
     int warmup, steps, profile, no_compare;
 } BenchArgs;
 
-// The usage text describes them.
+// The usage text describes them in its prose.
 #define A(x) offsetof(BenchArgs, x)
 static const Option bench_options[] = {
     {"--config", OPT_STRING, A(config), "FILE", "a file", 0, 0, NULL},

@@ -26,7 +26,8 @@ static const Option sample_options[] = {
      "model file, or the out_dir of a training run"},
     {"--prompt", OPT_STRING, A(prompt), "TEXT", "a text", 0, 0, "text to continue; empty = start after <|endoftext|>"},
     {"--verbose", OPT_FLAG, A(verbose), NULL, NULL, 0, 0, "print the device, model and tuning lines on stderr"},
-    {"--device", OPT_STRING, A(device), "SEL", "an index or a name (see `gpt2cl devices`)", 0, 0, NULL},  // as device=
+    // device=SEL, which the help lists with the keys
+    {"--device", OPT_STRING, A(device), "SEL", "an index or a name (see `gpt2cl devices`)", 0, 0, NULL},
 };
 #undef A
 static const OptionTable sample_table = OPTION_TABLE("sample", sample_options, 17);

@@ -109,7 +109,7 @@ static const Key keys[] = {
      "OpenCL device: index or name substring (see `gpt2cl devices`); empty = first GPU, else first device"},
     {"log", T_PATH, F(log), "", 0, 0, NULL,
      "JSONL metrics file (one object per step and per validation): created, or appended to if it is a gpt2cl log"},
-    // generation by `gpt2cl sample` (sample_keys)
+    // generation by `gpt2cl sample` (sample_keys below: the keys it accepts)
     {"max_new_tokens", T_INT, F(max_new_tokens), "200", 0, 1e7, NULL, NULL},
     {"temperature", T_FLOAT, F(temperature), "1.0", 0, 100, NULL, NULL},
     {"top_k", T_INT, F(top_k), "0", 0, 1e7, NULL, NULL},
@@ -229,6 +229,9 @@ void config_defaults(Config *c) {
     for (int i = 0; i < NUM_KEYS; i++)
         if (!set_value(c, &keys[i], keys[i].def, err, sizeof err) && keys[i].def[0] != '\0')
             die("internal: bad default for %s", err);
+    for (int i = 0; i < NUM_SAMPLE_KEYS; i++)
+        if (!find_key(sample_keys[i].name, strlen(sample_keys[i].name), NULL))
+            die("internal: sample key %s is not in the key table", sample_keys[i].name);
 }
 
 // Lines longer than this are an error (naming the line) rather than being
