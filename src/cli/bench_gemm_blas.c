@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli/commands.h"
 #include "runtime/tune_apply.h"
 #include "train/trainer.h"
 #include "tune/gemm_bench.h"
@@ -72,11 +73,11 @@ int main(int argc, char **argv) {
         else die("usage: bench_gemm_blas --config FILE.ini [--seconds S] [key=value ...]");
     }
     if (!config_path) die("bench_gemm_blas needs --config FILE.ini");
-    config_load_file(&cfg, config_path);
-    for (; i < argc; i++) config_apply_override(&cfg, argv[i]);
+    check_status(config_load(&cfg, config_path));
+    for (; i < argc; i++) check_status(config_override(&cfg, argv[i], KEYS_RUN));
     config_synthetic_data(&cfg);
     cfg.grad_accum = 1;
-    config_validate(&cfg);
+    check_status(config_validate(&cfg));
 
     // The shapes of one step, recorded with nothing enqueued.
     Trainer t;

@@ -1,14 +1,14 @@
 // `gpt2cl bench`: times training steps on synthetic tokens.
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "cli/commands.h"
+#include "cli/options.h"
 #include "model/forward.h"
 #include "runtime/tune_apply.h"
 #include "train/trainer.h"
 #include "tune/gemm_bench.h"
-#include "util/parse_num.h"
 #include "util/util.h"
 
 static void usage(FILE *f) {
@@ -26,13 +26,23 @@ static void usage(FILE *f) {
             "and each GEMM shape of the step is timed alone both ways (GFLOP/s); --no-compare runs tuned only.\n");
 }
 
-static int parse_count(const char *flag, const char *v) {
-    long long n;
-    char why[300];
-    if (!v || !parse_integer(v, 0, 1000000, &n, why, sizeof why))
-        die("%s needs a count between 0 and 1000000%s%s", flag, v ? ": " : "", v ? why : "");
-    return (int)n;
-}
+typedef struct {
+    const char *config, *device;
+    int warmup, steps, profile, no_compare;
+} BenchArgs;
+
+// The usage text describes them in its prose.
+#define A(x) offsetof(BenchArgs, x)
+static const Option bench_options[] = {
+    {"--config", OPT_STRING, A(config), "FILE", "a file", 0, 0, NULL},
+    {"--warmup", OPT_INT, A(warmup), "N", "a count between 0 and 1000000", 0, 1000000, NULL},
+    {"--steps", OPT_INT, A(steps), "N", "a count between 0 and 1000000", 0, 1000000, NULL},
+    {"--profile", OPT_FLAG, A(profile), NULL, NULL, 0, 0, NULL},
+    {"--device", OPT_STRING, A(device), "SEL", "an index or a name (see `gpt2cl devices`)", 0, 0, NULL},
+    {"--no-compare", OPT_FLAG, A(no_compare), NULL, NULL, 0, 0, NULL},
+};
+#undef A
+static const OptionTable bench_table = OPTION_TABLE("bench", bench_options, 0);
 
 typedef struct {
     double step_ms, gemm_total;
@@ -86,44 +96,26 @@ static void bench_run(const Config *cfg, int warmup, int steps, int profiling, T
 }
 
 int cmd_bench(int argc, char **argv) {
-    const char *config_path = NULL, *device = NULL;
-    int warmup = 2, steps = 5, profiling = 0, no_compare = 0;
+    BenchArgs args = {.warmup = 2, .steps = 5};
+    int i = options_parse(&bench_table, &args, argc, argv, 1);
+    if (i < 0) {
+        usage(stdout);
+        return 0;
+    }
+    const int warmup = args.warmup, steps = args.steps, profiling = args.profile;
+    if (!args.config) die("bench needs --config FILE (see `gpt2cl bench --help`)");
+    if (steps < 1) die("--steps must be at least 1");
     Config cfg;
     config_defaults(&cfg);
-    int i = 1;
-    for (; i < argc && argv[i][0] == '-'; i++) {
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            usage(stdout);
-            return 0;
-        } else if (!strcmp(argv[i], "--config")) {
-            if (++i >= argc) die("--config needs a file");
-            config_path = argv[i];
-        } else if (!strcmp(argv[i], "--warmup")) {
-            warmup = parse_count("--warmup", i + 1 < argc ? argv[++i] : NULL);
-        } else if (!strcmp(argv[i], "--steps")) {
-            steps = parse_count("--steps", i + 1 < argc ? argv[++i] : NULL);
-        } else if (!strcmp(argv[i], "--profile")) {
-            profiling = 1;
-        } else if (!strcmp(argv[i], "--device")) {
-            if (++i >= argc) die("--device needs an index or a name (see `gpt2cl devices`)");
-            device = argv[i];
-        } else if (!strcmp(argv[i], "--no-compare")) {
-            no_compare = 1;
-        } else {
-            die("unknown option '%s' (see `gpt2cl bench --help`)", argv[i]);
-        }
-    }
-    if (!config_path) die("bench needs --config FILE (see `gpt2cl bench --help`)");
-    if (steps < 1) die("--steps must be at least 1");
-    config_load_file(&cfg, config_path);
-    for (; i < argc; i++) config_apply_override(&cfg, argv[i]);
-    if (device) config_set(&cfg, "device", device);
+    check_status(config_load(&cfg, args.config));
+    for (; i < argc; i++) check_status(config_override(&cfg, argv[i], KEYS_RUN));
+    if (args.device) check_status(config_set(&cfg, "device", args.device));
     config_synthetic_data(&cfg);
-    config_validate(&cfg);
+    check_status(config_validate(&cfg));
 
     // With a tuning database, the same run is timed with the device-class defaults, then tuned,
     // in one process (CLBlast's overrides cannot be undone, so the defaults go first).
-    int compare = !no_compare && tune_available(cfg.device);
+    int compare = !args.no_compare && tune_available(cfg.device);
     BenchResult defaults = {0}, tuned = {0};
     if (compare) {
         printf("--- device-class defaults ---\n");

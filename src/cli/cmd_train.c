@@ -1,11 +1,13 @@
 // `gpt2cl train`: the training loop.
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include "cli/commands.h"
+#include "cli/options.h"
 #include "model/forward.h"
 #include "train/checkpoint.h"
 #include "train/metrics_log.h"
@@ -13,21 +15,34 @@
 #include "train/trainer.h"
 #include "util/util.h"
 
+typedef struct {
+    const char *config, *resume, *device;
+    int profile;
+} TrainArgs;
+
+#define A(x) offsetof(TrainArgs, x)
+static const Option train_options[] = {
+    {"--config", OPT_STRING, A(config), "FILE", "a file", 0, 0, "run configuration (see configs/)"},
+    {"--resume", OPT_STRING, A(resume), "DIR", "the out_dir of a run", 0, 0,
+     "continue the run whose out_dir is DIR from its latest checkpoint, bit-identically;\n"
+     "DIR/config.ini is the configuration, key=value overrides it"},
+    {"--profile", OPT_FLAG, A(profile), NULL, NULL, 0, 0,
+     "time every device operation and print the share of CLBlast vs our kernels"},
+    {"--device", OPT_STRING, A(device), "SEL", "an index or a name (see `gpt2cl devices`)", 0, 0,
+     "same as device=SEL: an index or a name substring (see `gpt2cl devices`)"},
+};
+#undef A
+static const OptionTable train_table = OPTION_TABLE("train", train_options, 15);
+
 static void usage(FILE *f) {
+    fprintf(f, "usage: gpt2cl train --config FILE.ini [key=value ...]\n"
+               "       gpt2cl train --resume DIR [key=value ...]\n\n"
+               "Trains GPT-2 on llm.c token shards on one OpenCL device.\n");
+    options_print_help(&train_table, f);
     fprintf(f,
-            "usage: gpt2cl train --config FILE.ini [key=value ...]\n"
-            "       gpt2cl train --resume DIR [key=value ...]\n\n"
-            "Trains GPT-2 on llm.c token shards on one OpenCL device.\n"
-            "  --config FILE   run configuration (see configs/)\n"
-            "  --resume DIR    continue the run whose out_dir is DIR from its latest checkpoint, bit-identically;\n"
-            "                  DIR/config.ini is the configuration, key=value overrides it\n"
-            "  --profile       time every device operation and print the share of CLBlast vs our kernels\n"
-            "  --device SEL    same as device=SEL: an index or a name substring (see `gpt2cl devices`)\n"
             "One train per out_dir: a run locks out_dir/train.lock until it exits. A key may be overridden once.\n\n");
     config_print_help(f);
 }
-
-static int is_flag(const char *a, const char *name) { return strcmp(a, name) == 0; }
 
 #define CONFIG_COPY_MARK "# written by gpt2cl train"
 
@@ -81,33 +96,16 @@ static void save_config_copy(const Config *cfg) {
 }
 
 int cmd_train(int argc, char **argv) {
-    const char *config_path = NULL, *resume_dir = NULL, *device = NULL;
-    int profiling = 0;
+    TrainArgs args = {0};
+    int first_override = options_parse(&train_table, &args, argc, argv, 1);
+    if (first_override < 0) {
+        usage(stdout);
+        return 0;
+    }
+    const char *config_path = args.config, *resume_dir = args.resume;
+    const int profiling = args.profile;
     Config cfg;
     config_defaults(&cfg);
-    int first_override = argc;
-    for (int i = 1; i < argc; i++) {
-        if (is_flag(argv[i], "--help") || is_flag(argv[i], "-h")) {
-            usage(stdout);
-            return 0;
-        } else if (is_flag(argv[i], "--config")) {
-            if (++i >= argc) die("--config needs a file");
-            config_path = argv[i];
-        } else if (is_flag(argv[i], "--resume")) {
-            if (++i >= argc) die("--resume needs the out_dir of a run");
-            resume_dir = argv[i];
-        } else if (is_flag(argv[i], "--profile")) {
-            profiling = 1;
-        } else if (is_flag(argv[i], "--device")) {
-            if (++i >= argc) die("--device needs an index or a name (see `gpt2cl devices`)");
-            device = argv[i];
-        } else if (argv[i][0] == '-') {
-            die("unknown option '%s' (see `gpt2cl train --help`)", argv[i]);
-        } else {
-            first_override = i;
-            break;
-        }
-    }
     if (config_path && resume_dir) die("give either --config or --resume, not both");
     if (!config_path && !resume_dir) die("train needs --config FILE or --resume DIR (see `gpt2cl train --help`)");
     int resume_step = -1;
@@ -120,21 +118,21 @@ int cmd_train(int argc, char **argv) {
         if (resume_step < 0) die("nothing to resume: '%s' holds no checkpoint (model_*.bin + state_*.bin)", resume_dir);
         char path[1024], state_path[1024];
         snprintf(path, sizeof path, "%s/config.ini", resume_dir);
-        config_load_file(&cfg, path);
+        check_status(config_load(&cfg, path));
         // The model now comes from the checkpoint, not from init_from.
         checkpoint_paths(resume_dir, resume_step, path, state_path, sizeof path);
         if (strlen(path) >= sizeof cfg.init_from) die("resume folder path too long: '%s'", resume_dir);
         memcpy(cfg.init_from, path, strlen(path) + 1);
         snprintf(cfg.out_dir, sizeof cfg.out_dir, "%s", resume_dir);
     } else {
-        config_load_file(&cfg, config_path);
+        check_status(config_load(&cfg, config_path));
     }
     for (int i = first_override; i < argc; i++) {
         if (argv[i][0] == '-') die("options go before key=value overrides ('%s')", argv[i]);
-        config_apply_override(&cfg, argv[i]);
+        check_status(config_override(&cfg, argv[i], KEYS_RUN));
     }
-    if (device) config_set(&cfg, "device", device);
-    config_validate(&cfg);
+    if (args.device) check_status(config_set(&cfg, "device", args.device));
+    check_status(config_validate(&cfg));
     if (resume_dir && resume_step >= cfg.steps)
         die("the run in '%s' is already at step %d of steps = %d; raise steps to train further", resume_dir,
             resume_step, cfg.steps);
@@ -146,7 +144,7 @@ int cmd_train(int argc, char **argv) {
     Trainer t;
     trainer_open(&t, &cfg, profiling);
     DataLoader train, val;
-    const int shuffle = strcmp(cfg.data_order, "shuffle") == 0;
+    const int shuffle = cfg.data_order == DATA_SHUFFLE;
     dataloader_init(&train, cfg.train_data, cfg.batch_size, cfg.seq_len, t.model_config.vocab_size, shuffle,
                     (uint64_t)cfg.seed, "train_data");
     int have_val = cfg.val_data[0] != '\0';
@@ -166,7 +164,7 @@ int cmd_train(int argc, char **argv) {
         checkpoint_load(resume_dir, resume_step, &t.model, &t.opt, &pos);
         if (pos.data_shuffle != shuffle)
             die("the run in '%s' was trained with data_order = %s; resume it with the same order", resume_dir,
-                pos.data_shuffle ? "shuffle" : "sequential");
+                data_order_name(pos.data_shuffle ? DATA_SHUFFLE : DATA_SEQUENTIAL));
         dataloader_seek(&train, &pos.data);
         printf("resumed from %s at step %d\n", resume_dir, pos.step);
     }

@@ -1,16 +1,39 @@
 // `gpt2cl tune`: records the GEMM shapes the configured model issues in one
 // training step (without running it), then searches parameters within a time
 // budget; see tuner.c.
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli/commands.h"
+#include "cli/options.h"
 #include "runtime/tune_apply.h"
 #include "train/trainer.h"
 #include "tune/tuner.h"
-#include "util/parse_num.h"
 #include "util/util.h"
+
+typedef struct {
+    const char *config;
+    double budget;
+    int quick, restart;
+} TuneArgs;
+
+#define A(x) offsetof(TuneArgs, x)
+static const Option tune_options[] = {
+    {"--config", OPT_STRING, A(config), "FILE", "a file", 0, 0, NULL},  // in the usage line
+    {"--quick", OPT_FLAG, A(quick), NULL, NULL, 0, 0,
+     "only the neighbourhood of the class's defaults: our GEMM's tiles one step away and\n"
+     "our kernels' defines one value either side, no CLBlast search; most of its gain\n"
+     "comes first (our GEMM, rules by their share of the step), so the budget cuts the rest"},
+    {"--budget", OPT_NUMBER, A(budget), "S", "a number of seconds between 1 and 1000000", 1, 1e6,
+     "stop the search after about S seconds in all (default 120; 60 with --quick)"},
+    {"--restart", OPT_FLAG, A(restart), NULL, NULL, 0, 0,
+     "forget this workload's earlier measurements (otherwise an interrupted or\n"
+     "earlier tune is resumed: measured candidates are not run again)"},
+};
+#undef A
+static const OptionTable tune_table = OPTION_TABLE("tune", tune_options, 12);
 
 static void usage(FILE *f) {
     fprintf(f,
@@ -24,52 +47,30 @@ static void usage(FILE *f) {
             "GEMM as an alternative to CLBlast. Every candidate's results are checked against the defaults'\n"
             "before it is timed. The best set is written to the device's tuning database, which train, bench\n"
             "and sample then apply at start-up.\n"
-            "Every search starts from the device class's defaults (the parameters an untuned device runs with).\n"
-            "  --quick      only the neighbourhood of the class's defaults: our GEMM's tiles one step away and\n"
-            "               our kernels' defines one value either side, no CLBlast search; most of its gain\n"
-            "               comes first (our GEMM, rules by their share of the step), so the budget cuts the rest\n"
-            "  --budget S   stop the search after about S seconds in all (default 120; 60 with --quick)\n"
-            "  --restart    forget this workload's earlier measurements (otherwise an interrupted or\n"
-            "               earlier tune is resumed: measured candidates are not run again)\n"
-            "The database is $GPT2CL_CACHE_DIR, else $XDG_CACHE_HOME/gpt2cl, else ~/.cache/gpt2cl:\n"
-            "one tune-<device>-<hash>.json per device. GPT2CL_TUNE=0 makes other commands ignore it.\n");
+            "Every search starts from the device class's defaults (the parameters an untuned device runs with).\n");
+    options_print_help(&tune_table, f);
+    fprintf(f, "The database is $GPT2CL_CACHE_DIR, else $XDG_CACHE_HOME/gpt2cl, else ~/.cache/gpt2cl:\n"
+               "one tune-<device>-<hash>.json per device. GPT2CL_TUNE=0 makes other commands ignore it.\n");
 }
 
 int cmd_tune(int argc, char **argv) {
     double t_start = now_seconds();
-    const char *config_path = NULL;
-    double budget = -1;
-    int restart = 0, quick = 0;
+    TuneArgs args = {.budget = -1};
+    int i = options_parse(&tune_table, &args, argc, argv, 1);
+    if (i < 0) {
+        usage(stdout);
+        return 0;
+    }
+    const int restart = args.restart, quick = args.quick;
+    if (!args.config) die("tune needs --config FILE (see `gpt2cl tune --help`)");
+    double budget = args.budget < 0 ? (quick ? 60 : 120) : args.budget;
     Config cfg;
     config_defaults(&cfg);
-    int i = 1;
-    for (; i < argc && argv[i][0] == '-'; i++) {
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            usage(stdout);
-            return 0;
-        } else if (!strcmp(argv[i], "--config")) {
-            if (++i >= argc) die("--config needs a file");
-            config_path = argv[i];
-        } else if (!strcmp(argv[i], "--budget")) {
-            char why[300];
-            if (++i >= argc || !parse_double(argv[i], 1, 1e6, &budget, why, sizeof why))
-                die("--budget needs a number of seconds between 1 and 1000000%s%s", i < argc ? ": " : "",
-                    i < argc ? why : "");
-        } else if (!strcmp(argv[i], "--restart")) {
-            restart = 1;
-        } else if (!strcmp(argv[i], "--quick")) {
-            quick = 1;
-        } else {
-            die("unknown option '%s' (see `gpt2cl tune --help`)", argv[i]);
-        }
-    }
-    if (!config_path) die("tune needs --config FILE (see `gpt2cl tune --help`)");
-    if (budget < 0) budget = quick ? 60 : 120;
-    config_load_file(&cfg, config_path);
-    for (; i < argc; i++) config_apply_override(&cfg, argv[i]);
+    check_status(config_load(&cfg, args.config));
+    for (; i < argc; i++) check_status(config_override(&cfg, argv[i], KEYS_RUN));
     config_synthetic_data(&cfg);
     cfg.grad_accum = 1;  // one micro-batch issues every shape
-    config_validate(&cfg);
+    check_status(config_validate(&cfg));
 
     // The shapes, from one step of the real model code with nothing enqueued.
     Trainer t;

@@ -1,6 +1,7 @@
 #include "model/optimizer.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "util/util.h"
@@ -106,27 +107,53 @@ static void rotational_update(Optimizer *opt, GPT2 *m, Ops *o, int t, float lr, 
 static void lionar_update(Optimizer *opt, GPT2 *m, Ops *o, int t, float lr) { rotational_update(opt, m, o, t, lr, 0); }
 static void rv_adamw_update(Optimizer *opt, GPT2 *m, Ops *o, int t, float lr) { rotational_update(opt, m, o, t, lr, 1); }
 
+// The optimizers and their names (the values of the config key optimizer).
 static const OptimizerKind optimizers[] = {
-    {"adamw", 2, 0, adamw_update},
-    {"lion", 1, 0, lion_update},
-    {"liona", 1, 0, liona_update},
-    {"lionar", 1, 1, lionar_update},
-    {"rv_adamw", 2, 1, rv_adamw_update},
+    {OPTIMIZER_ADAMW, "adamw", 0, 2, 0, adamw_update},
+    {OPTIMIZER_LION, "lion", 1, 1, 0, lion_update},
+    {OPTIMIZER_LIONA, "liona", 1, 1, 0, liona_update},
+    {OPTIMIZER_LIONAR, "lionar", 1, 1, 1, lionar_update},
+    {OPTIMIZER_RV_ADAMW, "rv_adamw", 0, 2, 1, rv_adamw_update},
 };
+#define NUM_OPTIMIZERS ((int)(sizeof optimizers / sizeof optimizers[0]))
 
 const OptimizerKind *optimizer_find(const char *name) {
-    for (size_t i = 0; i < sizeof optimizers / sizeof optimizers[0]; i++)
+    for (int i = 0; i < NUM_OPTIMIZERS; i++)
         if (strcmp(optimizers[i].name, name) == 0) return &optimizers[i];
-    die("unknown optimizer '%s'", name);
+    return NULL;
+}
+
+const OptimizerKind *optimizer_kind(OptimizerId id) { return &optimizers[id]; }
+
+const char *optimizer_name(int id) { return id >= 0 && id < NUM_OPTIMIZERS ? optimizers[id].name : NULL; }
+
+const char *angle_form_name(int form) {
+    static const char *const names[] = {[ANGLE_LION] = "lion", [ANGLE_ADAMW] = "adamw", [ANGLE_SIMPLE] = "simple"};
+    return form >= 0 && form < (int)(sizeof names / sizeof names[0]) ? names[form] : NULL;
+}
+
+const char *ibc_name(int ibc) {
+    static const char *const names[] = {[IBC_OFF] = "off", [IBC_LINEAR] = "linear", [IBC_SQRT] = "sqrt"};
+    return ibc >= 0 && ibc < (int)(sizeof names / sizeof names[0]) ? names[ibc] : NULL;
+}
+
+void optimizer_group_names(OptimizerGroup group, char *out, size_t n) {
+    const char *in[NUM_OPTIMIZERS];
+    int count = 0;
+    for (int i = 0; i < NUM_OPTIMIZERS; i++)
+        if (group == OPTIMIZERS_LION ? optimizers[i].lion : optimizers[i].rotational) in[count++] = optimizers[i].name;
+    size_t used = 0;
+    out[0] = '\0';
+    for (int i = 0; i < count && used < n; i++)
+        used += (size_t)snprintf(out + used, n - used, "%s%s", i == 0 ? "" : i == count - 1 ? " and " : ", ", in[i]);
 }
 
 double optimizer_angle(const Optimizer *opt, double lr_t, int t) {
     const OptimizerHyper *h = &opt->hyper;
-    const char *name = opt->kind->name;
     double eta_lambda = lr_t * h->weight_decay;
     AngleForm form = ANGLE_ADAMW;  // adamw, liona (kappa makes it AdamW-like) and rv_adamw
-    if (strcmp(name, "lion") == 0) form = ANGLE_LION;
-    if (strcmp(name, "lionar") == 0) form = h->angle_form;
+    if (opt->kind->id == OPTIMIZER_LION) form = ANGLE_LION;
+    if (opt->kind->id == OPTIMIZER_LIONAR) form = h->angle_form;
     double theta;
     switch (form) {
         case ANGLE_LION: {

@@ -10,6 +10,9 @@
 #include "model/model.h"
 #include "runtime/ops.h"
 
+// The optimizers, indexed like the table of optimizer.c, which holds their names.
+typedef enum { OPTIMIZER_ADAMW, OPTIMIZER_LION, OPTIMIZER_LIONA, OPTIMIZER_LIONAR, OPTIMIZER_RV_ADAMW } OptimizerId;
+// lionar_angle's forms; ANGLE_NUMBER is a number of radians, not a name.
 typedef enum { ANGLE_LION, ANGLE_ADAMW, ANGLE_SIMPLE, ANGLE_NUMBER } AngleForm;
 typedef enum { IBC_OFF, IBC_LINEAR, IBC_SQRT } InverseBiasCorrection;
 
@@ -29,7 +32,9 @@ typedef struct {
 typedef struct Optimizer Optimizer;
 
 typedef struct {
+    OptimizerId id;
     const char *name;
+    int lion;        // Lion's momentum and sign update: beta2 defaults to 0.99, nesterov applies
     int num_state;   // parameter-shaped state buffers (AdamW: m, v; Lion: m); state[0] is the momentum
     int rotational;  // keeps a target norm per matrix row
     // Updates all parameters for step t (1-based) with learning rate lr; the
@@ -48,7 +53,17 @@ struct Optimizer {
     cl_mem snr;       // (SNR_FLOATS) gradient signal-to-noise EMAs, see op_snr_update
 };
 
-const OptimizerKind *optimizer_find(const char *name);  // dies on an unknown name
+const OptimizerKind *optimizer_find(const char *name);  // NULL for an unknown name
+const OptimizerKind *optimizer_kind(OptimizerId id);
+// The names of the values of each enum, NULL past the last one (the config keys
+// optimizer, lionar_angle and inverse_bias_correction read them).
+const char *optimizer_name(int id);
+const char *angle_form_name(int form);
+const char *ibc_name(int ibc);
+// The names of the optimizers with the given property (OptimizerKind.lion or
+// .rotational), as a list in words: "lion, liona and lionar".
+typedef enum { OPTIMIZERS_LION, OPTIMIZERS_ROTATIONAL } OptimizerGroup;
+void optimizer_group_names(OptimizerGroup group, char *out, size_t n);
 void optimizer_create(Optimizer *opt, const OptimizerKind *kind, const OptimizerHyper *hyper, GPT2 *m);
 void optimizer_free(Optimizer *opt);
 // Gradient norm + clipping factor, then the update. Nothing comes back to the host.

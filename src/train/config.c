@@ -8,6 +8,11 @@
 #include "util/parse_num.h"
 #include "util/util.h"
 
+const char *data_order_name(int order) {
+    static const char *const names[] = {[DATA_SHUFFLE] = "shuffle", [DATA_SEQUENTIAL] = "sequential"};
+    return order >= 0 && order < (int)(sizeof names / sizeof names[0]) ? names[order] : NULL;
+}
+
 typedef enum { T_INT, T_LONG, T_FLOAT, T_STR, T_PATH, T_ENUM, T_BOOL } KeyType;  // T_PATH: ~ and $DATA expanded; T_BOOL: true|false into an int
 
 typedef struct {
@@ -16,8 +21,10 @@ typedef struct {
     size_t offset;
     const char *def;       // default, as text
     double min, max;       // inclusive range for numbers
-    const char *choices;   // for T_ENUM: "a|b|c"
-    const char *help;
+    // T_ENUM: the name of each value (NULL past the last), from the table that
+    // owns the names; the field holds the value's index
+    const char *(*choice)(int);
+    const char *help;      // the key reference of train, bench and tune; NULL: not a key of theirs
 } Key;
 
 #define F(x) offsetof(Config, x)
@@ -35,13 +42,13 @@ static const Key keys[] = {
     {"grad_accum", T_INT, F(grad_accum), "1", 1, 1 << 20, NULL, "micro-batches per optimizer step"},
     {"steps", T_INT, F(steps), "100", 1, 1 << 30, NULL, "optimizer steps to run"},
     // optimizer
-    {"optimizer", T_ENUM, F(optimizer), "adamw", 0, 0, "adamw|lion|liona|lionar|rv_adamw",
+    {"optimizer", T_ENUM, F(optimizer), "adamw", 0, 0, optimizer_name,
      "optimizer (update rules: README, Optimizers and measurements)"},
     {"lr", T_FLOAT, F(lr), "6e-4", 0, 10, NULL, "peak learning rate"},
     {"min_lr", T_FLOAT, F(min_lr), "0", 0, 10, NULL, "final learning rate of the cosine / linear decay"},
     {"warmup_steps", T_INT, F(warmup_steps), "0", 0, 1 << 30, NULL,
      "linear warmup steps (step 1 uses lr/warmup_steps); 0 = none"},
-    {"schedule", T_ENUM, F(schedule), "cosine", 0, 0, "constant|cosine|linear|trapezoid",
+    {"schedule", T_ENUM, F(schedule), "cosine", 0, 0, schedule_name,
      "learning-rate schedule after warmup (trapezoid: constant, then linear to min_lr over cooldown_frac)"},
     {"weight_decay", T_FLOAT, F(weight_decay), "0.1", 0, 10, NULL,
      "decoupled weight decay, applied to matrices and embeddings only"},
@@ -66,7 +73,7 @@ static const Key keys[] = {
     {"nesterov", T_BOOL, F(nesterov), "false", 0, 0, NULL,
      "lion/liona/lionar: Nesterov momentum with `beta` (m <- beta m + (1-beta) g; c = beta m + (1-beta) g)"},
     {"beta", T_FLOAT, F(beta), "0.98", 0, 0.999999, NULL, "momentum of nesterov and of inverse_bias_correction"},
-    {"inverse_bias_correction", T_ENUM, F(inverse_bias_correction), "off", 0, 0, "off|linear|sqrt",
+    {"inverse_bias_correction", T_ENUM, F(inverse_bias_correction), "off", 0, 0, ibc_name,
      "lionar/rv_adamw: scale the angle by 1-beta^t (linear) or sqrt(1-beta^2t) (sqrt)"},
     {"rrc_correction", T_BOOL, F(rrc_correction), "false", 0, 0, NULL,
      "lionar/rv_adamw: scale the angle per tensor by sqrt((1+phi)/(1+B*phi)), phi the gradient SNR (grad_accum>=2)"},
@@ -78,7 +85,7 @@ static const Key keys[] = {
     {"train_data", T_PATH, F(train_data), "", 0, 0, NULL,
      "training token shards (llm.c format): a file, a glob pattern or a folder (required)"},
     {"val_data", T_PATH, F(val_data), "", 0, 0, NULL, "validation token shards, as train_data; empty = no validation"},
-    {"data_order", T_ENUM, F(data_order), "shuffle", 0, 0, "shuffle|sequential",
+    {"data_order", T_ENUM, F(data_order), "shuffle", 0, 0, data_order_name,
      "training batches: shuffle (seeded random shard order per epoch and random windows) or sequential; "
      "validation always reads from the start in order"},
     {"val_every", T_INT, F(val_every), "0", 0, 1 << 30, NULL,
@@ -102,31 +109,63 @@ static const Key keys[] = {
      "OpenCL device: index or name substring (see `gpt2cl devices`); empty = first GPU, else first device"},
     {"log", T_PATH, F(log), "", 0, 0, NULL,
      "JSONL metrics file (one object per step and per validation): created, or appended to if it is a gpt2cl log"},
+    // generation by `gpt2cl sample` (sample_keys below: the keys it accepts)
+    {"max_new_tokens", T_INT, F(max_new_tokens), "200", 0, 1e7, NULL, NULL},
+    {"temperature", T_FLOAT, F(temperature), "1.0", 0, 100, NULL, NULL},
+    {"top_k", T_INT, F(top_k), "0", 0, 1e7, NULL, NULL},
+    {"top_p", T_FLOAT, F(top_p), "1.0", 1e-6, 1, NULL, NULL},
+    {"greedy", T_BOOL, F(greedy), "false", 0, 0, NULL, NULL},
+    {"stop_at_eot", T_BOOL, F(stop_at_eot), "true", 0, 0, NULL, NULL},
 };
 #undef F
 #define NUM_KEYS ((int)(sizeof keys / sizeof keys[0]))
 _Static_assert(sizeof keys / sizeof keys[0] <= sizeof(((Config *)0)->set), "Config.set too small");
 _Static_assert(sizeof(((Config *)0)->set) == sizeof(((Config *)0)->overridden), "Config.overridden too small");
 
-static const Key *find_key(const char *name, int *index) {
+// The keys `gpt2cl sample` accepts, in the order of its help: the argument and meaning shown there.
+static const struct {
+    const char *name, *arg, *help;
+} sample_keys[] = {
+    {"max_new_tokens", "N", "tokens to generate (default 200)"},
+    {"temperature", "X", "softmax temperature (default 1.0); 0 = greedy"},
+    {"top_k", "N", "keep the N most likely tokens (default 0 = all)"},
+    {"top_p", "X", "keep the smallest set with probability >= X (default 1.0 = all)"},
+    {"greedy", "0|1", "1: always take the most likely token"},
+    {"seed", "N", "sampling seed (default 1337)"},
+    {"tokenizer", "SPEC", "gpt2 | byte | PATH (default: from the vocabulary size: 257 byte, 50257 gpt2)"},
+    {"device", "SEL", "OpenCL device index or name substring (also --device SEL)"},
+    {"stop_at_eot", "0|1", "stop at <|endoftext|> (default 1)"},
+};
+#define NUM_SAMPLE_KEYS ((int)(sizeof sample_keys / sizeof sample_keys[0]))
+
+_Static_assert(sizeof(OptimizerId) == sizeof(int) && sizeof(ScheduleKind) == sizeof(int) &&
+                   sizeof(InverseBiasCorrection) == sizeof(int) && sizeof(DataOrder) == sizeof(int),
+               "T_ENUM fields are written as int");
+
+// The key named by the n characters at name, whoever accepts it.
+static const Key *find_key(const char *name, size_t n, int *index) {
     for (int i = 0; i < NUM_KEYS; i++)
-        if (strcmp(keys[i].name, name) == 0) {
+        if (strlen(keys[i].name) == n && strncmp(keys[i].name, name, n) == 0) {
             if (index) *index = i;
             return &keys[i];
         }
     return NULL;
 }
 
-static int choice_ok(const char *choices, const char *v) {
-    size_t n = strlen(v);
-    for (const char *p = choices; *p;) {
-        const char *bar = strchr(p, '|');
-        size_t len = bar ? (size_t)(bar - p) : strlen(p);
-        if (len == n && strncmp(p, v, n) == 0 && n > 0) return 1;
-        if (!bar) break;
-        p = bar + 1;
-    }
+static int accepts(const Key *k, KeyUser user) {
+    if (user == KEYS_RUN) return k->help != NULL;
+    for (int i = 0; i < NUM_SAMPLE_KEYS; i++)
+        if (strcmp(sample_keys[i].name, k->name) == 0) return 1;
     return 0;
+}
+
+// The names of an enum's values joined by sep: "a|b|c".
+static const char *join_choices(const char *(*choice)(int), const char *sep, char *out, size_t n) {
+    size_t used = 0;
+    out[0] = '\0';
+    for (int i = 0; choice(i) && used < n; i++)
+        used += (size_t)snprintf(out + used, n - used, "%s%s", i ? sep : "", choice(i));
+    return out;
 }
 
 // Parses value into the key's field. On failure writes a reason to err and returns 0.
@@ -158,11 +197,14 @@ static int set_value(Config *c, const Key *k, const char *value, char *err, size
             }
             return 1;
         case T_ENUM:
-            if (!choice_ok(k->choices, value)) {
-                snprintf(err, errn, "%s: '%s' is not one of %s", k->name, value, k->choices);
-                return 0;
-            }
-            /* fall through */
+            for (int i = 0; k->choice(i); i++)
+                if (strcmp(k->choice(i), value) == 0) {
+                    *(int *)field = i;
+                    return 1;
+                }
+            snprintf(err, errn, "%s: '%s' is not one of %s", k->name, value,
+                     join_choices(k->choice, "|", why, sizeof why));
+            return 0;
         case T_STR:
         case T_PATH: {
             // Saved as "key = value", a leading ';' would read back as a comment (and the value as empty).
@@ -183,10 +225,13 @@ static int set_value(Config *c, const Key *k, const char *value, char *err, size
 
 void config_defaults(Config *c) {
     memset(c, 0, sizeof *c);
-    char err[256];
+    char err[1024];
     for (int i = 0; i < NUM_KEYS; i++)
         if (!set_value(c, &keys[i], keys[i].def, err, sizeof err) && keys[i].def[0] != '\0')
             die("internal: bad default for %s", err);
+    for (int i = 0; i < NUM_SAMPLE_KEYS; i++)
+        if (!find_key(sample_keys[i].name, strlen(sample_keys[i].name), NULL))
+            die("internal: sample key %s is not in the key table", sample_keys[i].name);
 }
 
 // Lines longer than this are an error (naming the line) rather than being
@@ -237,9 +282,9 @@ static int on_ini_entry(void *user, const char *section, const char *name, const
     ParseState *st = user;
     if (st->err[0]) return 0;
     int idx;
-    const Key *k = find_key(name, &idx);
+    const Key *k = find_key(name, strlen(name), &idx);
     char msg[600];
-    if (!k) {
+    if (!k || !accepts(k, KEYS_RUN)) {
         snprintf(msg, sizeof msg, "unknown key '%s' (`gpt2cl train --help` lists the keys)", name);
         parse_error(st, msg);
         return 0;
@@ -258,7 +303,7 @@ static int on_ini_entry(void *user, const char *section, const char *name, const
     return 1;
 }
 
-int config_parse_text(Config *c, const char *text, size_t len, char *err, size_t n) {
+Status config_parse_text(Config *c, const char *text, size_t len, int *line) {
 #if GPT2CL_INIH_RUNTIME_OPTIONS
     // Debian's libinih takes its build options at run time: a heap line buffer
     // of CONFIG_LINE_MAX, no Python-style continuation lines (an indented
@@ -271,55 +316,79 @@ int config_parse_text(Config *c, const char *text, size_t len, char *err, size_t
 #endif
     ParseState st = {.c = c, .text = text, .len = len};
     int first = ini_parse_stream(next_line, &st, on_ini_entry, &st);
+    *line = 0;
     // inih reports the first failing line, ours or a syntax error of its own.
     if (first > 0 && (!st.err[0] || first < st.err_line)) {
-        snprintf(err, n, "syntax error (expected `key = value` or `[section]`)");
-        return first;
+        *line = first;
+        return fail(STATUS_INPUT, "syntax error (expected `key = value` or `[section]`)");
     }
     if (st.err[0]) {
-        snprintf(err, n, "%s", st.err);
-        return st.err_line;
+        *line = st.err_line;
+        return fail(STATUS_INPUT, "%s", st.err);
     }
     if (first < 0) {
-        snprintf(err, n, "out of memory");
-        return 1;
+        *line = 1;
+        return fail(STATUS_INPUT, "out of memory");
     }
-    return 0;
+    return STATUS_OK;
 }
 
-void config_load_file(Config *c, const char *path) {
+Status config_load(Config *c, const char *path) {
     char why[256];
     size_t len;
     char *text = try_read_file(path, &len, why, sizeof why);
-    if (!text) die("cannot open config '%s': %s", path, why);
-    char err[800];
-    int line = config_parse_text(c, text, len, err, sizeof err);
+    if (!text) return fail(STATUS_IO, "cannot open config '%s': %s", path, why);
+    int line;
+    Status s = config_parse_text(c, text, len, &line);
     free(text);
-    if (line) die("%s:%d: %s", path, line, err);
+    if (!s) return STATUS_OK;
+    char reason[800];
+    snprintf(reason, sizeof reason, "%s", status_message());
+    return fail(s, "%s:%d: %s", path, line, reason);
 }
 
-void config_apply_override(Config *c, const char *arg) {
-    const char *eq = strchr(arg, '=');
-    if (!eq || eq == arg) die("expected key=value, got '%s'", arg);
-    char name[128];
-    size_t n = (size_t)(eq - arg);
-    if (n >= sizeof name) die("key too long in '%s'", arg);
-    memcpy(name, arg, n);
-    name[n] = '\0';
+// Sets the n-character key at name to value for a command of user; arg is the whole "key=value" for messages,
+// which keep each command's wording.
+static Status override(Config *c, const char *name, size_t n, const char *value, const char *arg, KeyUser user) {
     int idx;
-    if (!find_key(name, &idx)) die("unknown key '%s' in override '%s' (`gpt2cl train --help` lists the keys)", name, arg);
-    if (c->overridden[idx]) die("key '%s' is given twice on the command line", name);
+    const Key *k = find_key(name, n, &idx);
+    if (user == KEYS_SAMPLE) {
+        if (!k || !accepts(k, user))
+            return fail(STATUS_INPUT, "unknown key '%.*s' (see `gpt2cl sample --help`)", (int)n, name);
+        if (c->overridden[idx]) return fail(STATUS_INPUT, "key '%s' is given twice", k->name);
+    } else {
+        if (n >= 128) return fail(STATUS_INPUT, "key too long in '%s'", arg);
+        if (!k || !accepts(k, user))
+            return fail(STATUS_INPUT, "unknown key '%.*s' in override '%s' (`gpt2cl train --help` lists the keys)",
+                        (int)n, name, arg);
+        if (c->overridden[idx]) return fail(STATUS_INPUT, "key '%s' is given twice on the command line", k->name);
+    }
     c->overridden[idx] = 1;
-    config_set(c, name, eq + 1);
+    char err[600];
+    if (!set_value(c, k, value, err, sizeof err))
+        return fail(STATUS_INPUT, "%s%s", user == KEYS_RUN ? "command line: " : "", err);
+    c->set[idx] = 1;
+    return STATUS_OK;
 }
 
-void config_set(Config *c, const char *key, const char *value) {
+Status config_override(Config *c, const char *arg, KeyUser user) {
+    const char *eq = strchr(arg, '=');
+    if (!eq || (eq == arg && user == KEYS_RUN)) return fail(STATUS_INPUT, "expected key=value, got '%s'", arg);
+    return override(c, arg, (size_t)(eq - arg), eq + 1, arg, user);
+}
+
+Status config_override_key(Config *c, const char *key, const char *value, KeyUser user) {
+    return override(c, key, strlen(key), value, key, user);
+}
+
+Status config_set(Config *c, const char *key, const char *value) {
     int idx;
-    const Key *k = find_key(key, &idx);
-    if (!k) die("internal: unknown key %s", key);
+    const Key *k = find_key(key, strlen(key), &idx);
+    if (!k) return fail(STATUS_INPUT, "internal: unknown key %s", key);
     char err[600];
-    if (!set_value(c, k, value, err, sizeof err)) die("command line: %s", err);
+    if (!set_value(c, k, value, err, sizeof err)) return fail(STATUS_INPUT, "command line: %s", err);
     c->set[idx] = 1;
+    return STATUS_OK;
 }
 
 void config_synthetic_data(Config *c) {
@@ -330,63 +399,83 @@ void config_synthetic_data(Config *c) {
 
 int config_is_set(const Config *c, const char *key) {
     int idx;
-    if (!find_key(key, &idx)) die("internal: unknown key %s", key);
+    if (!find_key(key, strlen(key), &idx)) die("internal: unknown key %s", key);
     return c->set[idx];
 }
 
-void config_validate(const Config *c) {
-    if (!c->train_data[0]) die("train_data is not set: give the token shards to train on (file, glob or folder)");
-    if (!c->init_from[0]) {
-        if (c->n_embd % c->n_head != 0) die("n_embd (%d) must be divisible by n_head (%d)", c->n_embd, c->n_head);
-        if (c->seq_len > c->block_size)
-            die("seq_len (%d) is larger than block_size (%d): the model has no position embedding past block_size",
-                c->seq_len, c->block_size);
-    }
-    if (c->min_lr > c->lr) die("min_lr (%g) is larger than lr (%g)", c->min_lr, c->lr);
-    if (c->checkpoint_every > 0 && !c->out_dir[0]) die("checkpoint_every is set but out_dir is empty");
-    config_validate_optimizer(c);
-}
-
-int config_lionar_angle(const char *v, double *value) {
-    if (!strcmp(v, "lion")) return 0;
-    if (!strcmp(v, "adamw")) return 1;
-    if (!strcmp(v, "simple")) return 2;
-    char why[300];
-    if (!parse_double(v, 0, 3.2, value, why, sizeof why))
-        die("lionar_angle: '%s' is not lion, adamw, simple or an angle in radians in [0, 3.2]", v);
-    return 3;
+// lionar_angle: one of angle_form_name's forms, or a number of radians (ANGLE_NUMBER).
+static Status parse_lionar_angle(Config *c) {
+    for (int i = 0; angle_form_name(i); i++)
+        if (strcmp(c->lionar_angle, angle_form_name(i)) == 0) {
+            c->lionar_angle_form = (AngleForm)i;
+            return STATUS_OK;
+        }
+    char why[300], forms[64];
+    if (!parse_double(c->lionar_angle, 0, 3.2, &c->lionar_angle_value, why, sizeof why))
+        return fail(STATUS_INPUT, "lionar_angle: '%s' is not %s or an angle in radians in [0, 3.2]", c->lionar_angle,
+                    join_choices(angle_form_name, ", ", forms, sizeof forms));
+    c->lionar_angle_form = ANGLE_NUMBER;
+    return STATUS_OK;
 }
 
 // The options of the optimizer variants only make sense for some optimizers.
-void config_validate_optimizer(const Config *c) {
-    double angle;
-    config_lionar_angle(c->lionar_angle, &angle);
-    const char *o = c->optimizer;
-    int rotational = !strcmp(o, "lionar") || !strcmp(o, "rv_adamw"), lion_family = !strncmp(o, "lion", 4);
-    if (c->warmup_frac > 0 && c->warmup_steps > 0) die("give warmup_steps or warmup_frac, not both");
-    if (c->nesterov && !lion_family) die("nesterov applies to lion, liona and lionar, not to %s", o);
-    if (strcmp(c->inverse_bias_correction, "off") != 0 && !rotational)
-        die("inverse_bias_correction applies to lionar and rv_adamw, not to %s", o);
-    if (c->rrc_correction && !rotational) die("rrc_correction applies to lionar and rv_adamw, not to %s", o);
+static Status validate_optimizer(Config *c) {
+    TRY(parse_lionar_angle(c));
+    const OptimizerKind *kind = optimizer_kind(c->optimizer);
+    const char *o = kind->name;
+    char lion[128], rotational[128];
+    optimizer_group_names(OPTIMIZERS_LION, lion, sizeof lion);
+    optimizer_group_names(OPTIMIZERS_ROTATIONAL, rotational, sizeof rotational);
+    if (c->warmup_frac > 0 && c->warmup_steps > 0)
+        return fail(STATUS_INPUT, "give warmup_steps or warmup_frac, not both");
+    if (c->nesterov && !kind->lion) return fail(STATUS_INPUT, "nesterov applies to %s, not to %s", lion, o);
+    if (c->inverse_bias_correction != IBC_OFF && !kind->rotational)
+        return fail(STATUS_INPUT, "inverse_bias_correction applies to %s, not to %s", rotational, o);
+    if (c->rrc_correction && !kind->rotational)
+        return fail(STATUS_INPUT, "rrc_correction applies to %s, not to %s", rotational, o);
     if (c->rrc_correction && c->grad_accum < 2)
-        die("rrc_correction needs the gradient SNR, which needs grad_accum >= 2 (grad_accum = %d)", c->grad_accum);
-    if (c->lionar_zero_mean && !rotational) die("lionar_zero_mean applies to lionar and rv_adamw, not to %s", o);
-    if (strcmp(c->lionar_angle, "lion") != 0 && strcmp(o, "lionar") != 0)
-        die("lionar_angle applies to lionar only (the optimizer is %s)", o);
+        return fail(STATUS_INPUT,
+                    "rrc_correction needs the gradient SNR, which needs grad_accum >= 2 (grad_accum = %d)",
+                    c->grad_accum);
+    if (c->lionar_zero_mean && !kind->rotational)
+        return fail(STATUS_INPUT, "lionar_zero_mean applies to %s, not to %s", rotational, o);
+    if (c->lionar_angle_form != ANGLE_LION && c->optimizer != OPTIMIZER_LIONAR)
+        return fail(STATUS_INPUT, "lionar_angle applies to %s only (the optimizer is %s)",
+                    optimizer_name(OPTIMIZER_LIONAR), o);
+    return STATUS_OK;
+}
+
+Status config_validate(Config *c) {
+    if (!c->train_data[0])
+        return fail(STATUS_INPUT, "train_data is not set: give the token shards to train on (file, glob or folder)");
+    if (!c->init_from[0]) {
+        if (c->n_embd % c->n_head != 0)
+            return fail(STATUS_INPUT, "n_embd (%d) must be divisible by n_head (%d)", c->n_embd, c->n_head);
+        if (c->seq_len > c->block_size)
+            return fail(STATUS_INPUT,
+                        "seq_len (%d) is larger than block_size (%d): the model has no position embedding past "
+                        "block_size",
+                        c->seq_len, c->block_size);
+    }
+    if (c->min_lr > c->lr) return fail(STATUS_INPUT, "min_lr (%g) is larger than lr (%g)", c->min_lr, c->lr);
+    if (c->checkpoint_every > 0 && !c->out_dir[0])
+        return fail(STATUS_INPUT, "checkpoint_every is set but out_dir is empty");
+    return validate_optimizer(c);
 }
 
 void config_write(const Config *c, FILE *f) {
     for (int i = 0; i < NUM_KEYS; i++) {
         const Key *k = &keys[i];
+        if (!accepts(k, KEYS_RUN)) continue;
         const char *field = (const char *)c + k->offset;
         switch (k->type) {
             case T_INT: fprintf(f, "%s = %d\n", k->name, *(const int *)field); break;
             case T_LONG: fprintf(f, "%s = %lld\n", k->name, *(const long long *)field); break;
             case T_BOOL: fprintf(f, "%s = %s\n", k->name, *(const int *)field ? "true" : "false"); break;
             case T_FLOAT: fprintf(f, "%s = %.17g\n", k->name, *(const double *)field); break;
+            case T_ENUM: fprintf(f, "%s = %s\n", k->name, k->choice(*(const int *)field)); break;
             case T_STR:
-            case T_PATH:
-            case T_ENUM: fprintf(f, "%s = %s\n", k->name, field); break;
+            case T_PATH: fprintf(f, "%s = %s\n", k->name, field); break;
         }
     }
 }
@@ -396,10 +485,21 @@ void config_print_help(FILE *f) {
                "$HOME and a leading $DATA is gpt2cl's data folder, $GPT2CL_DATA or ~/.local/share/gpt2cl):\n");
     for (int i = 0; i < NUM_KEYS; i++) {
         const Key *k = &keys[i];
-        char def[64];
+        if (!accepts(k, KEYS_RUN)) continue;
+        char def[64], choices[128];
         snprintf(def, sizeof def, "%s", k->def[0] ? k->def : "\"\"");
         if (k->type == T_BOOL) fprintf(f, "  %-17s %-9s %s (true|false)\n", k->name, def, k->help);
-        else if (k->type == T_ENUM) fprintf(f, "  %-17s %-9s %s (%s)\n", k->name, def, k->help, k->choices);
+        else if (k->type == T_ENUM)
+            fprintf(f, "  %-17s %-9s %s (%s)\n", k->name, def, k->help,
+                    join_choices(k->choice, "|", choices, sizeof choices));
         else fprintf(f, "  %-17s %-9s %s\n", k->name, def, k->help);
+    }
+}
+
+void config_print_sample_keys(FILE *f) {
+    for (int i = 0; i < NUM_SAMPLE_KEYS; i++) {
+        char usage[64];
+        snprintf(usage, sizeof usage, "%s=%s", sample_keys[i].name, sample_keys[i].arg);
+        fprintf(f, "  %-17s %s\n", usage, sample_keys[i].help);
     }
 }

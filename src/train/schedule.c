@@ -1,16 +1,12 @@
 #include "train/schedule.h"
 
 #include <math.h>
-#include <string.h>
+#include <stddef.h>
 
-#include "util/util.h"
-
-ScheduleKind schedule_kind_from_name(const char *name) {
-    if (strcmp(name, "constant") == 0) return SCHEDULE_CONSTANT;
-    if (strcmp(name, "cosine") == 0) return SCHEDULE_COSINE;
-    if (strcmp(name, "linear") == 0) return SCHEDULE_LINEAR;
-    if (strcmp(name, "trapezoid") == 0) return SCHEDULE_TRAPEZOID;
-    die("unknown schedule '%s' (constant, cosine, linear or trapezoid)", name);
+const char *schedule_name(int kind) {
+    static const char *const names[] = {[SCHEDULE_CONSTANT] = "constant", [SCHEDULE_COSINE] = "cosine",
+                                        [SCHEDULE_LINEAR] = "linear", [SCHEDULE_TRAPEZOID] = "trapezoid"};
+    return kind >= 0 && kind < (int)(sizeof names / sizeof names[0]) ? names[kind] : NULL;
 }
 
 double schedule_lr(const Schedule *s, int step) {

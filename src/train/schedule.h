@@ -12,5 +12,6 @@ typedef struct {
     double cooldown_frac;  // trapezoid only
 } Schedule;
 
-ScheduleKind schedule_kind_from_name(const char *name);  // dies on an unknown name
-double schedule_lr(const Schedule *s, int step);          // step is 1-based
+// The name of each kind (the values of the config key schedule), NULL past the last.
+const char *schedule_name(int kind);
+double schedule_lr(const Schedule *s, int step);  // step is 1-based

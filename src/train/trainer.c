@@ -56,7 +56,7 @@ void trainer_open_ex(Trainer *t, const Config *cfg, int profiling, TuneLevel tun
     t->cfg.n_embd = t->model_config.channels;
     t->cfg.block_size = t->model_config.max_seq_len;
     t->cfg.vocab_size = t->model_config.vocab_size;
-    const OptimizerKind *kind = optimizer_find(cfg->optimizer);
+    const OptimizerKind *kind = optimizer_kind(cfg->optimizer);
     device_open(&t->dev, cfg->device, profiling);
     char name[600];
     snprintf(name, sizeof name, "%s (%s, %s)", t->dev.name, device_type_name(t->dev.type), t->dev.platform_name);
@@ -83,11 +83,11 @@ void trainer_open_ex(Trainer *t, const Config *cfg, int profiling, TuneLevel tun
     if (cfg->init_from[0]) gpt2_load_checkpoint(&t->model, cfg->init_from);
     else gpt2_init_random(&t->model, (uint64_t)cfg->seed);
     // Lion's beta2 default goes into the config the run saves, so --resume (which sets every key) keeps it.
-    if (strncmp(cfg->optimizer, "lion", 4) == 0 && !config_is_set(cfg, "beta2")) t->cfg.beta2 = 0.99;
+    if (kind->lion && !config_is_set(cfg, "beta2")) t->cfg.beta2 = 0.99;
     OptimizerHyper hyper = optimizer_hyper_from_config(&t->cfg);
     optimizer_create(&t->opt, kind, &hyper, &t->model);
     int warmup = cfg->warmup_frac > 0 ? (int)lround(cfg->warmup_frac * cfg->steps) : cfg->warmup_steps;
-    t->sched = (Schedule){.kind = schedule_kind_from_name(cfg->schedule), .lr = cfg->lr, .min_lr = cfg->min_lr,
+    t->sched = (Schedule){.kind = cfg->schedule, .lr = cfg->lr, .min_lr = cfg->min_lr,
                           .warmup_steps = warmup, .total_steps = cfg->steps, .cooldown_frac = cfg->cooldown_frac};
     measure_create(&t->meas, &t->model, &t->train_ws, &mo);
     char mem[32];
@@ -103,10 +103,8 @@ OptimizerHyper optimizer_hyper_from_config(const Config *cfg) {
                         .grad_clip = cfg->grad_clip, .lr_peak = cfg->lr,
                         .skip_bias_correction1 = !cfg->adamw_bias_correction1, .kappa = cfg->liona_kappa,
                         .zero_mean = cfg->lionar_zero_mean, .nesterov = cfg->nesterov, .beta = cfg->beta,
-                        .rrc = cfg->rrc_correction};
-    h.angle_form = (AngleForm)config_lionar_angle(cfg->lionar_angle, &h.angle_value);
-    h.ibc = !strcmp(cfg->inverse_bias_correction, "linear") ? IBC_LINEAR
-            : !strcmp(cfg->inverse_bias_correction, "sqrt") ? IBC_SQRT : IBC_OFF;
+                        .rrc = cfg->rrc_correction, .angle_form = cfg->lionar_angle_form,
+                        .angle_value = cfg->lionar_angle_value, .ibc = cfg->inverse_bias_correction};
     return h;
 }
 

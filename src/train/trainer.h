@@ -28,7 +28,7 @@ typedef struct {
     double peak_flops;  // the device's measured FP32 peak (FLOP/s), for MFU
 } Trainer;
 
-// The optimizer's hyperparameters from the config keys (trainer_open has put Lion's beta2 default in).
+// The optimizer's hyperparameters from a validated config (trainer_open has put Lion's beta2 default in).
 OptimizerHyper optimizer_hyper_from_config(const Config *cfg);
 // What to measure, from metrics_every, rrc_correction, grad_accum, batch_size and snr_ema.
 MeasureOptions measure_options_from_config(const Config *cfg);

@@ -12,11 +12,9 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     Config a;
     config_defaults(&a);
-    char err[800];
-    int line = config_parse_text(&a, (const char *)data, size, err, sizeof err);
-    if (line < 0) abort();
-    if (line > 0) {
-        if (!err[0]) abort();  // an error always says why
+    int line;
+    if (config_parse_text(&a, (const char *)data, size, &line) != STATUS_OK) {
+        if (line <= 0 || !status_message()[0]) abort();  // an error always names its line and says why
         return 0;
     }
     char *text = NULL;
@@ -27,8 +25,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     fclose(mem);
     Config b;
     config_defaults(&b);
-    if (config_parse_text(&b, text, len, err, sizeof err) != 0) {
-        fprintf(stderr, "the written config does not parse: %s\n%s", err, text);
+    if (config_parse_text(&b, text, len, &line) != STATUS_OK) {
+        fprintf(stderr, "the written config does not parse: %s\n%s", status_message(), text);
         abort();
     }
     // Every key is set by the copy; the values must be the same.
