@@ -42,7 +42,7 @@ static void our_gemm_times(const Device *dev, const Tuned *tuned, const GemmShap
     Tuned routes = *tuned;
     routes.kp = kernel_params_default(dev);  // only the GEMMs run: the kernel program as with no tuning
     Ops ops;
-    ops_init(&ops, dev, &routes);
+    if (ops_init(&ops, dev, &routes)) die("%s", status_message());
     GemmKernels defaults;
     GemmParams p = gemm_params_default();
     gemm_kernels_build(&defaults, dev, &p);

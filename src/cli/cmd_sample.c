@@ -147,7 +147,7 @@ int cmd_sample(int argc, char **argv) {
     tuned_load(&tuned, &dev, TUNE_DATABASE, info);
     if (!verbose) fclose(info);
     Ops ops;
-    ops_init(&ops, &dev, &tuned);
+    if (ops_init(&ops, &dev, &tuned)) die("%s", status_message());
     GPT2 m;
     gpt2_create(&m, &mc, &dev);
     int ctx = (int)ids.len + max_new;

@@ -62,6 +62,7 @@ cl_program kernels_build(const Device *dev, const char *extra_options) {
 
 cl_int kernel_args(cl_kernel k, const KernelArg *args, size_t n) {
     cl_int err = CL_SUCCESS;
-    for (size_t i = 0; i < n && err == CL_SUCCESS; i++) err = clSetKernelArg(k, (cl_uint)i, args[i].size, args[i].value);
+    for (size_t i = 0; i < n && err == CL_SUCCESS; i++)
+        err = clSetKernelArg(k, (cl_uint)i, args[i].size, args[i].value);
     return err;
 }

@@ -30,7 +30,8 @@ void launch_rows(Ops *o, KernelId id, size_t rows) {
         return;
     }
     // ROWS rows per work-group of WG x ROWS items
-    size_t r = (size_t)o->kp.v[per_group], local[2] = {(size_t)o->kp.v[wg], r}, global[2] = {local[0], round_up(rows, r)};
+    size_t r = (size_t)o->kp.v[per_group], local[2] = {(size_t)o->kp.v[wg], r};
+    size_t global[2] = {local[0], round_up(rows, r)};
     launch(o, id, 2, global, local);
 }
 

@@ -2,6 +2,7 @@
 // applied, the profiler and the shape recorder; the launchers are in ops_*.c.
 #include "runtime/ops.h"
 
+#include "util/status.h"
 #include "util/util.h"
 
 // Builds the kernel set with o->kp (already checked legal). Returns K_COUNT, or
@@ -47,11 +48,11 @@ static const char *family_sizes(const KernelParams *p, KernelParamId wg, KernelP
     return buf;
 }
 
-void ops_init(Ops *o, const Device *dev, const Tuned *tuned) {
+Status ops_init(Ops *o, const Device *dev, const Tuned *tuned) {
     ops_start(o, dev, tuned);
     const char *bad = NULL;
     if (!kernel_params_valid(&o->kp, dev, &bad))
-        die("kernel parameter %s=%d is not legal on %s (work-groups of at most %zu items, %llu bytes of local memory)",
+        return fail(STATUS_INPUT, "kernel parameter %s=%d is not legal on %s (work-groups of at most %zu items, %llu bytes of local memory)",
             bad, o->kp.v[kernel_param_find(bad)], dev->name, dev->max_wg, (unsigned long long)dev->local_mem);
     // A tuning database or a device class's defaults may come from another driver, whose compiled
     // kernels allowed more: halve the family's work-group until this driver's kernel runs it.
@@ -62,12 +63,13 @@ void ops_init(Ops *o, const Device *dev, const Tuned *tuned) {
         kernel_family(too_big, &wg, &rows);
         KernelParams was = o->kp;
         if (!kernel_params_fit(&o->kp, wg, rows, fits))
-            die("kernel %s cannot run even one work-item on %s", kernel_name(too_big), dev->name);
+            return fail(STATUS_DEVICE, "kernel %s cannot run even one work-item on %s", kernel_name(too_big), dev->name);
         char from[64], to[64];
         warn("kernel %s runs work-groups of at most %zu items on %s, not %s; using %s", kernel_name(too_big), fits,
              dev->name, family_sizes(&was, wg, rows, from, sizeof from), family_sizes(&o->kp, wg, rows, to, sizeof to));
     }
     ops_route(o, tuned, 1);
+    return STATUS_OK;
 }
 
 void ops_free(Ops *o) {

@@ -11,6 +11,7 @@
 #include "runtime/kernel_set.h"
 #include "runtime/profiler.h"
 #include "runtime/tuned.h"
+#include "util/status.h"
 
 typedef struct {
     const Device *dev;
@@ -28,8 +29,9 @@ typedef struct {
 // Builds the kernel program with tuned's tunables and sends its GEMM routes and
 // rules through our kernel (a route or rule that cannot run here stays with
 // CLBlast, with a warning); NULL: the device's defaults, every GEMM with
-// CLBlast. Exits with a message when the tunables are illegal.
-void ops_init(Ops *ops, const Device *dev, const Tuned *tuned);
+// CLBlast. STATUS_INPUT when the tunables are illegal on dev, STATUS_DEVICE
+// when a kernel cannot run even one work-item (then nothing is held).
+Status ops_init(Ops *ops, const Device *dev, const Tuned *tuned);
 // As ops_init, but returns 0 (with *ops freed) where the tunables are illegal
 // for dev or one of the kernels cannot run its family's work-group size; 1 on
 // success. Routes and rules that cannot run here stay with CLBlast silently.

@@ -61,7 +61,7 @@ void trainer_open_ex(Trainer *t, const Config *cfg, int profiling, TuneLevel tun
             format_bytes(need, a, sizeof a), gpt2_param_count(&t->model_config), cfg->batch_size, cfg->seq_len,
             t->dev.name, format_bytes((double)t->dev.global_mem, b, sizeof b));
     }
-    ops_init(&t->ops, &t->dev, &tuned);
+    if (ops_init(&t->ops, &t->dev, &tuned)) die("%s", status_message());
     gpt2_create(&t->model, &t->model_config, &t->dev);
     gpt2_alloc_activations(&t->model, cfg->batch_size, cfg->seq_len);
     if (cfg->init_from[0]) gpt2_load_checkpoint(&t->model, cfg->init_from);
