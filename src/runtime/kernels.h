@@ -29,5 +29,6 @@ typedef struct {
 #define ARG(x) {sizeof(x), (const void *)&(x)}
 // KERNEL_ARGS(ARG(a), ARG(b), ...): the arguments as an array and their count, for kernel_args.
 #define KERNEL_ARGS(...) (const KernelArg[]){__VA_ARGS__}, sizeof((const KernelArg[]){__VA_ARGS__}) / sizeof(KernelArg)
-// Sets k's arguments 0..n-1 in order; the first failing clSetKernelArg's status, else CL_SUCCESS.
+// Sets k's arguments 0..n-1 in order: CL_INVALID_KERNEL_ARGS where the kernel
+// takes other than n arguments, else the first failing call's status or CL_SUCCESS.
 cl_int kernel_args(cl_kernel k, const KernelArg *args, size_t n);
