@@ -54,7 +54,7 @@ int main(int argc, char **argv) {
         die("unknown option '%s'", argv[2]);
     }
     Ops ops;
-    ops_init(&ops, &dev, &kp);
+    if (ops_init(&ops, &dev, &(Tuned){.kp = kp})) die("%s", status_message());
     printf("fused paths: LN_FUSED=%d GELU_FUSED=%d GELU_BWD_FUSED=%d ATTN_FUSED=%d, COLSUM_CHUNKS=%d\n",
            kp.v[KP_LN_FUSED], kp.v[KP_GELU_FUSED], kp.v[KP_GELU_BWD_FUSED], kp.v[KP_ATTN_FUSED],
            kp.v[KP_COLSUM_CHUNKS]);

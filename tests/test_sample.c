@@ -46,7 +46,7 @@ static void test_greedy_vs_pytorch(const char *dir) {
     Device dev;
     open_test_device(&dev, 0);
     Ops ops;
-    ops_init(&ops, &dev, NULL);
+    if (ops_init(&ops, &dev, NULL)) die("%s", status_message());
     GPT2 m;
     gpt2_create(&m, &mc, &dev);
     Workspace ws;

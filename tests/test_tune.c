@@ -100,7 +100,9 @@ static void test_corrupt(void) {
         capture_begin();
         TuneDb db;
         int ok = tune_db_load(&db, &d);
-        KernelParams kp = tune_apply(&d, TUNE_DATABASE, stdout), def = kernel_params_default(&d);  // prints "tuned: no", never dies
+        Tuned tuned;
+        tuned_load(&tuned, &d, TUNE_DATABASE, stdout);  // prints "tuned: no", never dies
+        KernelParams kp = tuned.kp, def = kernel_params_default(&d);
         char *err = capture_end();
         EXPECT(ok == 0 && !memcmp(&kp, &def, sizeof kp), "corrupt database %zu should be ignored", i);
         EXPECT(strstr(err, "corrupt") != NULL, "corrupt database %zu: no warning, stderr was: %s", i, err);
@@ -135,7 +137,9 @@ static void test_kernel_params(void) {
         tune_db_save(&db);
         tune_db_free(&db);
         capture_begin();
-        KernelParams kp = tune_apply(&d, TUNE_DATABASE, stdout);
+        Tuned tuned;
+        tuned_load(&tuned, &d, TUNE_DATABASE, stdout);
+        KernelParams kp = tuned.kp;
         char *err = capture_end();
         KernelParams want = def;
         if (cases[i].applied) want.v[KP_LN_WG] = 1, want.v[KP_CE_VW] = 8;

@@ -7,6 +7,7 @@
 
 #include "runtime/ops.h"
 #include "runtime/tunables.h"
+#include "runtime/tune_apply.h"
 #include "tune/tuner.h"
 #include "util/util.h"
 
@@ -362,9 +363,10 @@ static double family_time(KernelBench *k, Ops *o, int f) {
 }
 
 int kernel_bench_run(KernelBench *k, const KernelParams *kp, const int *want, double *ms) {
+    Tuned tuned = {.kp = *kp};
+    if (k->cls) tuned_add_class_rules(&tuned, k->cls);
     Ops o;
-    if (!ops_try_init(&o, k->dev, kp)) return 0;
-    for (int r = 0; k->cls && r < k->cls->ngemm; r++) ops_use_gemm_rule(&o, &k->cls->gemm[r]);
+    if (!ops_try_init(&o, k->dev, &tuned)) return 0;
     for (int f = 0; f < TUNE_NUM_FAMILIES; f++) {
         if (!want[f]) continue;
         ms[f] = family_time(k, &o, f);

@@ -35,14 +35,15 @@ static double blas_time(const GemmShape *s, const float *a, const float *b, floa
 }
 
 // Our kernel (cl/gemm.cl) per shape: the tuning database's parameters where
-// it chose our kernel for the shape, else cl/gemm.cl's defaults.
+// it chose our kernel for the shape (tuned's routes and rules), else cl/gemm.cl's defaults.
 static GemmParams our_params[GEMM_LOG_MAX];
 static int our_tuned[GEMM_LOG_MAX];
-static void our_gemm_times(const Device *dev, const GemmShape *shapes, int n, const GemmBufs *g, double seconds,
-                           double *ms) {
+static void our_gemm_times(const Device *dev, const Tuned *tuned, const GemmShape *shapes, int n, const GemmBufs *g,
+                           double seconds, double *ms) {
+    Tuned routes = *tuned;
+    routes.kp = kernel_params_default(dev);  // only the GEMMs run: the kernel program as with no tuning
     Ops ops;
-    ops_init(&ops, dev, NULL);
-    tune_apply_gemm_cl(dev, &ops);
+    if (ops_init(&ops, dev, &routes)) die("%s", status_message());
     GemmKernels defaults;
     GemmParams p = gemm_params_default();
     gemm_kernels_build(&defaults, dev, &p);
@@ -99,9 +100,10 @@ int main(int argc, char **argv) {
     // Untuned first: CLBlast's parameter overrides cannot be undone in a process.
     for (int s = 0; s < n; s++) untuned[s] = gemm_time(&dev, &shapes[s], &g, seconds, NULL);
     for (int s = 0; s < n; s++) blas[s] = blas_time(&shapes[s], ha, hb, hc, seconds);
-    tune_apply(&dev, TUNE_DATABASE, stdout);
+    Tuned tuning;
+    tuned_load(&tuning, &dev, TUNE_DATABASE, stdout);
     for (int s = 0; s < n; s++) tuned[s] = gemm_time(&dev, &shapes[s], &g, seconds, NULL);
-    our_gemm_times(&dev, shapes, n, &g, seconds, ours);
+    our_gemm_times(&dev, &tuning, shapes, n, &g, seconds, ours);
 
     printf("GFLOP/s per GEMM shape of one step (%s, batch %d x %d); host BLAS: %s, %d threads\n", config_path,
            cfg.batch_size, cfg.seq_len, openblas_get_config(), openblas_get_num_threads());

@@ -88,11 +88,11 @@ int cmd_sample(int argc, char **argv) {
     FILE *info = verbose ? stderr : fopen("/dev/null", "w");
     if (!info) die("cannot open /dev/null: %s", strerror(errno));
     fprintf(info, "device: %d: %s; model: %s\n", dev.index, dev.name, path);
-    KernelParams kp = tune_apply(&dev, TUNE_DATABASE, info);
+    Tuned tuned;
+    tuned_load(&tuned, &dev, TUNE_DATABASE, info);
     if (!verbose) fclose(info);
     Ops ops;
-    ops_init(&ops, &dev, &kp);
-    tune_apply_gemm_cl(&dev, &ops);
+    if (ops_init(&ops, &dev, &tuned)) die("%s", status_message());
     GPT2 m;
     gpt2_create(&m, &mc, &dev);
     int ctx = (int)ids.len + max_new;

@@ -6,7 +6,7 @@
 #pragma once
 #include "runtime/cl_device.h"
 #include "runtime/kernel_params.h"
-#include "runtime/ops.h"
+#include "runtime/gemm_route.h"
 
 typedef struct {
     const char *label;     // "POCL CPU, 512-bit vectors (AVX-512)"

@@ -76,15 +76,8 @@ cl_int gemm_cl_enqueue(const GemmKernels *g, cl_command_queue q, int trans_a, in
         // Every chunk after the first adds to what the earlier ones wrote.
         int K = (size_t)(k0 + chunk) <= k ? chunk : (int)k - k0;
         float b_k = k0 == 0 ? beta : 1.0f;
-        const struct {
-            size_t size;
-            const void *value;
-        } args[] = {{sizeof M, &M},     {sizeof N, &N},     {sizeof K, &K},   {sizeof k0, &k0},
-                    {sizeof alpha, &alpha}, {sizeof a, &a}, {sizeof LDA, &LDA}, {sizeof sa, &sa},
-                    {sizeof b, &b},     {sizeof LDB, &LDB}, {sizeof sb, &sb}, {sizeof b_k, &b_k},
-                    {sizeof c, &c},     {sizeof LDC, &LDC}, {sizeof sc, &sc}};
-        for (cl_uint i = 0; i < sizeof args / sizeof args[0] && err == CL_SUCCESS; i++)
-            err = clSetKernelArg(kern, i, args[i].size, args[i].value);
+        err = kernel_args(kern, KERNEL_ARGS(ARG(M), ARG(N), ARG(K), ARG(k0), ARG(alpha), ARG(a), ARG(LDA), ARG(sa),
+                                            ARG(b), ARG(LDB), ARG(sb), ARG(b_k), ARG(c), ARG(LDC), ARG(sc)));
         if (err == CL_SUCCESS) err = clEnqueueNDRangeKernel(q, kern, 3, NULL, global, local, 0, NULL, NULL);
     }
     return err;

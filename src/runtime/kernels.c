@@ -59,3 +59,12 @@ cl_program kernels_build(const Device *dev, const char *extra_options) {
     free(src);
     return prog;
 }
+
+cl_int kernel_args(cl_kernel k, const KernelArg *args, size_t n) {
+    cl_uint want = 0;
+    cl_int err = clGetKernelInfo(k, CL_KERNEL_NUM_ARGS, sizeof want, &want, NULL);
+    if (err == CL_SUCCESS && want != n) return CL_INVALID_KERNEL_ARGS;
+    for (size_t i = 0; i < n && err == CL_SUCCESS; i++)
+        err = clSetKernelArg(k, (cl_uint)i, args[i].size, args[i].value);
+    return err;
+}

@@ -20,3 +20,15 @@ char *kernels_source(void);
 cl_program kernels_build(const Device *dev, const char *extra_options);
 // Builds the standalone file name (e.g. "gemm.cl") alone as a program, with -D options.
 cl_program kernels_build_file(const Device *dev, const char *name, const char *extra_options);
+
+// One kernel argument: its size and where its value is.
+typedef struct {
+    size_t size;
+    const void *value;
+} KernelArg;
+#define ARG(x) {sizeof(x), (const void *)&(x)}
+// KERNEL_ARGS(ARG(a), ARG(b), ...): the arguments as an array and their count, for kernel_args.
+#define KERNEL_ARGS(...) (const KernelArg[]){__VA_ARGS__}, sizeof((const KernelArg[]){__VA_ARGS__}) / sizeof(KernelArg)
+// Sets k's arguments 0..n-1 in order: CL_INVALID_KERNEL_ARGS where the kernel
+// takes other than n arguments, else the first failing call's status or CL_SUCCESS.
+cl_int kernel_args(cl_kernel k, const KernelArg *args, size_t n);

@@ -3,107 +3,52 @@
 // and returns at once; nothing here reads data back to the host.
 // Shapes use B batch, T time, C channels, NH heads, hs = C/NH, V vocab, Vp padded vocab.
 #pragma once
+#include <stdio.h>
+
 #include "runtime/cl_device.h"
-#include "runtime/gemm_cl.h"
-#include "runtime/kernel_params.h"
-
-#define PROF_MAX_ENTRIES 48
-#define GEMM_LOG_MAX 64
-#define GEMM_CL_MAX_PROGRAMS GEMM_LOG_MAX  // distinct parameter sets of our GEMM in one Ops: one per shape at most
-// The largest head size of the fused attention kernels (private rows of this
-// many floats); larger heads take the unfused path. GPT-2's heads are 64.
-#define ATTN_HS_MAX 64
-
-// One distinct CLBlast GEMM call as issued (row-major), for the tuner and bench.
-typedef struct {
-    int trans_a, trans_b;
-    size_t m, n, k, lda, ldb, ldc, stride_a, stride_b, stride_c, batch;  // batch 0 = plain Sgemm
-    long calls;
-} GemmShape;
-
-// Same shape, strides and batch (calls not compared).
-int gemm_shape_equal(const GemmShape *a, const GemmShape *b);
-
-// A class of GEMM shapes sent through our kernel with parameters p (the
-// device-class defaults of src/runtime/device_classes.c): layout, batched or not, and
-// a least k and n (the LM head's long k wants k chunks; a tile wider than n
-// would take the scalar edge path).
-typedef struct {
-    int trans_a, trans_b;  // -1: either
-    int batched;           // -1: either, 0: plain, 1: strided-batched
-    size_t min_k, min_n;
-    GemmParams p;
-} GemmRule;
-#define GEMM_RULES_MAX 8
-
-int gemm_rule_matches(const GemmRule *r, const GemmShape *s);
-
-// With profiling on, each operation is timed on the host between two
-// clFinish calls: this also counts the helper kernels CLBlast launches
-// internally (padding, transposes), which a single returned event would miss.
-typedef struct {
-    const char *name;  // kernel name, or "gemm" / "gemm_batched" for CLBlast
-    double ms;
-    long calls;
-} ProfEntry;
+#include "runtime/gemm_record.h"
+#include "runtime/gemm_route.h"
+#include "runtime/kernel_set.h"
+#include "runtime/profiler.h"
+#include "runtime/tuned.h"
+#include "util/status.h"
 
 typedef struct {
     const Device *dev;
-    cl_program program;
-    KernelParams kp;  // the tunables the kernel program was built with
-    cl_kernel column_sum, accumulate, encoder_forward, encoder_backward_wte, layernorm_forward,
-        layernorm_backward_input, layernorm_backward_params, add_bias, gelu_forward, gelu_backward,
-        residual_forward, attention_split_heads, attention_merge_qkv_grad, attention_merge_heads,
-        attention_split_grad, attention_softmax, attention_softmax_backward, crossentropy_forward_backward,
-        loss_sum, sumsq_partial, grad_norm_finalize, adamw_update;
-    // optimizer variants and update-size measurements
-    cl_kernel lion_update, rot_init_rows, rot_update_rows, row_delta_stats, pair_stats_partial, pair_stats_finalize,
-        sub_range, snr_update, output_sumsq_partial;
-    // column reductions' second pass, fused paths
-    cl_kernel column_partials_add, residual_layernorm_forward, bias_gelu_forward, gelu_backward_bias,
-        attention_fused_forward, attention_fused_backward_q, attention_fused_backward_kv;
+    KernelParams kp;       // the tunables the kernel program was built with
+    KernelSet ks;          // the kernel program and its kernels (kernel_list.h)
+    double build_seconds;  // time ops_init spent getting the kernel program (compile or program cache)
     // Partial sums of the column reductions (COLSUM_CHUNKS > 1), grown to the largest call's need.
     cl_mem col_partials;
     size_t col_partials_floats;
-    int profiling;
-    ProfEntry prof[PROF_MAX_ENTRIES];
-    int num_prof;
-    // With record_gemms set, every GEMM's shape is counted in gemm_log; with
-    // dry_run also set, nothing is enqueued (shapes of a step without running it).
-    int record_gemms, dry_run;
-    double build_seconds;  // time ops_init spent getting the kernel program (compile or program cache)
-    GemmShape gemm_log[GEMM_LOG_MAX];
-    int num_gemm_log;
-    // GEMM routing, first match: shapes the tuning database sends through our
-    // kernel (cl/gemm.cl, with the program of their parameters) or keeps with
-    // CLBlast (program -1); then the device class's rules; then CLBlast.
-    GemmShape gemm_cl_shapes[GEMM_LOG_MAX];
-    int gemm_cl_program[GEMM_LOG_MAX];  // index into gemm_cl, for each of gemm_cl_shapes; -1: CLBlast
-    int num_gemm_cl_shapes, gemm_cl_all;  // gemm_cl_all: every shape, with gemm_cl[0]
-    GemmRule gemm_rules[GEMM_RULES_MAX];
-    int gemm_rule_program[GEMM_RULES_MAX], num_gemm_rules;
-    GemmKernels gemm_cl[GEMM_CL_MAX_PROGRAMS];
-    int num_gemm_cl;
+    Profiler prof;     // on with the device's profiling
+    GemmRecorder rec;  // see ops_record_begin
+    GemmRouter route;  // CLBlast or our GEMM, per shape
 } Ops;
 
-// Builds the kernel program with the tunables kp (NULL: the device's
-// defaults) and creates its kernels. Exits with a message when kp is illegal.
-void ops_init(Ops *ops, const Device *dev, const KernelParams *kp);
-// As ops_init, but returns 0 (with *ops freed) where kp is illegal for dev or
-// one of the kernels cannot run its family's work-group size; 1 on success.
-int ops_try_init(Ops *ops, const Device *dev, const KernelParams *kp);
+// Builds the kernel program with tuned's tunables and sends its GEMM routes and
+// rules through our kernel (a route or rule that cannot run here stays with
+// CLBlast, with a warning); NULL: the device's defaults, every GEMM with
+// CLBlast. STATUS_INPUT when the tunables are illegal on dev, STATUS_DEVICE
+// when a kernel cannot run even one work-item (then nothing is held).
+Status ops_init(Ops *ops, const Device *dev, const Tuned *tuned);
+// As ops_init, but returns 0 (with *ops freed) where the tunables are illegal
+// for dev or one of the kernels cannot run its family's work-group size; 1 on
+// success. Routes and rules that cannot run here stay with CLBlast silently.
+int ops_try_init(Ops *ops, const Device *dev, const Tuned *tuned);
 void ops_free(Ops *ops);
-// Sends GEMMs of shape s (NULL: every shape) through our kernel with parameters
-// p instead of CLBlast (the tuner's choice; see src/runtime/tune_apply.c); p NULL keeps
-// shape s with CLBlast whatever the rules say. Returns 0 (and changes nothing)
-// when p is illegal for the device, its compiled kernels cannot run its
-// work-group here, or the table is full.
+// Sends GEMMs of shape s (NULL: every shape) through our kernel with
+// parameters p, or keeps s with CLBlast (p NULL); see gemm_router_use_shape.
 int ops_use_gemm_cl(Ops *ops, const GemmShape *s, const GemmParams *p);
 // Sends the shapes that rule r matches (and no exact entry does) through our kernel.
 int ops_use_gemm_rule(Ops *ops, const GemmRule *r);
 // Our kernel's program chosen for shape s, or NULL (CLBlast).
-// (Builds the program of a device-class rule the first time a shape needs it.)
 const GemmKernels *ops_gemm_cl_for(Ops *ops, const GemmShape *s);
+// Records every GEMM's shape from now on (the earlier record cleared); with
+// dry_run nothing is enqueued. ops_record_end stops, copies the distinct shapes
+// (at most GEMM_LOG_MAX) to shapes and returns their number.
+void ops_record_begin(Ops *ops, int dry_run);
+int ops_record_end(Ops *ops, GemmShape *shapes);
 // Milliseconds spent in CLBlast GEMMs and in our kernels since ops_init or the last reset.
 void ops_profile_totals(const Ops *ops, double *gemm_ms, double *kernel_ms);
 void ops_profile_reset(Ops *ops);

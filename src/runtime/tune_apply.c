@@ -35,13 +35,6 @@ void tune_apply_clblast(const Device *dev, const cJSON *clblast) {
     cJSON_ArrayForEach(k, clblast) apply_kernel(dev, k, k->string);
 }
 
-// What tune_apply last chose for dev, for tune_apply_gemm_cl (which runs once
-// Ops exists), so the database is read, and warned about, once: best.gemm_cl
-// and the device class whose GEMM rules apply beneath it.
-static cJSON *applied_gemm_cl;
-static const DeviceClass *applied_class;
-static cl_device_id applied_device;
-
 // best.kernels: {"LN_WG": 64, ...}, our kernels' tunables by define name (kernel_params.h), over base.
 static KernelParams apply_kernel_params(const Device *dev, const cJSON *kernels, KernelParams base) {
     KernelParams p = base;
@@ -77,55 +70,6 @@ static void print_untuned_line(const DeviceClass *c, const char *why, FILE *out)
                 c->quick_gain ? ")" : "");
 }
 
-KernelParams tune_apply(const Device *dev, TuneLevel level, FILE *out) {
-    const char *why = "";
-    if (level == TUNE_DATABASE && env_off("GPT2CL_TUNE")) level = TUNE_CLASS, why = ", GPT2CL_TUNE=0";
-    if (level >= TUNE_CLASS && env_off("GPT2CL_CLASS_DEFAULTS")) level = TUNE_GENERIC, why = ", GPT2CL_CLASS_DEFAULTS=0";
-    cJSON_Delete(applied_gemm_cl);
-    applied_gemm_cl = NULL;
-    applied_device = dev->device;
-    applied_class = level >= TUNE_CLASS ? device_class_find(dev) : NULL;
-    KernelParams kp = applied_class ? device_class_kernel_params(applied_class, dev) : kernel_params_default(dev);
-    TuneDb db;
-    const cJSON *best = NULL;
-    if (level == TUNE_DATABASE && tune_db_load(&db, dev)) best = tune_db_best(&db);
-    // A full tune measured CLBlast from its own defaults, so its best.clblast (empty where those won) replaces
-    // the class's CLBlast parameters; a quick tune timed the class's, and keeps them beneath its own.
-    const cJSON *baseline = cJSON_GetObjectItemCaseSensitive(best, "baseline");
-    int quick = cJSON_IsString(baseline) && !strcmp(baseline->valuestring, TUNE_BASELINE_QUICK);
-    if (applied_class && (!best || quick)) device_class_apply_clblast(applied_class, dev);
-    if (!best) {
-        print_untuned_line(applied_class, why, out);
-        if (level == TUNE_DATABASE) tune_db_free(&db);
-        return kp;
-    }
-    tune_apply_clblast(dev, cJSON_GetObjectItemCaseSensitive(best, "clblast"));
-    const cJSON *k;
-    kp = apply_kernel_params(dev, cJSON_GetObjectItemCaseSensitive(best, "kernels"), kp);
-    const cJSON *ours_list = cJSON_GetObjectItemCaseSensitive(best, "gemm_cl");
-    applied_gemm_cl = ours_list ? cJSON_Duplicate(ours_list, 1) : NULL;
-    int ours = 0;  // shapes sent through our GEMM (an entry marked "clblast" keeps its shape with CLBlast)
-    cJSON_ArrayForEach(k, ours_list) ours += !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(k, "clblast"));
-    int ours_all = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(ours_list, 0), "all"));
-    const cJSON *date = cJSON_GetObjectItemCaseSensitive(best, "date");
-    const cJSON *d0 = cJSON_GetObjectItemCaseSensitive(best, "gemm_ms_default");
-    const cJSON *d1 = cJSON_GetObjectItemCaseSensitive(best, "gemm_ms_tuned");
-    const cJSON *k0 = cJSON_GetObjectItemCaseSensitive(best, "kernels_ms_default");
-    const cJSON *k1 = cJSON_GetObjectItemCaseSensitive(best, "kernels_ms_tuned");
-    char gain[96] = "";
-    int used = 0;
-    if (cJSON_IsNumber(d0) && cJSON_IsNumber(d1) && d1->valuedouble > 0)
-        used = snprintf(gain, sizeof gain, ", GEMMs %.2fx vs defaults", d0->valuedouble / d1->valuedouble);
-    if (cJSON_IsNumber(k0) && cJSON_IsNumber(k1) && k1->valuedouble > 0)
-        snprintf(gain + used, sizeof gain - (size_t)used, ", our kernels %.2fx", k0->valuedouble / k1->valuedouble);
-    char mix[64] = "";
-    if (ours_all) snprintf(mix, sizeof mix, ", our GEMM on every shape");
-    else if (ours > 0) snprintf(mix, sizeof mix, ", our GEMM on %d shape(s)", ours);
-    fprintf(out, "tuned: yes (%s%s%s)\n", cJSON_IsString(date) ? date->valuestring : "undated", gain, mix);
-    tune_db_free(&db);
-    return kp;
-}
-
 static int json_int(const cJSON *o, const char *name, int *ok) {
     const cJSON *x = cJSON_GetObjectItemCaseSensitive(o, name);
     if (!cJSON_IsNumber(x) || x->valuedouble < 0) *ok = 0;
@@ -138,39 +82,93 @@ static size_t json_size(const cJSON *o, const char *name, int *ok) {
     return cJSON_IsNumber(x) && x->valuedouble >= 0 ? (size_t)x->valuedouble : 0;
 }
 
-// best.gemm_cl: [{"trans_a", "trans_b", "m", "n", "k", "lda", "ldb", "ldc", "stride_a", "stride_b",
-// "stride_c", "batch", "VW", "TM", "TN", "WG0", "WG1", "KC", ...}] (a shape with "clblast": true and no
-// parameters stays with CLBlast), or one entry {"all": true, "VW", ...} that sends every GEMM through our
-// kernel (for testing). Then the device class's rules, for the shapes the database does not name.
-int tune_apply_gemm_cl(const Device *dev, Ops *ops) {
-    if (applied_device != dev->device) return 0;  // tune_apply ran for another device
+// One entry of best.gemm_cl: {"trans_a", "trans_b", "m", "n", "k", "lda", "ldb", "ldc", "stride_a",
+// "stride_b", "stride_c", "batch", "VW", "TM", "TN", "WG0", "WG1", "KC", ...} (a shape with "clblast": true
+// and no parameters stays with CLBlast), or {"all": true, "VW", ...}, every GEMM through our kernel (for
+// testing). 0 when a field is missing or negative.
+static int read_route(const cJSON *e, GemmRoute *r) {
+    int ok = 1, has_kc = 1;  // KC is absent in databases written before the k chunk existed: no chunks
+    *r = (GemmRoute){.all = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(e, "all")),
+                     .clblast = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(e, "clblast"))};
+    if (!r->clblast)
+        r->p = (GemmParams){.vw = json_int(e, "VW", &ok), .tm = json_int(e, "TM", &ok), .tn = json_int(e, "TN", &ok),
+                            .wg0 = json_int(e, "WG0", &ok), .wg1 = json_int(e, "WG1", &ok),
+                            .kc = json_int(e, "KC", &has_kc)};
+    if (!r->all)
+        r->s = (GemmShape){.trans_a = json_int(e, "trans_a", &ok), .trans_b = json_int(e, "trans_b", &ok),
+                           .m = json_size(e, "m", &ok), .n = json_size(e, "n", &ok), .k = json_size(e, "k", &ok),
+                           .lda = json_size(e, "lda", &ok), .ldb = json_size(e, "ldb", &ok),
+                           .ldc = json_size(e, "ldc", &ok), .stride_a = json_size(e, "stride_a", &ok),
+                           .stride_b = json_size(e, "stride_b", &ok), .stride_c = json_size(e, "stride_c", &ok),
+                           .batch = json_size(e, "batch", &ok)};
+    return ok;
+}
+
+// best.gemm_cl into t->routes, in order; a malformed entry (or one past the table) is skipped.
+static void read_routes(Tuned *t, const cJSON *list) {
     const cJSON *e;
-    int applied = 0;
-    cJSON_ArrayForEach(e, applied_gemm_cl) {
-        int ok = 1, has_kc = 1;  // KC is absent in databases written before the k chunk existed: no chunks
-        int clblast = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(e, "clblast"));
-        GemmParams p = {0};
-        if (!clblast)
-            p = (GemmParams){.vw = json_int(e, "VW", &ok), .tm = json_int(e, "TM", &ok), .tn = json_int(e, "TN", &ok),
-                             .wg0 = json_int(e, "WG0", &ok), .wg1 = json_int(e, "WG1", &ok),
-                             .kc = json_int(e, "KC", &has_kc)};
-        int all = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(e, "all"));
-        GemmShape s = {0};
-        if (!all)
-            s = (GemmShape){.trans_a = json_int(e, "trans_a", &ok), .trans_b = json_int(e, "trans_b", &ok),
-                            .m = json_size(e, "m", &ok), .n = json_size(e, "n", &ok), .k = json_size(e, "k", &ok),
-                            .lda = json_size(e, "lda", &ok), .ldb = json_size(e, "ldb", &ok),
-                            .ldc = json_size(e, "ldc", &ok), .stride_a = json_size(e, "stride_a", &ok),
-                            .stride_b = json_size(e, "stride_b", &ok), .stride_c = json_size(e, "stride_c", &ok),
-                            .batch = json_size(e, "batch", &ok)};
-        if (ok && ops_use_gemm_cl(ops, all ? NULL : &s, clblast ? NULL : &p)) applied++;
+    cJSON_ArrayForEach(e, list) {
+        if (t->num_routes < GEMM_LOG_MAX && read_route(e, &t->routes[t->num_routes])) t->num_routes++;
         else warn("tuning database: a gemm_cl entry is malformed or illegal here; that shape stays with CLBlast");
     }
-    for (int i = 0; applied_class && i < applied_class->ngemm; i++)
-        if (ops_use_gemm_rule(ops, &applied_class->gemm[i])) applied++;
-        else warn("device class '%s': GEMM rule %d does not fit this device; those shapes stay with CLBlast",
-                  applied_class->label, i);
-    return applied;
+}
+
+void tuned_add_class_rules(Tuned *t, const DeviceClass *c) {
+    for (int i = 0; i < c->ngemm && t->num_rules < GEMM_RULES_MAX; i++) t->rules[t->num_rules++] = c->gemm[i];
+    t->class_label = c->label;
+}
+
+// ", GEMMs 1.23x vs defaults, our kernels 1.05x": best's measured gains, where it has them.
+static void gain_text(const cJSON *best, char *gain, size_t n) {
+    const cJSON *d0 = cJSON_GetObjectItemCaseSensitive(best, "gemm_ms_default");
+    const cJSON *d1 = cJSON_GetObjectItemCaseSensitive(best, "gemm_ms_tuned");
+    const cJSON *k0 = cJSON_GetObjectItemCaseSensitive(best, "kernels_ms_default");
+    const cJSON *k1 = cJSON_GetObjectItemCaseSensitive(best, "kernels_ms_tuned");
+    int used = 0;
+    gain[0] = '\0';
+    if (cJSON_IsNumber(d0) && cJSON_IsNumber(d1) && d1->valuedouble > 0)
+        used = snprintf(gain, n, ", GEMMs %.2fx vs defaults", d0->valuedouble / d1->valuedouble);
+    if (cJSON_IsNumber(k0) && cJSON_IsNumber(k1) && k1->valuedouble > 0)
+        snprintf(gain + used, n - (size_t)used, ", our kernels %.2fx", k0->valuedouble / k1->valuedouble);
+}
+
+// "tuned: yes (<date>, <gains>, our GEMM on N shape(s))".
+static void print_tuned_line(const cJSON *best, FILE *out) {
+    const cJSON *list = cJSON_GetObjectItemCaseSensitive(best, "gemm_cl"), *k;
+    int ours = 0;  // shapes sent through our GEMM (an entry marked "clblast" keeps its shape with CLBlast)
+    cJSON_ArrayForEach(k, list) ours += !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(k, "clblast"));
+    int ours_all = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(list, 0), "all"));
+    const cJSON *date = cJSON_GetObjectItemCaseSensitive(best, "date");
+    char gain[96], mix[64] = "";
+    gain_text(best, gain, sizeof gain);
+    if (ours_all) snprintf(mix, sizeof mix, ", our GEMM on every shape");
+    else if (ours > 0) snprintf(mix, sizeof mix, ", our GEMM on %d shape(s)", ours);
+    fprintf(out, "tuned: yes (%s%s%s)\n", cJSON_IsString(date) ? date->valuestring : "undated", gain, mix);
+}
+
+void tuned_load(Tuned *t, const Device *dev, TuneLevel level, FILE *out) {
+    const char *why = "";
+    if (level == TUNE_DATABASE && env_off("GPT2CL_TUNE")) level = TUNE_CLASS, why = ", GPT2CL_TUNE=0";
+    if (level >= TUNE_CLASS && env_off("GPT2CL_CLASS_DEFAULTS")) level = TUNE_GENERIC, why = ", GPT2CL_CLASS_DEFAULTS=0";
+    const DeviceClass *cls = level >= TUNE_CLASS ? device_class_find(dev) : NULL;
+    *t = (Tuned){.kp = cls ? device_class_kernel_params(cls, dev) : kernel_params_default(dev)};
+    TuneDb db;
+    const cJSON *best = NULL;
+    if (level == TUNE_DATABASE && tune_db_load(&db, dev)) best = tune_db_best(&db);
+    // A full tune measured CLBlast from its own defaults, so its best.clblast (empty where those won) replaces
+    // the class's CLBlast parameters; a quick tune timed the class's, and keeps them beneath its own.
+    const cJSON *baseline = cJSON_GetObjectItemCaseSensitive(best, "baseline");
+    int quick = cJSON_IsString(baseline) && !strcmp(baseline->valuestring, TUNE_BASELINE_QUICK);
+    if (cls && (!best || quick)) device_class_apply_clblast(cls, dev);
+    if (!best) print_untuned_line(cls, why, out);
+    else {
+        tune_apply_clblast(dev, cJSON_GetObjectItemCaseSensitive(best, "clblast"));
+        t->kp = apply_kernel_params(dev, cJSON_GetObjectItemCaseSensitive(best, "kernels"), t->kp);
+        print_tuned_line(best, out);
+        read_routes(t, cJSON_GetObjectItemCaseSensitive(best, "gemm_cl"));
+    }
+    if (cls) tuned_add_class_rules(t, cls);
+    if (level == TUNE_DATABASE) tune_db_free(&db);
 }
 
 int tune_available(const char *selector) {

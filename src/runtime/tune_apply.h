@@ -6,20 +6,26 @@
 #include <cjson/cJSON.h>
 
 #include "runtime/cl_device.h"
-#include "runtime/ops.h"
+#include "runtime/device_classes.h"
+#include "runtime/tuned.h"
 
 // What a run applies: gpt2cl's generic defaults (and CLBlast's own database),
 // the device class's defaults (src/runtime/device_classes.h), or the device's tuning
 // database over them.
 typedef enum { TUNE_GENERIC, TUNE_CLASS, TUNE_DATABASE } TuneLevel;
 
-// Applies level for dev: CLBlast parameters through CLBlastOverrideParameters
+// Loads level for dev into *tuned, for ops_init: our kernels' tunables, the
+// database's GEMM shapes for our kernel and the device class's shape rules.
+// Applies the CLBlast parameters at once, through CLBlastOverrideParameters
 // (which no later call can undo in this process), and prints one `tuned: ...`
-// line to out. Returns the tunables for our kernels. Never fatal: a missing,
-// stale or corrupt database only means the class defaults. GPT2CL_TUNE=0 in
-// the environment lowers TUNE_DATABASE to TUNE_CLASS, GPT2CL_CLASS_DEFAULTS=0
-// TUNE_CLASS to TUNE_GENERIC.
-KernelParams tune_apply(const Device *dev, TuneLevel level, FILE *out);
+// line to out. Never fatal: a missing, stale or corrupt database only means
+// the class defaults (a malformed best.gemm_cl entry is skipped with a warning).
+// GPT2CL_TUNE=0 in the environment lowers TUNE_DATABASE to TUNE_CLASS,
+// GPT2CL_CLASS_DEFAULTS=0 TUNE_CLASS to TUNE_GENERIC.
+void tuned_load(Tuned *tuned, const Device *dev, TuneLevel level, FILE *out);
+
+// The device class's GEMM shape rules into tuned (beneath its routes).
+void tuned_add_class_rules(Tuned *tuned, const DeviceClass *c);
 
 // A database's best.clblast ({"Xgemm": {...}, "XgemmDirect": {...}, "GemmRoutine": {...}}) through
 // CLBlastOverrideParameters; a kernel CLBlast rejects keeps its defaults, with a warning.
@@ -27,11 +33,6 @@ void tune_apply_clblast(const Device *dev, const cJSON *clblast);
 
 // best.baseline of a quick tune (timed against the device class's defaults).
 #define TUNE_BASELINE_QUICK "device class"
-
-// Sends the GEMM shapes tune_apply last chose for dev through our GEMM
-// (cl/gemm.cl) in ops (after ops_init): the database's shapes, then the device
-// class's shape rules. Returns the number of entries applied.
-int tune_apply_gemm_cl(const Device *dev, Ops *ops);
 
 // Whether the device `selector` picks has a usable tuning database (warns
 // about a stale or corrupt one).

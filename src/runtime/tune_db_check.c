@@ -127,7 +127,7 @@ static void check_clblast(Check *c, cJSON *best, cJSON *clb) {
 }
 
 // best.kernels: {"<define>": integer}. Unknown names and illegal combinations are
-// tune_apply's to report (kernel_params_valid); a value that is no integer at all makes the set unusable.
+// tuned_load's to report (kernel_params_valid); a value that is no integer at all makes the set unusable.
 static void check_kernels(Check *c, cJSON *best, cJSON *kernels) {
     const cJSON *x;
     int ok = cJSON_IsObject(kernels);

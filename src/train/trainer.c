@@ -61,7 +61,8 @@ void trainer_open_ex(Trainer *t, const Config *cfg, int profiling, TuneLevel tun
     char name[600];
     snprintf(name, sizeof name, "%s (%s, %s)", t->dev.name, device_type_name(t->dev.type), t->dev.platform_name);
     printf("device: %d: %s\n", t->dev.index, name);
-    KernelParams kp = tune_apply(&t->dev, tuning, stdout);
+    Tuned tuned;
+    tuned_load(&tuned, &t->dev, tuning, stdout);
     t->peak_flops = tune_peak_flops(&t->dev, stdout);
 
     MeasureOptions mo = measure_options_from_config(cfg);
@@ -76,8 +77,7 @@ void trainer_open_ex(Trainer *t, const Config *cfg, int profiling, TuneLevel tun
             format_bytes(need, a, sizeof a), gpt2_param_count(&t->model_config), cfg->batch_size, cfg->seq_len,
             t->dev.name, format_bytes((double)t->dev.global_mem, b, sizeof b));
     }
-    ops_init(&t->ops, &t->dev, &kp);
-    tune_apply_gemm_cl(&t->dev, &t->ops);
+    if (ops_init(&t->ops, &t->dev, &tuned)) die("%s", status_message());
     gpt2_create(&t->model, &t->model_config, &t->dev);
     workspace_create(&t->train_ws, &t->model, cfg->batch_size, cfg->seq_len, WS_TRAIN);
     if (cfg->init_from[0]) gpt2_load_checkpoint(&t->model, cfg->init_from);
@@ -188,12 +188,9 @@ int trainer_gemm_shapes(Trainer *t, GemmShape *shapes) {
     DataLoader data;
     dataloader_init_synthetic(&data, t->cfg.batch_size, t->cfg.seq_len, t->model_config.vocab_size,
                               (uint64_t)t->cfg.seed);
-    t->ops.record_gemms = t->ops.dry_run = 1;
-    t->ops.num_gemm_log = 0;
+    ops_record_begin(&t->ops, 1);
     float loss, norm;
     trainer_step(t, &data, 1, 0.0f, &loss, &norm);
-    t->ops.record_gemms = t->ops.dry_run = 0;
     dataloader_free(&data);
-    memcpy(shapes, t->ops.gemm_log, (size_t)t->ops.num_gemm_log * sizeof *shapes);
-    return t->ops.num_gemm_log;
+    return ops_record_end(&t->ops, shapes);
 }

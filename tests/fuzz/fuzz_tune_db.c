@@ -83,7 +83,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         require(!x || cJSON_IsArray(x), "gemm_cl is an array");
     }
     tune_db_free(&db);
-    tune_apply(&dev, TUNE_DATABASE, devnull);  // reads it again and applies it: CLBlast overrides, kernel parameters
+    Tuned tuned;
+    tuned_load(&tuned, &dev, TUNE_DATABASE, devnull);  // reads it again and applies it: CLBlast overrides, kernel parameters
     unlink(fresh.path);
     return 0;
 }
