@@ -115,7 +115,7 @@ static void gemm_search_init(Tuner *t, GemmSearch *g, const TuneSpace *s, Best *
     g->best = best;
     g->est = est;
     g->c = (Candidates){.space = s, .dev = j->dev, .db = j->db, .workload = j->workload, .rng = &t->rng,
-                        .centre = best, .t_start = j->t_start, .deadline = deadline, .est = est};
+                        .around = AROUND_DRAW, .centre = best, .t_start = j->t_start, .deadline = deadline, .est = est};
 }
 
 static void gemm_search_run(Tuner *t, GemmSearch *g) {
@@ -195,7 +195,7 @@ void search_gemm_cl(Tuner *t, double deadline, double est) {
     unsigned char *masks = NULL;
     if (j->quick) {  // the class's own tiles are the baseline, already timed
         masks = mallocCheck((size_t)GEMM_RULES_MAX * (size_t)j->nshapes + 1);
-        g.c.centre = NULL;
+        g.c.around = AROUND_NONE;
         g.c.id_suffix = QUICK_SUFFIX;
         quick_candidates(t, &g, masks);
     } else {

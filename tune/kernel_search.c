@@ -11,49 +11,30 @@
 
 enum { NF = TUNE_NUM_FAMILIES };
 
-static int index_of_value(const TuneParam *p, int value) {
-    for (int i = 0; i < p->nvalues; i++)
-        if (p->values[i] == value) return i;
-    return -1;
-}
-
-// The family's next candidate into w; 0 once its search is over. quick: one
-// sweep, and only the values next to the best so far in each define's list.
-static int family_next(const TuneSpace *s, FamilySearch *fs, const Device *dev, int quick, int *w) {
-    while (!fs->done) {
-        if (fs->i == s->params[fs->p].nvalues) {
-            fs->i = 0;
-            fs->p++;
-        }
-        if (fs->p == s->nparams) {
-            fs->p = 0;
-            if (quick || !fs->improved || ++fs->sweep == 2 || s->nparams == 1) fs->done = 1;
-            fs->improved = 0;
-            continue;
-        }
-        memcpy(w, fs->v, sizeof fs->v);
-        int i = fs->i++, at = index_of_value(&s->params[fs->p], fs->v[fs->p]);
-        if (quick && at >= 0 && abs(i - at) != 1) continue;
-        w[fs->p] = s->params[fs->p].values[i];
-        if (w[fs->p] != fs->v[fs->p] && s->valid(w, dev)) return 1;
+void kernels_init(Tuner *t) {
+    const TuneJob *j = t->job;
+    for (int f = 0; f < NF; f++) {
+        FamilySearch *fs = &t->fam[f];
+        fs->best.found = 1;  // the starting point, set before the first candidate
+        fs->c = (Candidates){.space = &tune_space_families[f], .dev = j->dev, .db = j->db, .workload = j->workload,
+                             .around = j->quick ? AROUND_SWEEP_NEAR : AROUND_SWEEP, .centre = &fs->best,
+                             .replay = 1};
     }
-    return 0;
 }
 
 // Under t->mu: the step's time of our kernels with every family at its best.
 static void kernels_total(Tuner *t) {
     t->kern_best = 0;
-    for (int f = 0; f < NF; f++) t->kern_best += t->fam[f].ms;
+    for (int f = 0; f < NF; f++) t->kern_best += t->fam[f].best.total;
     t->best_ratio = t->kern_base / t->kern_best;
 }
 
 // Under t->mu: family f's candidate w took ms (-1: wrong or illegal).
 static void family_result(Tuner *t, int f, const int *w, double ms) {
-    FamilySearch *fs = &t->fam[f];
-    if (ms >= 0 && ms < fs->ms) {
-        memcpy(fs->v, w, sizeof fs->v);
-        fs->ms = ms;
-        fs->improved = 1;
+    Best *b = &t->fam[f].best;
+    if (ms >= 0 && ms < b->total) {
+        memcpy(b->v, w, sizeof b->v);
+        b->total = ms;
         tune_family_params(&tune_space_families[f], w, &t->kp);
     }
     kernels_total(t);
@@ -76,10 +57,11 @@ static void kernels_start(Tuner *t, const double *ms) {
         t->kern_base = 0;
         t->kp = t->start_kp;
         for (int f = 0; f < NF; f++) {
-            tune_family_values(&tune_space_families[f], &t->start_kp, t->fam[f].v);
-            t->fam[f].ms = ms[f];
+            Best *b = &t->fam[f].best;
+            tune_family_values(&tune_space_families[f], &t->start_kp, b->v);
+            b->total = ms[f];
             t->kern_base += ms[f];
-            family_record(t, f, t->fam[f].v, ms[f]);
+            family_record(t, f, b->v, ms[f]);
         }
         tune_db_save(t->job->db);
     }
@@ -89,23 +71,20 @@ static void kernels_start(Tuner *t, const double *ms) {
 // Each family's next unmeasured candidate into w[f] and cand (want[f] set);
 // measured ones count from the database. Returns 0 when no family has one.
 static int kernels_round(Tuner *t, KernelParams *cand, int *want, int (*w)[TUNE_MAX_PARAMS]) {
-    const TuneJob *j = t->job;
     char id[256];
     int any = 0;
     *cand = t->kp;
     for (int f = 0; f < NF; f++) {
-        const TuneSpace *s = &tune_space_families[f];
+        Candidates *c = &t->fam[f].c;
         want[f] = 0;
-        while (family_next(s, &t->fam[f], j->dev, j->quick, w[f])) {
-            tune_space_id(s, w[f], id, sizeof id);
-            const cJSON *e = tune_db_find(j->db, j->workload, id);
-            if (!e) {
+        while (candidates_next(c, w[f], id, sizeof id)) {
+            if (!c->recorded) {
                 want[f] = any = 1;
-                tune_family_params(s, w[f], cand);
+                tune_family_params(c->space, w[f], cand);
                 break;
             }
             pthread_mutex_lock(&t->mu);
-            family_result(t, f, w[f], tuner_recorded_total(e));
+            family_result(t, f, w[f], tuner_recorded_total(c->recorded));
             pthread_mutex_unlock(&t->mu);
         }
     }
@@ -168,25 +147,25 @@ void kernels_load_recorded(Tuner *t, const cJSON *recorded) {
     const cJSON *e;
     for (int f = 0; f < NF && complete; f++) {
         const TuneSpace *s = &tune_space_families[f];
-        FamilySearch *fs = &t->fam[f];
-        tune_family_values(s, &t->start_kp, fs->v);
-        tune_space_id(s, fs->v, id, sizeof id);
+        Best *b = &t->fam[f].best;
+        tune_family_values(s, &t->start_kp, b->v);
+        tune_space_id(s, b->v, id, sizeof id);
         const cJSON *d = tune_db_find(j->db, j->workload, id);
-        fs->ms = d ? tuner_recorded_total(d) : -1;
-        complete = fs->ms >= 0;
-        base += fs->ms;
+        b->total = d ? tuner_recorded_total(d) : -1;
+        complete = b->total >= 0;
+        base += b->total;
         cJSON_ArrayForEach(e, recorded) if (tuner_parse_id(s, e->string, v) && s->valid(v, j->dev)) {
             double x = tuner_recorded_total(e);
-            if (x >= 0 && x < fs->ms) {
-                fs->ms = x;
-                memcpy(fs->v, v, sizeof fs->v);
+            if (x >= 0 && x < b->total) {
+                b->total = x;
+                memcpy(b->v, v, sizeof b->v);
             }
         }
-        best += fs->ms;
+        best += b->total;
     }
     if (!complete) return;
     t->kern_base = base;
     t->kern_best = best;
     t->kp = t->start_kp;
-    for (int f = 0; f < NF; f++) tune_family_params(&tune_space_families[f], t->fam[f].v, &t->kp);
+    for (int f = 0; f < NF; f++) tune_family_params(&tune_space_families[f], t->fam[f].best.v, &t->kp);
 }

@@ -335,6 +335,7 @@ int tuner_run(TuneJob *j) {
     pthread_t dog;
     if (pthread_create(&dog, NULL, watchdog, &t) != 0) die("cannot start the tuning watchdog thread");
     tuner_alloc(&t);
+    kernels_init(&t);
 
     t.start_kp = j->cls ? device_class_kernel_params(j->cls, j->dev) : kernel_params_default(j->dev);
     if (j->quick && j->cls) device_class_apply_clblast(j->cls, j->dev);

@@ -13,12 +13,10 @@
 #define MAX_REL_ERROR 1e-3           // vs the default parameters' result, relative to max |C|
 #define QUICK_SUFFIX " (quick)"      // a candidate timed on some shapes only
 
-// Coordinate search of one kernel family: each parameter in turn through its
-// values, the others at their best so far; a second sweep if the first improved.
+// The search of one kernel family: coordinate sweeps around its best so far.
 typedef struct {
-    int v[TUNE_MAX_PARAMS];  // best values so far
-    double ms;               // their ms per step
-    int p, i, sweep, improved, done;  // cursor: parameter, next value index
+    Candidates c;
+    Best best;  // total: ms per step
 } FamilySearch;
 
 typedef struct {
@@ -83,6 +81,8 @@ void search_clblast(Tuner *t, const TuneSpace *s, const unsigned char *mask, dou
 void search_gemm_cl(Tuner *t, double deadline, double est);
 
 // kernel_search.c
+// Sets up each family's search (before load_recorded and the first search_kernels).
+void kernels_init(Tuner *t);
 // Our kernels' tunables, family by family, until the deadline; resumes from the database.
 void search_kernels(Tuner *t, double deadline);
 // Under t->mu: each family's best recorded candidate (of the workload's measurements,
