@@ -2,7 +2,6 @@
 // (runtime/tunables.h's tune_space_families). Families are independent, so
 // every round builds one program holding the next candidate of each family
 // and times each family with its own defines.
-#include <stdlib.h>
 #include <string.h>
 
 #include "runtime/tunables.h"
