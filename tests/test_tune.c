@@ -156,7 +156,8 @@ static void test_tunables(const Device *dev) {
     const TuneSpace *spaces[3 + TUNE_NUM_FAMILIES] = {&tune_space_xgemm, &tune_space_xgemm_direct,
                                                       &tune_space_gemm_cl};
     for (int f = 0; f < TUNE_NUM_FAMILIES; f++) spaces[3 + f] = &tune_space_families[f];
-    unsigned long long rng = 12345;
+    Rng rng;
+    rng_seed(&rng, 12345);
     for (size_t s = 0; s < sizeof spaces / sizeof spaces[0]; s++) {
         const TuneSpace *sp = spaces[s];
         for (int i = 0; i < sp->nseeds; i++) EXPECT(sp->valid(sp->seeds[i], dev), "%s seed %d illegal", sp->kernel, i);

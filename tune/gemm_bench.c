@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "util/rng.h"
 #include "util/util.h"
 
 static size_t batched(const GemmShape *s, size_t stride, size_t last) {
@@ -24,12 +25,9 @@ const char *gemm_shape_name(const GemmShape *s, char *buf, size_t n) {
     return buf;
 }
 
-static void fill_random(const Device *dev, cl_mem buf, size_t n, unsigned long long *state) {
+static void fill_random(const Device *dev, cl_mem buf, size_t n, Rng *rng) {
     float *h = mallocCheck(n * sizeof *h);
-    for (size_t i = 0; i < n; i++) {
-        *state = *state * 6364136223846793005ULL + 1442695040888963407ULL;
-        h[i] = (float)((double)(*state >> 40) / (double)(1ULL << 24) * 2.0 - 1.0);
-    }
+    for (size_t i = 0; i < n; i++) h[i] = rng_uniform(rng) * 2.0f - 1.0f;
     device_write(dev, buf, 0, n * sizeof *h, h);
     free(h);
 }
@@ -44,8 +42,10 @@ void gemm_bufs_alloc(GemmBufs *g, const Device *dev, const GemmShape *shapes, in
     g->a = device_alloc(dev, g->a_elems * sizeof(float), "GEMM benchmark A");
     g->b = device_alloc(dev, g->b_elems * sizeof(float), "GEMM benchmark B");
     g->c = device_alloc(dev, g->c_elems * sizeof(float), "GEMM benchmark C");
-    fill_random(dev, g->a, g->a_elems, &seed);
-    fill_random(dev, g->b, g->b_elems, &seed);
+    Rng rng;
+    rng_seed(&rng, seed);
+    fill_random(dev, g->a, g->a_elems, &rng);
+    fill_random(dev, g->b, g->b_elems, &rng);
 }
 
 void gemm_bufs_free(GemmBufs *g) {

@@ -9,6 +9,7 @@
 #include "runtime/tunables.h"
 #include "runtime/tune_apply.h"
 #include "tune/tuner.h"
+#include "util/rng.h"
 #include "util/util.h"
 
 #define KERNEL_TIME 0.1          // seconds of repetitions per kernel and candidate
@@ -45,14 +46,11 @@ struct KernelBench {
     float *host;
 };
 
-static void fill_random(float *h, size_t n, unsigned long long *s, float lo, float hi) {
-    for (size_t i = 0; i < n; i++) {
-        *s = *s * 6364136223846793005ULL + 1442695040888963407ULL;
-        h[i] = lo + (hi - lo) * (float)((double)(*s >> 40) / (double)(1ULL << 24));
-    }
+static void fill_random(float *h, size_t n, Rng *s, float lo, float hi) {
+    for (size_t i = 0; i < n; i++) h[i] = lo + (hi - lo) * rng_uniform(s);
 }
 
-static cl_mem random_buf(const Device *dev, size_t n, unsigned long long *s, float lo, float hi, const char *what) {
+static cl_mem random_buf(const Device *dev, size_t n, Rng *s, float lo, float hi, const char *what) {
     cl_mem m = device_alloc(dev, n * sizeof(float), what);
     float *h = mallocCheck(n * sizeof *h);
     fill_random(h, n, s, lo, hi);
@@ -68,7 +66,8 @@ KernelBench *kernel_bench_create(const Device *dev, const DeviceClass *cls, cons
     k->dev = dev;
     k->cls = cls;
     k->m = *m;
-    unsigned long long s = 42;
+    Rng s;
+    rng_seed(&s, 42);
     size_t BT = (size_t)m->B * m->T;
     k->n_ln = BT * m->C;
     k->n_ew = 4 * k->n_ln;

@@ -157,17 +157,10 @@ const TuneSpace tune_space_gemm_cl = {
     .seeds = {{16, 4, 4, 1, 8, 0}, {16, 4, 4, 1, 8, 256}, {16, 4, 4, 2, 1, 0}, {8, 4, 3, 1, 8, 0}},
 };
 
-static unsigned long long next_rand(unsigned long long *s) {
-    *s ^= *s << 13;
-    *s ^= *s >> 7;
-    *s ^= *s << 17;
-    return *s;
-}
-
-int tune_space_random(const TuneSpace *s, const Device *dev, unsigned long long *rng, int *v) {
+int tune_space_random(const TuneSpace *s, const Device *dev, Rng *rng, int *v) {
     for (int tries = 0; tries < 100000; tries++) {
         for (int i = 0; i < s->nparams; i++)
-            v[i] = s->params[i].values[next_rand(rng) % (unsigned long long)s->params[i].nvalues];
+            v[i] = s->params[i].values[rng_u64(rng) % (uint64_t)s->params[i].nvalues];
         if (s->valid(v, dev)) return 1;
     }
     return 0;
@@ -179,15 +172,15 @@ static int index_of(const TuneParam *p, int value) {
     return 0;
 }
 
-int tune_space_neighbour(const TuneSpace *s, const Device *dev, unsigned long long *rng, const int *base, int *v) {
+int tune_space_neighbour(const TuneSpace *s, const Device *dev, Rng *rng, const int *base, int *v) {
     for (int tries = 0; tries < 1000; tries++) {
         memcpy(v, base, (size_t)s->nparams * sizeof *v);
         // Move one or two parameters one step up or down their value list.
-        int moves = 1 + (int)(next_rand(rng) % 2);
+        int moves = 1 + (int)(rng_u64(rng) % 2);
         for (int m = 0; m < moves; m++) {
-            const TuneParam *p = &s->params[next_rand(rng) % (unsigned long long)s->nparams];
+            const TuneParam *p = &s->params[rng_u64(rng) % (uint64_t)s->nparams];
             if (p->nvalues < 2) continue;
-            int i = index_of(p, v[p - s->params]) + (next_rand(rng) % 2 ? 1 : -1);
+            int i = index_of(p, v[p - s->params]) + (rng_u64(rng) % 2 ? 1 : -1);
             if (i < 0 || i >= p->nvalues) continue;
             v[p - s->params] = p->values[i];
         }

@@ -9,6 +9,7 @@
 #include "runtime/cl_device.h"
 #include "runtime/gemm_cl.h"
 #include "runtime/kernel_params.h"
+#include "util/rng.h"
 
 #define TUNE_MAX_PARAMS 16
 #define TUNE_MAX_VALUES 8
@@ -40,9 +41,9 @@ extern const TuneSpace tune_space_families[TUNE_NUM_FAMILIES];
 extern const TuneSpace tune_space_gemm_cl;       // our GEMM (cl/gemm.cl), chosen per shape over CLBlast
 
 // A random legal candidate into v; returns 0 if none was found.
-int tune_space_random(const TuneSpace *s, const Device *dev, unsigned long long *rng, int *v);
+int tune_space_random(const TuneSpace *s, const Device *dev, Rng *rng, int *v);
 // A legal candidate one step from base in one parameter; returns 0 if none was found.
-int tune_space_neighbour(const TuneSpace *s, const Device *dev, unsigned long long *rng, const int *base, int *v);
+int tune_space_neighbour(const TuneSpace *s, const Device *dev, Rng *rng, const int *base, int *v);
 // "Xgemm|KWG=32 KWI=2 ..." identifies a candidate in the database.
 void tune_space_id(const TuneSpace *s, const int *v, char *buf, size_t n);
 // Parses "KWG=32 KWI=2 ..." (every parameter of s once, in its order) into v; 0 if it does not fit s.
