@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "must.h"
 #include "text/bpe_internal.h"
 #include "text/prepare_shards.h"
 #include "text/tokenizer.h"
@@ -339,11 +340,12 @@ static void write_encoder_pair(const Tokenizer *t, const char *dir) {
 static void test_encoder_json(Tokenizer *gpt2) {
     char dir[4300];
     snprintf(dir, sizeof(dir), "%s/encoder", tmp_dir);
-    make_dirs(dir);
+    MUST(make_dirs(dir));
     write_encoder_pair(gpt2, dir);
     char path[4400];
     snprintf(path, sizeof(path), "%s/encoder.json", dir);
-    Tokenizer *ej = tokenizer_load(path);
+    Tokenizer *ej;
+    MUST(tokenizer_load(path, &ej));
     check(tokenizer_vocab_size(ej) == 50257 && tokenizer_eot(ej) == 50256, "encoder.json: vocab %d eot %d",
           tokenizer_vocab_size(ej), tokenizer_eot(ej));
     int same_decode = 1;
@@ -455,10 +457,10 @@ static void test_prepare(Tokenizer *gpt2) {
     snprintf(in, sizeof(in), "%s/in", tmp_dir);
     snprintf(out1, sizeof(out1), "%s/out1", tmp_dir);
     snprintf(out2, sizeof(out2), "%s/out2", tmp_dir);
-    make_dirs(in);
+    MUST(make_dirs(in));
     char sub[4400];
     snprintf(sub, sizeof(sub), "%s/a", in);
-    make_dirs(sub);
+    MUST(make_dirs(sub));
 
     // Documents in the order prepare must see them: a/x.txt, b.txt, c.jsonl (2), d.txt.
     const char *doc_x = "Invalid UTF-8 \xff\xfe here, then caf\xc3\xa9.\n";
@@ -536,7 +538,7 @@ static void test_prepare(Tokenizer *gpt2) {
     // Bad input: one-line error and non-zero exit.
     char bad[4400];
     snprintf(bad, sizeof(bad), "%s/bad", tmp_dir);
-    make_dirs(bad);
+    MUST(make_dirs(bad));
     write_bytes(bad, "bad.jsonl", "{\"text\": \"ok\"}\n{\"text\": \n", 26);
     snprintf(args, sizeof(args), "--out '%s/o' '%s/bad.jsonl'", bad, bad);
     check(run_prepare(args) != 0 && stderr_has("gpt2cl: error:") && stderr_has("bad.jsonl:2"), "malformed JSONL line not reported");
@@ -577,8 +579,9 @@ int main(void) {
         printf("0 passed, 1 failed\n");
         return 1;
     }
-    Tokenizer *gpt2 = tokenizer_load("gpt2");
-    Tokenizer *byte = tokenizer_load("byte");
+    Tokenizer *gpt2, *byte;
+    MUST(tokenizer_load("gpt2", &gpt2));
+    MUST(tokenizer_load("byte", &byte));
     check(tokenizer_vocab_size(gpt2) == 50257 && tokenizer_eot(gpt2) == 50256, "gpt2: vocab %d eot %d",
           tokenizer_vocab_size(gpt2), tokenizer_eot(gpt2));
     check(tokenizer_vocab_size(byte) == 257 && tokenizer_eot(byte) == 256, "byte: vocab %d eot %d",

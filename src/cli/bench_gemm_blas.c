@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli/or_die.h"
 #include "runtime/tune_apply.h"
 #include "train/trainer.h"
 #include "tune/gemm_bench.h"
@@ -80,7 +81,7 @@ int main(int argc, char **argv) {
 
     // The shapes of one step, recorded with nothing enqueued.
     Trainer t;
-    trainer_open_ex(&t, &cfg, 0, TUNE_GENERIC);
+    or_die(trainer_open_ex(&t, &cfg, 0, TUNE_GENERIC));
     GemmShape shapes[GEMM_LOG_MAX];
     int n = trainer_gemm_shapes(&t, shapes);
     trainer_close(&t);

@@ -6,7 +6,9 @@
 #include <sys/stat.h>
 
 #include "cli/commands.h"
+#include "cli/or_die.h"
 #include "model/generate.h"
+#include "model/weights_file.h"
 #include "runtime/tune_apply.h"
 #include "text/tokenizer.h"
 #include "train/checkpoint.h"
@@ -131,8 +133,9 @@ int cmd_sample(int argc, char **argv) {
         snprintf(path, sizeof path, "%s", checkpoint);
     }
     GPT2Config mc;
-    checkpoint_read_config(path, &mc);
-    Tokenizer *tok = tokenizer_load_for_model(tokenizer_spec, mc.vocab_size);
+    or_die(checkpoint_read_config(path, &mc));
+    Tokenizer *tok;
+    or_die(tokenizer_load_for_model(tokenizer_spec, mc.vocab_size, &tok));
     TokenIds ids = {0};
     if (*prompt) tokenizer_encode(tok, prompt, strlen(prompt), &ids);
     else token_ids_push(&ids, tokenizer_eot(tok));
@@ -152,7 +155,7 @@ int cmd_sample(int argc, char **argv) {
     gpt2_create(&m, &mc, &dev);
     int ctx = (int)ids.len + max_new;
     gpt2_alloc_activations(&m, 1, ctx < mc.max_seq_len ? (ctx < 1 ? 1 : ctx) : mc.max_seq_len);
-    gpt2_load_checkpoint(&m, path);
+    or_die(gpt2_load_checkpoint(&m, path));
     Rng rng;
     rng_seed(&rng, (uint64_t)seed);
     if (*prompt) fputs(prompt, stdout);

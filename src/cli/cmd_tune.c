@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli/commands.h"
+#include "cli/or_die.h"
 #include "runtime/tune_apply.h"
 #include "train/trainer.h"
 #include "tune/tuner.h"
@@ -73,7 +74,7 @@ int cmd_tune(int argc, char **argv) {
 
     // The shapes, from one step of the real model code with nothing enqueued.
     Trainer t;
-    trainer_open_ex(&t, &cfg, 0, TUNE_GENERIC);
+    or_die(trainer_open_ex(&t, &cfg, 0, TUNE_GENERIC));
     GemmShape *shapes = mallocCheck(GEMM_LOG_MAX * sizeof *shapes);
     int nshapes = trainer_gemm_shapes(&t, shapes);
     TuneModelShape model = {.B = cfg.batch_size, .T = cfg.seq_len, .C = t.model_config.channels,

@@ -5,12 +5,13 @@
 
 #include "model/forward.h"
 #include "model/generate.h"
+#include "model/weights_file.h"
 #include "runtime/tune_apply.h"
 #include "util/util.h"
 
-void resolve_model_config(const Config *cfg, GPT2Config *mc) {
+Status resolve_model_config(const Config *cfg, GPT2Config *mc) {
     if (cfg->init_from[0]) {
-        checkpoint_read_config(cfg->init_from, mc);
+        TRY(checkpoint_read_config(cfg->init_from, mc));
         struct {
             const char *key;
             int cfg_value, ckpt_value;
@@ -19,23 +20,27 @@ void resolve_model_config(const Config *cfg, GPT2Config *mc) {
                     {"vocab_size", cfg->vocab_size, mc->vocab_size}};
         for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
             if (config_is_set(cfg, keys[i].key) && keys[i].cfg_value != keys[i].ckpt_value)
-                die("%s = %d is set, but init_from '%s' has %s = %d", keys[i].key, keys[i].cfg_value, cfg->init_from,
-                    keys[i].key, keys[i].ckpt_value);
+                return fail(STATUS_INPUT, "%s = %d is set, but init_from '%s' has %s = %d", keys[i].key,
+                            keys[i].cfg_value, cfg->init_from, keys[i].key, keys[i].ckpt_value);
     } else {
         *mc = (GPT2Config){.max_seq_len = cfg->block_size, .vocab_size = cfg->vocab_size,
                            .num_layers = cfg->n_layer, .num_heads = cfg->n_head, .channels = cfg->n_embd};
     }
     gpt2_config_check(mc);
     if (cfg->seq_len > mc->max_seq_len)
-        die("seq_len (%d) is larger than the model's block_size (%d)", cfg->seq_len, mc->max_seq_len);
+        return fail(STATUS_INPUT, "seq_len (%d) is larger than the model's block_size (%d)", cfg->seq_len,
+                    mc->max_seq_len);
+    return STATUS_OK;
 }
 
-void trainer_open(Trainer *t, const Config *cfg, int profiling) { trainer_open_ex(t, cfg, profiling, TUNE_DATABASE); }
+Status trainer_open(Trainer *t, const Config *cfg, int profiling) {
+    return trainer_open_ex(t, cfg, profiling, TUNE_DATABASE);
+}
 
-void trainer_open_ex(Trainer *t, const Config *cfg, int profiling, TuneLevel tuning) {
+Status trainer_open_ex(Trainer *t, const Config *cfg, int profiling, TuneLevel tuning) {
     memset(t, 0, sizeof *t);
     t->cfg = *cfg;
-    resolve_model_config(cfg, &t->model_config);
+    TRY(resolve_model_config(cfg, &t->model_config));
     // Record the shape actually trained, so the config copy saved with a run describes it.
     t->cfg.n_layer = t->model_config.num_layers;
     t->cfg.n_head = t->model_config.num_heads;
@@ -64,8 +69,17 @@ void trainer_open_ex(Trainer *t, const Config *cfg, int profiling, TuneLevel tun
     tune_apply_gemm_cl(&t->dev, &t->ops);
     gpt2_create(&t->model, &t->model_config, &t->dev);
     gpt2_alloc_activations(&t->model, cfg->batch_size, cfg->seq_len);
-    if (cfg->init_from[0]) gpt2_load_checkpoint(&t->model, cfg->init_from);
-    else gpt2_init_random(&t->model, (uint64_t)cfg->seed);
+    if (cfg->init_from[0]) {
+        Status s = gpt2_load_checkpoint(&t->model, cfg->init_from);
+        if (s) {
+            gpt2_free(&t->model);
+            ops_free(&t->ops);
+            device_close(&t->dev);
+            return s;
+        }
+    } else {
+        gpt2_init_random(&t->model, (uint64_t)cfg->seed);
+    }
     // Lion's beta2 default goes into the config the run saves, so --resume (which sets every key) keeps it.
     if (strncmp(cfg->optimizer, "lion", 4) == 0 && !config_is_set(cfg, "beta2")) t->cfg.beta2 = 0.99;
     OptimizerHyper hyper = optimizer_hyper_from_config(&t->cfg);
@@ -80,6 +94,7 @@ void trainer_open_ex(Trainer *t, const Config *cfg, int profiling, TuneLevel tun
            "memory %s\n",
            t->model.num_parameters, mc->num_layers, mc->num_heads, mc->channels, mc->max_seq_len, mc->vocab_size,
            mc->padded_vocab_size, format_bytes(need, mem, sizeof mem));
+    return STATUS_OK;
 }
 
 OptimizerHyper optimizer_hyper_from_config(const Config *cfg) {
@@ -107,7 +122,7 @@ void trainer_close(Trainer *t) {
     device_close(&t->dev);
 }
 
-void trainer_step(Trainer *t, DataLoader *d, int step, float lr, float *loss, float *grad_norm) {
+Status trainer_step(Trainer *t, DataLoader *d, int step, float lr, float *loss, float *grad_norm) {
     GPT2 *m = &t->model;
     const int accum = t->cfg.grad_accum;
     const float scale = 1.0f / ((float)m->B * (float)m->T * (float)accum);  // mean over all tokens of the step
@@ -117,7 +132,7 @@ void trainer_step(Trainer *t, DataLoader *d, int step, float lr, float *loss, fl
     const int full = measure_due(&t->meas, step), snr = measure_snr_due(&t->meas, step);
     t->measured = full;
     for (int micro = 0; micro < accum; micro++) {
-        dataloader_next(d);
+        TRY(dataloader_next(d));
         gpt2_set_batch(m, d->inputs, d->targets);
         if (snr) measure_micro_begin(&t->meas, m);
         gpt2_forward(m, &t->ops, scale, scale);
@@ -131,21 +146,21 @@ void trainer_step(Trainer *t, DataLoader *d, int step, float lr, float *loss, fl
     *loss = stats[0];
     *grad_norm = stats[1];
     if (full) measure_after_update(&t->meas, m, &t->ops, &t->opt, d->inputs, step, lr, stats[2]);
+    return STATUS_OK;
 }
 
-float trainer_validate(Trainer *t, DataLoader *d, int val_steps) {
+Status trainer_validate(Trainer *t, DataLoader *d, int val_steps, float *loss) {
     GPT2 *m = &t->model;
-    dataloader_reset(d);
+    TRY(dataloader_reset(d));
     device_zero(&t->dev, m->stats, 0, sizeof(float));
     const float scale = 1.0f / ((float)m->B * (float)m->T * (float)val_steps);
     for (int i = 0; i < val_steps; i++) {
-        dataloader_next(d);
+        TRY(dataloader_next(d));
         gpt2_set_batch(m, d->inputs, d->targets);
         gpt2_forward(m, &t->ops, 0.0f, scale);
     }
-    float loss;
-    device_read(&t->dev, m->stats, 0, sizeof loss, &loss);
-    return loss;
+    device_read(&t->dev, m->stats, 0, sizeof *loss, loss);
+    return STATUS_OK;
 }
 
 void trainer_sample(Trainer *t, Tokenizer *tok, int step, int n_tokens) {
@@ -174,7 +189,7 @@ int trainer_gemm_shapes(Trainer *t, GemmShape *shapes) {
     t->ops.record_gemms = t->ops.dry_run = 1;
     t->ops.num_gemm_log = 0;
     float loss, norm;
-    trainer_step(t, &data, 1, 0.0f, &loss, &norm);
+    (void)trainer_step(t, &data, 1, 0.0f, &loss, &norm);  // in-memory data cannot fail
     t->ops.record_gemms = t->ops.dry_run = 0;
     dataloader_free(&data);
     memcpy(shapes, t->ops.gemm_log, (size_t)t->ops.num_gemm_log * sizeof *shapes);

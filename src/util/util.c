@@ -97,11 +97,10 @@ FILE *open_regular_file(const char *path, char *why, size_t n) {
     return f;
 }
 
-FILE *open_user_file(const char *path, const char *what) {
+Status open_user_file(const char *path, const char *what, FILE **f) {
     char why[256];
-    FILE *f = open_regular_file(path, why, sizeof why);
-    if (!f) die("cannot open %s '%s': %s", what, path, why);
-    return f;
+    *f = open_regular_file(path, why, sizeof why);
+    return *f ? STATUS_OK : fail(STATUS_IO, "cannot open %s '%s': %s", what, path, why);
 }
 
 long long file_size(FILE *f) {
@@ -129,14 +128,17 @@ char *try_read_file(const char *path, size_t *len, char *why, size_t n) {
     return buf;
 }
 
-char *read_user_file(const char *path, const char *what, size_t *len) {
+Status read_user_file(const char *path, const char *what, char **text, size_t *len) {
     char why[256];
-    char *text = try_read_file(path, len, why, sizeof why);
-    if (!text) die("cannot read %s '%s': %s", what, path, why);
-    return text;
+    *text = try_read_file(path, len, why, sizeof why);
+    return *text ? STATUS_OK : fail(STATUS_IO, "cannot read %s '%s': %s", what, path, why);
 }
 
-char *read_file(const char *path, size_t *len) { return read_user_file(path, "file", len); }
+char *read_file(const char *path, size_t *len) {
+    char *text;
+    if (read_user_file(path, "file", &text, len)) die("%s", status_message());
+    return text;
+}
 
 FILE *create_temporary_file(const char *path, char *why, size_t n) {
     int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
@@ -149,18 +151,21 @@ FILE *create_temporary_file(const char *path, char *why, size_t n) {
     return f;
 }
 
-void write_file_atomic(const char *path, const void *data, size_t len) {
+Status write_file_atomic(const char *path, const void *data, size_t len) {
     size_t n = strlen(path) + 32;
     char *tmp = mallocCheck(n);
     temporary_name(path, tmp, n);
     char why[256];
     FILE *f = create_temporary_file(tmp, why, sizeof why);
-    if (!f) die("cannot create '%s': %s", tmp, why);
-    if (len) fwriteCheck(data, 1, len, f, tmp);
-    if (fflush(f) != 0 || fsync(fileno(f)) != 0) die("cannot flush '%s': %s", tmp, strerror(errno));
-    fcloseCheck(f, tmp);
-    if (rename(tmp, path) != 0) die("cannot rename '%s' to '%s': %s", tmp, path, strerror(errno));
+    Status s = STATUS_OK;
+    if (!f) s = fail(STATUS_IO, "cannot create '%s': %s", tmp, why);
+    else if (len && fwrite(data, 1, len, f) != len) s = fail(STATUS_IO, "write error in %s: %s", tmp, strerror(errno));
+    else if (fflush(f) != 0 || fsync(fileno(f)) != 0) s = fail(STATUS_IO, "cannot flush '%s': %s", tmp, strerror(errno));
+    if (f && fclose(f) != 0 && !s) s = fail(STATUS_IO, "error closing %s: %s", tmp, strerror(errno));
+    if (!s && rename(tmp, path) != 0) s = fail(STATUS_IO, "cannot rename '%s' to '%s': %s", tmp, path, strerror(errno));
+    if (s && f) unlink(tmp);  // a failed write leaves no temporary behind
     free(tmp);
+    return s;
 }
 
 void temporary_name(const char *path, char *out, size_t n) {
@@ -230,18 +235,22 @@ void remove_tree(const char *path) {
     rmdir(path);
 }
 
-void make_dirs(const char *path) {
+Status make_dirs(const char *path) {
     char *p = strdup_check(path);
-    for (char *s = p + 1; *s; s++) {
+    Status status = STATUS_OK;
+    for (char *s = p + 1; *s && !status; s++) {
         if (*s != '/') continue;
         *s = '\0';
-        if (mkdir(p, 0755) != 0 && errno != EEXIST) die("cannot create folder '%s': %s", p, strerror(errno));
-        *s = '/';
+        if (mkdir(p, 0755) != 0 && errno != EEXIST) status = fail(STATUS_IO, "cannot create folder '%s': %s", p, strerror(errno));
+        else *s = '/';
     }
-    if (mkdir(p, 0755) != 0 && errno != EEXIST) die("cannot create folder '%s': %s", p, strerror(errno));
     struct stat st;
-    if (stat(p, &st) != 0 || !S_ISDIR(st.st_mode)) die("'%s' exists and is not a folder", p);
+    if (!status && mkdir(p, 0755) != 0 && errno != EEXIST)
+        status = fail(STATUS_IO, "cannot create folder '%s': %s", p, strerror(errno));
+    else if (!status && (stat(p, &st) != 0 || !S_ISDIR(st.st_mode)))
+        status = fail(STATUS_IO, "'%s' exists and is not a folder", p);
     free(p);
+    return status;
 }
 
 int file_exists(const char *path) {

@@ -1,13 +1,17 @@
-// Small checked wrappers in the style of llm.c: every allocation and file
-// operation either succeeds or exits with a one-line message naming the file
-// and line, so callers never handle NULL from malloc or short reads.
+// Small checked wrappers in the style of llm.c. Host out-of-memory and the
+// *Check wrappers (for files the program itself owns: tests, fixtures) exit
+// with a one-line message naming the file and line. Operations on a user's
+// files return a Status (util/status.h) with the message instead.
 #pragma once
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdnoreturn.h>
 
-// Prints "gpt2cl: error: <message>" on one line and exits with status 1.
+#include "util/status.h"
+
+// Prints "gpt2cl: error: <message>" on one line and exits with status 1. For
+// src/cli/; the library returns a Status instead (see the report of what still exits).
 noreturn void die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
@@ -29,18 +33,19 @@ char *strdup_check(const char *s);
 // or read()) and only if it is a regular file. Returns NULL with the reason in
 // why ("No such file or directory", "it is a folder", "it is not a regular file").
 FILE *open_regular_file(const char *path, char *why, size_t n);
-// As open_regular_file, but dies: "cannot open WHAT 'PATH': REASON".
-FILE *open_user_file(const char *path, const char *what);
+// As open_regular_file, failing with "cannot open WHAT 'PATH': REASON".
+Status open_user_file(const char *path, const char *what, FILE **f);
 long long file_size(FILE *f);  // -1 if unknown
 // Reads a whole regular file into a NUL-terminated buffer (*len: the byte
 // count), or returns NULL with the reason in why.
 char *try_read_file(const char *path, size_t *len, char *why, size_t n);
-// As try_read_file, but dies: "cannot read WHAT 'PATH': REASON".
-char *read_user_file(const char *path, const char *what, size_t *len);
-char *read_file(const char *path, size_t *len);  // read_user_file(path, "file", len)
+// As try_read_file, failing with "cannot read WHAT 'PATH': REASON".
+Status read_user_file(const char *path, const char *what, char **text, size_t *len);
+// As read_user_file(path, "file", ...), but dies: for the program's own files (tests, kernel sources).
+char *read_file(const char *path, size_t *len);
 // Writes data to path atomically: a temporary file in the same folder
 // (temporary_name), fsync, rename.
-void write_file_atomic(const char *path, const void *data, size_t len);
+Status write_file_atomic(const char *path, const void *data, size_t len);
 // Creates a temporary file for writing, replacing only a leftover under the
 // same name (O_EXCL: never writes through a FIFO, device or link planted
 // there). NULL with the reason in why on failure.
@@ -54,8 +59,8 @@ void temporary_name(const char *path, char *out, size_t n);
 int remove_stale_temporaries(const char *dir, int (*ours)(const char *name, const void *ctx), const void *ctx);
 // Removes a file, or a folder of files (not of folders); best effort.
 void remove_tree(const char *path);
-// Creates a folder and its parents (mkdir -p); dies on failure.
-void make_dirs(const char *path);
+// Creates a folder and its parents (mkdir -p).
+Status make_dirs(const char *path);
 int file_exists(const char *path);
 
 // gpt2cl's data folder: $GPT2CL_DATA, else $XDG_DATA_HOME/gpt2cl, else
