@@ -1,5 +1,4 @@
 // `gpt2cl train`: the options and the configuration of a run; train_run (train/run.h) trains it.
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,10 +1,8 @@
 #include "model/weights_file.h"
 
-#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "util/util.h"
 
@@ -65,14 +63,11 @@ Status checkpoint_read_config(const char *path, GPT2Config *config) {
 
 // The parameters that follow the header, all finite, into host (num_parameters floats).
 static Status read_parameters(FILE *f, const char *path, float *host, size_t count) {
-    size_t got = fread(host, sizeof(float), count, f);
-    if (got != count && feof(f))
-        return fail(STATUS_INPUT, "%s is truncated: expected %zu items of %zu bytes, read %zu", path, count,
-                    sizeof(float), got);
-    if (got != count) return fail(STATUS_IO, "read error in %s: %s", path, strerror(errno));
+    TRY(fread_exact(host, sizeof(float), count, f, path));
     for (size_t i = 0; i < count; i++)
         if (!isfinite(host[i]))
-            return fail(STATUS_INPUT, "checkpoint '%s' holds a non-finite parameter (NaN or Inf) at index %zu", path, i);
+            return fail(STATUS_INPUT, "checkpoint '%s' holds a non-finite parameter (NaN or Inf) at index %zu", path,
+                        i);
     return STATUS_OK;
 }
 

@@ -173,7 +173,8 @@ static Status read_encoder_json(Tokenizer *t, const char *path) {
     cJSON *root = cJSON_ParseWithLength(text, len);
     free(text);
     Status s = STATUS_OK;
-    if (!root || !cJSON_IsObject(root)) s = fail(STATUS_INPUT, "%s: not a JSON object (expected GPT-2's encoder.json)", path);
+    if (!root || !cJSON_IsObject(root))
+        s = fail(STATUS_INPUT, "%s: not a JSON object (expected GPT-2's encoder.json)", path);
     bpe_map_init(&t->ranks, 65536);
     long max_rank = -1;
     t->eot = -1;
@@ -185,7 +186,8 @@ static Status read_encoder_json(Tokenizer *t, const char *path) {
                     t->ranks.count, max_rank);
     t->n_ranks = (int)t->ranks.count;
     if (t->eot < 0) t->eot = t->n_ranks;
-    if (t->eot != t->n_ranks) return fail(STATUS_INPUT, "%s: <|endoftext|> has id %d, expected %d", path, t->eot, t->n_ranks);
+    if (t->eot != t->n_ranks)
+        return fail(STATUS_INPUT, "%s: <|endoftext|> has id %d, expected %d", path, t->eot, t->n_ranks);
     return STATUS_OK;
 }
 
@@ -197,7 +199,8 @@ static Status check_merge(const Tokenizer *t, char *line, const char *bpe_path, 
     if (!sp || strchr(sp + 1, ' '))
         return fail(STATUS_INPUT, "%s:%zu: expected two tokens separated by one space", bpe_path, line_no);
     *sp = '\0';
-    if (strlen(line) + strlen(sp + 1) >= sizeof(buf)) return fail(STATUS_INPUT, "%s:%zu: merge too long", bpe_path, line_no);
+    if (strlen(line) + strlen(sp + 1) >= sizeof(buf))
+        return fail(STATUS_INPUT, "%s:%zu: merge too long", bpe_path, line_no);
     long a = token_to_bytes(line, buf);
     long b = a > 0 ? token_to_bytes(sp + 1, buf + a) : -1;
     uint32_t id;

@@ -193,7 +193,8 @@ static Status write_shards(Prep *p, const InputList *inputs, PrepareOutput *dest
     if (p->docs == 0)
         return fail(STATUS_INPUT, "empty corpus: no text in %zu input file%s", inputs->n, inputs->n == 1 ? "" : "s");
     if (p->train.total == 0)
-        return fail(STATUS_INPUT, "corpus has only %llu tokens, all of them validation: lower --split-block or --val-frac",
+        return fail(STATUS_INPUT,
+                    "corpus has only %llu tokens, all of them validation: lower --split-block or --val-frac",
                     (unsigned long long)tokens);
     TRY(shard_writer_finish(&p->train));
     TRY(shard_writer_finish(&p->val));

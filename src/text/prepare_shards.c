@@ -58,7 +58,8 @@ Status shard_writer_add(ShardWriter *w, const int32_t *ids, size_t n) {
         unsigned char *dst = w->buf + SHARD_HEADER_INTS * 4 + 2 * w->n;
         for (size_t i = 0; i < take; i++) {
             int32_t id = ids[i];
-            if (id < 0 || id > 65535) return fail(STATUS_INPUT, "token id %d does not fit the uint16 shard format", (int)id);
+            if (id < 0 || id > 65535)
+                return fail(STATUS_INPUT, "token id %d does not fit the uint16 shard format", (int)id);
             dst[2 * i] = (unsigned char)id;
             dst[2 * i + 1] = (unsigned char)(id >> 8);
         }

@@ -146,11 +146,7 @@ int state_header_parse(const void *raw, long long file_size, const StateExpect *
 
 // Reads count floats into dst, hashing them; fails if the file ends early.
 static Status read_floats(FILE *f, float *dst, size_t count, uint64_t *hash, const char *path) {
-    size_t got = fread(dst, sizeof(float), count, f);
-    if (got != count && feof(f))
-        return fail(STATUS_INPUT, "%s is truncated: expected %zu items of %zu bytes, read %zu", path, count,
-                    sizeof(float), got);
-    if (got != count) return fail(STATUS_IO, "read error in %s: %s", path, strerror(errno));
+    TRY(fread_exact(dst, sizeof(float), count, f, path));
     *hash = state_checksum(*hash, dst, count * sizeof(float));
     return STATUS_OK;
 }

@@ -78,11 +78,7 @@ static int file_at(const DataLoader *d, uint64_t epoch, uint64_t shard) {
 
 // The tokens of a shard, all below vocab_size, into tokens (n of them, f at the first).
 static Status read_tokens(FILE *f, const char *path, uint16_t *tokens, size_t n, int vocab_size) {
-    size_t got = fread(tokens, sizeof(uint16_t), n, f);
-    if (got != n && feof(f))
-        return fail(STATUS_INPUT, "%s is truncated: expected %zu items of %zu bytes, read %zu", path, n,
-                    sizeof(uint16_t), got);
-    if (got != n) return fail(STATUS_IO, "read error in %s: %s", path, strerror(errno));
+    TRY(fread_exact(tokens, sizeof(uint16_t), n, f, path));
     for (size_t i = 0; i < n; i++)
         if (tokens[i] >= vocab_size)
             return fail(STATUS_INPUT,
@@ -97,7 +93,8 @@ static Status load_file(DataLoader *d, int file) {
     FILE *f;
     size_t n;
     TRY(open_shard(path, &f, &n));
-    Status s = n != d->file_tokens[file] ? fail(STATUS_INPUT, "token shard '%s' changed while training", path) : STATUS_OK;
+    Status s = STATUS_OK;
+    if (n != d->file_tokens[file]) s = fail(STATUS_INPUT, "token shard '%s' changed while training", path);
     free(d->tokens);
     d->tokens = s ? NULL : mallocCheck(n * sizeof(uint16_t));
     if (!s) s = read_tokens(f, path, d->tokens, n, d->vocab_size);
@@ -158,7 +155,8 @@ static Status find_shards(DataLoader *d, const char *pattern, const char *what) 
     int rc = glob(pat, 0, NULL, &g);
     free(pat);
     Status s = STATUS_OK;
-    if (rc == GLOB_NOMATCH || (rc == 0 && g.gl_pathc == 0)) s = fail(STATUS_INPUT, "%s '%s' matches no files", what, pattern);
+    if (rc == GLOB_NOMATCH || (rc == 0 && g.gl_pathc == 0))
+        s = fail(STATUS_INPUT, "%s '%s' matches no files", what, pattern);
     else if (rc != 0) s = fail(STATUS_IO, "cannot expand %s pattern '%s'", what, pattern);
     else if (g.gl_pathc > (size_t)INT32_MAX) s = fail(STATUS_INPUT, "%s '%s' matches too many files", what, pattern);
     if (rc == 0 && !s) {

@@ -61,7 +61,8 @@ Status metrics_log_open(MetricsLog *log, const char *path) {
 }
 
 Status metrics_log_close(MetricsLog *log) {
-    Status s = log->f && fclose(log->f) != 0 ? fail(STATUS_IO, "error closing log file: %s", strerror(errno)) : STATUS_OK;
+    Status s = STATUS_OK;
+    if (log->f && fclose(log->f) != 0) s = fail(STATUS_IO, "error closing log file: %s", strerror(errno));
     log->f = NULL;
     return s;
 }

@@ -77,6 +77,7 @@ typedef struct {
     int have_val;
     Tokenizer *tok;  // NULL: no samples during training
     RunPosition pos;
+    double start;  // when the first step began, for the run's duration
 } Run;
 
 static void run_close(Run *r) {
@@ -160,6 +161,7 @@ static void run_steps(Run *r, RunResult *res) {
     const double flops_per_step = gpt2_flops_per_token(&t->model_config, cfg->seq_len) * tokens_per_step;
     double time_sum = 0.0;
     int timed_steps = 0;
+    r->start = now_seconds();
     for (int step = r->pos.step + 1; step <= cfg->steps; step++) {
         double t0 = now_seconds();
         float lr = (float)schedule_lr(&t->sched, step);
@@ -191,7 +193,6 @@ static void run_steps(Run *r, RunResult *res) {
 RunResult train_run(const Config *cfg, const RunOptions *opts) {
     RunResult res = {.outcome = RUN_FINISHED, .loss = NAN, .grad_norm = NAN, .val_loss = NAN};
     Run r = {.cfg = cfg};
-    double run_start = now_seconds();
     res.status = run_open(&r, cfg, opts);
     if (!res.status) run_steps(&r, &res);
     if (res.status) res.outcome = RUN_FAILED;
@@ -200,7 +201,7 @@ RunResult train_run(const Config *cfg, const RunOptions *opts) {
         char took[32];
         printf("done: step %d, loss %.4f", cfg->steps, res.loss);
         if (r.have_val) printf(", val_loss %.4f", res.val_loss);
-        printf(", %s", format_duration(now_seconds() - run_start, took, sizeof took));
+        printf(", %s", format_duration(now_seconds() - r.start, took, sizeof took));
         if (cfg->out_dir[0]) printf("; sample with `gpt2cl sample --checkpoint %s`", cfg->out_dir);
         printf("\n");
         res.status = metrics_log_close(&r.log);

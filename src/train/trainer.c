@@ -33,6 +33,25 @@ Status resolve_model_config(const Config *cfg, GPT2Config *mc) {
     return STATUS_OK;
 }
 
+// The device memory the run needs (into *need), which must fit the device's.
+static Status check_device_memory(const Trainer *t, const Config *cfg, int param_copies, double *need) {
+    *need = gpt2_memory_needed(&t->model_config, cfg->batch_size, cfg->seq_len, param_copies, &t->dev);
+    if (*need <= (double)t->dev.global_mem) return STATUS_OK;
+    char a[32], b[32];
+    return fail(STATUS_INPUT,
+                "not enough device memory: this run needs %s (model %zu parameters, batch_size %d x seq_len %d) but "
+                "%s has %s; lower batch_size or seq_len",
+                format_bytes(*need, a, sizeof a), gpt2_param_count(&t->model_config), cfg->batch_size, cfg->seq_len,
+                t->dev.name, format_bytes((double)t->dev.global_mem, b, sizeof b));
+}
+
+// The starting weights: init_from's, else GPT-2's random initialisation.
+static Status init_weights(GPT2 *m, const Config *cfg) {
+    if (cfg->init_from[0]) return gpt2_load_checkpoint(m, cfg->init_from);
+    gpt2_init_random(m, (uint64_t)cfg->seed);
+    return STATUS_OK;
+}
+
 Status trainer_open(Trainer *t, const Config *cfg, int profiling) {
     return trainer_open_ex(t, cfg, profiling, TUNE_DATABASE);
 }
@@ -56,29 +75,22 @@ Status trainer_open_ex(Trainer *t, const Config *cfg, int profiling, TuneLevel t
     t->peak_flops = tune_peak_flops(&t->dev, stdout);
 
     MeasureOptions mo = measure_options_from_config(cfg);
-    double need = gpt2_memory_needed(&t->model_config, cfg->batch_size, cfg->seq_len,
-                                     kind->num_state + measure_param_copies(&mo), &t->dev);
-    if (need > (double)t->dev.global_mem) {
-        char a[32], b[32];
-        die("not enough device memory: this run needs %s (model %zu parameters, batch_size %d x seq_len %d) but %s "
-            "has %s; lower batch_size or seq_len",
-            format_bytes(need, a, sizeof a), gpt2_param_count(&t->model_config), cfg->batch_size, cfg->seq_len,
-            t->dev.name, format_bytes((double)t->dev.global_mem, b, sizeof b));
+    double need;
+    Status s = check_device_memory(t, cfg, kind->num_state + measure_param_copies(&mo), &need);
+    if (s) {
+        device_close(&t->dev);
+        return s;
     }
     ops_init(&t->ops, &t->dev, &kp);
     tune_apply_gemm_cl(&t->dev, &t->ops);
     gpt2_create(&t->model, &t->model_config, &t->dev);
     gpt2_alloc_activations(&t->model, cfg->batch_size, cfg->seq_len);
-    if (cfg->init_from[0]) {
-        Status s = gpt2_load_checkpoint(&t->model, cfg->init_from);
-        if (s) {
-            gpt2_free(&t->model);
-            ops_free(&t->ops);
-            device_close(&t->dev);
-            return s;
-        }
-    } else {
-        gpt2_init_random(&t->model, (uint64_t)cfg->seed);
+    s = init_weights(&t->model, cfg);
+    if (s) {
+        gpt2_free(&t->model);
+        ops_free(&t->ops);
+        device_close(&t->dev);
+        return s;
     }
     // Lion's beta2 default goes into the config the run saves, so --resume (which sets every key) keeps it.
     if (strncmp(cfg->optimizer, "lion", 4) == 0 && !config_is_set(cfg, "beta2")) t->cfg.beta2 = 0.99;

@@ -60,6 +60,14 @@ void fread_check(void *ptr, size_t size, size_t n, FILE *f, const char *what, co
     }
 }
 
+Status fread_exact(void *ptr, size_t size, size_t n, FILE *f, const char *what) {
+    size_t got = fread(ptr, size, n, f);
+    if (got == n) return STATUS_OK;
+    if (feof(f))
+        return fail(STATUS_INPUT, "%s is truncated: expected %zu items of %zu bytes, read %zu", what, n, size, got);
+    return fail(STATUS_IO, "read error in %s: %s", what, strerror(errno));
+}
+
 void fwrite_check(const void *ptr, size_t size, size_t n, FILE *f, const char *what, const char *file, int line) {
     if (fwrite(ptr, size, n, f) != n) die("write error in %s: %s (%s:%d)", what, strerror(errno), file, line);
 }
@@ -160,7 +168,8 @@ Status write_file_atomic(const char *path, const void *data, size_t len) {
     Status s = STATUS_OK;
     if (!f) s = fail(STATUS_IO, "cannot create '%s': %s", tmp, why);
     else if (len && fwrite(data, 1, len, f) != len) s = fail(STATUS_IO, "write error in %s: %s", tmp, strerror(errno));
-    else if (fflush(f) != 0 || fsync(fileno(f)) != 0) s = fail(STATUS_IO, "cannot flush '%s': %s", tmp, strerror(errno));
+    else if (fflush(f) != 0 || fsync(fileno(f)) != 0)
+        s = fail(STATUS_IO, "cannot flush '%s': %s", tmp, strerror(errno));
     if (f && fclose(f) != 0 && !s) s = fail(STATUS_IO, "error closing %s: %s", tmp, strerror(errno));
     if (!s && rename(tmp, path) != 0) s = fail(STATUS_IO, "cannot rename '%s' to '%s': %s", tmp, path, strerror(errno));
     if (s && f) unlink(tmp);  // a failed write leaves no temporary behind
@@ -241,8 +250,10 @@ Status make_dirs(const char *path) {
     for (char *s = p + 1; *s && !status; s++) {
         if (*s != '/') continue;
         *s = '\0';
-        if (mkdir(p, 0755) != 0 && errno != EEXIST) status = fail(STATUS_IO, "cannot create folder '%s': %s", p, strerror(errno));
-        else *s = '/';
+        if (mkdir(p, 0755) != 0 && errno != EEXIST)
+            status = fail(STATUS_IO, "cannot create folder '%s': %s", p, strerror(errno));
+        else
+            *s = '/';
     }
     struct stat st;
     if (!status && mkdir(p, 0755) != 0 && errno != EEXIST)

@@ -10,8 +10,8 @@
 
 #include "util/status.h"
 
-// Prints "gpt2cl: error: <message>" on one line and exits with status 1. For
-// src/cli/; the library returns a Status instead (see the report of what still exits).
+// Prints "gpt2cl: error: <message>" on one line and exits with status 1.
+// Meant for src/cli/: library code returns a Status (util/status.h).
 noreturn void die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
@@ -21,6 +21,8 @@ FILE *fopen_check(const char *path, const char *mode, const char *file, int line
 void fread_check(void *ptr, size_t size, size_t n, FILE *f, const char *what, const char *file, int line);
 void fwrite_check(const void *ptr, size_t size, size_t n, FILE *f, const char *what, const char *file, int line);
 void fclose_check(FILE *f, const char *what, const char *file, int line);
+// Reads exactly n items of a user's file, failing with "WHAT is truncated: ..." or "read error in WHAT: ...".
+Status fread_exact(void *ptr, size_t size, size_t n, FILE *f, const char *what);
 #define mallocCheck(size) malloc_check((size), __FILE__, __LINE__)
 #define callocCheck(n, size) calloc_check((n), (size), __FILE__, __LINE__)
 #define fopenCheck(path, mode) fopen_check((path), (mode), __FILE__, __LINE__)
