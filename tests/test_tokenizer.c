@@ -18,6 +18,13 @@
 #include "text/tokenizer.h"
 #include "util/util.h"
 
+// gpt2cl's data folder, where the vocabulary and the corpus are.
+static const char *data_dir(void) {
+    const char *dir;
+    MUST(gpt2cl_data_dir(&dir));
+    return dir;
+}
+
 static int n_pass, n_fail;
 
 static void check(int ok, const char *fmt, ...) {
@@ -237,7 +244,7 @@ static void test_corpus(Tokenizer *gpt2) {
         size_t bytes, n_ids;
         if (sscanf(line, "%255s %zu %64s %zu %64s", name, &bytes, file_sha, &n_ids, ids_sha) != 5) die("%s: malformed line", path);
         char book[4600];
-        snprintf(book, sizeof(book), "%s/corpus/%s", gpt2cl_data_dir(), name);
+        snprintf(book, sizeof(book), "%s/corpus/%s", data_dir(), name);
         if (!file_exists(book)) {
             check(0, "corpus file %s is missing: run scripts/setup.sh (scripts/make_corpus.sh)", book);
             continue;
@@ -368,7 +375,7 @@ static void test_encoder_json(Tokenizer *gpt2) {
         free_cases(&cs);
     }
     char book[4600];
-    snprintf(book, sizeof(book), "%s/corpus/tom_sawyer.txt", gpt2cl_data_dir());
+    snprintf(book, sizeof(book), "%s/corpus/tom_sawyer.txt", data_dir());
     if (file_exists(book)) {
         size_t len;
         char *data = read_file(book, &len);
@@ -474,7 +481,7 @@ static void test_prepare(Tokenizer *gpt2) {
     write_bytes(in, "c.jsonl", jsonl, strlen(jsonl));
     write_bytes(in, ".hidden.txt", "ignored", 7);
     char book[4600];
-    snprintf(book, sizeof(book), "%s/corpus/tom_sawyer.txt", gpt2cl_data_dir());
+    snprintf(book, sizeof(book), "%s/corpus/tom_sawyer.txt", data_dir());
     size_t book_len = 0;
     char *doc_d = file_exists(book) ? read_file(book, &book_len) : strdup_check("fallback document\n");
     if (!book_len) book_len = strlen(doc_d);
@@ -573,7 +580,7 @@ int main(void) {
     if (!mkdtemp(tmp_dir)) die("cannot create a temporary folder: %s", strerror(errno));
 
     char vocab[4300];
-    snprintf(vocab, sizeof(vocab), "%s/gpt2.tiktoken", gpt2cl_data_dir());
+    snprintf(vocab, sizeof(vocab), "%s/gpt2.tiktoken", data_dir());
     if (!file_exists(vocab)) {
         printf("FAIL: GPT-2 vocabulary missing at %s: run scripts/setup.sh (scripts/fetch_vocab.sh) first\n", vocab);
         printf("0 passed, 1 failed\n");

@@ -158,22 +158,30 @@ static int ends_with(const char *s, const char *suffix) {
     return n >= m && strcmp(s + n - m, suffix) == 0;
 }
 
-// Names the folder after the tokenizer: "gpt2", "byte", or a vocab file's stem.
-static char *default_out(const char *spec) {
-    const char *base = strrchr(spec, '/');
-    base = base ? base + 1 : spec;
+// The output folder: o->out, else one in the data folder named after the
+// tokenizer ("gpt2", "byte", or a vocab file's stem). *out is a new string.
+static Status output_folder(const PrepareOptions *o, char **out) {
+    if (o->out) {
+        *out = strdup_check(o->out);
+        return STATUS_OK;
+    }
+    const char *data, *base = strrchr(o->tokenizer, '/');
+    TRY(gpt2cl_data_dir(&data));
+    base = base ? base + 1 : o->tokenizer;
     size_t stem = strcspn(base, ".");
-    size_t n = strlen(gpt2cl_data_dir()) + stem + 16;
-    char *out = mallocCheck(n);
-    snprintf(out, n, "%s/tokens/%.*s", gpt2cl_data_dir(), (int)stem, base);
-    return out;
+    size_t n = strlen(data) + stem + 16;
+    *out = mallocCheck(n);
+    snprintf(*out, n, "%s/tokens/%.*s", data, (int)stem, base);
+    return STATUS_OK;
 }
 
 // The inputs of o, or the default corpus when none are given.
 static Status list_inputs(const PrepareOptions *o, InputList *inputs) {
     if (o->n_inputs == 0) {
         char corpus[4200];
-        snprintf(corpus, sizeof(corpus), "%s/corpus", gpt2cl_data_dir());
+        const char *data;
+        TRY(gpt2cl_data_dir(&data));
+        snprintf(corpus, sizeof(corpus), "%s/corpus", data);
         if (!file_exists(corpus))
             return fail(STATUS_INPUT, "no INPUT given and no default corpus at %s: run scripts/setup.sh", corpus);
         TRY(inputs_add(inputs, corpus));
@@ -243,11 +251,10 @@ Status prepare_run(const PrepareOptions *o) {
         s = fail(STATUS_INPUT, "tokenizer '%s' has %d tokens: ids above 65535 do not fit the uint16 shard format",
                  o->tokenizer, tokenizer_vocab_size(p.tok));
     if (!s) s = list_inputs(o, &inputs);
-    if (!s) {
-        char *out = o->out ? strdup_check(o->out) : default_out(o->tokenizer);
-        s = prepare_into(&p, o, &inputs, out);
-        free(out);
-    }
+    char *out = NULL;
+    if (!s) s = output_folder(o, &out);
+    if (!s) s = prepare_into(&p, o, &inputs, out);
+    free(out);
     inputs_free(&inputs);
     token_ids_free(&p.ids);
     tokenizer_free(p.tok);

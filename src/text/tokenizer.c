@@ -183,7 +183,9 @@ static Status load_bpe(Tokenizer *t, const char *spec) {
     char path_buf[4200];
     const char *path = spec;
     if (strcmp(spec, "gpt2") == 0) {
-        snprintf(path_buf, sizeof(path_buf), "%s/gpt2.tiktoken", gpt2cl_data_dir());
+        const char *data;
+        TRY(gpt2cl_data_dir(&data));
+        snprintf(path_buf, sizeof(path_buf), "%s/gpt2.tiktoken", data);
         path = path_buf;
         if (!file_exists(path))
             return fail(STATUS_INPUT,

@@ -26,7 +26,7 @@ void token_ids_push(TokenIds *t, int32_t id);
 void token_ids_reserve(TokenIds *t, size_t n); // room for n more ids
 void token_ids_free(TokenIds *t);
 
-// gpt2cl_data_dir() (util.h) is where the "gpt2" ranks file lives.
+// gpt2cl_data_dir (util.h) is where the "gpt2" ranks file lives.
 
 // spec: "gpt2" (gpt2.tiktoken in the data folder), "byte" (256 byte tokens +
 // end-of-text), a path to a .tiktoken ranks file ("base64-token rank" lines),

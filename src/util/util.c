@@ -291,23 +291,25 @@ const char *format_bytes(double bytes, char *buf, size_t n) {
     return buf;
 }
 
-// $ENV_NAME, else $XDG_NAME/gpt2cl, else $HOME/HOME_SUB/gpt2cl, into dir.
-static const char *user_dir(char *dir, size_t size, const char *env_name, const char *xdg_name, const char *home_sub,
-                            const char *what) {
-    if (dir[0]) return dir;
+// $ENV_NAME, else $XDG_NAME/gpt2cl, else $HOME/HOME_SUB/gpt2cl, into dir (kept for later calls).
+static Status user_dir(char *dir, size_t size, const char *env_name, const char *xdg_name, const char *home_sub,
+                       const char *what) {
+    if (dir[0]) return STATUS_OK;
     const char *env = getenv(env_name), *xdg = getenv(xdg_name), *home = getenv("HOME");
     int n;
     if (env && env[0]) n = snprintf(dir, size, "%s", env);
     else if (xdg && xdg[0]) n = snprintf(dir, size, "%s/gpt2cl", xdg);
     else if (home && home[0]) n = snprintf(dir, size, "%s/%s/gpt2cl", home, home_sub);
-    else die("cannot locate the gpt2cl %s folder: set %s or HOME", what, env_name);
-    if (n < 0 || (size_t)n >= size) die("gpt2cl %s folder path is too long", what);
-    return dir;
+    else return fail(STATUS_INPUT, "cannot locate the gpt2cl %s folder: set %s or HOME", what, env_name);
+    if (n >= 0 && (size_t)n < size) return STATUS_OK;
+    dir[0] = '\0';
+    return fail(STATUS_INPUT, "gpt2cl %s folder path is too long", what);
 }
 
-const char *gpt2cl_data_dir(void) {
-    static char dir[4096];
-    return user_dir(dir, sizeof dir, "GPT2CL_DATA", "XDG_DATA_HOME", ".local/share", "data");
+Status gpt2cl_data_dir(const char **dir) {
+    static char path[4096];
+    *dir = path;
+    return user_dir(path, sizeof path, "GPT2CL_DATA", "XDG_DATA_HOME", ".local/share", "data");
 }
 
 char *expand_path(const char *p) {
@@ -317,7 +319,7 @@ char *expand_path(const char *p) {
         if (!prefix) die("cannot expand '%s': HOME is not set", p);
         rest = p + 1;
     } else if (strncmp(p, "$DATA", 5) == 0 && (p[5] == '/' || p[5] == '\0')) {
-        prefix = gpt2cl_data_dir();
+        if (gpt2cl_data_dir(&prefix)) die("%s", status_message());
         rest = p + 5;
     }
     size_t n = strlen(prefix) + strlen(rest) + 1;
@@ -328,7 +330,8 @@ char *expand_path(const char *p) {
 
 const char *gpt2cl_cache_dir(void) {
     static char dir[4096];
-    return user_dir(dir, sizeof dir, "GPT2CL_CACHE_DIR", "XDG_CACHE_HOME", ".cache", "cache");
+    if (user_dir(dir, sizeof dir, "GPT2CL_CACHE_DIR", "XDG_CACHE_HOME", ".cache", "cache")) die("%s", status_message());
+    return dir;
 }
 
 int str_contains_ci(const char *hay, const char *needle) {

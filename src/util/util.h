@@ -68,9 +68,10 @@ int file_exists(const char *path);
 // gpt2cl's data folder: $GPT2CL_DATA, else $XDG_DATA_HOME/gpt2cl, else
 // $HOME/.local/share/gpt2cl. Where scripts/fetch_vocab.sh puts gpt2.tiktoken,
 // scripts/make_corpus.sh puts corpus/ and `gpt2cl prepare` puts tokens/.
-// Returns a static string.
-const char *gpt2cl_data_dir(void);
-// A leading "~" becomes $HOME and a leading "$DATA" the data folder; returns a new string.
+// *dir: a static string; fails when none of the three is set.
+Status gpt2cl_data_dir(const char **dir);
+// A leading "~" becomes $HOME and a leading "$DATA" the data folder; returns a
+// new string. Dies when HOME or the data folder is unknown.
 char *expand_path(const char *path);
 
 // 1 when hay contains needle, ignoring ASCII case (an empty needle is in every string).
@@ -82,5 +83,6 @@ const char *format_bytes(double bytes, char *buf, size_t n);
 const char *format_duration(double seconds, char *buf, size_t n);  // "42s", "3m05s", "2h10m"
 
 // gpt2cl's cache folder (tuning databases, compiled programs): $GPT2CL_CACHE_DIR,
-// else $XDG_CACHE_HOME/gpt2cl, else $HOME/.cache/gpt2cl. Returns a static string.
+// else $XDG_CACHE_HOME/gpt2cl, else $HOME/.cache/gpt2cl. Returns a static string;
+// dies when none of the three is set.
 const char *gpt2cl_cache_dir(void);
