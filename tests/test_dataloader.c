@@ -27,13 +27,13 @@
 // loader: per shard, the inputs of its n-1 batches and the last target.
 static size_t read_through_loader(const char *pattern, int **out) {
     DataLoader d;
-    dataloader_init(&d, pattern, 1, 1, 257, 0, 0, "test data");
+    MUST(dataloader_init(&d, pattern, 1, 1, 257, 0, 0, "test data"));
     size_t total = dataloader_total_tokens(&d), n = 0;
     int in_shard = 1;
     int *tok = mallocCheck(total * sizeof(int));
     for (int f = 0; f < d.num_files; f++) {
         for (size_t i = 0; i + 1 < d.file_tokens[f]; i++) {
-            dataloader_next(&d);
+            MUST(dataloader_next(&d));
             in_shard &= d.pos.shard == (uint64_t)f;
             tok[n++] = d.inputs[0];
         }
@@ -54,7 +54,7 @@ static void test_prepare_roundtrip(const char *tmp) {
     for (size_t i = 0; i < len; i++) text[i] = (unsigned char)(i < 256 ? i : rng_u64(&r) % 256);
     char path[1200], cmd[4000], pattern[1200];
     snprintf(path, sizeof path, "%s/doc.txt", tmp);
-    write_file_atomic(path, text, len);
+    MUST(write_file_atomic(path, text, len));
     const char *bin = getenv("GPT2CL_BIN");
     if (!bin) die("GPT2CL_BIN is not set (run through meson test)");
     snprintf(cmd, sizeof cmd,
@@ -95,7 +95,7 @@ static void test_prepare_roundtrip(const char *tmp) {
 // Shards with distinct token values (token = global position % 251 would
 // repeat, so each shard gets its own content from a seeded RNG).
 static void write_shards(const char *dir, const size_t *sizes, int n, uint16_t **content) {
-    make_dirs(dir);
+    MUST(make_dirs(dir));
     for (int s = 0; s < n; s++) {
         content[s] = mallocCheck(sizes[s] * sizeof(uint16_t));
         Rng r;
@@ -108,7 +108,7 @@ static void write_shards(const char *dir, const size_t *sizes, int n, uint16_t *
         memcpy(buf + 1024, content[s], sizes[s] * 2);
         char path[1300];
         snprintf(path, sizeof path, "%s/s%d.bin", dir, s);
-        write_file_atomic(path, buf, bytes);
+        MUST(write_file_atomic(path, buf, bytes));
         free(buf);
     }
 }
@@ -131,12 +131,12 @@ static const size_t sizes[NSHARDS] = {200, 25, 131, 97};  // 25 = B*T+1, the lea
 
 static void test_sequential(const char *pattern, uint16_t **content) {
     DataLoader d;
-    dataloader_init(&d, pattern, B, T, 1000, 0, 0, "test data");
+    MUST(dataloader_init(&d, pattern, B, T, 1000, 0, 0, "test data"));
     int ok = 1;
     for (int epoch = 0; epoch < 2; epoch++)
         for (int s = 0; s < NSHARDS; s++)
             for (size_t start = 0; start + B * T + 1 <= sizes[s]; start += B * T) {
-                dataloader_next(&d);
+                MUST(dataloader_next(&d));
                 for (int b = 0; b < B; b++) ok &= row_is(&d, b, content[s], start + (size_t)b * T);
             }
     EXPECT(ok, "sequential batches are not the consecutive windows of the shards in order");
@@ -147,7 +147,7 @@ static void test_sequential(const char *pattern, uint16_t **content) {
 static void shuffled_epoch(DataLoader *d, uint16_t **content, int *order, int *ok) {
     int seen[NSHARDS] = {0};
     for (int s = 0; s < NSHARDS; s++) {
-        dataloader_next(d);  // enters the next shard (the first call of an epoch enters shard 0)
+        MUST(dataloader_next(d));  // enters the next shard (the first call of an epoch enters shard 0)
         int f = d->loaded_file;
         order[s] = f;
         seen[f]++;
@@ -162,7 +162,7 @@ static void shuffled_epoch(DataLoader *d, uint16_t **content, int *order, int *o
         }
         free(mark);
         for (size_t i = 0; i + B <= n; i += B) {
-            if (i > 0) dataloader_next(d);
+            if (i > 0) MUST(dataloader_next(d));
             *ok &= d->loaded_file == f;
             for (int b = 0; b < B; b++) *ok &= row_is(d, b, content[f], d->windows[i + (size_t)b]);
         }
@@ -172,7 +172,7 @@ static void shuffled_epoch(DataLoader *d, uint16_t **content, int *order, int *o
 
 static void test_shuffle(const char *pattern, uint16_t **content) {
     DataLoader a, b, c;
-    dataloader_init(&a, pattern, B, T, 1000, 1, 42, "test data");
+    MUST(dataloader_init(&a, pattern, B, T, 1000, 1, 42, "test data"));
     int ok = 1, order1[NSHARDS], order2[NSHARDS], order3[NSHARDS];
     // Positions on entering each shard, to compare the window orders of two epochs.
     shuffled_epoch(&a, content, order1, &ok);
@@ -186,14 +186,14 @@ static void test_shuffle(const char *pattern, uint16_t **content) {
           "three epochs served the same shard order and windows");
 
     // Same seed: same batches; another seed: different batches.
-    dataloader_init(&b, pattern, B, T, 1000, 1, 42, "test data");
-    dataloader_init(&c, pattern, B, T, 1000, 1, 43, "test data");
+    MUST(dataloader_init(&b, pattern, B, T, 1000, 1, 42, "test data"));
+    MUST(dataloader_init(&c, pattern, B, T, 1000, 1, 43, "test data"));
     dataloader_reset(&a);
     int same = 1, differ = 0;
     for (int i = 0; i < 60; i++) {
-        dataloader_next(&a);
-        dataloader_next(&b);
-        dataloader_next(&c);
+        MUST(dataloader_next(&a));
+        MUST(dataloader_next(&b));
+        MUST(dataloader_next(&c));
         same &= batch_equal(&a, &b);
         differ |= !batch_equal(&a, &c);
     }
@@ -210,14 +210,14 @@ static void test_seek(const char *pattern, int shuffle) {
     int ok = 1;
     for (int k = 0; k <= 80; k++) {
         DataLoader a, b;
-        dataloader_init(&a, pattern, B, T, 1000, shuffle, 9, "test data");
-        dataloader_init(&b, pattern, B, T, 1000, shuffle, 9, "test data");
-        for (int i = 0; i < k; i++) dataloader_next(&a);
+        MUST(dataloader_init(&a, pattern, B, T, 1000, shuffle, 9, "test data"));
+        MUST(dataloader_init(&b, pattern, B, T, 1000, shuffle, 9, "test data"));
+        for (int i = 0; i < k; i++) MUST(dataloader_next(&a));
         DataPosition saved = a.pos;
-        dataloader_seek(&b, &saved);
+        MUST(dataloader_seek(&b, &saved));
         for (int i = 0; i < 30; i++) {
-            dataloader_next(&a);
-            dataloader_next(&b);
+            MUST(dataloader_next(&a));
+            MUST(dataloader_next(&b));
             ok &= batch_equal(&a, &b);
         }
         dataloader_free(&a);

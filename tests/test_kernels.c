@@ -599,7 +599,7 @@ static void test_small_shapes(void) {
 // Every kernel against the reference, with the kernel program built with kp;
 // with our GEMM (cl/gemm.cl) instead of CLBlast's when gemm_cl is set.
 static void test_all(const KernelParams *kp, int gemm_cl) {
-    if (ops_init(&ops, &dev, &(Tuned){.kp = *kp})) die("%s", status_message());
+    MUST(ops_init(&ops, &dev, &(Tuned){.kp = *kp}));
     char opts[KERNEL_PARAMS_OPTIONS_MAX];
     kernel_params_options(&ops.kp, opts, sizeof opts);
     printf("== kernel parameters %s, GEMMs by %s\n", opts, gemm_cl ? "cl/gemm.cl" : "CLBlast");
@@ -725,7 +725,7 @@ int main(void) {
         // (Xgemm with its padding and transposing helpers) is forced here for the same checks.
         printf("== CLBlast's indirect GEMM forced (XGEMM_MIN_INDIRECT_SIZE=1)\n");
         CLBLAST_CHECK(tune_override_min_indirect(&dev, 1));
-        if (ops_init(&ops, &dev, &(Tuned){.kp = def})) die("%s", status_message());
+        MUST(ops_init(&ops, &dev, &(Tuned){.kp = def}));
         test_matmul(13, 48, 80, 1);
         test_attention(2, 7, 48, 3);
         ops_free(&ops);

@@ -15,6 +15,7 @@
 
 #include "model/forward.h"
 #include "model/model.h"
+#include "model/weights_file.h"
 #include "model/optimizer.h"
 #include "runtime/ops.h"
 #include "test_util.h"
@@ -54,18 +55,18 @@ int main(int argc, char **argv) {
         die("unknown option '%s'", argv[2]);
     }
     Ops ops;
-    if (ops_init(&ops, &dev, &(Tuned){.kp = kp})) die("%s", status_message());
+    MUST(ops_init(&ops, &dev, &(Tuned){.kp = kp}));
     printf("fused paths: LN_FUSED=%d GELU_FUSED=%d GELU_BWD_FUSED=%d ATTN_FUSED=%d, COLSUM_CHUNKS=%d\n",
            kp.v[KP_LN_FUSED], kp.v[KP_GELU_FUSED], kp.v[KP_GELU_BWD_FUSED], kp.v[KP_ATTN_FUSED],
            kp.v[KP_COLSUM_CHUNKS]);
     GPT2Config mc;
     snprintf(path, sizeof path, "%s/model.bin", dir);
-    checkpoint_read_config(path, &mc);
+    MUST(checkpoint_read_config(path, &mc));
     GPT2 m;
     gpt2_create(&m, &mc, &dev);
     Workspace ws;
     workspace_create(&ws, &m, B, T, WS_TRAIN);
-    gpt2_load_checkpoint(&m, path);
+    MUST(gpt2_load_checkpoint(&m, path));
 
     const int BT = B * T, V = mc.vocab_size, Vp = mc.padded_vocab_size;
     const size_t np = m.num_parameters;
@@ -116,7 +117,7 @@ int main(int argc, char **argv) {
     OptimizerHyper hyper = {.beta1 = json_num(fx, "beta1"), .beta2 = json_num(fx, "beta2"), .eps = json_num(fx, "eps"),
                             .weight_decay = json_num(fx, "weight_decay"), .grad_clip = json_num(fx, "grad_clip")};
     const float lr = (float)json_num(fx, "lr");
-    gpt2_load_checkpoint(&m, path);
+    MUST(gpt2_load_checkpoint(&m, path));
     Optimizer opt;
     optimizer_create(&opt, optimizer_find("adamw"), &hyper, &m);
     int steps_ok = 1;

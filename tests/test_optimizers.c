@@ -416,7 +416,7 @@ int main(void) {
     gpu.v[KP_NORM_GROUPS] = 8;
     gpu.v[KP_REDUCE_CONTIGUOUS] = 0;
     gpu.v[KP_REDUCE_VW] = 4;
-    if (ops_init(&ops, &dev, test_small() ? &(Tuned){.kp = gpu} : NULL)) die("%s", status_message());
+    MUST(ops_init(&ops, &dev, test_small() ? &(Tuned){.kp = gpu} : NULL));
     if (test_small()) {
         char opts[256];
         kernel_params_options(&ops.kp, opts, sizeof opts);
@@ -457,7 +457,7 @@ int main(void) {
     kp.v[KP_NORM_GROUPS] = 8;
     kp.v[KP_REDUCE_CONTIGUOUS] ^= 1;
     kp.v[KP_REDUCE_VW] = 8;
-    if (ops_init(&ops, &dev, &(Tuned){.kp = kp})) die("%s", status_message());
+    MUST(ops_init(&ops, &dev, &(Tuned){.kp = kp}));
     printf("== with ROW_WG=1 VW=8 WG=16 REDUCE_WG=32 NORM_GROUPS=8 REDUCE_VW=8 and the other reduction layout\n");
     test_against_reference();
     test_invariants();

@@ -10,6 +10,7 @@
 
 #include "model/generate.h"
 #include "model/model.h"
+#include "model/weights_file.h"
 #include "runtime/ops.h"
 #include "test_util.h"
 #include "util/util.h"
@@ -34,7 +35,7 @@ static void test_greedy_vs_pytorch(const char *dir) {
     const int B = h[2], T = h[3];
     snprintf(path, sizeof path, "%s/model.bin", dir);
     GPT2Config mc;
-    checkpoint_read_config(path, &mc);
+    MUST(checkpoint_read_config(path, &mc));
     const int V = mc.vocab_size;
     int *x = mallocCheck((size_t)B * T * sizeof(int)), *y = mallocCheck((size_t)B * T * sizeof(int));
     float *ref_logits = mallocCheck((size_t)B * T * V * sizeof(float));
@@ -46,12 +47,12 @@ static void test_greedy_vs_pytorch(const char *dir) {
     Device dev;
     open_test_device(&dev, 0);
     Ops ops;
-    if (ops_init(&ops, &dev, NULL)) die("%s", status_message());
+    MUST(ops_init(&ops, &dev, NULL));
     GPT2 m;
     gpt2_create(&m, &mc, &dev);
     Workspace ws;
     workspace_create(&ws, &m, 1, T, WS_FORWARD);
-    gpt2_load_checkpoint(&m, path);
+    MUST(gpt2_load_checkpoint(&m, path));
     SamplerParams greedy = {.temperature = 0.0f};
     int checked = 0, skipped = 0;
     for (int b = 0; b < B; b++)

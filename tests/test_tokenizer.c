@@ -12,10 +12,18 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "must.h"
 #include "text/bpe_internal.h"
 #include "text/prepare_shards.h"
 #include "text/tokenizer.h"
 #include "util/util.h"
+
+// gpt2cl's data folder, where the vocabulary and the corpus are.
+static const char *data_dir(void) {
+    const char *dir;
+    MUST(gpt2cl_data_dir(&dir));
+    return dir;
+}
 
 static int n_pass, n_fail;
 
@@ -236,7 +244,7 @@ static void test_corpus(Tokenizer *gpt2) {
         size_t bytes, n_ids;
         if (sscanf(line, "%255s %zu %64s %zu %64s", name, &bytes, file_sha, &n_ids, ids_sha) != 5) die("%s: malformed line", path);
         char book[4600];
-        snprintf(book, sizeof(book), "%s/corpus/%s", gpt2cl_data_dir(), name);
+        snprintf(book, sizeof(book), "%s/corpus/%s", data_dir(), name);
         if (!file_exists(book)) {
             check(0, "corpus file %s is missing: run scripts/setup.sh (scripts/make_corpus.sh)", book);
             continue;
@@ -339,11 +347,12 @@ static void write_encoder_pair(const Tokenizer *t, const char *dir) {
 static void test_encoder_json(Tokenizer *gpt2) {
     char dir[4300];
     snprintf(dir, sizeof(dir), "%s/encoder", tmp_dir);
-    make_dirs(dir);
+    MUST(make_dirs(dir));
     write_encoder_pair(gpt2, dir);
     char path[4400];
     snprintf(path, sizeof(path), "%s/encoder.json", dir);
-    Tokenizer *ej = tokenizer_load(path);
+    Tokenizer *ej;
+    MUST(tokenizer_load(path, &ej));
     check(tokenizer_vocab_size(ej) == 50257 && tokenizer_eot(ej) == 50256, "encoder.json: vocab %d eot %d",
           tokenizer_vocab_size(ej), tokenizer_eot(ej));
     int same_decode = 1;
@@ -366,7 +375,7 @@ static void test_encoder_json(Tokenizer *gpt2) {
         free_cases(&cs);
     }
     char book[4600];
-    snprintf(book, sizeof(book), "%s/corpus/tom_sawyer.txt", gpt2cl_data_dir());
+    snprintf(book, sizeof(book), "%s/corpus/tom_sawyer.txt", data_dir());
     if (file_exists(book)) {
         size_t len;
         char *data = read_file(book, &len);
@@ -455,10 +464,10 @@ static void test_prepare(Tokenizer *gpt2) {
     snprintf(in, sizeof(in), "%s/in", tmp_dir);
     snprintf(out1, sizeof(out1), "%s/out1", tmp_dir);
     snprintf(out2, sizeof(out2), "%s/out2", tmp_dir);
-    make_dirs(in);
+    MUST(make_dirs(in));
     char sub[4400];
     snprintf(sub, sizeof(sub), "%s/a", in);
-    make_dirs(sub);
+    MUST(make_dirs(sub));
 
     // Documents in the order prepare must see them: a/x.txt, b.txt, c.jsonl (2), d.txt.
     const char *doc_x = "Invalid UTF-8 \xff\xfe here, then caf\xc3\xa9.\n";
@@ -472,7 +481,7 @@ static void test_prepare(Tokenizer *gpt2) {
     write_bytes(in, "c.jsonl", jsonl, strlen(jsonl));
     write_bytes(in, ".hidden.txt", "ignored", 7);
     char book[4600];
-    snprintf(book, sizeof(book), "%s/corpus/tom_sawyer.txt", gpt2cl_data_dir());
+    snprintf(book, sizeof(book), "%s/corpus/tom_sawyer.txt", data_dir());
     size_t book_len = 0;
     char *doc_d = file_exists(book) ? read_file(book, &book_len) : strdup_check("fallback document\n");
     if (!book_len) book_len = strlen(doc_d);
@@ -536,7 +545,7 @@ static void test_prepare(Tokenizer *gpt2) {
     // Bad input: one-line error and non-zero exit.
     char bad[4400];
     snprintf(bad, sizeof(bad), "%s/bad", tmp_dir);
-    make_dirs(bad);
+    MUST(make_dirs(bad));
     write_bytes(bad, "bad.jsonl", "{\"text\": \"ok\"}\n{\"text\": \n", 26);
     snprintf(args, sizeof(args), "--out '%s/o' '%s/bad.jsonl'", bad, bad);
     check(run_prepare(args) != 0 && stderr_has("gpt2cl: error:") && stderr_has("bad.jsonl:2"), "malformed JSONL line not reported");
@@ -571,14 +580,15 @@ int main(void) {
     if (!mkdtemp(tmp_dir)) die("cannot create a temporary folder: %s", strerror(errno));
 
     char vocab[4300];
-    snprintf(vocab, sizeof(vocab), "%s/gpt2.tiktoken", gpt2cl_data_dir());
+    snprintf(vocab, sizeof(vocab), "%s/gpt2.tiktoken", data_dir());
     if (!file_exists(vocab)) {
         printf("FAIL: GPT-2 vocabulary missing at %s: run scripts/setup.sh (scripts/fetch_vocab.sh) first\n", vocab);
         printf("0 passed, 1 failed\n");
         return 1;
     }
-    Tokenizer *gpt2 = tokenizer_load("gpt2");
-    Tokenizer *byte = tokenizer_load("byte");
+    Tokenizer *gpt2, *byte;
+    MUST(tokenizer_load("gpt2", &gpt2));
+    MUST(tokenizer_load("byte", &byte));
     check(tokenizer_vocab_size(gpt2) == 50257 && tokenizer_eot(gpt2) == 50256, "gpt2: vocab %d eot %d",
           tokenizer_vocab_size(gpt2), tokenizer_eot(gpt2));
     check(tokenizer_vocab_size(byte) == 257 && tokenizer_eot(byte) == 256, "byte: vocab %d eot %d",

@@ -96,7 +96,7 @@ static void test_corrupt(void) {
     tune_db_path(&d, path, sizeof path);
     const char *junk[] = {"{\"format\": 1, \"key\": ", "[1, 2, 3]", "", "{\"format\": 99}"};
     for (size_t i = 0; i < sizeof junk / sizeof junk[0]; i++) {
-        write_file_atomic(path, junk[i], strlen(junk[i]));
+        MUST(write_file_atomic(path, junk[i], strlen(junk[i])));
         capture_begin();
         TuneDb db;
         int ok = tune_db_load(&db, &d);

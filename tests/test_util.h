@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "must.h"
 #include "runtime/cl_device.h"
 
 static int test_failures = 0;

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "cli/commands.h"
+#include "cli/or_die.h"
 #include "runtime/tune_apply.h"
 #include "train/trainer.h"
 #include "tune/gemm_bench.h"
@@ -43,7 +44,7 @@ static void our_gemm_times(const Device *dev, const Tuned *tuned, const GemmShap
     Tuned routes = *tuned;
     routes.kp = kernel_params_default(dev);  // only the GEMMs run: the kernel program as with no tuning
     Ops ops;
-    if (ops_init(&ops, dev, &routes)) die("%s", status_message());
+    or_die(ops_init(&ops, dev, &routes));
     GemmKernels defaults;
     GemmParams p = gemm_params_default();
     gemm_kernels_build(&defaults, dev, &p);
@@ -74,15 +75,15 @@ int main(int argc, char **argv) {
         else die("usage: bench_gemm_blas --config FILE.ini [--seconds S] [key=value ...]");
     }
     if (!config_path) die("bench_gemm_blas needs --config FILE.ini");
-    check_status(config_load(&cfg, config_path));
-    for (; i < argc; i++) check_status(config_override(&cfg, argv[i], KEYS_RUN));
+    or_die(config_load(&cfg, config_path));
+    for (; i < argc; i++) or_die(config_override(&cfg, argv[i], KEYS_RUN));
     config_synthetic_data(&cfg);
     cfg.grad_accum = 1;
-    check_status(config_validate(&cfg));
+    or_die(config_validate(&cfg));
 
     // The shapes of one step, recorded with nothing enqueued.
     Trainer t;
-    trainer_open_ex(&t, &cfg, 0, TUNE_GENERIC);
+    or_die(trainer_open_ex(&t, &cfg, 0, TUNE_GENERIC));
     GemmShape shapes[GEMM_LOG_MAX];
     int n = trainer_gemm_shapes(&t, shapes);
     trainer_close(&t);

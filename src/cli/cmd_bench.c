@@ -5,6 +5,7 @@
 
 #include "cli/commands.h"
 #include "cli/options.h"
+#include "cli/or_die.h"
 #include "model/forward.h"
 #include "runtime/tune_apply.h"
 #include "train/trainer.h"
@@ -57,15 +58,15 @@ typedef struct {
 static void bench_run(const Config *cfg, int warmup, int steps, int profiling, TuneLevel tuning, int gemm_table,
                       BenchResult *r) {
     Trainer t;
-    trainer_open_ex(&t, cfg, profiling, tuning);
+    or_die(trainer_open_ex(&t, cfg, profiling, tuning));
     DataLoader data;
     dataloader_init_synthetic(&data, cfg->batch_size, cfg->seq_len, t.model_config.vocab_size, (uint64_t)cfg->seed);
     float loss, norm, lr = (float)cfg->lr;
     if (gemm_table) r->nshapes = trainer_gemm_shapes(&t, r->shapes);
-    for (int s = 1; s <= warmup; s++) trainer_step(&t, &data, s, lr, &loss, &norm);
+    for (int s = 1; s <= warmup; s++) or_die(trainer_step(&t, &data, s, lr, &loss, &norm));
     ops_profile_reset(&t.ops);  // only the timed steps count
     double t0 = now_seconds();
-    for (int s = 1; s <= steps; s++) trainer_step(&t, &data, warmup + s, lr, &loss, &norm);
+    for (int s = 1; s <= steps; s++) or_die(trainer_step(&t, &data, warmup + s, lr, &loss, &norm));
     double dt = (now_seconds() - t0) / steps;
     double tokens = (double)cfg->batch_size * cfg->seq_len * cfg->grad_accum;
     double flops = gpt2_flops_per_token(&t.model_config, cfg->seq_len) * tokens;
@@ -107,11 +108,11 @@ int cmd_bench(int argc, char **argv) {
     if (steps < 1) die("--steps must be at least 1");
     Config cfg;
     config_defaults(&cfg);
-    check_status(config_load(&cfg, args.config));
-    for (; i < argc; i++) check_status(config_override(&cfg, argv[i], KEYS_RUN));
-    if (args.device) check_status(config_set(&cfg, "device", args.device));
+    or_die(config_load(&cfg, args.config));
+    for (; i < argc; i++) or_die(config_override(&cfg, argv[i], KEYS_RUN));
+    if (args.device) or_die(config_set(&cfg, "device", args.device));
     config_synthetic_data(&cfg);
-    check_status(config_validate(&cfg));
+    or_die(config_validate(&cfg));
 
     // With a tuning database, the same run is timed with the device-class defaults, then tuned,
     // in one process (CLBlast's overrides cannot be undone, so the defaults go first).

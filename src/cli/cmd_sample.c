@@ -8,7 +8,9 @@
 
 #include "cli/commands.h"
 #include "cli/options.h"
+#include "cli/or_die.h"
 #include "model/generate.h"
+#include "model/weights_file.h"
 #include "model/workspace.h"
 #include "runtime/tune_apply.h"
 #include "text/tokenizer.h"
@@ -55,9 +57,9 @@ int cmd_sample(int argc, char **argv) {
             usage(stdout);
             return 0;
         }
-        if (i < argc) check_status(config_override(&cfg, argv[i], KEYS_SAMPLE));
+        if (i < argc) or_die(config_override(&cfg, argv[i], KEYS_SAMPLE));
     }
-    if (args.device) check_status(config_override_key(&cfg, "device", args.device, KEYS_SAMPLE));
+    if (args.device) or_die(config_override_key(&cfg, "device", args.device, KEYS_SAMPLE));
     const char *checkpoint = args.checkpoint, *prompt = args.prompt, *tokenizer_spec = cfg.tokenizer,
                *device = cfg.device;
     SamplerParams sp = {.temperature = (float)cfg.temperature, .top_k = cfg.top_k, .top_p = (float)cfg.top_p};
@@ -76,8 +78,9 @@ int cmd_sample(int argc, char **argv) {
         snprintf(path, sizeof path, "%s", checkpoint);
     }
     GPT2Config mc;
-    checkpoint_read_config(path, &mc);
-    Tokenizer *tok = tokenizer_load_for_model(tokenizer_spec, mc.vocab_size);
+    or_die(checkpoint_read_config(path, &mc));
+    Tokenizer *tok;
+    or_die(tokenizer_load_for_model(tokenizer_spec, mc.vocab_size, &tok));
     TokenIds ids = {0};
     if (*prompt) tokenizer_encode(tok, prompt, strlen(prompt), &ids);
     else token_ids_push(&ids, tokenizer_eot(tok));
@@ -92,13 +95,13 @@ int cmd_sample(int argc, char **argv) {
     tuned_load(&tuned, &dev, TUNE_DATABASE, info);
     if (!verbose) fclose(info);
     Ops ops;
-    if (ops_init(&ops, &dev, &tuned)) die("%s", status_message());
+    or_die(ops_init(&ops, &dev, &tuned));
     GPT2 m;
     gpt2_create(&m, &mc, &dev);
     int ctx = (int)ids.len + max_new;
     Workspace ws;
     workspace_create(&ws, &m, 1, ctx < mc.max_seq_len ? (ctx < 1 ? 1 : ctx) : mc.max_seq_len, WS_FORWARD);
-    gpt2_load_checkpoint(&m, path);
+    or_die(gpt2_load_checkpoint(&m, path));
     Rng rng;
     rng_seed(&rng, (uint64_t)seed);
     if (*prompt) fputs(prompt, stdout);

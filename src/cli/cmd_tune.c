@@ -8,6 +8,7 @@
 
 #include "cli/commands.h"
 #include "cli/options.h"
+#include "cli/or_die.h"
 #include "runtime/tune_apply.h"
 #include "train/trainer.h"
 #include "tune/tuner.h"
@@ -66,15 +67,15 @@ int cmd_tune(int argc, char **argv) {
     double budget = args.budget < 0 ? (quick ? 60 : 120) : args.budget;
     Config cfg;
     config_defaults(&cfg);
-    check_status(config_load(&cfg, args.config));
-    for (; i < argc; i++) check_status(config_override(&cfg, argv[i], KEYS_RUN));
+    or_die(config_load(&cfg, args.config));
+    for (; i < argc; i++) or_die(config_override(&cfg, argv[i], KEYS_RUN));
     config_synthetic_data(&cfg);
     cfg.grad_accum = 1;  // one micro-batch issues every shape
-    check_status(config_validate(&cfg));
+    or_die(config_validate(&cfg));
 
     // The shapes, from one step of the real model code with nothing enqueued.
     Trainer t;
-    trainer_open_ex(&t, &cfg, 0, TUNE_GENERIC);
+    or_die(trainer_open_ex(&t, &cfg, 0, TUNE_GENERIC));
     GemmShape *shapes = mallocCheck(GEMM_LOG_MAX * sizeof *shapes);
     int nshapes = trainer_gemm_shapes(&t, shapes);
     TuneModelShape model = {.B = cfg.batch_size, .T = cfg.seq_len, .C = t.model_config.channels,

@@ -9,9 +9,6 @@
 #include "util/rng.h"
 #include "util/util.h"
 
-#define CHECKPOINT_MAGIC 20240326
-#define CHECKPOINT_VERSION_FP32 3
-
 const char *const param_tensor_names[NUM_PARAM_TENSORS] = {
     "wte", "wpe", "ln1w", "ln1b", "qkvw", "qkvb", "attprojw", "attprojb",
     "ln2w", "ln2b", "fcw", "fcb", "fcprojw", "fcprojb", "lnfw", "lnfb"};
@@ -166,84 +163,4 @@ void gpt2_init_random(GPT2 *m, uint64_t seed) {
     }
     gpt2_upload(m, m->params.parent, host);
     free(host);
-}
-
-// ---- llm.c checkpoints ----
-int checkpoint_header_parse(const int32_t h[256], long long file_size, GPT2Config *c, char *err, size_t n) {
-    if (h[0] != CHECKPOINT_MAGIC) {
-        snprintf(err, n, "is not an llm.c checkpoint: magic %d, expected %d", h[0], CHECKPOINT_MAGIC);
-        return 0;
-    }
-    if (h[1] != CHECKPOINT_VERSION_FP32) {
-        snprintf(err, n, "has version %d; gpt2cl reads fp32 checkpoints (version %d)%s", h[1], CHECKPOINT_VERSION_FP32,
-                 h[1] == 5 ? " (version 5 is llm.c's bf16 format)" : "");
-        return 0;
-    }
-    *c = (GPT2Config){.max_seq_len = h[2], .vocab_size = h[3], .num_layers = h[4], .num_heads = h[5],
-                      .channels = h[6], .padded_vocab_size = h[7]};
-    if (c->padded_vocab_size <= 0 || c->num_layers <= 0 || c->num_heads <= 0 || c->channels <= 0 ||
-        c->max_seq_len <= 0 || c->vocab_size <= 0 || c->vocab_size > c->padded_vocab_size ||
-        c->channels % c->num_heads != 0 || c->channels > 1 << 16 || c->num_layers > 1 << 12 ||
-        c->max_seq_len > 1 << 20 || c->padded_vocab_size > 1 << 24) {
-        snprintf(err, n, "has an invalid header: block_size=%d vocab=%d n_layer=%d n_head=%d n_embd=%d padded_vocab=%d",
-                 c->max_seq_len, c->vocab_size, c->num_layers, c->num_heads, c->channels, c->padded_vocab_size);
-        return 0;
-    }
-    double expected = 1024.0 + 4.0 * (double)gpt2_param_count(c);
-    if ((double)file_size != expected) {
-        snprintf(err, n,
-                 "is %lld bytes but its header (n_layer=%d n_embd=%d padded_vocab=%d) implies %.0f bytes: "
-                 "truncated or not an fp32 llm.c checkpoint",
-                 file_size, c->num_layers, c->channels, c->padded_vocab_size, expected);
-        return 0;
-    }
-    return 1;
-}
-
-static FILE *open_checkpoint(const char *path, GPT2Config *c) {
-    FILE *f = open_user_file(path, "checkpoint");
-    int32_t h[256];
-    if (fread(h, sizeof(int32_t), 256, f) != 256) die("checkpoint '%s' is too short to hold its 1024-byte header", path);
-    char err[300];
-    if (!checkpoint_header_parse(h, file_size(f), c, err, sizeof err)) die("checkpoint '%s' %s", path, err);
-    return f;  // positioned at the parameters, right after the header
-}
-
-void checkpoint_read_config(const char *path, GPT2Config *config) { fclose(open_checkpoint(path, config)); }
-
-void gpt2_load_checkpoint(GPT2 *m, const char *path) {
-    GPT2Config c;
-    FILE *f = open_checkpoint(path, &c);
-    const GPT2Config *mc = &m->config;
-    if (c.max_seq_len != mc->max_seq_len || c.vocab_size != mc->vocab_size || c.num_layers != mc->num_layers ||
-        c.num_heads != mc->num_heads || c.channels != mc->channels || c.padded_vocab_size != mc->padded_vocab_size)
-        die("checkpoint '%s' has shape block_size=%d vocab=%d n_layer=%d n_head=%d n_embd=%d padded_vocab=%d, the "
-            "model has block_size=%d vocab=%d n_layer=%d n_head=%d n_embd=%d padded_vocab=%d",
-            path, c.max_seq_len, c.vocab_size, c.num_layers, c.num_heads, c.channels, c.padded_vocab_size,
-            mc->max_seq_len, mc->vocab_size, mc->num_layers, mc->num_heads, mc->channels, mc->padded_vocab_size);
-    float *host = mallocCheck(m->num_parameters * sizeof(float));
-    freadCheck(host, sizeof(float), m->num_parameters, f, path);
-    fclose(f);
-    for (size_t i = 0; i < m->num_parameters; i++)
-        if (!isfinite(host[i])) die("checkpoint '%s' holds a non-finite parameter (NaN or Inf) at index %zu", path, i);
-    gpt2_upload(m, m->params.parent, host);
-    free(host);
-}
-
-void gpt2_save_checkpoint(GPT2 *m, const char *path) {
-    size_t bytes = 1024 + m->num_parameters * sizeof(float);
-    char *buf = callocCheck(bytes, 1);
-    int32_t *h = (int32_t *)buf;
-    const GPT2Config *c = &m->config;
-    h[0] = CHECKPOINT_MAGIC;
-    h[1] = CHECKPOINT_VERSION_FP32;
-    h[2] = c->max_seq_len;
-    h[3] = c->vocab_size;
-    h[4] = c->num_layers;
-    h[5] = c->num_heads;
-    h[6] = c->channels;
-    h[7] = c->padded_vocab_size;
-    gpt2_download(m, m->params.parent, (float *)(buf + 1024));
-    write_file_atomic(path, buf, bytes);
-    free(buf);
 }

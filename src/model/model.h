@@ -75,13 +75,4 @@ void gpt2_init_random(GPT2 *m, uint64_t seed);
 void gpt2_upload(GPT2 *m, cl_mem parent, const float *host);
 void gpt2_download(GPT2 *m, cl_mem parent, float *host);
 
-// llm.c fp32 checkpoints: int32 header[256] (magic 20240326, version 3, maxT, V, L, NH, C, Vp) + params.
-// Reads only the header (dies with a clear message on a bad file).
-void checkpoint_read_config(const char *path, GPT2Config *config);
-// Checks a checkpoint's header against its file's size and fills c. Returns 1,
-// or 0 with the reason in err, worded to follow "checkpoint 'PATH' ".
-int checkpoint_header_parse(const int32_t h[256], long long file_size, GPT2Config *c, char *err, size_t n);
-void gpt2_load_checkpoint(GPT2 *m, const char *path);
-void gpt2_save_checkpoint(GPT2 *m, const char *path);  // atomic: temporary file + rename
-
 size_t gpt2_param_count(const GPT2Config *c);

@@ -107,8 +107,7 @@ void tune_db_save(const TuneDb *db) {
     if (db->not_a_file) die("cannot write the tuning database '%s': something other than a file is there", db->path);
     char *text = cJSON_Print(db->root);
     if (!text) die("out of memory writing the tuning database");
-    make_dirs(gpt2cl_cache_dir());
-    write_file_atomic(db->path, text, strlen(text));
+    if (make_dirs(gpt2cl_cache_dir()) || write_file_atomic(db->path, text, strlen(text))) die("%s", status_message());
     cJSON_free(text);
 }
 

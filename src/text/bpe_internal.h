@@ -33,12 +33,13 @@ struct Tokenizer {
 };
 
 // Fills n_ranks, ranks and byte_rank from a .tiktoken file or an encoder.json
-// (+ vocab.bpe beside it); sets eot. Dies on malformed input.
-void bpe_load_tiktoken(Tokenizer *t, const char *path);
+// (+ vocab.bpe beside it); sets eot. Fails on malformed input (t->ranks may
+// then hold entries: tokenizer_free frees them).
+Status bpe_load_tiktoken(Tokenizer *t, const char *path);
 // The same from the text of a .tiktoken file (name for messages): returns 1, or 0
 // with the reason in err (and nothing left allocated).
 int bpe_parse_tiktoken(Tokenizer *t, const char *text, size_t len, const char *name, char *err, size_t errn);
-void bpe_load_encoder_json(Tokenizer *t, const char *path);
+Status bpe_load_encoder_json(Tokenizer *t, const char *path);
 
 // Byte-pair merge of one pre-token (len >= 2) whose bytes are not a token
 // themselves; appends the resulting ids.

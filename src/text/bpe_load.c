@@ -101,13 +101,14 @@ int bpe_parse_tiktoken(Tokenizer *t, const char *text, size_t len, const char *n
     return 1;
 }
 
-void bpe_load_tiktoken(Tokenizer *t, const char *path) {
+Status bpe_load_tiktoken(Tokenizer *t, const char *path) {
     size_t len;
-    char *text = read_user_file(path, "tokenizer file", &len);
+    char *text;
+    TRY(read_user_file(path, "tokenizer file", &text, &len));
     char err[600];
     int ok = bpe_parse_tiktoken(t, text, len, path, err, sizeof err);
     free(text);
-    if (!ok) die("%s", err);
+    return ok ? STATUS_OK : fail(STATUS_INPUT, "%s", err);
 }
 
 // GPT-2's bytes_to_unicode(): printable Latin-1 bytes stand for themselves,
@@ -144,51 +145,86 @@ static long token_to_bytes(const char *s, unsigned char *out) {
     return n;
 }
 
-void bpe_load_encoder_json(Tokenizer *t, const char *path) {
-    size_t len;
-    char *text = read_user_file(path, "tokenizer file", &len);
-    cJSON *root = cJSON_ParseWithLength(text, len);
-    if (!root || !cJSON_IsObject(root)) die("%s: not a JSON object (expected GPT-2's encoder.json)", path);
-    free(text);
-    bpe_map_init(&t->ranks, 65536);
+// The ranks of one encoder.json entry (a token string and its id) into t.
+static Status put_encoder_entry(Tokenizer *t, const cJSON *it, const char *path, long *max_rank) {
     unsigned char buf[1024];
+    if (!cJSON_IsNumber(it) || it->valuedouble < 0 || it->valuedouble >= (1 << 30))
+        return fail(STATUS_INPUT, "%s: value of \"%s\" is not a token id", path, it->string);
+    int id = it->valueint;
+    if (strcmp(it->string, "<|endoftext|>") == 0) {
+        t->eot = id;
+        return STATUS_OK;
+    }
+    if (strlen(it->string) >= sizeof(buf))
+        return fail(STATUS_INPUT, "%s: token \"%.40s...\" is too long", path, it->string);
+    long n = token_to_bytes(it->string, buf);
+    if (n <= 0) return fail(STATUS_INPUT, "%s: token \"%s\" is not in GPT-2's byte-level alphabet", path, it->string);
+    if (!bpe_map_put(&t->ranks, buf, (size_t)n, (uint32_t)id))
+        return fail(STATUS_INPUT, "%s: duplicate token \"%s\"", path, it->string);
+    if (id > *max_rank) *max_rank = id;
+    return STATUS_OK;
+}
+
+// The ranks of encoder.json (a JSON object: token string -> id) into t.
+static Status read_encoder_json(Tokenizer *t, const char *path) {
+    size_t len;
+    char *text;
+    TRY(read_user_file(path, "tokenizer file", &text, &len));
+    cJSON *root = cJSON_ParseWithLength(text, len);
+    free(text);
+    Status s = STATUS_OK;
+    if (!root || !cJSON_IsObject(root))
+        s = fail(STATUS_INPUT, "%s: not a JSON object (expected GPT-2's encoder.json)", path);
+    bpe_map_init(&t->ranks, 65536);
     long max_rank = -1;
     t->eot = -1;
-    for (cJSON *it = root->child; it; it = it->next) {
-        if (!cJSON_IsNumber(it) || it->valuedouble < 0 || it->valuedouble >= (1 << 30))
-            die("%s: value of \"%s\" is not a token id", path, it->string);
-        int id = it->valueint;
-        if (strcmp(it->string, "<|endoftext|>") == 0) {
-            t->eot = id;
-            continue;
-        }
-        if (strlen(it->string) >= sizeof(buf)) die("%s: token \"%.40s...\" is too long", path, it->string);
-        long n = token_to_bytes(it->string, buf);
-        if (n <= 0) die("%s: token \"%s\" is not in GPT-2's byte-level alphabet", path, it->string);
-        if (!bpe_map_put(&t->ranks, buf, (size_t)n, (uint32_t)id)) die("%s: duplicate token \"%s\"", path, it->string);
-        if (id > max_rank) max_rank = id;
-    }
+    for (cJSON *it = root ? root->child : NULL; it && !s; it = it->next) s = put_encoder_entry(t, it, path, &max_rank);
     cJSON_Delete(root);
+    if (s) return s;
     if ((long)t->ranks.count != max_rank + 1 || repeated_rank(&t->ranks) >= 0)
-        die("%s: ids are not 0..N-1 without gaps or repeats (%zu tokens, max id %ld)", path, t->ranks.count, max_rank);
+        return fail(STATUS_INPUT, "%s: ids are not 0..N-1 without gaps or repeats (%zu tokens, max id %ld)", path,
+                    t->ranks.count, max_rank);
     t->n_ranks = (int)t->ranks.count;
     if (t->eot < 0) t->eot = t->n_ranks;
-    if (t->eot != t->n_ranks) die("%s: <|endoftext|> has id %d, expected %d", path, t->eot, t->n_ranks);
+    if (t->eot != t->n_ranks)
+        return fail(STATUS_INPUT, "%s: <|endoftext|> has id %d, expected %d", path, t->eot, t->n_ranks);
+    return STATUS_OK;
+}
 
-    // vocab.bpe lists the merges in priority order. As tiktoken does, check
-    // that merge i produces the token with id 256 + i: then ranking pairs by
-    // the encoder id (what the merge loop does) is the same as ranking by merge.
-    size_t dlen = strlen(path);
-    const char *slash = strrchr(path, '/');
-    size_t dir_len = slash ? (size_t)(slash - path + 1) : 0;
-    char *bpe_path = mallocCheck(dlen + 16);
-    memcpy(bpe_path, path, dir_len);
-    strcpy(bpe_path + dir_len, "vocab.bpe");
-    if (!file_exists(bpe_path)) die("%s not found: an encoder.json needs its vocab.bpe beside it", bpe_path);
-    char *merges = read_user_file(bpe_path, "tokenizer file", &len);
+// Checks one line of vocab.bpe ("A B", NUL-terminated, line_no from 1): the merge of A and B is token 256 + merge_no.
+static Status check_merge(const Tokenizer *t, char *line, const char *bpe_path, size_t line_no, long merge_no,
+                          const char *path) {
+    unsigned char buf[1024];
+    char *sp = strchr(line, ' ');
+    if (!sp || strchr(sp + 1, ' '))
+        return fail(STATUS_INPUT, "%s:%zu: expected two tokens separated by one space", bpe_path, line_no);
+    *sp = '\0';
+    if (strlen(line) + strlen(sp + 1) >= sizeof(buf))
+        return fail(STATUS_INPUT, "%s:%zu: merge too long", bpe_path, line_no);
+    long a = token_to_bytes(line, buf);
+    long b = a > 0 ? token_to_bytes(sp + 1, buf + a) : -1;
+    uint32_t id;
+    if (a <= 0 || b <= 0)
+        return fail(STATUS_INPUT, "%s:%zu: token not in GPT-2's byte-level alphabet", bpe_path, line_no);
+    if (!bpe_map_get(&t->ranks, buf, (size_t)(a + b), &id) || (long)id != 256 + merge_no)
+        return fail(STATUS_INPUT, "%s:%zu: merge %ld does not match %s (vocab.bpe and encoder.json disagree)", bpe_path,
+                    line_no, merge_no, path);
+    return STATUS_OK;
+}
+
+// vocab.bpe lists the merges in priority order. As tiktoken does, check
+// that merge i produces the token with id 256 + i: then ranking pairs by
+// the encoder id (what the merge loop does) is the same as ranking by merge.
+static Status check_vocab_bpe(const Tokenizer *t, const char *path, const char *bpe_path) {
+    if (!file_exists(bpe_path))
+        return fail(STATUS_INPUT, "%s not found: an encoder.json needs its vocab.bpe beside it", bpe_path);
+    size_t len;
+    char *merges;
+    TRY(read_user_file(bpe_path, "tokenizer file", &merges, &len));
+    Status s = STATUS_OK;
     long merge_no = 0;
     size_t line_no = 0;
-    for (char *p = merges, *end = merges + len; p < end; line_no++) {
+    for (char *p = merges, *end = merges + len; p < end && !s; line_no++) {
         char *nl = memchr(p, '\n', (size_t)(end - p));
         char *line_end = nl ? nl : end;
         if (line_end > p && line_end[-1] == '\r') line_end[-1] = '\0';
@@ -196,21 +232,23 @@ void bpe_load_encoder_json(Tokenizer *t, const char *path) {
         char *line = p;
         p = line_end + 1;
         if (line[0] == '\0' || (line_no == 0 && strncmp(line, "#version", 8) == 0)) continue;
-        char *sp = strchr(line, ' ');
-        if (!sp || strchr(sp + 1, ' ')) die("%s:%zu: expected two tokens separated by one space", bpe_path, line_no + 1);
-        *sp = '\0';
-        if (strlen(line) + strlen(sp + 1) >= sizeof(buf)) die("%s:%zu: merge too long", bpe_path, line_no + 1);
-        long a = token_to_bytes(line, buf);
-        long b = a > 0 ? token_to_bytes(sp + 1, buf + a) : -1;
-        uint32_t id;
-        if (a <= 0 || b <= 0) die("%s:%zu: token not in GPT-2's byte-level alphabet", bpe_path, line_no + 1);
-        if (!bpe_map_get(&t->ranks, buf, (size_t)(a + b), &id) || (long)id != 256 + merge_no)
-            die("%s:%zu: merge %ld does not match %s (vocab.bpe and encoder.json disagree)", bpe_path, line_no + 1,
-                merge_no, path);
+        s = check_merge(t, line, bpe_path, line_no + 1, merge_no, path);
         merge_no++;
     }
     free(merges);
+    if (!s && 256 + merge_no != t->n_ranks)
+        s = fail(STATUS_INPUT, "%s: %ld merges for %d tokens (expected %d merges)", path, merge_no, t->n_ranks,
+                 t->n_ranks - 256);
+    return s;
+}
+
+Status bpe_load_encoder_json(Tokenizer *t, const char *path) {
+    TRY(read_encoder_json(t, path));
+    size_t dir_len = strrchr(path, '/') ? (size_t)(strrchr(path, '/') - path + 1) : 0;
+    char *bpe_path = mallocCheck(dir_len + 16);
+    memcpy(bpe_path, path, dir_len);
+    strcpy(bpe_path + dir_len, "vocab.bpe");
+    Status s = check_vocab_bpe(t, path, bpe_path);
     free(bpe_path);
-    if (256 + merge_no != t->n_ranks)
-        die("%s: %ld merges for %d tokens (expected %d merges)", path, merge_no, t->n_ranks, t->n_ranks - 256);
+    return s;
 }

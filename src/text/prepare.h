@@ -1,6 +1,21 @@
-// `gpt2cl prepare`: tokenizes text files, folders of them or JSONL into
-// llm.c-format uint16 token shards (train_NNNNNN.bin / val_NNNNNN.bin).
+// Tokenizes text files, folders of them or JSONL into llm.c-format uint16
+// token shards (train_NNNNNN.bin / val_NNNNNN.bin): `gpt2cl prepare`.
 #pragma once
+#include <stdint.h>
 
-// argv[0] is "prepare". Returns the process exit status; dies on errors.
-int cmd_prepare(int argc, char **argv);
+#include "util/status.h"
+
+typedef struct {
+    const char *tokenizer;  // a tokenizer spec (text/tokenizer.h)
+    const char *out;        // the output folder; NULL: DATA/tokens/<tokenizer's name>
+    double val_frac;        // fraction of tokens for validation, 0 <= F < 1
+    uint64_t split_block;   // split granularity in tokens
+    uint64_t shard_tokens;  // most tokens per shard file
+    int force;              // replace shards already in out (else refuse)
+    const char **inputs;    // files, folders or .jsonl files; none: DATA/corpus
+    int n_inputs;
+} PrepareOptions;
+
+// Writes the shards of o's inputs to o->out, all or nothing, and prints a
+// summary line (progress on a terminal's stderr).
+Status prepare_run(const PrepareOptions *o);

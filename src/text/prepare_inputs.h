@@ -3,6 +3,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "util/status.h"
+
 typedef struct {
     char **paths;
     size_t n, cap;
@@ -11,6 +13,6 @@ typedef struct {
 
 // A file is added as is; a folder adds every regular file below it (hidden
 // names skipped), recursively, each folder's entries in byte order, so the
-// order never depends on the file system. Dies on unreadable paths.
-void inputs_add(InputList *l, const char *path);
+// order never depends on the file system. Fails on unreadable paths.
+Status inputs_add(InputList *l, const char *path);
 void inputs_free(InputList *l);

@@ -3,6 +3,7 @@
 // only once every input was tokenized; a failure (or a kill) leaves the old
 // shards untouched and no new ones in the target.
 #pragma once
+#include "util/status.h"
 
 typedef struct {
     char *target;     // the --out folder
@@ -14,11 +15,13 @@ typedef struct {
 
 // Checks the target (a folder or nothing; existing shards only with force),
 // removes stale staging folders of dead processes and creates the stage.
-// Until prepare_output_commit, the stage is removed when the process exits.
-void prepare_output_open(PrepareOutput *o, const char *target, int force);
+// Until prepare_output_commit, the stage is removed by prepare_output_free or
+// when the process exits. On failure, o is still freed with prepare_output_free.
+Status prepare_output_open(PrepareOutput *o, const char *target, int force);
 // Puts the staged shards in place of the target's: by swapping the folders in
 // one step (renameat2 RENAME_EXCHANGE; else two renames, never a mix), or,
 // when the target holds other files than shards or is a mount point (the
 // stage then being inside it), by moving each shard in.
-void prepare_output_commit(PrepareOutput *o);
+Status prepare_output_commit(PrepareOutput *o);
+// Frees o; removes the stage if it was not committed.
 void prepare_output_free(PrepareOutput *o);

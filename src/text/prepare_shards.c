@@ -24,23 +24,25 @@ void shard_writer_init(ShardWriter *w, const char *dir, const char *prefix, size
     w->max_tokens = max_tokens;
 }
 
-static void flush(ShardWriter *w) {
-    if (w->n == 0) return;
-    if (w->shards > 999999) die("more than 1000000 %s shards: raise --shard-tokens", w->prefix);
+static Status flush(ShardWriter *w) {
+    if (w->n == 0) return STATUS_OK;
+    if (w->shards > 999999) return fail(STATUS_INPUT, "more than 1000000 %s shards: raise --shard-tokens", w->prefix);
     memset(w->buf, 0, SHARD_HEADER_INTS * 4);
     put_le32(w->buf, SHARD_MAGIC);
     put_le32(w->buf + 4, SHARD_VERSION);
     put_le32(w->buf + 8, (uint32_t)w->n);
     char *path = shard_path(w->dir, w->prefix, w->shards);
-    write_file_atomic(path, w->buf, SHARD_HEADER_INTS * 4 + 2 * w->n);
+    Status s = write_file_atomic(path, w->buf, SHARD_HEADER_INTS * 4 + 2 * w->n);
     free(path);
+    if (s) return s;
     w->shards++;
     w->n = 0;
+    return STATUS_OK;
 }
 
-void shard_writer_add(ShardWriter *w, const int32_t *ids, size_t n) {
+Status shard_writer_add(ShardWriter *w, const int32_t *ids, size_t n) {
     while (n > 0) {
-        if (w->n == w->max_tokens) flush(w);
+        if (w->n == w->max_tokens) TRY(flush(w));
         size_t take = w->max_tokens - w->n;
         if (take > n) take = n;
         if (w->n + take > w->cap) {
@@ -56,7 +58,8 @@ void shard_writer_add(ShardWriter *w, const int32_t *ids, size_t n) {
         unsigned char *dst = w->buf + SHARD_HEADER_INTS * 4 + 2 * w->n;
         for (size_t i = 0; i < take; i++) {
             int32_t id = ids[i];
-            if (id < 0 || id > 65535) die("token id %d does not fit the uint16 shard format", (int)id);
+            if (id < 0 || id > 65535)
+                return fail(STATUS_INPUT, "token id %d does not fit the uint16 shard format", (int)id);
             dst[2 * i] = (unsigned char)id;
             dst[2 * i + 1] = (unsigned char)(id >> 8);
         }
@@ -65,10 +68,16 @@ void shard_writer_add(ShardWriter *w, const int32_t *ids, size_t n) {
         ids += take;
         n -= take;
     }
+    return STATUS_OK;
 }
 
-void shard_writer_finish(ShardWriter *w) {
-    flush(w);
+Status shard_writer_finish(ShardWriter *w) {
+    Status s = flush(w);
+    shard_writer_free(w);
+    return s;
+}
+
+void shard_writer_free(ShardWriter *w) {
     free(w->buf);
     free(w->dir);
     w->buf = NULL;
@@ -82,16 +91,17 @@ int split_block_is_val(uint64_t b, uint32_t val_ppm) {
     return ceil_ppm(b + 1, val_ppm) > ceil_ppm(b, val_ppm);
 }
 
-void split_add(Splitter *s, const int32_t *ids, size_t n, ShardWriter *train, ShardWriter *val) {
+Status split_add(Splitter *s, const int32_t *ids, size_t n, ShardWriter *train, ShardWriter *val) {
     while (n > 0) {
         uint64_t b = s->pos / s->block;
         uint64_t left = s->block - s->pos % s->block;
         size_t take = left < n ? (size_t)left : n;
-        shard_writer_add(split_block_is_val(b, s->val_ppm) ? val : train, ids, take);
+        TRY(shard_writer_add(split_block_is_val(b, s->val_ppm) ? val : train, ids, take));
         s->pos += take;
         ids += take;
         n -= take;
     }
+    return STATUS_OK;
 }
 
 int is_shard_name(const char *name) {

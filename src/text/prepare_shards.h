@@ -15,6 +15,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "util/status.h"
+
 #define SHARD_MAGIC 20240520
 #define SHARD_VERSION 1
 #define SHARD_HEADER_INTS 256
@@ -30,9 +32,11 @@ typedef struct {
 } ShardWriter;
 
 void shard_writer_init(ShardWriter *w, const char *dir, const char *prefix, size_t max_tokens);
-void shard_writer_add(ShardWriter *w, const int32_t *ids, size_t n);
+// Buffers ids, writing each shard as it fills; fails on an id above 65535 or a failed write.
+Status shard_writer_add(ShardWriter *w, const int32_t *ids, size_t n);
 // Writes the last partial shard and frees the buffer.
-void shard_writer_finish(ShardWriter *w);
+Status shard_writer_finish(ShardWriter *w);
+void shard_writer_free(ShardWriter *w);  // frees the buffer without writing it
 // Path of shard i (caller frees).
 char *shard_path(const char *dir, const char *prefix, int i);
 
@@ -44,7 +48,7 @@ typedef struct {
 
 int split_block_is_val(uint64_t block_index, uint32_t val_ppm);
 // Routes ids (a continuation of the token stream) to train or val.
-void split_add(Splitter *s, const int32_t *ids, size_t n, ShardWriter *train, ShardWriter *val);
+Status split_add(Splitter *s, const int32_t *ids, size_t n, ShardWriter *train, ShardWriter *val);
 
 // 1 if name is a shard file name (train_NNNNNN.bin or val_NNNNNN.bin).
 int is_shard_name(const char *name);

@@ -163,43 +163,59 @@ static int ends_with(const char *s, const char *suffix) {
     return n >= m && strcmp(s + n - m, suffix) == 0;
 }
 
-Tokenizer *tokenizer_load(const char *spec) {
-    Tokenizer *t = callocCheck(1, sizeof(Tokenizer));
-    if (!spec || !spec[0]) spec = "gpt2";
-    t->name = strdup_check(spec);
-    if (strcmp(spec, "byte") == 0) {
-        t->is_byte = 1;
-        t->n_ranks = 256;
-        t->eot = 256;
-        t->vocab_size = 257;
-        t->tok_bytes = mallocCheck(256);
-        t->tok_off = mallocCheck(257 * sizeof(uint32_t));
-        t->tok_len = mallocCheck(257 * sizeof(uint32_t));
-        for (int b = 0; b < 256; b++) {
-            t->tok_bytes[b] = (unsigned char)b;
-            t->tok_off[b] = (uint32_t)b;
-            t->tok_len[b] = 1;
-        }
-        return t;
+// The byte tokenizer: 256 byte tokens and end-of-text.
+static void load_bytes(Tokenizer *t) {
+    t->n_ranks = 256;
+    t->eot = 256;
+    t->vocab_size = 257;
+    t->tok_bytes = mallocCheck(256);
+    t->tok_off = mallocCheck(257 * sizeof(uint32_t));
+    t->tok_len = mallocCheck(257 * sizeof(uint32_t));
+    for (int b = 0; b < 256; b++) {
+        t->tok_bytes[b] = (unsigned char)b;
+        t->tok_off[b] = (uint32_t)b;
+        t->tok_len[b] = 1;
     }
+}
+
+// A BPE tokenizer from a .tiktoken file or an encoder.json (spec "gpt2": the data folder's GPT-2 ranks).
+static Status load_bpe(Tokenizer *t, const char *spec) {
     char path_buf[4200];
     const char *path = spec;
     if (strcmp(spec, "gpt2") == 0) {
-        snprintf(path_buf, sizeof(path_buf), "%s/gpt2.tiktoken", gpt2cl_data_dir());
+        const char *data;
+        TRY(gpt2cl_data_dir(&data));
+        snprintf(path_buf, sizeof(path_buf), "%s/gpt2.tiktoken", data);
         path = path_buf;
         if (!file_exists(path))
-            die("GPT-2 vocabulary not found at %s: run scripts/setup.sh (or scripts/fetch_vocab.sh) first", path);
+            return fail(STATUS_INPUT,
+                        "GPT-2 vocabulary not found at %s: run scripts/setup.sh (or scripts/fetch_vocab.sh) first",
+                        path);
     } else if (!file_exists(path)) {
-        die("tokenizer '%s' not found: expected gpt2, byte, a .tiktoken file or an encoder.json", spec);
+        return fail(STATUS_INPUT, "tokenizer '%s' not found: expected gpt2, byte, a .tiktoken file or an encoder.json",
+                    spec);
     }
-    if (ends_with(path, ".json")) bpe_load_encoder_json(t, path);
-    else bpe_load_tiktoken(t, path);
+    TRY(ends_with(path, ".json") ? bpe_load_encoder_json(t, path) : bpe_load_tiktoken(t, path));
     if (strcmp(spec, "gpt2") == 0 && t->n_ranks != 50256)
-        die("%s: expected 50256 GPT-2 ranks, found %d (re-run scripts/fetch_vocab.sh)", path, t->n_ranks);
+        return fail(STATUS_INPUT, "%s: expected 50256 GPT-2 ranks, found %d (re-run scripts/fetch_vocab.sh)", path,
+                    t->n_ranks);
     char err[600];
-    if (!check_bytes(t, path, err, sizeof err)) die("%s", err);
+    if (!check_bytes(t, path, err, sizeof err)) return fail(STATUS_INPUT, "%s", err);
     finish_bpe(t);
-    return t;
+    return STATUS_OK;
+}
+
+Status tokenizer_load(const char *spec, Tokenizer **out) {
+    Tokenizer *t = callocCheck(1, sizeof(Tokenizer));
+    if (!spec || !spec[0]) spec = "gpt2";
+    t->name = strdup_check(spec);
+    t->is_byte = strcmp(spec, "byte") == 0;
+    Status s = STATUS_OK;
+    if (t->is_byte) load_bytes(t);
+    else s = load_bpe(t, spec);
+    if (s) tokenizer_free(t);
+    *out = s ? NULL : t;
+    return s;
 }
 
 void tokenizer_free(Tokenizer *t) {
@@ -313,15 +329,20 @@ size_t tokenizer_encode(Tokenizer *t, const void *bytes, size_t len, TokenIds *o
     return invalid;
 }
 
-Tokenizer *tokenizer_load_for_model(const char *spec, int vocab_size) {
+Status tokenizer_load_for_model(const char *spec, int vocab_size, Tokenizer **out) {
     if (!spec || !*spec) {
         if (vocab_size == 257) spec = "byte";
         else if (vocab_size == 50257) spec = "gpt2";
-        else die("cannot tell the tokenizer of a model with vocabulary %d: set tokenizer=gpt2|byte|PATH", vocab_size);
+        else
+            return fail(STATUS_INPUT,
+                        "cannot tell the tokenizer of a model with vocabulary %d: set tokenizer=gpt2|byte|PATH",
+                        vocab_size);
     }
-    Tokenizer *t = tokenizer_load(spec);
-    if (tokenizer_vocab_size(t) > vocab_size)
-        die("tokenizer '%s' has %d tokens but the model's vocabulary has %d", spec, tokenizer_vocab_size(t),
-            vocab_size);
-    return t;
+    TRY(tokenizer_load(spec, out));
+    if (tokenizer_vocab_size(*out) <= vocab_size) return STATUS_OK;
+    Status s = fail(STATUS_INPUT, "tokenizer '%s' has %d tokens but the model's vocabulary has %d", spec,
+                    tokenizer_vocab_size(*out), vocab_size);
+    tokenizer_free(*out);
+    *out = NULL;
+    return s;
 }

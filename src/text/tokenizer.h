@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "util/status.h"
+
 typedef struct Tokenizer Tokenizer;
 
 // Growable array of token ids; zero-initialise before first use.
@@ -24,20 +26,20 @@ void token_ids_push(TokenIds *t, int32_t id);
 void token_ids_reserve(TokenIds *t, size_t n); // room for n more ids
 void token_ids_free(TokenIds *t);
 
-// gpt2cl_data_dir() (util.h) is where the "gpt2" ranks file lives.
+// gpt2cl_data_dir (util.h) is where the "gpt2" ranks file lives.
 
 // spec: "gpt2" (gpt2.tiktoken in the data folder), "byte" (256 byte tokens +
 // end-of-text), a path to a .tiktoken ranks file ("base64-token rank" lines),
 // or a path to an encoder.json with its vocab.bpe in the same folder.
-// Dies with a one-line message on any error (missing or malformed files).
-Tokenizer *tokenizer_load(const char *spec);
+// Fails with a one-line message on any error (missing or malformed files).
+Status tokenizer_load(const char *spec, Tokenizer **t);
 // A tokenizer from the text of a .tiktoken ranks file (name for messages), or
 // NULL with the reason in err: never dies on malformed text.
 Tokenizer *tokenizer_from_tiktoken_text(const char *text, size_t len, const char *name, char *err, size_t n);
 void tokenizer_free(Tokenizer *t);
 // The tokenizer of a model with this vocabulary: spec if given (it must fit
-// the vocabulary), else byte for 257 and gpt2 for 50257; dies otherwise.
-Tokenizer *tokenizer_load_for_model(const char *spec, int vocab_size);
+// the vocabulary), else byte for 257 and gpt2 for 50257; fails otherwise.
+Status tokenizer_load_for_model(const char *spec, int vocab_size, Tokenizer **t);
 
 int tokenizer_vocab_size(const Tokenizer *t); // 50257 for gpt2, 257 for byte
 int tokenizer_eot(const Tokenizer *t);        // 50256 for gpt2, 256 for byte

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "model/weights_file.h"
 #include "util/util.h"
 
 #define STATE_MAGIC 20241124
@@ -57,10 +58,10 @@ void checkpoint_paths(const char *dir, int step, char *model_path, char *state_p
     snprintf(state_path, n, "%s/state_%08d.bin", dir, step);
 }
 
-void checkpoint_save(const char *dir, GPT2 *m, const Optimizer *opt, const RunPosition *pos) {
+Status checkpoint_save(const char *dir, GPT2 *m, const Optimizer *opt, const RunPosition *pos) {
     char model_path[1024], state_path[1024];
     checkpoint_paths(dir, pos->step, model_path, state_path, sizeof model_path);
-    gpt2_save_checkpoint(m, model_path);
+    TRY(gpt2_save_checkpoint(m, model_path));
     size_t n = m->num_parameters, extra = opt->num_rows + SNR_FLOATS,
            bytes = STATE_HEADER_BYTES + ((size_t)opt->kind->num_state * n + extra) * sizeof(float);
     char *buf = callocCheck(bytes, 1);
@@ -78,8 +79,9 @@ void checkpoint_save(const char *dir, GPT2 *m, const Optimizer *opt, const RunPo
     memcpy(buf, &h, sizeof h);  // checksum 0 while it is computed
     h.checksum = state_checksum(CHECKSUM_INIT, buf, bytes);
     memcpy(buf, &h, sizeof h);
-    write_file_atomic(state_path, buf, bytes);
+    Status s = write_file_atomic(state_path, buf, bytes);
     free(buf);
+    return s;
 }
 
 int checkpoint_latest(const char *dir) {
@@ -142,10 +144,11 @@ int state_header_parse(const void *raw, long long file_size, const StateExpect *
     return 1;
 }
 
-// Reads count floats into dst, hashing them; dies if the file ends early.
-static void read_floats(FILE *f, float *dst, size_t count, uint64_t *hash, const char *path) {
-    freadCheck(dst, sizeof(float), count, f, path);
+// Reads count floats into dst, hashing them; fails if the file ends early.
+static Status read_floats(FILE *f, float *dst, size_t count, uint64_t *hash, const char *path) {
+    TRY(fread_exact(dst, sizeof(float), count, f, path));
     *hash = state_checksum(*hash, dst, count * sizeof(float));
+    return STATUS_OK;
 }
 
 // 1 when no value is NaN (and, with finite, none is infinite).
@@ -155,47 +158,68 @@ static int all_numbers(const float *x, size_t n, int finite) {
     return 1;
 }
 
-void checkpoint_load(const char *dir, int step, GPT2 *m, Optimizer *opt, RunPosition *pos) {
-    char model_path[1024], state_path[1024];
-    checkpoint_paths(dir, step, model_path, state_path, sizeof model_path);
-    gpt2_load_checkpoint(m, model_path);
-    FILE *f = open_user_file(state_path, "resume state");
-    char raw[STATE_HEADER_BYTES];
-    if (fread(raw, 1, sizeof raw, f) != sizeof raw) die("resume state '%s' is truncated", state_path);
-    StateExpect want = {.step = step, .num_parameters = m->num_parameters, .optimizer = opt->kind->name,
-                        .num_state = opt->kind->num_state, .num_rows = opt->num_rows};
-    char err[400];
-    if (!state_header_parse(raw, file_size(f), &want, err, sizeof err))
-        die("resume state '%s' %s", state_path, err);
-    StateHeader h;
-    memcpy(&h, raw, sizeof h);
-    StateHeader zeroed = h;
+// Opens a resume state and checks its header against the run: h, f at the payload, hash over the header.
+static Status open_state(const char *path, const StateExpect *want, FILE **f, StateHeader *h, uint64_t *hash) {
+    TRY(open_user_file(path, "resume state", f));
+    char raw[STATE_HEADER_BYTES], err[400];
+    Status s = STATUS_OK;
+    if (fread(raw, 1, sizeof raw, *f) != sizeof raw) s = fail(STATUS_INPUT, "resume state '%s' is truncated", path);
+    else if (!state_header_parse(raw, file_size(*f), want, err, sizeof err))
+        s = fail(STATUS_INPUT, "resume state '%s' %s", path, err);
+    if (s) {
+        fclose(*f);
+        return s;
+    }
+    memcpy(h, raw, sizeof *h);
+    StateHeader zeroed = *h;
     zeroed.checksum = 0;
     memcpy(raw, &zeroed, sizeof zeroed);
-    uint64_t hash = state_checksum(CHECKSUM_INIT, raw, sizeof raw);
-    // Everything is read and checked before the run goes on; the device copies are only used after that.
+    *hash = state_checksum(CHECKSUM_INIT, raw, sizeof raw);
+    return STATUS_OK;
+}
+
+// Reads the optimizer state after the header into the device and checks its checksum and values.
+static Status read_state(FILE *f, const char *path, const StateHeader *h, uint64_t hash, GPT2 *m, Optimizer *opt) {
     size_t n = m->num_parameters;
-    float *host = mallocCheck(n * sizeof(float));
+    float *host = mallocCheck(n * sizeof(float)), *tail = mallocCheck((opt->num_rows + SNR_FLOATS) * sizeof(float));
     int finite = 1;
-    for (int i = 0; i < h.num_state; i++) {
-        read_floats(f, host, n, &hash, state_path);
+    Status s = STATUS_OK;
+    for (int i = 0; i < h->num_state && !s; i++) {
+        s = read_floats(f, host, n, &hash, path);
         finite = finite && all_numbers(host, n, 1);
-        gpt2_upload(m, opt->state[i], host);
+        if (!s) gpt2_upload(m, opt->state[i], host);
     }
-    float *tail = mallocCheck((opt->num_rows + SNR_FLOATS) * sizeof(float));
-    read_floats(f, tail, opt->num_rows + SNR_FLOATS, &hash, state_path);
-    fclose(f);
-    if (h.version == STATE_VERSION && hash != h.checksum)
-        die("resume state '%s' is corrupt: its checksum does not match its contents", state_path);
+    if (!s) s = read_floats(f, tail, opt->num_rows + SNR_FLOATS, &hash, path);
+    if (!s && h->version == STATE_VERSION && hash != h->checksum)
+        s = fail(STATUS_INPUT, "resume state '%s' is corrupt: its checksum does not match its contents", path);
     // An SNR of +inf is legitimate (no noise measured yet); NaN never is.
-    if (!finite || !all_numbers(tail, opt->num_rows, 1) || !all_numbers(tail + opt->num_rows, SNR_FLOATS, 0))
-        die("resume state '%s' holds NaN or infinite optimizer state: the run it saved had diverged", state_path);
-    if (opt->num_rows) device_write(m->dev, opt->target, 0, opt->num_rows * sizeof(float), tail);
-    device_write(m->dev, opt->snr, 0, SNR_FLOATS * sizeof(float), tail + opt->num_rows);
+    if (!s && (!finite || !all_numbers(tail, opt->num_rows, 1) || !all_numbers(tail + opt->num_rows, SNR_FLOATS, 0)))
+        s = fail(STATUS_INPUT, "resume state '%s' holds NaN or infinite optimizer state: the run it saved had diverged",
+                 path);
+    if (!s && opt->num_rows) device_write(m->dev, opt->target, 0, opt->num_rows * sizeof(float), tail);
+    if (!s) device_write(m->dev, opt->snr, 0, SNR_FLOATS * sizeof(float), tail + opt->num_rows);
     free(tail);
     free(host);
+    return s;
+}
+
+Status checkpoint_load(const char *dir, int step, GPT2 *m, Optimizer *opt, RunPosition *pos) {
+    char model_path[1024], state_path[1024];
+    checkpoint_paths(dir, step, model_path, state_path, sizeof model_path);
+    TRY(gpt2_load_checkpoint(m, model_path));
+    StateExpect want = {.step = step, .num_parameters = m->num_parameters, .optimizer = opt->kind->name,
+                        .num_state = opt->kind->num_state, .num_rows = opt->num_rows};
+    FILE *f;
+    StateHeader h;
+    uint64_t hash;
+    TRY(open_state(state_path, &want, &f, &h, &hash));
+    // Everything is read and checked before the run goes on; the device copies are only used after that.
+    Status s = read_state(f, state_path, &h, hash, m, opt);
+    fclose(f);
+    if (s) return s;
     pos->step = h.step;
     pos->data_shuffle = h.data_shuffle;
     pos->data = (DataPosition){.epoch = h.data_epoch, .shard = h.data_shard, .cursor = h.data_cursor};
     memcpy(pos->rng.s, h.rng, sizeof h.rng);
+    return STATUS_OK;
 }

@@ -9,6 +9,7 @@
 #include "model/optimizer.h"
 #include "train/dataloader.h"
 #include "util/rng.h"
+#include "util/status.h"
 
 typedef struct {
     int step;
@@ -20,7 +21,7 @@ typedef struct {
 void checkpoint_paths(const char *dir, int step, char *model_path, char *state_path, size_t n);
 // 1 for the names of a run's checkpoint files (model_NNNNNNNN.bin, state_NNNNNNNN.bin).
 int checkpoint_file_name(const char *name);
-void checkpoint_save(const char *dir, GPT2 *m, const Optimizer *opt, const RunPosition *pos);
+Status checkpoint_save(const char *dir, GPT2 *m, const Optimizer *opt, const RunPosition *pos);
 // Latest step in dir with both files present, or -1 if none.
 int checkpoint_latest(const char *dir);
 // What a resume state must hold to continue this run.
@@ -34,6 +35,6 @@ typedef struct {
 // Checks a state's 1 KiB header against the run and the file's size. Returns 1,
 // or 0 with the reason in err, worded to follow "resume state 'PATH' ".
 int state_header_parse(const void *raw, long long file_size, const StateExpect *want, char *err, size_t n);
-// Loads model and optimizer state of that step; dies on any mismatch, a wrong
+// Loads model and optimizer state of that step; fails on any mismatch, a wrong
 // checksum or NaN state.
-void checkpoint_load(const char *dir, int step, GPT2 *m, Optimizer *opt, RunPosition *pos);
+Status checkpoint_load(const char *dir, int step, GPT2 *m, Optimizer *opt, RunPosition *pos);

@@ -36,14 +36,18 @@ int shard_header_parse(const int32_t h[256], long long file_size, size_t *tokens
     return 1;
 }
 
-// Opens a shard and checks its header against the file size; returns the token count, f at the tokens.
-static size_t shard_header(const char *path, FILE *f) {
+// Opens a shard and checks its header against the file size: its token count, f at the tokens.
+static Status open_shard(const char *path, FILE **f, size_t *tokens) {
+    TRY(open_user_file(path, "token shard", f));
     int32_t h[256];
-    if (fread(h, sizeof(int32_t), 256, f) != 256) die("token shard '%s' is too short to hold its 1024-byte header", path);
     char err[300];
-    size_t tokens;
-    if (!shard_header_parse(h, file_size(f), &tokens, err, sizeof err)) die("token shard '%s' %s", path, err);
-    return tokens;
+    Status s = STATUS_OK;
+    if (fread(h, sizeof(int32_t), 256, *f) != 256)
+        s = fail(STATUS_INPUT, "token shard '%s' is too short to hold its 1024-byte header", path);
+    else if (!shard_header_parse(h, file_size(*f), tokens, err, sizeof err))
+        s = fail(STATUS_INPUT, "token shard '%s' %s", path, err);
+    if (s) fclose(*f);
+    return s;
 }
 
 // Seeded uniform integer in [0, n) (n > 0; the modulo bias is negligible for n << 2^64).
@@ -72,30 +76,41 @@ static int file_at(const DataLoader *d, uint64_t epoch, uint64_t shard) {
     return f;
 }
 
-static void load_file(DataLoader *d, int file) {
-    if (d->loaded_file == file) return;
-    const char *path = d->files[file];
-    FILE *f = open_user_file(path, "token shard");
-    size_t n = shard_header(path, f);
-    if (n != d->file_tokens[file]) die("token shard '%s' changed while training", path);
-    free(d->tokens);
-    d->tokens = mallocCheck(n * sizeof(uint16_t));
-    freadCheck(d->tokens, sizeof(uint16_t), n, f, path);
-    fclose(f);
+// The tokens of a shard, all below vocab_size, into tokens (n of them, f at the first).
+static Status read_tokens(FILE *f, const char *path, uint16_t *tokens, size_t n, int vocab_size) {
+    TRY(fread_exact(tokens, sizeof(uint16_t), n, f, path));
     for (size_t i = 0; i < n; i++)
-        if (d->tokens[i] >= d->vocab_size)
-            die("token shard '%s' holds token id %u at position %zu, but the model's vocabulary has %d tokens", path,
-                d->tokens[i], i, d->vocab_size);
-    d->num_tokens = n;
-    d->loaded_file = file;
+        if (tokens[i] >= vocab_size)
+            return fail(STATUS_INPUT,
+                        "token shard '%s' holds token id %u at position %zu, but the model's vocabulary has %d tokens",
+                        path, tokens[i], i, vocab_size);
+    return STATUS_OK;
+}
+
+static Status load_file(DataLoader *d, int file) {
+    if (d->loaded_file == file) return STATUS_OK;
+    const char *path = d->files[file];
+    FILE *f;
+    size_t n;
+    TRY(open_shard(path, &f, &n));
+    Status s = STATUS_OK;
+    if (n != d->file_tokens[file]) s = fail(STATUS_INPUT, "token shard '%s' changed while training", path);
+    free(d->tokens);
+    d->tokens = s ? NULL : mallocCheck(n * sizeof(uint16_t));
+    if (!s) s = read_tokens(f, path, d->tokens, n, d->vocab_size);
+    fclose(f);
+    // A failed load leaves no shard current, so the next call reads it again.
+    d->num_tokens = s ? 0 : n;
+    d->loaded_file = s ? -1 : file;
     d->loaded_epoch = UINT64_MAX;  // windows must be recomputed
+    return s;
 }
 
 // Makes the shard at d->pos current: loads it and, when shuffling, lays out its windows.
-static void enter_shard(DataLoader *d) {
+static Status enter_shard(DataLoader *d) {
     int file = file_at(d, d->pos.epoch, d->pos.shard);
-    load_file(d, file);
-    if (!d->shuffle || d->loaded_epoch == d->pos.epoch) return;
+    TRY(load_file(d, file));
+    if (!d->shuffle || d->loaded_epoch == d->pos.epoch) return STATUS_OK;
     const size_t BT = (size_t)d->B * d->T, n = d->num_tokens;
     Rng r;
     rng_for(&r, d->seed, d->pos.epoch, file);
@@ -114,6 +129,7 @@ static void enter_shard(DataLoader *d) {
         d->windows[j] = tmp;
     }
     d->loaded_epoch = d->pos.epoch;
+    return STATUS_OK;
 }
 
 // Does the current shard hold another batch at pos.cursor?
@@ -124,15 +140,8 @@ static int batch_fits(const DataLoader *d) {
 
 static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
-void dataloader_init(DataLoader *d, const char *pattern, int B, int T, int vocab_size, int shuffle, uint64_t seed,
-                     const char *what) {
-    memset(d, 0, sizeof *d);
-    d->B = B;
-    d->T = T;
-    d->vocab_size = vocab_size;
-    d->shuffle = shuffle;
-    d->seed = seed;
-    d->loaded_file = -1;
+// The sorted paths the pattern names into d->files.
+static Status find_shards(DataLoader *d, const char *pattern, const char *what) {
     struct stat st;
     char *pat;
     if (stat(pattern, &st) == 0 && S_ISDIR(st.st_mode)) {
@@ -144,30 +153,56 @@ void dataloader_init(DataLoader *d, const char *pattern, int B, int T, int vocab
     }
     glob_t g;
     int rc = glob(pat, 0, NULL, &g);
-    if (rc == GLOB_NOMATCH || (rc == 0 && g.gl_pathc == 0)) die("%s '%s' matches no files", what, pattern);
-    if (rc != 0) die("cannot expand %s pattern '%s'", what, pattern);
-    if (g.gl_pathc > (size_t)INT32_MAX) die("%s '%s' matches too many files", what, pattern);
-    d->num_files = (int)g.gl_pathc;
-    d->files = mallocCheck(g.gl_pathc * sizeof(char *));
-    for (size_t i = 0; i < g.gl_pathc; i++) d->files[i] = strdup_check(g.gl_pathv[i]);
-    qsort(d->files, g.gl_pathc, sizeof(char *), cmp_str);
-    globfree(&g);
     free(pat);
-    // Headers of all shards now: a bad file found hours into a run costs the run.
+    Status s = STATUS_OK;
+    if (rc == GLOB_NOMATCH || (rc == 0 && g.gl_pathc == 0))
+        s = fail(STATUS_INPUT, "%s '%s' matches no files", what, pattern);
+    else if (rc != 0) s = fail(STATUS_IO, "cannot expand %s pattern '%s'", what, pattern);
+    else if (g.gl_pathc > (size_t)INT32_MAX) s = fail(STATUS_INPUT, "%s '%s' matches too many files", what, pattern);
+    if (rc == 0 && !s) {
+        d->num_files = (int)g.gl_pathc;
+        d->files = mallocCheck(g.gl_pathc * sizeof(char *));
+        for (size_t i = 0; i < g.gl_pathc; i++) d->files[i] = strdup_check(g.gl_pathv[i]);
+        qsort(d->files, g.gl_pathc, sizeof(char *), cmp_str);
+    }
+    if (rc == 0) globfree(&g);
+    return s;
+}
+
+// Checks the header and size of every shard, so a bad file fails before training rather than hours into it.
+static Status check_shards(DataLoader *d) {
     d->file_tokens = mallocCheck((size_t)d->num_files * sizeof(size_t));
-    const size_t need = (size_t)B * T + 1;
+    const size_t need = (size_t)d->B * d->T + 1;
     for (int i = 0; i < d->num_files; i++) {
-        FILE *f = open_user_file(d->files[i], "token shard");
-        d->file_tokens[i] = shard_header(d->files[i], f);
+        FILE *f;
+        TRY(open_shard(d->files[i], &f, &d->file_tokens[i]));
         fclose(f);
         if (d->file_tokens[i] < need)
-            die("token shard '%s' has %zu tokens, fewer than one batch needs (batch_size*seq_len+1 = %zu)",
-                d->files[i], d->file_tokens[i], need);
-        if (d->file_tokens[i] > UINT32_MAX) die("token shard '%s' has more than 2^32 tokens", d->files[i]);
+            return fail(STATUS_INPUT,
+                        "token shard '%s' has %zu tokens, fewer than one batch needs (batch_size*seq_len+1 = %zu)",
+                        d->files[i], d->file_tokens[i], need);
+        if (d->file_tokens[i] > UINT32_MAX)
+            return fail(STATUS_INPUT, "token shard '%s' has more than 2^32 tokens", d->files[i]);
     }
+    return STATUS_OK;
+}
+
+Status dataloader_init(DataLoader *d, const char *pattern, int B, int T, int vocab_size, int shuffle, uint64_t seed,
+                       const char *what) {
+    memset(d, 0, sizeof *d);
+    d->B = B;
+    d->T = T;
+    d->vocab_size = vocab_size;
+    d->shuffle = shuffle;
+    d->seed = seed;
+    d->loaded_file = -1;
     d->inputs = mallocCheck((size_t)B * T * sizeof(int));
     d->targets = mallocCheck((size_t)B * T * sizeof(int));
-    dataloader_reset(d);
+    Status s = find_shards(d, pattern, what);
+    if (!s) s = check_shards(d);
+    if (!s) s = dataloader_reset(d);
+    if (s) dataloader_free(d);
+    return s;
 }
 
 void dataloader_init_synthetic(DataLoader *d, int B, int T, int vocab_size, uint64_t seed) {
@@ -199,25 +234,28 @@ void dataloader_free(DataLoader *d) {
     memset(d, 0, sizeof *d);
 }
 
-void dataloader_reset(DataLoader *d) {
+Status dataloader_reset(DataLoader *d) {
     d->pos = (DataPosition){0};
-    enter_shard(d);
+    return enter_shard(d);
 }
 
-void dataloader_seek(DataLoader *d, const DataPosition *pos) {
+Status dataloader_seek(DataLoader *d, const DataPosition *pos) {
     if (pos->shard >= (uint64_t)d->num_files)
-        die("the resume state points at shard %llu of the training data, which has %d shard(s): train_data changed",
-            (unsigned long long)pos->shard, d->num_files);
+        return fail(STATUS_INPUT,
+                    "the resume state points at shard %llu of the training data, which has %d shard(s): train_data "
+                    "changed",
+                    (unsigned long long)pos->shard, d->num_files);
     d->pos = *pos;
-    enter_shard(d);
+    TRY(enter_shard(d));
     // The cursor may sit exactly at the end of a shard (the next batch moves on); beyond that it cannot be ours.
     size_t limit = d->shuffle ? d->num_windows : d->num_tokens;
     if (pos->cursor > limit)
-        die("the resume state's data position (%llu) is outside its shard: train_data changed",
-            (unsigned long long)pos->cursor);
+        return fail(STATUS_INPUT, "the resume state's data position (%llu) is outside its shard: train_data changed",
+                    (unsigned long long)pos->cursor);
+    return STATUS_OK;
 }
 
-void dataloader_next(DataLoader *d) {
+Status dataloader_next(DataLoader *d) {
     const size_t BT = (size_t)d->B * d->T;
     if (!batch_fits(d)) {
         d->pos.cursor = 0;
@@ -225,7 +263,7 @@ void dataloader_next(DataLoader *d) {
             d->pos.shard = 0;
             d->pos.epoch++;
         }
-        enter_shard(d);
+        TRY(enter_shard(d));
     }
     for (int b = 0; b < d->B; b++) {
         size_t start = d->shuffle ? d->windows[d->pos.cursor + (size_t)b] : d->pos.cursor + (size_t)b * d->T;
@@ -237,6 +275,7 @@ void dataloader_next(DataLoader *d) {
         }
     }
     d->pos.cursor += d->shuffle ? (uint64_t)d->B : BT;
+    return STATUS_OK;
 }
 
 size_t dataloader_total_tokens(const DataLoader *d) {

@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "util/status.h"
+
 typedef struct {
     uint64_t epoch;   // completed passes over all shards
     uint64_t shard;   // index into this epoch's shard order
@@ -39,18 +41,19 @@ typedef struct {
 // pattern: a file, a glob pattern or a folder (all *.bin inside). Every
 // shard's header and size are checked here, so a bad or too short file fails
 // before training starts; token ids (< vocab_size) are checked as each shard
-// is loaded.
-void dataloader_init(DataLoader *d, const char *pattern, int B, int T, int vocab_size, int shuffle, uint64_t seed,
-                     const char *what);
-// An in-memory loader of uniformly random tokens (for benchmarks).
+// is loaded. what names the data in messages ("train_data"). On failure d holds nothing to free.
+Status dataloader_init(DataLoader *d, const char *pattern, int B, int T, int vocab_size, int shuffle, uint64_t seed,
+                       const char *what);
 // Checks a token shard's header (256 int32) against its file's size and
 // returns 1 with the token count, or 0 with the reason in err, worded to
 // follow "token shard 'PATH' ".
 int shard_header_parse(const int32_t h[256], long long file_size, size_t *tokens, char *err, size_t n);
+// An in-memory loader of uniformly random tokens (for benchmarks).
 void dataloader_init_synthetic(DataLoader *d, int B, int T, int vocab_size, uint64_t seed);
 void dataloader_free(DataLoader *d);
-void dataloader_reset(DataLoader *d);  // back to the first batch
-// Continues from a saved position; dies if it does not fit these shards.
-void dataloader_seek(DataLoader *d, const DataPosition *pos);
-void dataloader_next(DataLoader *d);  // fills inputs and targets
+Status dataloader_reset(DataLoader *d);  // back to the first batch
+// Continues from a saved position; fails if it does not fit these shards.
+Status dataloader_seek(DataLoader *d, const DataPosition *pos);
+// Fills inputs and targets; fails when a shard read on the way is bad (changed on disk, token ids too large).
+Status dataloader_next(DataLoader *d);
 size_t dataloader_total_tokens(const DataLoader *d);

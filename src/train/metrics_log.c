@@ -19,46 +19,52 @@ static int is_log_record(const char *line, size_t n) {
     return ok;
 }
 
-// Dies unless the open file fd (path) may be appended to: empty, or a gpt2cl log by its first line.
+// Fails unless the open file fd (path) may be appended to: empty, or a gpt2cl log by its first line.
 // Also ends a last line a crash cut short, so the next record starts on a line of its own.
-static void check_existing_log(int fd, const char *path) {
+static Status check_existing_log(int fd, const char *path) {
     struct stat st;
-    if (fstat(fd, &st) != 0) die("cannot read log file '%s': %s", path, strerror(errno));
-    if (!S_ISREG(st.st_mode)) die("log file '%s' is not a regular file", path);
-    if (st.st_size == 0) return;
+    if (fstat(fd, &st) != 0) return fail(STATUS_IO, "cannot read log file '%s': %s", path, strerror(errno));
+    if (!S_ISREG(st.st_mode)) return fail(STATUS_INPUT, "log file '%s' is not a regular file", path);
+    if (st.st_size == 0) return STATUS_OK;
     char head[65536];
     ssize_t got = pread(fd, head, sizeof head, 0);
-    if (got < 0) die("cannot read log file '%s': %s", path, strerror(errno));
+    if (got < 0) return fail(STATUS_IO, "cannot read log file '%s': %s", path, strerror(errno));
     const char *nl = memchr(head, '\n', (size_t)got);
     if (!nl || !is_log_record(head, (size_t)(nl - head)))
-        die("log file '%s' exists and is not a gpt2cl log (its first line is not a gpt2cl JSON record): log only "
-            "appends to its own files; give a new file name",
-            path);
+        return fail(STATUS_INPUT,
+                    "log file '%s' exists and is not a gpt2cl log (its first line is not a gpt2cl JSON record): log "
+                    "only appends to its own files; give a new file name",
+                    path);
     char last;
     if (pread(fd, &last, 1, st.st_size - 1) == 1 && last != '\n' && write(fd, "\n", 1) != 1)
-        die("cannot write log file '%s': %s", path, strerror(errno));
+        return fail(STATUS_IO, "cannot write log file '%s': %s", path, strerror(errno));
+    return STATUS_OK;
 }
 
-void metrics_log_open(MetricsLog *log, const char *path) {
+Status metrics_log_open(MetricsLog *log, const char *path) {
     log->f = NULL;
-    if (!path || !*path) return;
+    if (!path || !*path) return STATUS_OK;
     // O_NONBLOCK: a FIFO under the name is refused (by the fstat check), not waited on.
     int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    Status s = STATUS_OK;
     if (fd < 0 && errno == EEXIST) {
         fd = open(path, O_RDWR | O_APPEND | O_NONBLOCK | O_CLOEXEC);
-        if (fd >= 0) check_existing_log(fd, path);
+        if (fd >= 0) s = check_existing_log(fd, path);
     }
-    if (fd >= 0) {
+    if (fd >= 0 && !s) {
         int flags = fcntl(fd, F_GETFL);
-        if (flags < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) != 0) die("cannot open log file '%s': %s", path, strerror(errno));
-        log->f = fdopen(fd, "a");
+        if (flags >= 0 && fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) == 0) log->f = fdopen(fd, "a");
     }
-    if (!log->f) die("cannot open log file '%s': %s", path, strerror(errno));
+    if (!log->f && !s) s = fail(STATUS_IO, "cannot open log file '%s': %s", path, strerror(errno));
+    if (!log->f && fd >= 0) close(fd);
+    return s;
 }
 
-void metrics_log_close(MetricsLog *log) {
-    if (log->f) fcloseCheck(log->f, "log file");
+Status metrics_log_close(MetricsLog *log) {
+    Status s = STATUS_OK;
+    if (log->f && fclose(log->f) != 0) s = fail(STATUS_IO, "error closing log file: %s", strerror(errno));
     log->f = NULL;
+    return s;
 }
 
 static void write_object(MetricsLog *log, cJSON *obj) {

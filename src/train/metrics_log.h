@@ -3,6 +3,7 @@
 #include <stdio.h>
 
 #include "model/measure.h"
+#include "util/status.h"
 
 typedef struct {
     FILE *f;  // NULL: no log file
@@ -11,8 +12,8 @@ typedef struct {
 // Creates path, or appends to it if it is empty or a gpt2cl log (its first
 // line a JSON record starting with "step"); anything else is refused, so a log
 // never writes into a checkpoint, a shard or another program's file. "" = none.
-void metrics_log_open(MetricsLog *log, const char *path);
-void metrics_log_close(MetricsLog *log);
+Status metrics_log_open(MetricsLog *log, const char *path);
+Status metrics_log_close(MetricsLog *log);
 // mfu: model FLOP utilisation, the step's model FLOP/s over the device's measured peak.
 void metrics_log_step(MetricsLog *log, int step, double loss, double lr, double grad_norm, double ms,
                       double tokens_per_s, double mfu);

@@ -30,23 +30,30 @@ static long lock_holder(const struct stat *st) {
     return found;
 }
 
-void run_folder_lock(const char *dir) {
+// Takes the flock on the open lock file fd (path, in dir).
+static Status lock(int fd, const char *path, const char *dir) {
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) return fail(STATUS_INPUT, "'%s' is not a gpt2cl lock file", path);
+    if (flock(fd, LOCK_EX | LOCK_NB) == 0) return STATUS_OK;
+    if (errno != EWOULDBLOCK) return fail(STATUS_IO, "cannot lock '%s': %s", path, strerror(errno));
+    long pid = lock_holder(&st);
+    char who[48] = "another process";
+    if (pid > 0) snprintf(who, sizeof who, "process %ld", pid);
+    return fail(STATUS_INPUT,
+                "'%s' is in use by another gpt2cl train (%s holds %s); wait for it to end or choose another out_dir",
+                dir, who, path);
+}
+
+Status run_folder_lock(const char *dir) {
     size_t n = strlen(dir) + 16;
     char *path = mallocCheck(n);
     snprintf(path, n, "%s/train.lock", dir);
     // O_NONBLOCK and the fstat check: something else planted under the name is refused, never waited on.
     int fd = open(path, O_RDONLY | O_CREAT | O_NONBLOCK | O_CLOEXEC, 0644);
-    if (fd < 0) die("cannot create the lock file '%s': %s", path, strerror(errno));
-    struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) die("'%s' is not a gpt2cl lock file", path);
-    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
-        if (errno != EWOULDBLOCK) die("cannot lock '%s': %s", path, strerror(errno));
-        long pid = lock_holder(&st);
-        char who[48] = "another process";
-        if (pid > 0) snprintf(who, sizeof who, "process %ld", pid);
-        die("'%s' is in use by another gpt2cl train (%s holds %s); wait for it to end or choose another out_dir", dir,
-            who, path);
-    }
-    // fd stays open, and the lock held, until the process exits (also by a crash or kill -9).
+    Status s = fd < 0 ? fail(STATUS_IO, "cannot create the lock file '%s': %s", path, strerror(errno))
+                      : lock(fd, path, dir);
+    // On success fd stays open, and the lock held, until the process exits (also by a crash or kill -9).
+    if (s && fd >= 0) close(fd);
     free(path);
+    return s;
 }

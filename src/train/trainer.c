@@ -5,12 +5,13 @@
 
 #include "model/forward.h"
 #include "model/generate.h"
+#include "model/weights_file.h"
 #include "runtime/tune_apply.h"
 #include "util/util.h"
 
-void resolve_model_config(const Config *cfg, GPT2Config *mc) {
+Status resolve_model_config(const Config *cfg, GPT2Config *mc) {
     if (cfg->init_from[0]) {
-        checkpoint_read_config(cfg->init_from, mc);
+        TRY(checkpoint_read_config(cfg->init_from, mc));
         struct {
             const char *key;
             int cfg_value, ckpt_value;
@@ -19,15 +20,17 @@ void resolve_model_config(const Config *cfg, GPT2Config *mc) {
                     {"vocab_size", cfg->vocab_size, mc->vocab_size}};
         for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
             if (config_is_set(cfg, keys[i].key) && keys[i].cfg_value != keys[i].ckpt_value)
-                die("%s = %d is set, but init_from '%s' has %s = %d", keys[i].key, keys[i].cfg_value, cfg->init_from,
-                    keys[i].key, keys[i].ckpt_value);
+                return fail(STATUS_INPUT, "%s = %d is set, but init_from '%s' has %s = %d", keys[i].key,
+                            keys[i].cfg_value, cfg->init_from, keys[i].key, keys[i].ckpt_value);
     } else {
         *mc = (GPT2Config){.max_seq_len = cfg->block_size, .vocab_size = cfg->vocab_size,
                            .num_layers = cfg->n_layer, .num_heads = cfg->n_head, .channels = cfg->n_embd};
     }
     gpt2_config_check(mc);
     if (cfg->seq_len > mc->max_seq_len)
-        die("seq_len (%d) is larger than the model's block_size (%d)", cfg->seq_len, mc->max_seq_len);
+        return fail(STATUS_INPUT, "seq_len (%d) is larger than the model's block_size (%d)", cfg->seq_len,
+                    mc->max_seq_len);
+    return STATUS_OK;
 }
 
 // Context of a sample of n_tokens after <|endoftext|>: the generation workspace's T.
@@ -44,12 +47,35 @@ static int run_workspaces(const Config *cfg, const GPT2Config *mc, WorkspaceShap
     return n;
 }
 
-void trainer_open(Trainer *t, const Config *cfg, int profiling) { trainer_open_ex(t, cfg, profiling, TUNE_DATABASE); }
+// The device memory the run needs (into *need), which must fit the device's.
+static Status check_device_memory(const Trainer *t, const Config *cfg, int param_copies, double *need) {
+    WorkspaceShape shapes[3];
+    int num_ws = run_workspaces(cfg, &t->model_config, shapes);
+    *need = gpt2_memory_needed(&t->model_config, param_copies, shapes, num_ws, &t->dev);
+    if (*need <= (double)t->dev.global_mem) return STATUS_OK;
+    char a[32], b[32];
+    return fail(STATUS_INPUT,
+                "not enough device memory: this run needs %s (model %zu parameters, batch_size %d x seq_len %d) but "
+                "%s has %s; lower batch_size or seq_len",
+                format_bytes(*need, a, sizeof a), gpt2_param_count(&t->model_config), cfg->batch_size, cfg->seq_len,
+                t->dev.name, format_bytes((double)t->dev.global_mem, b, sizeof b));
+}
 
-void trainer_open_ex(Trainer *t, const Config *cfg, int profiling, TuneLevel tuning) {
+// The starting weights: init_from's, else GPT-2's random initialisation.
+static Status init_weights(GPT2 *m, const Config *cfg) {
+    if (cfg->init_from[0]) return gpt2_load_checkpoint(m, cfg->init_from);
+    gpt2_init_random(m, (uint64_t)cfg->seed);
+    return STATUS_OK;
+}
+
+Status trainer_open(Trainer *t, const Config *cfg, int profiling) {
+    return trainer_open_ex(t, cfg, profiling, TUNE_DATABASE);
+}
+
+Status trainer_open_ex(Trainer *t, const Config *cfg, int profiling, TuneLevel tuning) {
     memset(t, 0, sizeof *t);
     t->cfg = *cfg;
-    resolve_model_config(cfg, &t->model_config);
+    TRY(resolve_model_config(cfg, &t->model_config));
     // Record the shape actually trained, so the config copy saved with a run describes it.
     t->cfg.n_layer = t->model_config.num_layers;
     t->cfg.n_head = t->model_config.num_heads;
@@ -66,22 +92,27 @@ void trainer_open_ex(Trainer *t, const Config *cfg, int profiling, TuneLevel tun
     t->peak_flops = tune_peak_flops(&t->dev, stdout);
 
     MeasureOptions mo = measure_options_from_config(cfg);
-    WorkspaceShape shapes[3];
-    int num_ws = run_workspaces(cfg, &t->model_config, shapes);
-    double need = gpt2_memory_needed(&t->model_config, kind->num_state + measure_param_copies(&mo), shapes, num_ws,
-                                     &t->dev);
-    if (need > (double)t->dev.global_mem) {
-        char a[32], b[32];
-        die("not enough device memory: this run needs %s (model %zu parameters, batch_size %d x seq_len %d) but %s "
-            "has %s; lower batch_size or seq_len",
-            format_bytes(need, a, sizeof a), gpt2_param_count(&t->model_config), cfg->batch_size, cfg->seq_len,
-            t->dev.name, format_bytes((double)t->dev.global_mem, b, sizeof b));
+    double need;
+    Status s = check_device_memory(t, cfg, kind->num_state + measure_param_copies(&mo), &need);
+    if (s) {
+        device_close(&t->dev);
+        return s;
     }
-    if (ops_init(&t->ops, &t->dev, &tuned)) die("%s", status_message());
+    s = ops_init(&t->ops, &t->dev, &tuned);
+    if (s) {
+        device_close(&t->dev);
+        return s;
+    }
     gpt2_create(&t->model, &t->model_config, &t->dev);
     workspace_create(&t->train_ws, &t->model, cfg->batch_size, cfg->seq_len, WS_TRAIN);
-    if (cfg->init_from[0]) gpt2_load_checkpoint(&t->model, cfg->init_from);
-    else gpt2_init_random(&t->model, (uint64_t)cfg->seed);
+    s = init_weights(&t->model, cfg);
+    if (s) {
+        workspace_free(&t->train_ws);
+        gpt2_free(&t->model);
+        ops_free(&t->ops);
+        device_close(&t->dev);
+        return s;
+    }
     // Lion's beta2 default goes into the config the run saves, so --resume (which sets every key) keeps it.
     if (kind->lion && !config_is_set(cfg, "beta2")) t->cfg.beta2 = 0.99;
     OptimizerHyper hyper = optimizer_hyper_from_config(&t->cfg);
@@ -96,6 +127,7 @@ void trainer_open_ex(Trainer *t, const Config *cfg, int profiling, TuneLevel tun
            "memory %s\n",
            t->model.num_parameters, mc->num_layers, mc->num_heads, mc->channels, mc->max_seq_len, mc->vocab_size,
            mc->padded_vocab_size, format_bytes(need, mem, sizeof mem));
+    return STATUS_OK;
 }
 
 OptimizerHyper optimizer_hyper_from_config(const Config *cfg) {
@@ -124,7 +156,7 @@ void trainer_close(Trainer *t) {
     device_close(&t->dev);
 }
 
-void trainer_step(Trainer *t, DataLoader *d, int step, float lr, float *loss, float *grad_norm) {
+Status trainer_step(Trainer *t, DataLoader *d, int step, float lr, float *loss, float *grad_norm) {
     GPT2 *m = &t->model;
     Workspace *ws = &t->train_ws;
     const int accum = t->cfg.grad_accum;
@@ -135,7 +167,7 @@ void trainer_step(Trainer *t, DataLoader *d, int step, float lr, float *loss, fl
     const int full = measure_due(&t->meas, step), snr = measure_snr_due(&t->meas, step);
     t->measured = full;
     for (int micro = 0; micro < accum; micro++) {
-        dataloader_next(d);
+        TRY(dataloader_next(d));
         gpt2_set_batch(ws, d->inputs, d->targets);
         if (snr) measure_micro_begin(&t->meas, m);
         gpt2_forward(m, ws, &t->ops, scale, scale);
@@ -149,23 +181,23 @@ void trainer_step(Trainer *t, DataLoader *d, int step, float lr, float *loss, fl
     *loss = stats[0];
     *grad_norm = stats[1];
     if (full) measure_after_update(&t->meas, m, ws, &t->ops, &t->opt, d->inputs, step, lr, stats[2]);
+    return STATUS_OK;
 }
 
-float trainer_validate(Trainer *t, DataLoader *d, int val_steps) {
+Status trainer_validate(Trainer *t, DataLoader *d, int val_steps, float *loss) {
     GPT2 *m = &t->model;
     Workspace *ws = &t->val_ws;
     if (!ws->dev) workspace_create(ws, m, t->cfg.batch_size, t->cfg.seq_len, WS_FORWARD);
-    dataloader_reset(d);
+    TRY(dataloader_reset(d));
     device_zero(&t->dev, m->stats, 0, sizeof(float));
     const float scale = 1.0f / ((float)ws->B * (float)ws->T * (float)val_steps);
     for (int i = 0; i < val_steps; i++) {
-        dataloader_next(d);
+        TRY(dataloader_next(d));
         gpt2_set_batch(ws, d->inputs, d->targets);
         gpt2_forward(m, ws, &t->ops, 0.0f, scale);
     }
-    float loss;
-    device_read(&t->dev, m->stats, 0, sizeof loss, &loss);
-    return loss;
+    device_read(&t->dev, m->stats, 0, sizeof *loss, loss);
+    return STATUS_OK;
 }
 
 void trainer_sample(Trainer *t, Tokenizer *tok, int step, int n_tokens) {
@@ -190,7 +222,7 @@ int trainer_gemm_shapes(Trainer *t, GemmShape *shapes) {
                               (uint64_t)t->cfg.seed);
     ops_record_begin(&t->ops, 1);
     float loss, norm;
-    trainer_step(t, &data, 1, 0.0f, &loss, &norm);
+    (void)trainer_step(t, &data, 1, 0.0f, &loss, &norm);  // in-memory data cannot fail
     dataloader_free(&data);
     return ops_record_end(&t->ops, shapes);
 }

@@ -34,24 +34,25 @@ OptimizerHyper optimizer_hyper_from_config(const Config *cfg);
 MeasureOptions measure_options_from_config(const Config *cfg);
 
 // The model shape: from init_from's header when set (explicit model keys must agree), else from the keys.
-void resolve_model_config(const Config *cfg, GPT2Config *mc);
+Status resolve_model_config(const Config *cfg, GPT2Config *mc);
 // Opens the device, checks it has the memory the run needs (with the
 // validation and sampling workspaces when cfg validates or samples), builds the
 // kernels, creates the model (random init or init_from), its training workspace
-// and the optimizer.
-void trainer_open(Trainer *t, const Config *cfg, int profiling);
+// and the optimizer. On failure t holds nothing to close.
+Status trainer_open(Trainer *t, const Config *cfg, int profiling);
 // As trainer_open, which applies TUNE_DATABASE (src/runtime/tune_apply.h), with the tuning level given.
-void trainer_open_ex(Trainer *t, const Config *cfg, int profiling, TuneLevel tuning);
+Status trainer_open_ex(Trainer *t, const Config *cfg, int profiling, TuneLevel tuning);
 void trainer_close(Trainer *t);
 // The GEMM shapes one training step issues (with their calls per step), from a
 // step of the real model code with nothing enqueued. Returns their number
 // (<= GEMM_LOG_MAX), written to shapes.
 int trainer_gemm_shapes(Trainer *t, GemmShape *shapes);
 // One optimizer step over grad_accum micro-batches from d. The loss and
-// gradient norm are the only values read back from the device.
-void trainer_step(Trainer *t, DataLoader *d, int step, float lr, float *loss, float *grad_norm);
-// Mean loss over val_steps micro-batches read from the start of d.
-float trainer_validate(Trainer *t, DataLoader *d, int val_steps);
+// gradient norm are the only values read back from the device. Fails when a
+// shard read on the way is bad.
+Status trainer_step(Trainer *t, DataLoader *d, int step, float lr, float *loss, float *grad_norm);
+// Mean loss over val_steps micro-batches read from the start of d, into loss.
+Status trainer_validate(Trainer *t, DataLoader *d, int val_steps, float *loss);
 // Prints "step N | sample: ..." with n_tokens generated after <|endoftext|>
 // (later end-of-text tokens are printed as text)
 // (top-k 40, seeded by seed and step, so training itself is unaffected).

@@ -60,6 +60,14 @@ void fread_check(void *ptr, size_t size, size_t n, FILE *f, const char *what, co
     }
 }
 
+Status fread_exact(void *ptr, size_t size, size_t n, FILE *f, const char *what) {
+    size_t got = fread(ptr, size, n, f);
+    if (got == n) return STATUS_OK;
+    if (feof(f))
+        return fail(STATUS_INPUT, "%s is truncated: expected %zu items of %zu bytes, read %zu", what, n, size, got);
+    return fail(STATUS_IO, "read error in %s: %s", what, strerror(errno));
+}
+
 void fwrite_check(const void *ptr, size_t size, size_t n, FILE *f, const char *what, const char *file, int line) {
     if (fwrite(ptr, size, n, f) != n) die("write error in %s: %s (%s:%d)", what, strerror(errno), file, line);
 }
@@ -97,11 +105,10 @@ FILE *open_regular_file(const char *path, char *why, size_t n) {
     return f;
 }
 
-FILE *open_user_file(const char *path, const char *what) {
+Status open_user_file(const char *path, const char *what, FILE **f) {
     char why[256];
-    FILE *f = open_regular_file(path, why, sizeof why);
-    if (!f) die("cannot open %s '%s': %s", what, path, why);
-    return f;
+    *f = open_regular_file(path, why, sizeof why);
+    return *f ? STATUS_OK : fail(STATUS_IO, "cannot open %s '%s': %s", what, path, why);
 }
 
 long long file_size(FILE *f) {
@@ -129,14 +136,17 @@ char *try_read_file(const char *path, size_t *len, char *why, size_t n) {
     return buf;
 }
 
-char *read_user_file(const char *path, const char *what, size_t *len) {
+Status read_user_file(const char *path, const char *what, char **text, size_t *len) {
     char why[256];
-    char *text = try_read_file(path, len, why, sizeof why);
-    if (!text) die("cannot read %s '%s': %s", what, path, why);
-    return text;
+    *text = try_read_file(path, len, why, sizeof why);
+    return *text ? STATUS_OK : fail(STATUS_IO, "cannot read %s '%s': %s", what, path, why);
 }
 
-char *read_file(const char *path, size_t *len) { return read_user_file(path, "file", len); }
+char *read_file(const char *path, size_t *len) {
+    char *text;
+    if (read_user_file(path, "file", &text, len)) die("%s", status_message());
+    return text;
+}
 
 FILE *create_temporary_file(const char *path, char *why, size_t n) {
     int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
@@ -149,18 +159,22 @@ FILE *create_temporary_file(const char *path, char *why, size_t n) {
     return f;
 }
 
-void write_file_atomic(const char *path, const void *data, size_t len) {
+Status write_file_atomic(const char *path, const void *data, size_t len) {
     size_t n = strlen(path) + 32;
     char *tmp = mallocCheck(n);
     temporary_name(path, tmp, n);
     char why[256];
     FILE *f = create_temporary_file(tmp, why, sizeof why);
-    if (!f) die("cannot create '%s': %s", tmp, why);
-    if (len) fwriteCheck(data, 1, len, f, tmp);
-    if (fflush(f) != 0 || fsync(fileno(f)) != 0) die("cannot flush '%s': %s", tmp, strerror(errno));
-    fcloseCheck(f, tmp);
-    if (rename(tmp, path) != 0) die("cannot rename '%s' to '%s': %s", tmp, path, strerror(errno));
+    Status s = STATUS_OK;
+    if (!f) s = fail(STATUS_IO, "cannot create '%s': %s", tmp, why);
+    else if (len && fwrite(data, 1, len, f) != len) s = fail(STATUS_IO, "write error in %s: %s", tmp, strerror(errno));
+    else if (fflush(f) != 0 || fsync(fileno(f)) != 0)
+        s = fail(STATUS_IO, "cannot flush '%s': %s", tmp, strerror(errno));
+    if (f && fclose(f) != 0 && !s) s = fail(STATUS_IO, "error closing %s: %s", tmp, strerror(errno));
+    if (!s && rename(tmp, path) != 0) s = fail(STATUS_IO, "cannot rename '%s' to '%s': %s", tmp, path, strerror(errno));
+    if (s && f) unlink(tmp);  // a failed write leaves no temporary behind
     free(tmp);
+    return s;
 }
 
 void temporary_name(const char *path, char *out, size_t n) {
@@ -230,18 +244,24 @@ void remove_tree(const char *path) {
     rmdir(path);
 }
 
-void make_dirs(const char *path) {
+Status make_dirs(const char *path) {
     char *p = strdup_check(path);
-    for (char *s = p + 1; *s; s++) {
+    Status status = STATUS_OK;
+    for (char *s = p + 1; *s && !status; s++) {
         if (*s != '/') continue;
         *s = '\0';
-        if (mkdir(p, 0755) != 0 && errno != EEXIST) die("cannot create folder '%s': %s", p, strerror(errno));
-        *s = '/';
+        if (mkdir(p, 0755) != 0 && errno != EEXIST)
+            status = fail(STATUS_IO, "cannot create folder '%s': %s", p, strerror(errno));
+        else
+            *s = '/';
     }
-    if (mkdir(p, 0755) != 0 && errno != EEXIST) die("cannot create folder '%s': %s", p, strerror(errno));
     struct stat st;
-    if (stat(p, &st) != 0 || !S_ISDIR(st.st_mode)) die("'%s' exists and is not a folder", p);
+    if (!status && mkdir(p, 0755) != 0 && errno != EEXIST)
+        status = fail(STATUS_IO, "cannot create folder '%s': %s", p, strerror(errno));
+    else if (!status && (stat(p, &st) != 0 || !S_ISDIR(st.st_mode)))
+        status = fail(STATUS_IO, "'%s' exists and is not a folder", p);
     free(p);
+    return status;
 }
 
 int file_exists(const char *path) {
@@ -271,23 +291,25 @@ const char *format_bytes(double bytes, char *buf, size_t n) {
     return buf;
 }
 
-// $ENV_NAME, else $XDG_NAME/gpt2cl, else $HOME/HOME_SUB/gpt2cl, into dir.
-static const char *user_dir(char *dir, size_t size, const char *env_name, const char *xdg_name, const char *home_sub,
-                            const char *what) {
-    if (dir[0]) return dir;
+// $ENV_NAME, else $XDG_NAME/gpt2cl, else $HOME/HOME_SUB/gpt2cl, into dir (kept for later calls).
+static Status user_dir(char *dir, size_t size, const char *env_name, const char *xdg_name, const char *home_sub,
+                       const char *what) {
+    if (dir[0]) return STATUS_OK;
     const char *env = getenv(env_name), *xdg = getenv(xdg_name), *home = getenv("HOME");
     int n;
     if (env && env[0]) n = snprintf(dir, size, "%s", env);
     else if (xdg && xdg[0]) n = snprintf(dir, size, "%s/gpt2cl", xdg);
     else if (home && home[0]) n = snprintf(dir, size, "%s/%s/gpt2cl", home, home_sub);
-    else die("cannot locate the gpt2cl %s folder: set %s or HOME", what, env_name);
-    if (n < 0 || (size_t)n >= size) die("gpt2cl %s folder path is too long", what);
-    return dir;
+    else return fail(STATUS_INPUT, "cannot locate the gpt2cl %s folder: set %s or HOME", what, env_name);
+    if (n >= 0 && (size_t)n < size) return STATUS_OK;
+    dir[0] = '\0';
+    return fail(STATUS_INPUT, "gpt2cl %s folder path is too long", what);
 }
 
-const char *gpt2cl_data_dir(void) {
-    static char dir[4096];
-    return user_dir(dir, sizeof dir, "GPT2CL_DATA", "XDG_DATA_HOME", ".local/share", "data");
+Status gpt2cl_data_dir(const char **dir) {
+    static char path[4096];
+    *dir = path;
+    return user_dir(path, sizeof path, "GPT2CL_DATA", "XDG_DATA_HOME", ".local/share", "data");
 }
 
 char *expand_path(const char *p) {
@@ -297,7 +319,7 @@ char *expand_path(const char *p) {
         if (!prefix) die("cannot expand '%s': HOME is not set", p);
         rest = p + 1;
     } else if (strncmp(p, "$DATA", 5) == 0 && (p[5] == '/' || p[5] == '\0')) {
-        prefix = gpt2cl_data_dir();
+        if (gpt2cl_data_dir(&prefix)) die("%s", status_message());
         rest = p + 5;
     }
     size_t n = strlen(prefix) + strlen(rest) + 1;
@@ -308,7 +330,8 @@ char *expand_path(const char *p) {
 
 const char *gpt2cl_cache_dir(void) {
     static char dir[4096];
-    return user_dir(dir, sizeof dir, "GPT2CL_CACHE_DIR", "XDG_CACHE_HOME", ".cache", "cache");
+    if (user_dir(dir, sizeof dir, "GPT2CL_CACHE_DIR", "XDG_CACHE_HOME", ".cache", "cache")) die("%s", status_message());
+    return dir;
 }
 
 int str_contains_ci(const char *hay, const char *needle) {

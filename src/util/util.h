@@ -1,13 +1,17 @@
-// Small checked wrappers in the style of llm.c: every allocation and file
-// operation either succeeds or exits with a one-line message naming the file
-// and line, so callers never handle NULL from malloc or short reads.
+// Small checked wrappers in the style of llm.c. Host out-of-memory and the
+// *Check wrappers (for files the program itself owns: tests, fixtures) exit
+// with a one-line message naming the file and line. Operations on a user's
+// files return a Status (util/status.h) with the message instead.
 #pragma once
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdnoreturn.h>
 
+#include "util/status.h"
+
 // Prints "gpt2cl: error: <message>" on one line and exits with status 1.
+// Meant for src/cli/: library code returns a Status (util/status.h).
 noreturn void die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
@@ -17,6 +21,8 @@ FILE *fopen_check(const char *path, const char *mode, const char *file, int line
 void fread_check(void *ptr, size_t size, size_t n, FILE *f, const char *what, const char *file, int line);
 void fwrite_check(const void *ptr, size_t size, size_t n, FILE *f, const char *what, const char *file, int line);
 void fclose_check(FILE *f, const char *what, const char *file, int line);
+// Reads exactly n items of a user's file, failing with "WHAT is truncated: ..." or "read error in WHAT: ...".
+Status fread_exact(void *ptr, size_t size, size_t n, FILE *f, const char *what);
 #define mallocCheck(size) malloc_check((size), __FILE__, __LINE__)
 #define callocCheck(n, size) calloc_check((n), (size), __FILE__, __LINE__)
 #define fopenCheck(path, mode) fopen_check((path), (mode), __FILE__, __LINE__)
@@ -29,18 +35,19 @@ char *strdup_check(const char *s);
 // or read()) and only if it is a regular file. Returns NULL with the reason in
 // why ("No such file or directory", "it is a folder", "it is not a regular file").
 FILE *open_regular_file(const char *path, char *why, size_t n);
-// As open_regular_file, but dies: "cannot open WHAT 'PATH': REASON".
-FILE *open_user_file(const char *path, const char *what);
+// As open_regular_file, failing with "cannot open WHAT 'PATH': REASON".
+Status open_user_file(const char *path, const char *what, FILE **f);
 long long file_size(FILE *f);  // -1 if unknown
 // Reads a whole regular file into a NUL-terminated buffer (*len: the byte
 // count), or returns NULL with the reason in why.
 char *try_read_file(const char *path, size_t *len, char *why, size_t n);
-// As try_read_file, but dies: "cannot read WHAT 'PATH': REASON".
-char *read_user_file(const char *path, const char *what, size_t *len);
-char *read_file(const char *path, size_t *len);  // read_user_file(path, "file", len)
+// As try_read_file, failing with "cannot read WHAT 'PATH': REASON".
+Status read_user_file(const char *path, const char *what, char **text, size_t *len);
+// As read_user_file(path, "file", ...), but dies: for the program's own files (tests, kernel sources).
+char *read_file(const char *path, size_t *len);
 // Writes data to path atomically: a temporary file in the same folder
 // (temporary_name), fsync, rename.
-void write_file_atomic(const char *path, const void *data, size_t len);
+Status write_file_atomic(const char *path, const void *data, size_t len);
 // Creates a temporary file for writing, replacing only a leftover under the
 // same name (O_EXCL: never writes through a FIFO, device or link planted
 // there). NULL with the reason in why on failure.
@@ -54,16 +61,17 @@ void temporary_name(const char *path, char *out, size_t n);
 int remove_stale_temporaries(const char *dir, int (*ours)(const char *name, const void *ctx), const void *ctx);
 // Removes a file, or a folder of files (not of folders); best effort.
 void remove_tree(const char *path);
-// Creates a folder and its parents (mkdir -p); dies on failure.
-void make_dirs(const char *path);
+// Creates a folder and its parents (mkdir -p).
+Status make_dirs(const char *path);
 int file_exists(const char *path);
 
 // gpt2cl's data folder: $GPT2CL_DATA, else $XDG_DATA_HOME/gpt2cl, else
 // $HOME/.local/share/gpt2cl. Where scripts/fetch_vocab.sh puts gpt2.tiktoken,
 // scripts/make_corpus.sh puts corpus/ and `gpt2cl prepare` puts tokens/.
-// Returns a static string.
-const char *gpt2cl_data_dir(void);
-// A leading "~" becomes $HOME and a leading "$DATA" the data folder; returns a new string.
+// *dir: a static string; fails when none of the three is set.
+Status gpt2cl_data_dir(const char **dir);
+// A leading "~" becomes $HOME and a leading "$DATA" the data folder; returns a
+// new string. Dies when HOME or the data folder is unknown.
 char *expand_path(const char *path);
 
 // 1 when hay contains needle, ignoring ASCII case (an empty needle is in every string).
@@ -75,5 +83,6 @@ const char *format_bytes(double bytes, char *buf, size_t n);
 const char *format_duration(double seconds, char *buf, size_t n);  // "42s", "3m05s", "2h10m"
 
 // gpt2cl's cache folder (tuning databases, compiled programs): $GPT2CL_CACHE_DIR,
-// else $XDG_CACHE_HOME/gpt2cl, else $HOME/.cache/gpt2cl. Returns a static string.
+// else $XDG_CACHE_HOME/gpt2cl, else $HOME/.cache/gpt2cl. Returns a static string;
+// dies when none of the three is set.
 const char *gpt2cl_cache_dir(void);

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "model/model.h"
+#include "model/weights_file.h"
 #include "train/checkpoint.h"
 #include "train/dataloader.h"
 

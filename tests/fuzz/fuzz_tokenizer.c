@@ -19,10 +19,14 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
     (void)argc;
     (void)argv;
     char path[4200];
-    snprintf(path, sizeof path, "%s/gpt2.tiktoken", gpt2cl_data_dir());
-    if (file_exists(path)) gpt2 = tokenizer_load("gpt2");
-    else fprintf(stderr, "fuzz_tokenizer: no %s, fuzzing the byte tokenizer and fuzzed vocabularies only\n", path);
-    bytes = tokenizer_load("byte");
+    const char *data;
+    if (gpt2cl_data_dir(&data)) abort();
+    snprintf(path, sizeof path, "%s/gpt2.tiktoken", data);
+    if (!file_exists(path))
+        fprintf(stderr, "fuzz_tokenizer: no %s, fuzzing the byte tokenizer and fuzzed vocabularies only\n", path);
+    else if (tokenizer_load("gpt2", &gpt2))
+        abort();
+    if (tokenizer_load("byte", &bytes)) abort();
     return 0;
 }
 
