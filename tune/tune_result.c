@@ -3,6 +3,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "runtime/tunables.h"
@@ -56,6 +57,17 @@ static double best_clblast(Tuner *t, double checked_total, cJSON *clb) {
     size_t thr = tuner_crossover(t, t->ind.shape_ms, t->dir.found ? t->dir.shape_ms : t->dir_default, &predicted);
     double total = checked_total >= 0 ? checked_total : predicted;
     if (total >= (checked_total >= 0 ? t->base_fresh : t->base_total)) {
+        // A run that timed no final check keeps what an earlier run of this workload chose by a final check:
+        // a timing of the whole set outranks a prediction from its parts.
+        const cJSON *prev = tune_db_best(j->db), *prev_ms = cJSON_GetObjectItemCaseSensitive(prev, "gemm_ms_tuned");
+        const cJSON *prev_wl = cJSON_GetObjectItemCaseSensitive(prev, "workload");
+        if (!j->quick && checked_total < 0 && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(prev, "gemm_checked")) &&
+            cJSON_IsString(prev_wl) && !strcmp(prev_wl->valuestring, j->workload) && cJSON_IsNumber(prev_ms) &&
+            cJSON_GetObjectItemCaseSensitive(old_clb, "Xgemm")) {
+            cJSON_ArrayForEach(x, old_clb) cJSON_AddItemToObject(clb, x->string, cJSON_Duplicate(x, 1));
+            printf("tune: keeping the CLBlast parameters an earlier run checked (%.2f ms)\n", prev_ms->valuedouble);
+            return prev_ms->valuedouble;
+        }
         printf("tune: nothing beat CLBlast's defaults (%.2f vs %.2f ms); keeping them\n", total, t->base_total);
         return t->base_total;
     }
