@@ -82,7 +82,7 @@ int cmd_sample(int argc, char **argv) {
     Tokenizer *tok;
     or_die(tokenizer_load_for_model(tokenizer_spec, mc.vocab_size, &tok));
     TokenIds ids = {0};
-    if (*prompt) tokenizer_encode(tok, prompt, strlen(prompt), &ids);
+    if (*prompt) or_die(tokenizer_encode(tok, prompt, strlen(prompt), &ids, NULL));
     else token_ids_push(&ids, tokenizer_eot(tok));
 
     Device dev;
