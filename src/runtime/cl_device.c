@@ -108,8 +108,9 @@ static Status list_devices(DeviceRef **out, int *count) {
     cl_uint nplat = 0;
     cl_int err = clGetPlatformIDs(0, NULL, &nplat);
     if (err == -1001 /* CL_PLATFORM_NOT_FOUND_KHR */ || (err == CL_SUCCESS && nplat == 0))
-        return fail(STATUS_DEVICE, "no OpenCL platform found: install an OpenCL driver (ICD), e.g. `apt-get install pocl-opencl-icd` for the CPU; "
-            "`clinfo -l` lists what the ICD loader sees");
+        return fail(STATUS_DEVICE,
+                    "no OpenCL platform found: install an OpenCL driver (ICD), e.g. `apt-get install "
+                    "pocl-opencl-icd` for the CPU; `clinfo -l` lists what the ICD loader sees");
     CL_CHECK_ERR(err, "clGetPlatformIDs");
     TRY(device_status(NULL));
     cl_platform_id *plats = mallocCheck(nplat * sizeof *plats);
@@ -130,11 +131,12 @@ static Status list_devices(DeviceRef **out, int *count) {
         free(devs);
     }
     free(plats);
-    if (!device_status(NULL) && n == 0)
-        fail(STATUS_DEVICE, "OpenCL platforms found but no devices on them; `clinfo` shows what the drivers report");
-    if (device_status(NULL) || n == 0) {
+    Status s = device_status(NULL);
+    if (!s && n == 0)
+        s = fail(STATUS_DEVICE, "OpenCL platforms found but no devices on them; `clinfo` shows what the drivers report");
+    if (s) {
         free(refs);
-        return STATUS_DEVICE;
+        return s;
     }
     *out = refs;
     *count = n;
