@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "checked_io.h"
 #include "util/status.h"
 
 #define MUST(call)                                                                               \

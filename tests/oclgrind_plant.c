@@ -28,10 +28,13 @@ int main(void) {
     enum { N = 64 };
     float host[N];
     for (int i = 0; i < N; i++) host[i] = (float)i;
-    cl_mem in = device_alloc(&dev, sizeof host, "in"), out = device_alloc(&dev, sizeof host, "out");
+    cl_mem in = test_alloc(&dev, sizeof host, "in"), out = test_alloc(&dev, sizeof host, "out");
     device_write(&dev, in, 0, sizeof host, host);
-    cl_program prog = device_build_program(&dev, "oclgrind_plant", source, "");
-    cl_kernel racy = device_kernel(prog, "racy_sum"), past = device_kernel(prog, "read_past_end");
+    cl_program prog;
+    cl_kernel racy, past;
+    MUST(device_build_program(&dev, "oclgrind_plant", source, "", &prog));
+    MUST(device_kernel(prog, "racy_sum", &racy));
+    MUST(device_kernel(prog, "read_past_end", &past));
     const size_t sizes[2] = {2, N};  // two racing work-items are enough (and keep the report short)
     cl_kernel ks[2] = {racy, past};
     for (int k = 0; k < 2; k++) {
@@ -52,6 +55,7 @@ int main(void) {
     CL_CHECK(clReleaseProgram(prog));
     CL_CHECK(clReleaseMemObject(in));
     CL_CHECK(clReleaseMemObject(out));
+    MUST(device_status(&dev));
     device_close(&dev);
     return 0;
 }

@@ -40,8 +40,8 @@ static void run_case(const Device *dev, const GemmKernels *g, const Case *t) {
                 size_t ci = q * sc + i * ldc + j;
                 ref[ci] = (float)(t->alpha * s + (t->beta == 0.0f ? 0.0 : (double)t->beta * c[ci]));
             }
-    cl_mem da = device_alloc(dev, na * sizeof *a, "A"), db = device_alloc(dev, nbb * sizeof *b, "B"),
-           dc = device_alloc(dev, nc * sizeof *c, "C");
+    cl_mem da = test_alloc(dev, na * sizeof *a, "A"), db = test_alloc(dev, nbb * sizeof *b, "B"),
+           dc = test_alloc(dev, nc * sizeof *c, "C");
     device_write(dev, da, 0, na * sizeof *a, a);
     device_write(dev, db, 0, nbb * sizeof *b, b);
     device_write(dev, dc, 0, nc * sizeof *c, c);
@@ -91,7 +91,7 @@ int main(void) {
     for (size_t s = 0; s < sizeof sets / sizeof sets[0]; s++) {
         EXPECT(gemm_params_valid(&sets[s], &dev), "parameter set %zu should be legal", s);
         GemmKernels g;
-        gemm_kernels_build(&g, &dev, &sets[s]);
+        MUST(gemm_kernels_build(&g, &dev, &sets[s]));
         for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) run_case(&dev, &g, &cases[i]);
         gemm_kernels_free(&g);
     }
@@ -99,6 +99,7 @@ int main(void) {
     EXPECT(!gemm_params_valid(&bad, &dev), "VW=3 should be illegal");
     bad = (GemmParams){.vw = 4, .tm = 1, .tn = 1, .wg0 = 1, .wg1 = 1, .kc = 8};
     EXPECT(!gemm_params_valid(&bad, &dev), "KC=8 (not whole 16-float vectors) should be illegal");
+    MUST(device_status(&dev));  // no OpenCL call failed along the way
     device_close(&dev);
     return test_summary("gemm");
 }

@@ -41,7 +41,7 @@ static float *randn(size_t n, float mean, float std) {
 }
 
 static cl_mem upload(const void *host, size_t bytes) {
-    cl_mem m = device_alloc(&dev, bytes, "test buffer");
+    cl_mem m = test_alloc(&dev, bytes, "test buffer");
     device_write(&dev, m, 0, bytes, host);
     return m;
 }
@@ -89,7 +89,7 @@ static void test_encoder(int B, int T, int C, int V, int token_range) {
     ref_encoder_forward(out, inp, wte, wpe, B, T, C);
     cl_mem d_inp = upload(inp, (size_t)BT * sizeof(int)), d_wte = upload(wte, (size_t)V * C * sizeof(float)),
            d_wpe = upload(wpe, (size_t)T * C * sizeof(float)),
-           d_out = device_alloc(&dev, (size_t)BT * C * sizeof(float), "out");
+           d_out = test_alloc(&dev, (size_t)BT * C * sizeof(float), "out");
     op_encoder_forward(&ops, d_out, d_inp, d_wte, d_wpe, B, T, C);
     // One float add per element, correctly rounded on both sides: bit-exact.
     check("encoder_forward out", d_out, out, (size_t)BT * C, 0);
@@ -127,9 +127,9 @@ static void test_layernorm(int N, int C) {
           *rstd = mallocCheck((size_t)N * sizeof(float));
     ref_layernorm_forward(out, mean, rstd, inp, w, b, N, C);
     cl_mem d_inp = upload(inp, NC * sizeof(float)), d_w = upload(w, (size_t)C * sizeof(float)),
-           d_b = upload(b, (size_t)C * sizeof(float)), d_out = device_alloc(&dev, NC * sizeof(float), "out"),
-           d_mean = device_alloc(&dev, (size_t)N * sizeof(float), "mean"),
-           d_rstd = device_alloc(&dev, (size_t)N * sizeof(float), "rstd");
+           d_b = upload(b, (size_t)C * sizeof(float)), d_out = test_alloc(&dev, NC * sizeof(float), "out"),
+           d_mean = test_alloc(&dev, (size_t)N * sizeof(float), "mean"),
+           d_rstd = test_alloc(&dev, (size_t)N * sizeof(float), "rstd");
     op_layernorm_forward(&ops, d_out, d_mean, d_rstd, d_inp, d_w, d_b, N, C);
     // Float sums of C terms for the mean and variance (tree-reduced, error ~ log2(C) ulps)
     // then a few float ops per element: ~1e-6 of the max; 1e-5 leaves margin.
@@ -173,8 +173,8 @@ static void test_residual_layernorm(int N, int C) {
     cl_mem d_a = upload(a, NC * sizeof(float)), d_b = upload(b, NC * sizeof(float)),
            d_bias = upload(bias, (size_t)C * sizeof(float)), d_w = upload(w, (size_t)C * sizeof(float)),
            d_lnb = upload(lnb, (size_t)C * sizeof(float)), d_res = upload(garbage, NC * sizeof(float)),
-           d_out = upload(garbage, NC * sizeof(float)), d_mean = device_alloc(&dev, (size_t)N * sizeof(float), "mean"),
-           d_rstd = device_alloc(&dev, (size_t)N * sizeof(float), "rstd");
+           d_out = upload(garbage, NC * sizeof(float)), d_mean = test_alloc(&dev, (size_t)N * sizeof(float), "mean"),
+           d_rstd = test_alloc(&dev, (size_t)N * sizeof(float), "rstd");
     op_residual_layernorm_forward(&ops, d_res, d_out, d_mean, d_rstd, d_a, d_b, d_bias, d_w, d_lnb, N, C);
     // Two float adds per element in the same order: bit-exact.
     check("residual_layernorm res", d_res, res, NC, 0);
@@ -317,7 +317,7 @@ static void test_elementwise(int n) {
     float *x = randn((size_t)n, 0, 2), *y = randn((size_t)n, 0, 2), *dout = randn((size_t)n, 0, 1);
     float *ref = mallocCheck(bytes);
     cl_mem d_x = upload(x, bytes), d_y = upload(y, bytes), d_dout = upload(dout, bytes),
-           d_out = device_alloc(&dev, bytes, "out");
+           d_out = test_alloc(&dev, bytes, "out");
 
     op_gelu_forward(&ops, d_out, d_x, n);
     ref_gelu_forward(ref, x, n);
@@ -358,7 +358,7 @@ static void test_gelu_tails(void) {
     const int n = (int)(sizeof x / sizeof x[0]);
     float ones[sizeof x / sizeof x[0]], ref[sizeof x / sizeof x[0]];
     for (int i = 0; i < n; i++) ones[i] = 1.0f;
-    cl_mem d_x = upload(x, sizeof x), d_ones = upload(ones, sizeof ones), d_out = device_alloc(&dev, sizeof x, "out");
+    cl_mem d_x = upload(x, sizeof x), d_ones = upload(ones, sizeof ones), d_out = test_alloc(&dev, sizeof x, "out");
     op_gelu_forward(&ops, d_out, d_x, n);
     ref_gelu_forward(ref, x, n);
     // Same arithmetic as above; the max |ref| is now 1e4 (gelu(x) = x there), so
@@ -423,7 +423,7 @@ static void test_crossentropy(int N, int V, int Vp) {
     targets[N - 1] = V - 1;
     float *losses = mallocCheck((size_t)N * sizeof(float)), *dlogits = mallocCheck(NV * sizeof(float));
     cl_mem d_logits = upload(logits, NV * sizeof(float)), d_targets = upload(targets, (size_t)N * sizeof(int)),
-           d_losses = device_alloc(&dev, (size_t)N * sizeof(float), "losses");
+           d_losses = test_alloc(&dev, (size_t)N * sizeof(float), "losses");
 
     // dloss = 0: losses only, logits untouched.
     op_crossentropy(&ops, d_logits, d_losses, d_targets, N, V, Vp, 0.0f);
@@ -479,7 +479,7 @@ static void test_loss_sum(int n) {
 static void test_grad_norm(size_t n) {
     printf("-- grad_norm n=%zu\n", n);
     float *g = randn(n, 0, 0.01f);
-    cl_mem d_g = upload(g, n * sizeof(float)), d_partials = device_alloc(&dev, NORM_GROUPS_MAX * sizeof(float), "partials");
+    cl_mem d_g = upload(g, n * sizeof(float)), d_partials = test_alloc(&dev, NORM_GROUPS_MAX * sizeof(float), "partials");
     const float sentinel[4] = {3.5f, -1, -1, 9.25f};
     cl_mem d_stats = upload(sentinel, sizeof sentinel);
     double clip;
@@ -518,8 +518,8 @@ static void test_adamw(size_t total, size_t offset, size_t n, int steps) {
            *v = mallocCheck(total * sizeof(double));
     for (size_t i = 0; i < total; i++) p[i] = p0[i], m[i] = v[i] = 0;
     cl_mem d_p = upload(p0, total * sizeof(float)), d_m = upload(zeros, total * sizeof(float)),
-           d_v = upload(zeros, total * sizeof(float)), d_g = device_alloc(&dev, total * sizeof(float), "grads"),
-           d_partials = device_alloc(&dev, NORM_GROUPS_MAX * sizeof(float), "partials"),
+           d_v = upload(zeros, total * sizeof(float)), d_g = test_alloc(&dev, total * sizeof(float), "grads"),
+           d_partials = test_alloc(&dev, NORM_GROUPS_MAX * sizeof(float), "partials"),
            d_stats = upload(zeros, 4 * sizeof(float));
     double min_clip = 1;
     for (int t = 1; t <= steps; t++) {
@@ -729,6 +729,7 @@ int main(void) {
         test_matmul(13, 48, 80, 1);
         test_attention(2, 7, 48, 3);
         ops_free(&ops);
+        MUST(device_status(&dev));  // no OpenCL call failed along the way
         device_close(&dev);
         return test_summary("test_kernels");
     }
@@ -757,6 +758,7 @@ int main(void) {
                        [KP_ATTN_FUSED] = def.v[KP_ATTN_FUSED], [KP_ATTN_BQ] = 256, [KP_ATTN_BK] = 8,
                        [KP_ATTN_VW] = 8}};
     test_all((b = capped(b), &b), 0);
+    MUST(device_status(&dev));  // no OpenCL call failed along the way
     device_close(&dev);
     return test_summary("test_kernels");
 }

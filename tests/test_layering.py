@@ -3,7 +3,9 @@
 
 cli -> train -> model -> runtime -> util, text -> util, and tune -> runtime. A folder may include
 only folders of a lower rank, so no include goes up and no two folders include each other.
-Prints the include graph by folder; exits 1 on any include that breaks the order.
+And errors are values: outside src/cli/ no code calls die(, exit(, _exit( or abort( but the
+fatal exits of ALLOWED_EXITS.
+Prints the include graph by folder; exits 1 on any include that breaks the order or any such call.
 """
 import collections
 import os
@@ -14,6 +16,16 @@ import tempfile
 RANK = {"util": 0, "runtime": 1, "text": 1, "model": 2, "tune": 2, "train": 3, "cli": 4}
 ROOT = os.environ.get("GPT2CL_SOURCE_ROOT") or os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
+EXIT_CALL = re.compile(r'(?<![\w.>])(die|exit|_exit|abort)\s*\(')
+# (file, function) of the library's fatal exits: util's die (the command layer's one
+# exit, defined in util so that the tests share it), out_of_memory (host memory
+# is gone) and internal_error (a bug, not an input); and the tuner's watchdog,
+# which ends a tune at its --budget while the search may be inside CLBlast or
+# the OpenCL compiler.
+ALLOWED_EXITS = {("src/util/util.c", "die"), ("src/util/util.c", "out_of_memory"),
+                 ("src/util/util.c", "internal_error"), ("tune/tuner.c", "watchdog")}
+# Comments, string and character literals (replaced by blanks, keeping the lines).
+NOT_CODE = re.compile(r'//[^\n]*|/\*.*?\*/|"(?:\\.|[^"\\\n])*"|\'(?:\\.|[^\'\\\n])*\'', re.S)
 
 
 def folder_of(rel):
@@ -34,6 +46,28 @@ def sources(root):
                     yield os.path.relpath(os.path.join(dirpath, n), root)
 
 
+def blank(m):
+    return "".join(c if c == "\n" else " " for c in m.group(0))
+
+
+def exit_calls(rel, text):
+    """The calls of die/exit/_exit/abort in function bodies of a file, but those ALLOWED_EXITS lets be."""
+    problems = []
+    depth, function = 0, None
+    for n, line in enumerate(NOT_CODE.sub(blank, text).split("\n"), 1):
+        if depth == 0:
+            named = re.match(r"[A-Za-z_][^;=]*?\b(\w+)\s*\(", line)  # a definition's first line
+            if named:
+                function = named.group(1)
+        else:
+            for call in EXIT_CALL.findall(line):
+                if (rel, function) not in ALLOWED_EXITS:
+                    problems.append("%s:%d: %s() calls %s( outside src/cli/: return a Status (util/status.h), or "
+                                    "call out_of_memory / internal_error" % (rel, n, function, call))
+        depth += line.count("{") - line.count("}")
+    return problems
+
+
 def check(root):
     """(include graph by folder, problems) of the tree at root."""
     graph = collections.defaultdict(collections.Counter)
@@ -45,7 +79,10 @@ def check(root):
         if here not in RANK:
             problems.append("%s: not in a layer folder (%s)" % (rel, ", ".join(sorted(RANK))))
             continue
-        for inc in INCLUDE.findall(open(os.path.join(root, rel)).read()):
+        text = open(os.path.join(root, rel)).read()
+        if here != "cli":
+            problems.extend(exit_calls(rel, text))
+        for inc in INCLUDE.findall(text):
             if "/" not in inc:
                 problems.append("%s: #include \"%s\" names no layer (write \"folder/%s\")" % (rel, inc, inc))
                 continue
@@ -64,16 +101,20 @@ def check(root):
 
 
 def self_check():
-    """The checker finds what it must: an include up a layer, one between folders of a rank, a bare name."""
+    """The checker finds what it must: an include up a layer, one between folders of a rank, a bare name,
+    an exit in library code (not one in a comment, a string, a declaration or an allowed function)."""
     with tempfile.TemporaryDirectory() as tmp:
         files = {"src/util/u.h": "", "src/model/m.h": '#include "train/t.h"\n', "src/train/t.h": '#include "util/u.h"\n',
-                 "src/text/x.h": '#include "runtime/r.h"\n', "src/runtime/r.h": '#include "u.h"\n'}
+                 "src/text/x.h": '#include "runtime/r.h"\n', "src/runtime/r.h": '#include "u.h"\n',
+                 "src/train/y.c": 'int f(int x) {\n    if (x) {\n        exit(1);\n    }\n    return atexit(NULL);\n}\n',
+                 "src/util/util.c": 'void die(const char *m);  // die("x")\n'
+                                    'void internal_error(const char *m) {\n    puts("abort(");\n    abort();\n}\n'}
         for rel, text in files.items():
             os.makedirs(os.path.dirname(os.path.join(tmp, rel)), exist_ok=True)
             with open(os.path.join(tmp, rel), "w") as f:
                 f.write(text)
         found = sorted(p.split(":")[0] for p in check(tmp)[1])
-    want = ["src/model/m.h", "src/runtime/r.h", "src/text/x.h"]
+    want = ["src/model/m.h", "src/runtime/r.h", "src/text/x.h", "src/train/y.c"]
     return found == want, "self-check: planted problems found in %s (want %s)" % (found, want)
 
 
@@ -88,7 +129,7 @@ def main():
         print("  %-8s -> %s" % (here, ", ".join("%s (%d)" % (t, n) for t, n in sorted(graph[here].items())) or "-"))
     for p in problems:
         print("FAIL " + p)
-    print("test_layering: %d include(s) out of order" % len(problems))
+    print("test_layering: %d problem(s): includes out of order, exits outside src/cli/" % len(problems))
     return 1 if problems else 0
 
 

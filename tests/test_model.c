@@ -63,9 +63,9 @@ int main(int argc, char **argv) {
     snprintf(path, sizeof path, "%s/model.bin", dir);
     MUST(checkpoint_read_config(path, &mc));
     GPT2 m;
-    gpt2_create(&m, &mc, &dev);
+    MUST(gpt2_create(&m, &mc, &dev));
     Workspace ws;
-    workspace_create(&ws, &m, B, T, WS_TRAIN);
+    MUST(workspace_create(&ws, &m, B, T, WS_TRAIN));
     MUST(gpt2_load_checkpoint(&m, path));
 
     const int BT = B * T, V = mc.vocab_size, Vp = mc.padded_vocab_size;
@@ -119,7 +119,7 @@ int main(int argc, char **argv) {
     const float lr = (float)json_num(fx, "lr");
     MUST(gpt2_load_checkpoint(&m, path));
     Optimizer opt;
-    optimizer_create(&opt, optimizer_find("adamw"), &hyper, &m);
+    MUST(optimizer_create(&opt, optimizer_find("adamw"), &hyper, &m));
     int steps_ok = 1;
     for (int s = 1; s <= steps; s++) {
         device_zero(&dev, m.grads.parent, 0, m.padded_elems * sizeof(float));
@@ -147,6 +147,7 @@ int main(int argc, char **argv) {
     workspace_free(&ws);
     gpt2_free(&m);
     ops_free(&ops);
+    MUST(device_status(&dev));  // no OpenCL call failed along the way
     device_close(&dev);
     free(x); free(y); free(ref_logits); free(ref_grads); free(ref_losses); free(logits); free(logits_v);
     free(grads); free(params); free(json_text);

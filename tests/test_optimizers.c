@@ -60,7 +60,7 @@ static OptimizerHyper base_hyper(const char *kind) {
 // If w_before is not NULL it gets the device parameters before the last step, w_after after it.
 static double run_case(const Case *c, float *w_before, float *w_after, float **target_out) {
     Optimizer opt;
-    optimizer_create(&opt, optimizer_find(c->kind), &c->h, &model);
+    MUST(optimizer_create(&opt, optimizer_find(c->kind), &c->h, &model));
     float *w0 = mallocCheck(N * sizeof(float)), *g = mallocCheck(N * sizeof(float));
     randn_params(w0, 0.2f);
     gpt2_upload(&model, model.params.parent, w0);
@@ -261,11 +261,11 @@ static void test_measurements(void) {
     Config cfg = measure_config(1);
     Measure ms;
     MeasureOptions mo = measure_options_from_config(&cfg);
-    measure_create(&ms, &model, &ws, &mo);
+    MUST(measure_create(&ms, &model, &ws, &mo));
     OptimizerHyper h = base_hyper("adamw");
     h.lr_peak = 0.01;
     Optimizer opt;
-    optimizer_create(&opt, optimizer_find("adamw"), &h, &model);
+    MUST(optimizer_create(&opt, optimizer_find("adamw"), &h, &model));
     float *w = mallocCheck(N * sizeof(float)), *w2 = mallocCheck(N * sizeof(float));
     randn_params(w, 0.1f);
     gpt2_upload(&model, model.params.parent, w);
@@ -364,10 +364,10 @@ static void test_snr(void) {
     cfg.rrc_correction = 1;  // the SNR every step, no full measurement
     Measure ms;
     MeasureOptions mo = measure_options_from_config(&cfg);
-    measure_create(&ms, &model, &ws, &mo);
+    MUST(measure_create(&ms, &model, &ws, &mo));
     OptimizerHyper h = base_hyper("lionar");
     Optimizer opt;
-    optimizer_create(&opt, optimizer_find("lionar"), &h, &model);
+    MUST(optimizer_create(&opt, optimizer_find("lionar"), &h, &model));
     const ParamTensor *pt = &model.tensors[P_FCW];
     size_t n = pt->slice_elems * pt->num_slices;
     float *G = mallocCheck(N * sizeof(float)), *acc = mallocCheck(N * sizeof(float));
@@ -424,9 +424,9 @@ int main(void) {
     }
     rng_seed(&rng, 4242);
     GPT2Config mc = {.max_seq_len = 8, .vocab_size = 100, .num_layers = 2, .num_heads = 2, .channels = 24};
-    gpt2_config_check(&mc);
-    gpt2_create(&model, &mc, &dev);
-    workspace_create(&ws, &model, 2, 8, WS_TRAIN);
+    MUST(gpt2_config_check(&mc));
+    MUST(gpt2_create(&model, &mc, &dev));
+    MUST(workspace_create(&ws, &model, 2, 8, WS_TRAIN));
     N = model.num_parameters;
     last_g = mallocCheck(N * sizeof(float));
     for (int k = 0; k < NUM_PARAM_TENSORS; k++) {
@@ -443,6 +443,7 @@ int main(void) {
         workspace_free(&ws);
         gpt2_free(&model);
         ops_free(&ops);
+        MUST(device_status(&dev));  // no OpenCL call failed along the way
         device_close(&dev);
         return test_summary("test_optimizers");
     }
@@ -466,6 +467,7 @@ int main(void) {
     workspace_free(&ws);
     gpt2_free(&model);
     ops_free(&ops);
+    MUST(device_status(&dev));  // no OpenCL call failed along the way
     device_close(&dev);
     return test_summary("test_optimizers");
 }

@@ -49,9 +49,9 @@ static void test_greedy_vs_pytorch(const char *dir) {
     Ops ops;
     MUST(ops_init(&ops, &dev, NULL));
     GPT2 m;
-    gpt2_create(&m, &mc, &dev);
+    MUST(gpt2_create(&m, &mc, &dev));
     Workspace ws;
-    workspace_create(&ws, &m, 1, T, WS_FORWARD);
+    MUST(workspace_create(&ws, &m, 1, T, WS_FORWARD));
     MUST(gpt2_load_checkpoint(&m, path));
     SamplerParams greedy = {.temperature = 0.0f};
     int checked = 0, skipped = 0;
@@ -74,7 +74,7 @@ static void test_greedy_vs_pytorch(const char *dir) {
             Collected c = {.n = 0};
             Rng rng;
             rng_seed(&rng, 1);
-            gpt2_generate(&m, &ws, &ops, x + (size_t)b * T, t + 1, 1, -1, &greedy, &rng, collect, &c);
+            MUST(gpt2_generate(&m, &ws, &ops, x + (size_t)b * T, t + 1, 1, -1, &greedy, &rng, collect, &c));
             EXPECT(c.n == 1 && c.tokens[0] == best, "greedy after prefix (b=%d, t=%d): token %d, argmax %d", b, t,
                    c.n ? c.tokens[0] : -1, best);
             checked++;
@@ -87,6 +87,7 @@ static void test_greedy_vs_pytorch(const char *dir) {
     workspace_free(&ws);
     gpt2_free(&m);
     ops_free(&ops);
+    MUST(device_status(&dev));  // no OpenCL call failed along the way
     device_close(&dev);
 }
 

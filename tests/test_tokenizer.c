@@ -211,12 +211,13 @@ static void test_cases(Tokenizer *gpt2, Tokenizer *byte, const char *name) {
     for (size_t i = 0; i < cs.n; i++) {
         Case *c = &cs.c[i];
         ids.len = 0;
-        size_t invalid = tokenizer_encode(gpt2, c->bytes, c->len, &ids);
+        size_t invalid, invalid_b;
+        MUST(tokenizer_encode(gpt2, c->bytes, c->len, &ids, &invalid));
         check(same_ids(&ids, &c->ids), "%s case %zu: ids differ from tiktoken (%zu vs %zu ids)", name, i + 1, ids.len, c->ids.len);
         check(decodes_to(gpt2, &ids, c->bytes, c->len), "%s case %zu: gpt2 decode(encode(x)) != x", name, i + 1);
         check((invalid == 0) == (utf8_first_invalid(c->bytes, c->len) == c->len), "%s case %zu: invalid-UTF-8 count", name, i + 1);
         ids.len = 0;
-        size_t invalid_b = tokenizer_encode(byte, c->bytes, c->len, &ids);
+        MUST(tokenizer_encode(byte, c->bytes, c->len, &ids, &invalid_b));
         check(ids.len == c->len && decodes_to(byte, &ids, c->bytes, c->len), "%s case %zu: byte round trip", name, i + 1);
         check(invalid_b == invalid, "%s case %zu: byte and gpt2 tokenizers count invalid bytes differently", name, i + 1);
     }
@@ -229,7 +230,7 @@ static void test_cases(Tokenizer *gpt2, Tokenizer *byte, const char *name) {
 static void encode_chunked(Tokenizer *t, const unsigned char *s, size_t len, size_t chunk, TokenIds *out) {
     for (size_t pos = 0; pos < len;) {
         size_t end = pos + chunk < len ? tokenizer_split_point(s, len, pos + chunk) : len;
-        tokenizer_encode(t, s + pos, end - pos, out);
+        MUST(tokenizer_encode(t, s + pos, end - pos, out, NULL));
         pos = end;
     }
 }
@@ -257,7 +258,7 @@ static void test_corpus(Tokenizer *gpt2) {
         sha_hex(&s, got);
         check(blen == bytes && strcmp(got, file_sha) == 0, "%s differs from the fixture's copy: re-run scripts/make_corpus.sh", book);
         TokenIds ids = {0};
-        tokenizer_encode(gpt2, data, blen, &ids);
+        MUST(tokenizer_encode(gpt2, data, blen, &ids, NULL));
         sha_ids(&ids, got);
         check(ids.len == n_ids, "%s: %zu tokens, tiktoken gives %zu", name, ids.len, n_ids);
         check(strcmp(got, ids_sha) == 0, "%s: token ids differ from tiktoken's (sha256 %s vs %s)", name, got, ids_sha);
@@ -368,7 +369,7 @@ static void test_encoder_json(Tokenizer *gpt2) {
         TokenIds ids = {0};
         for (size_t i = 0; i < cs.n; i++) {
             ids.len = 0;
-            tokenizer_encode(ej, cs.c[i].bytes, cs.c[i].len, &ids);
+            MUST(tokenizer_encode(ej, cs.c[i].bytes, cs.c[i].len, &ids, NULL));
             check(same_ids(&ids, &cs.c[i].ids), "encoder.json: %s case %zu differs", fixtures[f], i + 1);
         }
         token_ids_free(&ids);
@@ -380,8 +381,8 @@ static void test_encoder_json(Tokenizer *gpt2) {
         size_t len;
         char *data = read_file(book, &len);
         TokenIds a = {0}, b = {0};
-        tokenizer_encode(gpt2, data, len, &a);
-        tokenizer_encode(ej, data, len, &b);
+        MUST(tokenizer_encode(gpt2, data, len, &a, NULL));
+        MUST(tokenizer_encode(ej, data, len, &b, NULL));
         check(same_ids(&a, &b), "encoder.json: tom_sawyer.txt encodes differently");
         token_ids_free(&a);
         token_ids_free(&b);
@@ -499,7 +500,7 @@ static void test_prepare(Tokenizer *gpt2) {
     size_t lens[] = {strlen(doc_x), strlen(doc_b), strlen(doc_c1), strlen(doc_c2), book_len};
     for (int i = 0; i < 5; i++) {
         token_ids_push(&stream, 50256);
-        tokenizer_encode(gpt2, docs[i], lens[i], &stream);
+        MUST(tokenizer_encode(gpt2, docs[i], lens[i], &stream, NULL));
     }
     for (size_t i = 0; i < stream.len; i++)
         token_ids_push(split_block_is_val(i / block, 100000) ? &want_val : &want_train, stream.ids[i]);

@@ -55,7 +55,7 @@ static void test_round_trip(void) {
     cJSON *k = cJSON_AddObjectToObject(best, "kernels");
     cJSON_AddNumberToObject(k, "WG", 64);
     tune_db_set_best(&db, best);
-    tune_db_save(&db);
+    MUST(tune_db_save(&db));
     tune_db_free(&db);
 
     EXPECT(tune_db_load(&db, &d) == 1, "saved database should load");
@@ -93,7 +93,7 @@ static void test_stale(void) {
 static void test_corrupt(void) {
     Device d = fake_device("1.0");
     char path[4096];
-    tune_db_path(&d, path, sizeof path);
+    MUST(tune_db_path(&d, path, sizeof path));
     const char *junk[] = {"{\"format\": 1, \"key\": ", "[1, 2, 3]", "", "{\"format\": 99}"};
     for (size_t i = 0; i < sizeof junk / sizeof junk[0]; i++) {
         MUST(write_file_atomic(path, junk[i], strlen(junk[i])));
@@ -134,7 +134,7 @@ static void test_kernel_params(void) {
         cJSON_AddStringToObject(best, "date", "2026-01-01 00:00 UTC");
         cJSON_AddItemToObject(best, "kernels", cJSON_Parse(cases[i].kernels));
         tune_db_set_best(&db, best);
-        tune_db_save(&db);
+        MUST(tune_db_save(&db));
         tune_db_free(&db);
         capture_begin();
         Tuned tuned;
@@ -197,6 +197,7 @@ int main(void) {
     Device dev;
     open_test_device(&dev, 0);
     test_tunables(&dev);
+    MUST(device_status(&dev));  // no OpenCL call failed along the way
     device_close(&dev);
     char cmd[4200];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);

@@ -46,8 +46,15 @@ static inline double compare_rel_to_max(const char *what, const float *got, cons
 
 static inline void open_test_device(Device *dev, int profiling) {
     const char *sel = getenv("GPT2CL_TEST_DEVICE");
-    device_open(dev, sel ? sel : "", profiling);
+    MUST(device_open(dev, sel ? sel : "", profiling));
     printf("device: %s (%s)\n", dev->name, dev->platform_name);
+}
+
+// A device buffer the test needs.
+static inline cl_mem test_alloc(const Device *dev, size_t bytes, const char *what) {
+    cl_mem m;
+    MUST(device_alloc(dev, bytes, what, &m));
+    return m;
 }
 
 // GPT2CL_TEST_SMALL=1 (set by the oclgrind suite, tests/oclgrind_check.py):

@@ -32,20 +32,25 @@ static void fill_random(const Device *dev, cl_mem buf, size_t n, Rng *rng) {
     free(h);
 }
 
-void gemm_bufs_alloc(GemmBufs *g, const Device *dev, const GemmShape *shapes, int n, unsigned long long seed) {
+Status gemm_bufs_alloc(GemmBufs *g, const Device *dev, const GemmShape *shapes, int n, unsigned long long seed) {
     *g = (GemmBufs){0};
     for (int i = 0; i < n; i++) {
         if (gemm_a_elems(&shapes[i]) > g->a_elems) g->a_elems = gemm_a_elems(&shapes[i]);
         if (gemm_b_elems(&shapes[i]) > g->b_elems) g->b_elems = gemm_b_elems(&shapes[i]);
         if (gemm_c_elems(&shapes[i]) > g->c_elems) g->c_elems = gemm_c_elems(&shapes[i]);
     }
-    g->a = device_alloc(dev, g->a_elems * sizeof(float), "GEMM benchmark A");
-    g->b = device_alloc(dev, g->b_elems * sizeof(float), "GEMM benchmark B");
-    g->c = device_alloc(dev, g->c_elems * sizeof(float), "GEMM benchmark C");
+    Status s = device_alloc(dev, g->a_elems * sizeof(float), "GEMM benchmark A", &g->a);
+    if (!s) s = device_alloc(dev, g->b_elems * sizeof(float), "GEMM benchmark B", &g->b);
+    if (!s) s = device_alloc(dev, g->c_elems * sizeof(float), "GEMM benchmark C", &g->c);
+    if (s) {
+        gemm_bufs_free(g);
+        return s;
+    }
     Rng rng;
     rng_seed(&rng, seed);
     fill_random(dev, g->a, g->a_elems, &rng);
     fill_random(dev, g->b, g->b_elems, &rng);
+    return device_status(dev);
 }
 
 void gemm_bufs_free(GemmBufs *g) {

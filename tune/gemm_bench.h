@@ -18,7 +18,7 @@ double gemm_flops(const GemmShape *s);  // 2 m n k per matrix, times the batch
 const char *gemm_shape_name(const GemmShape *s, char *buf, size_t n);
 
 // A and B (sized for the largest of shapes) filled with uniform [-1, 1) values from seed.
-void gemm_bufs_alloc(GemmBufs *g, const Device *dev, const GemmShape *shapes, int n, unsigned long long seed);
+Status gemm_bufs_alloc(GemmBufs *g, const Device *dev, const GemmShape *shapes, int n, unsigned long long seed);
 void gemm_bufs_free(GemmBufs *g);
 // One C = A B call (alpha 1, beta 0) enqueued; returns CLBlast's status instead of dying.
 CLBlastStatusCode gemm_run(const Device *dev, const GemmShape *s, const GemmBufs *g);

@@ -79,7 +79,7 @@ static double gemm_candidate(Tuner *t, const TuneSpace *s, const int *v, const u
     }
     GemmParams p = tune_gemm_params(v);
     GemmKernels k;
-    gemm_kernels_build(&k, dev, &p);
+    if (gemm_kernels_build(&k, dev, &p)) return -1;  // a tile that does not build here is rejected
     double total = eval_shapes(t, mask, prune_at, &k, shape_ms);
     gemm_kernels_free(&k);
     return total;
@@ -97,6 +97,8 @@ static void gemm_step(Tuner *t, GemmSearch *g, const int *v, const char *id, dou
     double total = gemm_candidate(t, g->c.space, v, part ? part : g->mask, prune_at, shape_ms);
     double took = now_seconds() - t0;
     if (took > *g->est) *g->est = took;
+    tuner_fail(t, device_status(t->job->dev));
+    if (t->status) return;  // the times are not to be trusted: nothing recorded
     pthread_mutex_lock(&t->mu);
     if (total < 0)
         for (int i = 0; i < n; i++) shape_ms[i] = -1;
@@ -106,7 +108,7 @@ static void gemm_step(Tuner *t, GemmSearch *g, const int *v, const char *id, dou
     if (!part) best_offer(g->best, v, total, shape_ms, n);
     if (g->best->found) t->best_ratio = masked_total(t, g->mask, t->base_ms) / g->best->total;
     pthread_mutex_unlock(&t->mu);
-    tuner_progress(t, 2);
+    if (!t->status) tuner_progress(t, 2);
 }
 
 static void gemm_search_init(Tuner *t, GemmSearch *g, const TuneSpace *s, Best *best, double deadline, double *est) {
@@ -123,7 +125,7 @@ static void gemm_search_run(Tuner *t, GemmSearch *g) {
     char id[512];
     double *shape_ms = mallocCheck((size_t)t->job->nshapes * sizeof *shape_ms);
     t->cand = 0;
-    while (candidates_next(&g->c, v, id, sizeof id)) gemm_step(t, g, v, id, shape_ms);
+    while (!t->status && candidates_next(&g->c, v, id, sizeof id)) gemm_step(t, g, v, id, shape_ms);
     free(shape_ms);
 }
 

@@ -62,7 +62,7 @@ static void kernels_start(Tuner *t, const double *ms) {
             t->kern_base += ms[f];
             family_record(t, f, b->v, ms[f]);
         }
-        tune_db_save(t->job->db);
+        tuner_fail(t, tune_db_save(t->job->db));
     }
     pthread_mutex_unlock(&t->mu);
 }
@@ -109,16 +109,23 @@ void search_kernels(Tuner *t, double deadline) {
     TuneJob *j = t->job;
     t->cand = 0;
     if (t->kern_done || tuner_elapsed(t) + 1.0 > deadline) return;
-    KernelBench *kb = kernel_bench_create(j->dev, j->cls, &j->model);
+    KernelBench *kb;
+    Status s = kernel_bench_create(j->dev, j->cls, &j->model, &kb);
+    if (s) {
+        tuner_fail(t, s);
+        return;
+    }
     int want[NF], w[NF][TUNE_MAX_PARAMS];
     double ms[NF], t0 = now_seconds();
     for (int f = 0; f < NF; f++) want[f] = 1;
     // The starting point first, always: its outputs are the reference of every check.
-    if (!kernel_bench_run(kb, &t->start_kp, want, ms)) die("our kernels do not build with the device class's parameters");
+    if (!kernel_bench_run(kb, &t->start_kp, want, ms))
+        tuner_fail(t, fail(STATUS_DEVICE, "our kernels do not build with the device class's parameters"));
+    tuner_fail(t, device_status(j->dev));
     double cost = now_seconds() - t0;  // of a round, for the deadline
-    kernels_start(t, ms);
+    if (!t->status) kernels_start(t, ms);
     KernelParams cand;
-    while (tuner_elapsed(t) + 2 * cost <= deadline) {
+    while (!t->status && tuner_elapsed(t) + 2 * cost <= deadline) {
         if (!kernels_round(t, &cand, want, w)) {
             t->kern_done = 1;
             break;
@@ -128,12 +135,14 @@ void search_kernels(Tuner *t, double deadline) {
         t0 = now_seconds();
         kernels_time(t, kb, &cand, want, w, ms);
         cost = now_seconds() - t0;
+        tuner_fail(t, device_status(j->dev));
+        if (t->status) break;
         pthread_mutex_lock(&t->mu);
         for (int f = 0; f < NF; f++)
             if (want[f]) family_record(t, f, w[f], ms[f]);
-        tune_db_save(j->db);
+        tuner_fail(t, tune_db_save(j->db));
         pthread_mutex_unlock(&t->mu);
-        tuner_progress(t, 2);
+        if (!t->status) tuner_progress(t, 2);
     }
     kernel_bench_free(kb);
 }

@@ -50,8 +50,17 @@ static void fill_random(float *h, size_t n, Rng *s, float lo, float hi) {
     for (size_t i = 0; i < n; i++) h[i] = lo + (hi - lo) * rng_uniform(s);
 }
 
+// A buffer of n floats; one that cannot be made is NULL with the failure kept
+// for device_status (kernel_bench_create checks it once, at its end).
+static cl_mem buf(const Device *dev, size_t n, const char *what) {
+    cl_mem m;
+    device_keep_failure(device_alloc(dev, n * sizeof(float), what, &m));
+    return m;
+}
+
 static cl_mem random_buf(const Device *dev, size_t n, Rng *s, float lo, float hi, const char *what) {
-    cl_mem m = device_alloc(dev, n * sizeof(float), what);
+    cl_mem m = buf(dev, n, what);
+    if (!m) return NULL;
     float *h = mallocCheck(n * sizeof *h);
     fill_random(h, n, s, lo, hi);
     device_write(dev, m, 0, n * sizeof *h, h);
@@ -59,9 +68,7 @@ static cl_mem random_buf(const Device *dev, size_t n, Rng *s, float lo, float hi
     return m;
 }
 
-static cl_mem buf(const Device *dev, size_t n, const char *what) { return device_alloc(dev, n * sizeof(float), what); }
-
-KernelBench *kernel_bench_create(const Device *dev, const DeviceClass *cls, const TuneModelShape *m) {
+Status kernel_bench_create(const Device *dev, const DeviceClass *cls, const TuneModelShape *m, KernelBench **out) {
     KernelBench *k = callocCheck(1, sizeof *k);
     k->dev = dev;
     k->cls = cls;
@@ -96,8 +103,8 @@ KernelBench *kernel_bench_create(const Device *dev, const DeviceClass *cls, cons
     k->losses = buf(dev, BT, "tune: losses");
     int *t = mallocCheck(BT * sizeof *t);
     for (size_t i = 0; i < BT; i++) t[i] = (int)(i * 7919 % (size_t)m->V);
-    k->targets = device_alloc(dev, BT * sizeof(int), "tune: targets");
-    device_write(dev, k->targets, 0, BT * sizeof(int), t);
+    k->targets = buf(dev, BT, "tune: targets");  // ints, of a float's size
+    if (k->targets) device_write(dev, k->targets, 0, BT * sizeof(int), t);
     free(t);
 
     k->x = random_buf(dev, k->n_ew, &s, -6, 6, "tune: GELU input");
@@ -155,7 +162,10 @@ KernelBench *kernel_bench_create(const Device *dev, const DeviceClass *cls, cons
     size_t most = k->n_ew > k->n_att ? k->n_ew : k->n_att;
     if (k->n_opt > most) most = k->n_opt;
     k->host = mallocCheck(most * sizeof(float));
-    return k;
+    Status st = device_status(dev);
+    if (st) kernel_bench_free(k);
+    *out = st ? NULL : k;
+    return st;
 }
 
 static double max_rel_diff(const float *x, const float *ref, size_t n) {
@@ -383,7 +393,8 @@ void kernel_bench_free(KernelBench *k) {
                     k->proj, k->proj0, k->pre, k->pre0,   k->gout,    k->dpre,    k->bias4,  k->dbias,
                     k->qkv,  k->aout, k->aatt, k->q,      k->kk,      k->v,       k->yh,     k->dqkv,
                     k->dout, k->adatt, k->dq,  k->dk,     k->dv,      k->dyh};
-    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) CL_CHECK(clReleaseMemObject(all[i]));
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+        if (all[i]) CL_CHECK(clReleaseMemObject(all[i]));
     for (int f = 0; f < TUNE_NUM_FAMILIES; f++)
         for (int i = 0; i < 3; i++) free(k->ref[f].out[i]);
     free(k->host);

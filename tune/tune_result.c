@@ -146,7 +146,7 @@ static void print_summary(const Tuner *t, double tuned, int checked, int nours) 
 // checked_total >= 0 is the CLBlast combination's re-measured time; otherwise
 // the prediction from its parts (each of which was checked against the
 // defaults) is used.
-void tuner_finalize(Tuner *t, double checked_total) {
+Status tuner_finalize(Tuner *t, double checked_total) {
     TuneJob *j = t->job;
     cJSON *best = cJSON_CreateObject();
     char date[64];
@@ -167,9 +167,10 @@ void tuner_finalize(Tuner *t, double checked_total) {
         cJSON_AddNumberToObject(best, "kernels_ms_tuned", t->kern_best);
     }
     tune_db_set_best(j->db, best);
-    tune_db_save(j->db);
+    TRY(tune_db_save(j->db));
     t->best_ratio = t->base_total / tuned;
     t->phase = "done";
     tuner_progress(t, 1);
     print_summary(t, tuned, checked_total >= 0, nours);
+    return STATUS_OK;
 }

@@ -21,6 +21,10 @@
 
 double tuner_elapsed(const Tuner *t) { return now_seconds() - t->job->t_start; }
 
+void tuner_fail(Tuner *t, Status s) {
+    if (!t->status) t->status = s;
+}
+
 // final: 0 = transient (terminal only), 1 = end of a phase, 2 = a candidate's
 // result (one line each when stdout is not a terminal, e.g. in CI logs). Progress
 // is information, so it goes to stdout: stderr carries only a failure's one line.
@@ -50,7 +54,7 @@ double tuner_recorded_total(const cJSON *e) {
 
 void tuner_record(Tuner *t, const char *id, double ms, const double *shape_ms, int nshapes) {
     tune_db_record(t->job->db, t->job->workload, id, ms, shape_ms, nshapes);
-    tune_db_save(t->job->db);
+    tuner_fail(t, tune_db_save(t->job->db));
 }
 
 const GemmRule *tuner_class_rule(const TuneJob *j, const GemmShape *s) {
@@ -144,19 +148,21 @@ static void *watchdog(void *arg) {
         // _exit: the main thread may be inside CLBlast or the compiler; stdio is flushed by hand.
         printf("\ntune: budget reached during %s candidate #%d (not recorded; the next tune retries it)\n", t->phase,
                t->cand);
-        if (t->have_base) tuner_finalize(t, -1);
+        Status s = t->have_base && !t->status ? tuner_finalize(t, -1) : t->status;
         fflush(stdout);
-        if (!t->have_base)
+        if (s)
+            fprintf(stderr, "gpt2cl: error: %s\n", status_message());
+        else if (!t->have_base)
             fprintf(stderr, "gpt2cl: error: the budget of %.0f s did not even cover timing the baseline; nothing "
                     "written (give a larger --budget)\n", t->job->budget);
-        _exit(t->have_base ? 0 : 1);
+        _exit(t->have_base && !s ? 0 : 1);
     }
     pthread_mutex_unlock(&t->mu);
     return NULL;
 }
 
 static void tuner_free(Tuner *t) {
-    for (int i = 0; i < t->job->nshapes; i++) free(t->ref[i]);
+    for (int i = 0; t->ref && i < t->job->nshapes; i++) free(t->ref[i]);
     free(t->ref);
     free(t->out);
     free(t->base_ms);
@@ -235,7 +241,8 @@ static int run_final_check(Tuner *t, double deadline) {
     double *shape_ms = mallocCheck((size_t)j->nshapes * sizeof *shape_ms);
     t->checked = eval_shapes(t, NULL, INFINITY, NULL, shape_ms);
     free(shape_ms);
-    if (t->checked < 0) die("the tuned combination gives wrong results; run `gpt2cl tune --restart`");
+    if (t->checked < 0)
+        tuner_fail(t, fail(STATUS_DEVICE, "the tuned combination gives wrong results; run `gpt2cl tune --restart`"));
     return 0;
 }
 
@@ -260,36 +267,42 @@ static const BudgetPhase quick_phases[] = {
 };
 
 static void run_phases(Tuner *t, const BudgetPhase *phases, int n) {
-    for (int p = 0; p < n; p++) {
+    for (int p = 0; p < n && !t->status; p++) {
         double now = tuner_elapsed(t);
         double kept = (phases[p].keep & KEEP_CHECK ? t->check_cost : 0) + (phases[p].keep & KEEP_CANDIDATE ? t->est : 0);
         t->phase = phases[p].name;
-        if (phases[p].run(t, now + phases[p].share * (t->job->budget - now - kept))) tuner_progress(t, 1);
+        int ran = phases[p].run(t, now + phases[p].share * (t->job->budget - now - kept));
+        tuner_fail(t, device_status(t->job->dev));
+        if (ran && !t->status) tuner_progress(t, 1);
     }
 }
 
 // The baseline, the reference results and the time to beat: CLBlast's
 // defaults, or for a quick tune each shape as the device class runs it.
-// Sets t->base_ms and returns their calls-weighted total.
-static double time_baseline(Tuner *t) {
+// Sets t->base_ms and their calls-weighted total *total.
+static Status time_baseline(Tuner *t, double *total_out) {
     const TuneJob *j = t->job;
     double total = 0;
     GemmKernels rule_k[GEMM_RULES_MAX] = {0};
-    for (int i = 0; i < j->nshapes; i++) {
+    Status s = STATUS_OK;
+    for (int i = 0; i < j->nshapes && !s; i++) {
         t->ref[i] = mallocCheck(gemm_c_elems(&j->shapes[i]) * sizeof(float));
         const GemmRule *r = j->quick ? tuner_class_rule(j, &j->shapes[i]) : NULL;
         if (r) {
             GemmKernels *k = &rule_k[r - j->cls->gemm];
-            if (!k->program) gemm_kernels_build(k, j->dev, &r->p);
+            if (!k->program && (s = gemm_kernels_build(k, j->dev, &r->p))) break;
             t->base_ms[i] = gemm_time_cl(j->dev, &j->shapes[i], &t->bufs, k, TIME_PER_SHAPE, t->ref[i]);
         } else {
             t->base_ms[i] = gemm_time(j->dev, &j->shapes[i], &t->bufs, TIME_PER_SHAPE, t->ref[i]);
         }
-        if (t->base_ms[i] < 0) die("the GEMM of shape %d fails with %s", i, r ? "the class's tile" : "CLBlast's defaults");
+        if (!(s = device_status(j->dev)) && t->base_ms[i] < 0)
+            s = fail(STATUS_DEVICE, "the GEMM of shape %d fails with %s", i,
+                     r ? "the class's tile" : "CLBlast's defaults");
         total += t->base_ms[i] * (double)j->shapes[i].calls;
     }
     for (int r = 0; r < GEMM_RULES_MAX; r++) gemm_kernels_free(&rule_k[r]);
-    return total;
+    *total_out = total;
+    return s;
 }
 
 // t->order: the shapes by the baseline's time x calls, largest first (so pruning cuts early).
@@ -306,7 +319,7 @@ static void order_shapes(Tuner *t) {
         }
 }
 
-static void tuner_alloc(Tuner *t) {
+static Status tuner_alloc(Tuner *t) {
     const TuneJob *j = t->job;
     int n = j->nshapes;
     t->ind.shape_ms = mallocCheck((size_t)n * sizeof(double));
@@ -314,17 +327,50 @@ static void tuner_alloc(Tuner *t) {
     t->ours_ms = mallocCheck((size_t)n * sizeof *t->ours_ms);
     t->ours_v = mallocCheck((size_t)n * sizeof *t->ours_v);
     for (int i = 0; i < n; i++) t->ours_ms[i] = t->dir.shape_ms[i] = -1;
-    gemm_bufs_alloc(&t->bufs, j->dev, j->shapes, n, 1234);
+    Status s = gemm_bufs_alloc(&t->bufs, j->dev, j->shapes, n, 1234);
     t->out = mallocCheck(t->bufs.c_elems * sizeof(float));
-    t->ref = mallocCheck((size_t)n * sizeof *t->ref);
+    t->ref = callocCheck((size_t)n, sizeof *t->ref);
     t->base_ms = mallocCheck((size_t)n * sizeof *t->base_ms);
     t->order = mallocCheck((size_t)n * sizeof *t->order);
     t->dir_default = mallocCheck((size_t)n * sizeof(double));
+    return s;
 }
 
-int tuner_run(TuneJob *j) {
-    Tuner t = {.job = j, .phase = "defaults", .checked = -1};
+// The baseline, then the budget's phases; the first failure ends it.
+static Status tuner_search(Tuner *t) {
+    const TuneJob *j = t->job;
     int n = j->nshapes;
+    TRY(tuner_alloc(t));
+    kernels_init(t);
+
+    t->start_kp = j->cls ? device_class_kernel_params(j->cls, j->dev) : kernel_params_default(j->dev);
+    if (j->quick && j->cls) device_class_apply_clblast(j->cls, j->dev);
+    if (j->quick) tune_apply_clblast(j->dev, cJSON_GetObjectItemCaseSensitive(tune_db_best(j->db), "clblast"));
+    tuner_progress(t, 0);
+    double t0 = now_seconds(), base_total;
+    TRY(time_baseline(t, &base_total));
+    t->est = t->check_cost = now_seconds() - t0;  // a final check runs every shape once more, like this
+    t->base_fresh = base_total;
+    use_recorded_base(t, &base_total);
+    // Below 384^3 (the smallest crossover in CLBlast's database) the defaults
+    // ran the direct kernel: its default parameters are a direct candidate too.
+    for (int i = 0; i < n; i++) t->dir_default[i] = tuner_mnk(&j->shapes[i]) < 384 * 384 * 384 ? t->base_ms[i] : -1;
+    order_shapes(t);
+    pthread_mutex_lock(&t->mu);
+    t->base_total = base_total;
+    t->have_base = 1;
+    t->best_ratio = 1.0;
+    pthread_mutex_unlock(&t->mu);
+    load_recorded(t);
+    printf("tune: %s: %.2f ms of GEMMs per step (measured in %.1f s, with compilation)\n",
+           j->quick ? "device-class defaults" : "CLBlast defaults", t->base_total, t->est);
+    if (j->quick) run_phases(t, quick_phases, sizeof quick_phases / sizeof quick_phases[0]);
+    else run_phases(t, full_phases, sizeof full_phases / sizeof full_phases[0]);
+    return t->status;
+}
+
+Status tuner_run(TuneJob *j) {
+    Tuner t = {.job = j, .phase = "defaults", .checked = -1};
     rng_seed(&t.rng, 0x9E3779B97F4A7C15ULL);
     pthread_mutex_init(&t.mu, NULL);
     pthread_cond_init(&t.cond, NULL);
@@ -333,38 +379,17 @@ int tuner_run(TuneJob *j) {
         cJSON_DeleteItemFromObjectCaseSensitive(m, j->workload);
     }
     pthread_t dog;
-    if (pthread_create(&dog, NULL, watchdog, &t) != 0) die("cannot start the tuning watchdog thread");
-    tuner_alloc(&t);
-    kernels_init(&t);
-
-    t.start_kp = j->cls ? device_class_kernel_params(j->cls, j->dev) : kernel_params_default(j->dev);
-    if (j->quick && j->cls) device_class_apply_clblast(j->cls, j->dev);
-    if (j->quick) tune_apply_clblast(j->dev, cJSON_GetObjectItemCaseSensitive(tune_db_best(j->db), "clblast"));
-    tuner_progress(&t, 0);
-    double t0 = now_seconds(), base_total = time_baseline(&t);
-    t.est = t.check_cost = now_seconds() - t0;  // a final check runs every shape once more, like this
-    t.base_fresh = base_total;
-    use_recorded_base(&t, &base_total);
-    // Below 384^3 (the smallest crossover in CLBlast's database) the defaults
-    // ran the direct kernel: its default parameters are a direct candidate too.
-    for (int i = 0; i < n; i++) t.dir_default[i] = tuner_mnk(&j->shapes[i]) < 384 * 384 * 384 ? t.base_ms[i] : -1;
-    order_shapes(&t);
+    if (pthread_create(&dog, NULL, watchdog, &t) != 0)
+        return fail(STATUS_IO, "cannot start the tuning watchdog thread");
+    Status s = tuner_search(&t);
     pthread_mutex_lock(&t.mu);
-    t.base_total = base_total;
-    t.have_base = 1;
-    t.best_ratio = 1.0;
-    pthread_mutex_unlock(&t.mu);
-    load_recorded(&t);
-    printf("tune: %s: %.2f ms of GEMMs per step (measured in %.1f s, with compilation)\n",
-           j->quick ? "device-class defaults" : "CLBlast defaults", t.base_total, t.est);
-    if (j->quick) run_phases(&t, quick_phases, sizeof quick_phases / sizeof quick_phases[0]);
-    else run_phases(&t, full_phases, sizeof full_phases / sizeof full_phases[0]);
-    pthread_mutex_lock(&t.mu);
-    tuner_finalize(&t, t.checked);
+    if (!s) s = tuner_finalize(&t, t.checked);
+    tuner_fail(&t, s);  // the watchdog, if it wakes now, writes nothing more
     t.done = 1;
     pthread_cond_signal(&t.cond);
     pthread_mutex_unlock(&t.mu);
     pthread_join(dog, NULL);
     tuner_free(&t);
-    return 0;
+    return s;
 }
+

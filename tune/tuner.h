@@ -31,13 +31,15 @@ typedef struct {
 } TuneJob;
 
 // Runs the search within the budget, writes "best" into the database (saved
-// after every measurement) and prints a summary. Returns 0 on success.
-int tuner_run(TuneJob *job);
+// after every measurement) and prints a summary. Fails where the database
+// cannot be saved or the device fails; past the budget the watchdog writes the
+// best so far and ends the process (see tuner.c).
+Status tuner_run(TuneJob *job);
 
 // Times our kernels per family (tune_space_families) on the model's shapes (kernel_tune.c).
 typedef struct KernelBench KernelBench;
 // cls (may be NULL): the device class whose GEMM rules the benchmarked steps use.
-KernelBench *kernel_bench_create(const Device *dev, const DeviceClass *cls, const TuneModelShape *m);
+Status kernel_bench_create(const Device *dev, const DeviceClass *cls, const TuneModelShape *m, KernelBench **kb);
 // Builds our kernels with kp; for each family f with want[f] set, ms[f] =
 // ms per training step of its calls, or -1 if its outputs differ from those
 // of the family's first run (the reference: run the device's defaults first).

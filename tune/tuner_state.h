@@ -50,10 +50,15 @@ typedef struct {
     double *ours_ms;
     int (*ours_v)[TUNE_MAX_PARAMS];
     Best ours;  // the best candidate over all shapes, the centre of the search
+    // The first failure (the database cannot be saved, the device failed): the
+    // searches stop, nothing more is written and tuner_run returns it.
+    Status status;
 } Tuner;
 
 // tuner.c
 double tuner_elapsed(const Tuner *t);
+// Keeps s as t->status unless a failure is already kept.
+void tuner_fail(Tuner *t, Status s);
 // final: 0 = transient (terminal only), 1 = end of a phase, 2 = a candidate's result.
 void tuner_progress(Tuner *t, int final);
 // Under t->mu: records one measurement (see tune_db_record) and saves the database.
@@ -93,5 +98,6 @@ void kernels_load_recorded(Tuner *t, const cJSON *recorded);
 // The crossover minimising the calls-weighted time, from per-shape times of the
 // best indirect and best direct kernels (direct: -1 where not measured).
 size_t tuner_crossover(const Tuner *t, const double *ind, const double *dir, double *total_out);
-// Writes "best" from what has been measured so far and prints the summary (under t->mu).
-void tuner_finalize(Tuner *t, double checked_total);
+// Writes "best" from what has been measured so far and prints the summary (under t->mu);
+// fails where the database cannot be saved.
+Status tuner_finalize(Tuner *t, double checked_total);

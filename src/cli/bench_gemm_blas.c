@@ -47,7 +47,7 @@ static void our_gemm_times(const Device *dev, const Tuned *tuned, const GemmShap
     or_die(ops_init(&ops, dev, &routes));
     GemmKernels defaults;
     GemmParams p = gemm_params_default();
-    gemm_kernels_build(&defaults, dev, &p);
+    or_die(gemm_kernels_build(&defaults, dev, &p));
     for (int s = 0; s < n; s++) {
         const GemmKernels *k = ops_gemm_cl_for(&ops, &shapes[s]);
         our_tuned[s] = k != NULL;
@@ -89,9 +89,9 @@ int main(int argc, char **argv) {
     trainer_close(&t);
 
     Device dev;
-    device_open(&dev, cfg.device, 0);
+    or_die(device_open(&dev, cfg.device, 0));
     GemmBufs g;
-    gemm_bufs_alloc(&g, &dev, shapes, n, 7);
+    or_die(gemm_bufs_alloc(&g, &dev, shapes, n, 7));
     float *ha = mallocCheck(g.a_elems * sizeof(float)), *hb = mallocCheck(g.b_elems * sizeof(float)),
           *hc = mallocCheck(g.c_elems * sizeof(float));
     device_read(&dev, g.a, 0, g.a_elems * sizeof(float), ha);
@@ -105,6 +105,7 @@ int main(int argc, char **argv) {
     tuned_load(&tuning, &dev, TUNE_DATABASE, stdout);
     for (int s = 0; s < n; s++) tuned[s] = gemm_time(&dev, &shapes[s], &g, seconds, NULL);
     our_gemm_times(&dev, &tuning, shapes, n, &g, seconds, ours);
+    or_die(device_status(&dev));  // before any time of a failed run is printed
 
     printf("GFLOP/s per GEMM shape of one step (%s, batch %d x %d); host BLAS: %s, %d threads\n", config_path,
            cfg.batch_size, cfg.seq_len, openblas_get_config(), openblas_get_num_threads());

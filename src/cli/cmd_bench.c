@@ -80,7 +80,7 @@ static void bench_run(const Config *cfg, int warmup, int steps, int profiling, T
     r->step_ms = dt * 1e3;
     if (gemm_table) {
         GemmBufs g;
-        gemm_bufs_alloc(&g, &t.dev, r->shapes, r->nshapes, 99);
+        or_die(gemm_bufs_alloc(&g, &t.dev, r->shapes, r->nshapes, 99));
         for (int i = 0; i < r->nshapes; i++) {
             // As the step runs it: our GEMM where the tuning database chose it, else CLBlast.
             const GemmKernels *ours = ops_gemm_cl_for(&t.ops, &r->shapes[i]);
@@ -90,6 +90,7 @@ static void bench_run(const Config *cfg, int warmup, int steps, int profiling, T
             if (r->gemm_ms[i] < 0) die("a GEMM failed on a shape of this model");
             r->gemm_total += r->gemm_ms[i] * (double)r->shapes[i].calls;
         }
+        or_die(device_status(&t.dev));
         gemm_bufs_free(&g);
     }
     dataloader_free(&data);

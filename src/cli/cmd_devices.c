@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "cli/commands.h"
+#include "cli/or_die.h"
 #include "runtime/cl_device.h"
 #include "util/util.h"
 
@@ -15,6 +16,6 @@ int cmd_devices(int argc, char **argv) {
         }
         die("devices takes no arguments (got '%s')", argv[i]);
     }
-    devices_print(stdout);
+    or_die(devices_print(stdout));
     return 0;
 }

@@ -82,11 +82,11 @@ int cmd_sample(int argc, char **argv) {
     Tokenizer *tok;
     or_die(tokenizer_load_for_model(tokenizer_spec, mc.vocab_size, &tok));
     TokenIds ids = {0};
-    if (*prompt) tokenizer_encode(tok, prompt, strlen(prompt), &ids);
+    if (*prompt) or_die(tokenizer_encode(tok, prompt, strlen(prompt), &ids, NULL));
     else token_ids_push(&ids, tokenizer_eot(tok));
 
     Device dev;
-    device_open(&dev, device, 0);
+    or_die(device_open(&dev, device, 0));
     // stdout is the text alone; the device and tuning lines only with --verbose, on stderr.
     FILE *info = verbose ? stderr : fopen("/dev/null", "w");
     if (!info) die("cannot open /dev/null: %s", strerror(errno));
@@ -97,19 +97,20 @@ int cmd_sample(int argc, char **argv) {
     Ops ops;
     or_die(ops_init(&ops, &dev, &tuned));
     GPT2 m;
-    gpt2_create(&m, &mc, &dev);
+    or_die(gpt2_create(&m, &mc, &dev));
     int ctx = (int)ids.len + max_new;
     Workspace ws;
-    workspace_create(&ws, &m, 1, ctx < mc.max_seq_len ? (ctx < 1 ? 1 : ctx) : mc.max_seq_len, WS_FORWARD);
+    or_die(workspace_create(&ws, &m, 1, ctx < mc.max_seq_len ? (ctx < 1 ? 1 : ctx) : mc.max_seq_len, WS_FORWARD));
     or_die(gpt2_load_checkpoint(&m, path));
     Rng rng;
     rng_seed(&rng, (uint64_t)seed);
     if (*prompt) fputs(prompt, stdout);
     int *prompt_ids = mallocCheck(ids.len * sizeof(int));
     for (size_t i = 0; i < ids.len; i++) prompt_ids[i] = ids.ids[i];
-    gpt2_generate(&m, &ws, &ops, prompt_ids, (int)ids.len, max_new, stop_at_eot ? tokenizer_eot(tok) : -1, &sp, &rng,
-                  emit_to_stdout, tok);
+    Status s = gpt2_generate(&m, &ws, &ops, prompt_ids, (int)ids.len, max_new,
+                             stop_at_eot ? tokenizer_eot(tok) : -1, &sp, &rng, emit_to_stdout, tok);
     fputc('\n', stdout);
+    or_die(s);
     free(prompt_ids);
     token_ids_free(&ids);
     workspace_free(&ws);

@@ -85,7 +85,7 @@ int cmd_tune(int argc, char **argv) {
     trainer_close(&t);
 
     Device dev;
-    device_open(&dev, cfg.device, 0);
+    or_die(device_open(&dev, cfg.device, 0));
     TuneDb db;
     tune_db_load(&db, &dev);
     TuneJob job = {.dev = &dev, .db = &db, .shapes = shapes, .nshapes = nshapes, .model = model,
@@ -98,9 +98,10 @@ int cmd_tune(int argc, char **argv) {
     printf("tune: %d GEMM shapes per step (workload %s), %sbudget %.0f s, from the defaults for %s, database %s\n",
            nshapes, job.workload, quick ? "quick, " : "", budget, job.cls ? job.cls->label : "no device class",
            db.path);
-    int rc = tuner_run(&job);
+    Status s = tuner_run(&job);
     tune_db_free(&db);
     free(shapes);
     device_close(&dev);
-    return rc;
+    or_die(s);
+    return 0;
 }

@@ -121,7 +121,7 @@ void gpt2_forward(const GPT2 *m, Workspace *ws, Ops *o, float dloss, float loss_
 }
 
 void gpt2_backward(GPT2 *m, Workspace *ws, Ops *o) {
-    if (ws->use != WS_TRAIN) die("internal: gpt2_backward needs a training workspace");
+    if (ws->use != WS_TRAIN) internal_error("gpt2_backward needs a training workspace");
     const GPT2Config *c = &m->config;
     const int B = ws->B, T = ws->T, C = c->channels, NH = c->num_heads, L = c->num_layers;
     const int BT = B * T;

@@ -6,31 +6,40 @@
 
 #include "util/util.h"
 
-void measure_create(Measure *ms, GPT2 *m, const Workspace *ws, const MeasureOptions *mo) {
+// The device buffers of measure_create (measurements on); stops at the first that fails.
+static Status measure_buffers(Measure *ms, GPT2 *m, const Workspace *ws) {
+    const Device *dev = m->dev;
+    const size_t P = m->padded_elems * sizeof(float), C = (size_t)m->config.channels;
+    TRY(device_alloc(dev, 4 * NUM_PARAM_TENSORS * sizeof(float), "measurement statistics", &ms->tstats));
+    TRY(device_alloc(dev, 4 * NUM_PARAM_TENSORS * sizeof(float), "measurement statistics", &ms->micro));
+    TRY(device_alloc(dev, 4 * NORM_GROUPS_MAX * sizeof(float), "measurement partial sums", &ms->partials));
+    // Only the matrix tensors' slots get written: the others must read as 0 (phi 0, rho 1), deterministically.
+    device_zero(dev, ms->tstats, 0, 4 * NUM_PARAM_TENSORS * sizeof(float));
+    device_zero(dev, ms->micro, 0, 4 * NUM_PARAM_TENSORS * sizeof(float));
+    if (ms->accum >= 2) TRY(device_alloc(dev, P, "previous gradients (SNR)", &ms->gprev));
+    if (!ms->every) return device_status(dev);
+    TRY(device_alloc(dev, P, "parameters before the update (measurements)", &ms->prev));
+    matrix_row_base(m, 0, &ms->num_rows);
+    TRY(device_alloc(dev, 3 * ms->num_rows * sizeof(float), "per-row measurements", &ms->rows));
+    TRY(device_alloc(dev, 4 * 2 * NUM_PARAM_TENSORS * (size_t)m->config.num_layers * sizeof(float),
+                     "rrc measurements", &ms->rrc));
+    TRY(device_alloc(dev, 4 * C * C * sizeof(float), "measurement weight scratch", &ms->wscratch));
+    TRY(device_alloc(dev, (size_t)ws->B * ws->T * 4 * C * sizeof(float), "measurement output scratch",
+                     &ms->yscratch));
+    return device_status(dev);
+}
+
+Status measure_create(Measure *ms, GPT2 *m, const Workspace *ws, const MeasureOptions *mo) {
     memset(ms, 0, sizeof *ms);
     ms->every = mo->every;
     ms->rrc_correction = mo->rrc_correction;
     ms->accum = mo->accum;
     ms->b = mo->b;
     ms->snr_ema = mo->snr_ema;
-    if (!ms->every && !ms->rrc_correction) return;  // off: nothing allocated, nothing done
-    const Device *dev = m->dev;
-    const size_t P = m->padded_elems * sizeof(float), C = (size_t)m->config.channels;
-    ms->tstats = device_alloc(dev, 4 * NUM_PARAM_TENSORS * sizeof(float), "measurement statistics");
-    ms->micro = device_alloc(dev, 4 * NUM_PARAM_TENSORS * sizeof(float), "measurement statistics");
-    ms->partials = device_alloc(dev, 4 * NORM_GROUPS_MAX * sizeof(float), "measurement partial sums");
-    // Only the matrix tensors' slots get written: the others must read as 0 (phi 0, rho 1), deterministically.
-    device_zero(dev, ms->tstats, 0, 4 * NUM_PARAM_TENSORS * sizeof(float));
-    device_zero(dev, ms->micro, 0, 4 * NUM_PARAM_TENSORS * sizeof(float));
-    if (ms->accum >= 2) ms->gprev = device_alloc(dev, P, "previous gradients (SNR)");
-    if (!ms->every) return;
-    ms->prev = device_alloc(dev, P, "parameters before the update (measurements)");
-    matrix_row_base(m, 0, &ms->num_rows);
-    ms->rows = device_alloc(dev, 3 * ms->num_rows * sizeof(float), "per-row measurements");
-    ms->rrc = device_alloc(dev, 4 * 2 * NUM_PARAM_TENSORS * (size_t)m->config.num_layers * sizeof(float),
-                           "rrc measurements");
-    ms->wscratch = device_alloc(dev, 4 * C * C * sizeof(float), "measurement weight scratch");
-    ms->yscratch = device_alloc(dev, (size_t)ws->B * ws->T * 4 * C * sizeof(float), "measurement output scratch");
+    if (!ms->every && !ms->rrc_correction) return STATUS_OK;  // off: nothing allocated, nothing done
+    Status s = measure_buffers(ms, m, ws);
+    if (s) measure_free(ms);
+    return s;
 }
 
 void measure_free(Measure *ms) {

@@ -48,7 +48,7 @@ typedef struct {
 } Measure;
 
 // ws: the training workspace, whose shape sizes the output scratch.
-void measure_create(Measure *ms, GPT2 *m, const Workspace *ws, const MeasureOptions *mo);
+Status measure_create(Measure *ms, GPT2 *m, const Workspace *ws, const MeasureOptions *mo);
 void measure_free(Measure *ms);
 // Extra parameter-sized buffers measuring with mo allocates (for the memory estimate).
 int measure_param_copies(const MeasureOptions *mo);

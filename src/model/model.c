@@ -13,19 +13,22 @@ const char *const param_tensor_names[NUM_PARAM_TENSORS] = {
     "wte", "wpe", "ln1w", "ln1b", "qkvw", "qkvb", "attprojw", "attprojb",
     "ln2w", "ln2b", "fcw", "fcb", "fcprojw", "fcprojb", "lnfw", "lnfb"};
 
-void gpt2_config_check(GPT2Config *c) {
+Status gpt2_config_check(GPT2Config *c) {
     if (c->padded_vocab_size == 0) c->padded_vocab_size = (c->vocab_size + 127) / 128 * 128;
     if (c->num_layers < 1 || c->num_heads < 1 || c->channels < 1 || c->max_seq_len < 1 || c->vocab_size < 1)
-        die("model shape must be positive: n_layer=%d n_head=%d n_embd=%d block_size=%d vocab_size=%d",
-            c->num_layers, c->num_heads, c->channels, c->max_seq_len, c->vocab_size);
+        return fail(STATUS_INPUT,
+                    "model shape must be positive: n_layer=%d n_head=%d n_embd=%d block_size=%d vocab_size=%d",
+                    c->num_layers, c->num_heads, c->channels, c->max_seq_len, c->vocab_size);
     if (c->channels % c->num_heads != 0)
-        die("n_embd (%d) must be divisible by n_head (%d)", c->channels, c->num_heads);
+        return fail(STATUS_INPUT, "n_embd (%d) must be divisible by n_head (%d)", c->channels, c->num_heads);
     if (c->padded_vocab_size < c->vocab_size)
-        die("padded vocabulary (%d) is smaller than the vocabulary (%d)", c->padded_vocab_size, c->vocab_size);
+        return fail(STATUS_INPUT, "padded vocabulary (%d) is smaller than the vocabulary (%d)", c->padded_vocab_size,
+                    c->vocab_size);
     // Sizes are int in the kernels: keep every activation below 2^31 elements.
     if ((double)c->max_seq_len * c->padded_vocab_size > 2e9 || (double)c->channels * c->padded_vocab_size > 2e9)
-        die("model too large for 32-bit indexing (block_size %d, n_embd %d, padded vocab %d)", c->max_seq_len,
-            c->channels, c->padded_vocab_size);
+        return fail(STATUS_INPUT, "model too large for 32-bit indexing (block_size %d, n_embd %d, padded vocab %d)",
+                    c->max_seq_len, c->channels, c->padded_vocab_size);
+    return STATUS_OK;
 }
 
 // Shapes of one slice (rows x cols) of each tensor.
@@ -77,8 +80,8 @@ static void build_layout(GPT2 *m) {
     m->padded_elems = off;
 }
 
-static void param_buffer_create(GPT2 *m, ParamBuffer *pb, const char *what) {
-    pb->parent = device_alloc(m->dev, m->padded_elems * sizeof(float), what);
+static Status param_buffer_create(GPT2 *m, ParamBuffer *pb, const char *what) {
+    TRY(device_alloc(m->dev, m->padded_elems * sizeof(float), what, &pb->parent));
     device_zero(m->dev, pb->parent, 0, m->padded_elems * sizeof(float));  // alignment gaps stay 0 forever
     for (int i = 0; i < NUM_PARAM_TENSORS; i++) {
         ParamTensor *t = &m->tensors[i];
@@ -87,6 +90,7 @@ static void param_buffer_create(GPT2 *m, ParamBuffer *pb, const char *what) {
             pb->slices[i][l] =
                 device_sub_buffer(m->dev, pb->parent, t->offset[l] * sizeof(float), t->slice_elems * sizeof(float));
     }
+    return STATUS_OK;
 }
 
 static void param_buffer_free(GPT2 *m, ParamBuffer *pb) {
@@ -98,16 +102,24 @@ static void param_buffer_free(GPT2 *m, ParamBuffer *pb) {
     CL_CHECK(clReleaseMemObject(pb->parent));
 }
 
-void gpt2_create(GPT2 *m, const GPT2Config *config, const Device *dev) {
+// The device buffers of gpt2_create (layout built); stops at the first that fails.
+static Status gpt2_buffers(GPT2 *m) {
+    TRY(param_buffer_create(m, &m->params, "parameters"));
+    TRY(param_buffer_create(m, &m->grads, "gradients"));
+    TRY(device_alloc(m->dev, 4 * sizeof(float), "step statistics", &m->stats));
+    device_zero(m->dev, m->stats, 0, 4 * sizeof(float));
+    TRY(device_alloc(m->dev, NORM_GROUPS_MAX * sizeof(float), "gradient-norm partial sums", &m->norm_partials));
+    return device_status(m->dev);
+}
+
+Status gpt2_create(GPT2 *m, const GPT2Config *config, const Device *dev) {
     memset(m, 0, sizeof *m);
     m->config = *config;
     m->dev = dev;
     build_layout(m);
-    param_buffer_create(m, &m->params, "parameters");
-    param_buffer_create(m, &m->grads, "gradients");
-    m->stats = device_alloc(dev, 4 * sizeof(float), "step statistics");
-    device_zero(dev, m->stats, 0, 4 * sizeof(float));
-    m->norm_partials = device_alloc(dev, NORM_GROUPS_MAX * sizeof(float), "gradient-norm partial sums");
+    Status s = gpt2_buffers(m);
+    if (s) gpt2_free(m);
+    return s;
 }
 
 static void release(cl_mem *b) {

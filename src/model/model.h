@@ -62,10 +62,11 @@ typedef struct {
     cl_mem norm_partials;
 } GPT2;
 
-// Fills padded_vocab_size if 0 (round V up to a multiple of 128) and checks the shape; dies on nonsense.
-void gpt2_config_check(GPT2Config *c);
-// Computes the layout and allocates parameters and gradients on the device.
-void gpt2_create(GPT2 *m, const GPT2Config *config, const Device *dev);
+// Fills padded_vocab_size if 0 (round V up to a multiple of 128) and checks the shape; fails on nonsense.
+Status gpt2_config_check(GPT2Config *c);
+// Computes the layout and allocates parameters and gradients on the device
+// (STATUS_DEVICE where they do not fit; then nothing is held).
+Status gpt2_create(GPT2 *m, const GPT2Config *config, const Device *dev);
 void gpt2_free(GPT2 *m);
 
 // Random initialisation as GPT-2 (host RNG seeded with seed, then uploaded).

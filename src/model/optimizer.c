@@ -173,25 +173,33 @@ double optimizer_angle(const Optimizer *opt, double lr_t, int t) {
     return theta;
 }
 
-void optimizer_create(Optimizer *opt, const OptimizerKind *kind, const OptimizerHyper *hyper, GPT2 *m) {
-    memset(opt, 0, sizeof *opt);
-    opt->kind = kind;
-    opt->hyper = *hyper;
+// The device buffers of optimizer_create; stops at the first that fails.
+static Status optimizer_buffers(Optimizer *opt, const OptimizerKind *kind, GPT2 *m) {
     for (int i = 0; i < kind->num_state; i++) {
-        opt->state[i] = device_alloc(m->dev, m->padded_elems * sizeof(float), "optimizer state");
+        TRY(device_alloc(m->dev, m->padded_elems * sizeof(float), "optimizer state", &opt->state[i]));
         device_zero(m->dev, opt->state[i], 0, m->padded_elems * sizeof(float));
     }
     if (kind->rotational) {
         matrix_row_base(m, 0, &opt->num_rows);
-        opt->target = device_alloc(m->dev, opt->num_rows * sizeof(float), "target row norms");
+        TRY(device_alloc(m->dev, opt->num_rows * sizeof(float), "target row norms", &opt->target));
         device_zero(m->dev, opt->target, 0, opt->num_rows * sizeof(float));
     }
-    opt->snr = device_alloc(m->dev, SNR_FLOATS * sizeof(float), "gradient SNR statistics");
+    TRY(device_alloc(m->dev, SNR_FLOATS * sizeof(float), "gradient SNR statistics", &opt->snr));
     device_zero(m->dev, opt->snr, 0, SNR_FLOATS * sizeof(float));
     // rho = 1 until the first estimate (so rrc_correction without statistics is a no-op)
     float init[SNR_FLOATS] = {0};
     for (int i = 0; i < NUM_PARAM_TENSORS; i++) init[4 * i + 3] = 1.0f;
     device_write(m->dev, opt->snr, 0, sizeof init, init);
+    return device_status(m->dev);
+}
+
+Status optimizer_create(Optimizer *opt, const OptimizerKind *kind, const OptimizerHyper *hyper, GPT2 *m) {
+    memset(opt, 0, sizeof *opt);
+    opt->kind = kind;
+    opt->hyper = *hyper;
+    Status s = optimizer_buffers(opt, kind, m);
+    if (s) optimizer_free(opt);
+    return s;
 }
 
 void optimizer_free(Optimizer *opt) {

@@ -64,7 +64,7 @@ const char *ibc_name(int ibc);
 // .rotational), as a list in words: "lion, liona and lionar".
 typedef enum { OPTIMIZERS_LION, OPTIMIZERS_ROTATIONAL } OptimizerGroup;
 void optimizer_group_names(OptimizerGroup group, char *out, size_t n);
-void optimizer_create(Optimizer *opt, const OptimizerKind *kind, const OptimizerHyper *hyper, GPT2 *m);
+Status optimizer_create(Optimizer *opt, const OptimizerKind *kind, const OptimizerHyper *hyper, GPT2 *m);
 void optimizer_free(Optimizer *opt);
 // Gradient norm + clipping factor, then the update. Nothing comes back to the host.
 void optimizer_step(Optimizer *opt, GPT2 *m, Ops *o, int t, float lr);

@@ -108,7 +108,8 @@ Status gpt2_save_checkpoint(GPT2 *m, const char *path) {
     h[6] = c->channels;
     h[7] = c->padded_vocab_size;
     gpt2_download(m, m->params.parent, (float *)(buf + 1024));
-    Status s = write_file_atomic(path, buf, bytes);
+    Status s = device_status(m->dev);  // a failed read leaves zeros, never to be saved as weights
+    if (!s) s = write_file_atomic(path, buf, bytes);
     free(buf);
     return s;
 }

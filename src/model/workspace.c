@@ -105,7 +105,8 @@ double gpt2_memory_needed(const GPT2Config *c, int opt_copies, const WorkspaceSh
 // Where the table's buffer lives in w: a cl_mem, or a cl_mem * (PER_LAYER).
 static void *slot(Workspace *w, const BufferSpec *b) { return (char *)w + b->field; }
 
-void workspace_create(Workspace *w, const GPT2 *m, int B, int T, WorkspaceUse use) {
+// The buffers of the table into w; stops at the first that fails.
+static Status workspace_buffers(Workspace *w, const GPT2 *m, int B, int T, WorkspaceUse use) {
     memset(w, 0, sizeof *w);
     w->dev = m->dev;
     w->B = B;
@@ -118,20 +119,27 @@ void workspace_create(Workspace *w, const GPT2 *m, int B, int T, WorkspaceUse us
         if (!copies) continue;
         size_t bytes = buffer_bytes(b, &m->config, B, T);
         if (b->span == ONE) {
-            *(cl_mem *)slot(w, b) = device_alloc(w->dev, bytes, b->what);
+            TRY(device_alloc(w->dev, bytes, b->what, (cl_mem *)slot(w, b)));
             continue;
         }
-        cl_mem *layers = mallocCheck((size_t)w->L * sizeof(cl_mem));
+        cl_mem *layers = callocCheck((size_t)w->L, sizeof(cl_mem));
+        *(cl_mem **)slot(w, b) = layers;
         for (int l = 0; l < w->L; l++) {
             if (l < copies) {
-                layers[l] = device_alloc(w->dev, bytes, b->what);
+                TRY(device_alloc(w->dev, bytes, b->what, &layers[l]));
             } else {  // forward only: the layers share one buffer, each handle holding a reference
                 layers[l] = layers[0];
                 CL_CHECK(clRetainMemObject(layers[0]));
             }
         }
-        *(cl_mem **)slot(w, b) = layers;
     }
+    return device_status(w->dev);
+}
+
+Status workspace_create(Workspace *w, const GPT2 *m, int B, int T, WorkspaceUse use) {
+    Status s = workspace_buffers(w, m, B, T, use);
+    if (s) workspace_free(w);
+    return s;
 }
 
 void workspace_free(Workspace *w) {
@@ -140,11 +148,12 @@ void workspace_free(Workspace *w) {
         const BufferSpec *b = &buffers[i];
         if (!buffer_copies(b, w->use, w->L)) continue;
         if (b->span == ONE) {
-            CL_CHECK(clReleaseMemObject(*(cl_mem *)slot(w, b)));
+            if (*(cl_mem *)slot(w, b)) CL_CHECK(clReleaseMemObject(*(cl_mem *)slot(w, b)));
             continue;
         }
-        cl_mem *layers = *(cl_mem **)slot(w, b);
-        for (int l = 0; l < w->L; l++) CL_CHECK(clReleaseMemObject(layers[l]));
+        cl_mem *layers = *(cl_mem **)slot(w, b);  // NULL entries: a workspace_create that failed part way
+        for (int l = 0; layers && l < w->L; l++)
+            if (layers[l]) CL_CHECK(clReleaseMemObject(layers[l]));
         free(layers);
     }
     memset(w, 0, sizeof *w);

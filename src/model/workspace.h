@@ -49,7 +49,7 @@ typedef struct {
 } Workspace;
 
 // Allocates the buffers of a (B, T) shape for the model's configuration.
-void workspace_create(Workspace *w, const GPT2 *m, int B, int T, WorkspaceUse use);
+Status workspace_create(Workspace *w, const GPT2 *m, int B, int T, WorkspaceUse use);
 // Releases them; a zeroed Workspace (never created) is left as it is.
 void workspace_free(Workspace *w);
 // Bytes of device memory a workspace of shape s takes.

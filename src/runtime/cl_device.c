@@ -62,14 +62,33 @@ const char *clblast_error_name(CLBlastStatusCode s) {
     }
 }
 
+// The first failed call on this thread: later ones are usually its consequences.
+static _Thread_local int sticky_failed;
+static _Thread_local char sticky_message[1024];
+
 void cl_check_status(cl_int err, const char *call, const char *file, int line) {
-    if (err == CL_SUCCESS) return;
-    die("OpenCL call %s failed: %s (%d) at %s:%d", call, cl_error_name(err), (int)err, file, line);
+    if (err == CL_SUCCESS || sticky_failed) return;
+    sticky_failed = 1;
+    snprintf(sticky_message, sizeof sticky_message, "OpenCL call %s failed: %s (%d) at %s:%d", call,
+             cl_error_name(err), (int)err, file, line);
 }
 
 void clblast_check_status(CLBlastStatusCode s, const char *call, const char *file, int line) {
-    if (s == CLBlastSuccess) return;
-    die("CLBlast call %s failed: %s (%d) at %s:%d", call, clblast_error_name(s), (int)s, file, line);
+    if (s == CLBlastSuccess || sticky_failed) return;
+    sticky_failed = 1;
+    snprintf(sticky_message, sizeof sticky_message, "CLBlast call %s failed: %s (%d) at %s:%d", call,
+             clblast_error_name(s), (int)s, file, line);
+}
+
+void device_keep_failure(Status s) {
+    if (!s || sticky_failed) return;
+    sticky_failed = 1;
+    snprintf(sticky_message, sizeof sticky_message, "%s", status_message());
+}
+
+Status device_status(const Device *dev) {
+    (void)dev;
+    return sticky_failed ? fail(STATUS_DEVICE, "%s", sticky_message) : STATUS_OK;
 }
 
 const char *device_type_name(cl_device_type t) {
@@ -85,13 +104,15 @@ typedef struct {
     cl_device_id device;
 } DeviceRef;
 
-static int list_devices(DeviceRef **out) {
+static Status list_devices(DeviceRef **out, int *count) {
     cl_uint nplat = 0;
     cl_int err = clGetPlatformIDs(0, NULL, &nplat);
     if (err == -1001 /* CL_PLATFORM_NOT_FOUND_KHR */ || (err == CL_SUCCESS && nplat == 0))
-        die("no OpenCL platform found: install an OpenCL driver (ICD), e.g. `apt-get install pocl-opencl-icd` for the CPU; "
-            "`clinfo -l` lists what the ICD loader sees");
+        return fail(STATUS_DEVICE,
+                    "no OpenCL platform found: install an OpenCL driver (ICD), e.g. `apt-get install "
+                    "pocl-opencl-icd` for the CPU; `clinfo -l` lists what the ICD loader sees");
     CL_CHECK_ERR(err, "clGetPlatformIDs");
+    TRY(device_status(NULL));
     cl_platform_id *plats = mallocCheck(nplat * sizeof *plats);
     CL_CHECK(clGetPlatformIDs(nplat, plats, NULL));
     int n = 0;
@@ -104,15 +125,22 @@ static int list_devices(DeviceRef **out) {
         cl_device_id *devs = mallocCheck(ndev * sizeof *devs);
         CL_CHECK(clGetDeviceIDs(plats[p], CL_DEVICE_TYPE_ALL, ndev, devs, NULL));
         DeviceRef *grown = realloc(refs, (size_t)(n + (int)ndev) * sizeof *refs);
-        if (!grown) die("out of host memory listing devices");
+        if (!grown) out_of_memory("listing devices");
         refs = grown;
         for (cl_uint d = 0; d < ndev; d++) refs[n++] = (DeviceRef){plats[p], devs[d]};
         free(devs);
     }
     free(plats);
-    if (n == 0) die("OpenCL platforms found but no devices on them; `clinfo` shows what the drivers report");
+    Status s = device_status(NULL);
+    if (!s && n == 0)
+        s = fail(STATUS_DEVICE, "OpenCL platforms found but no devices on them; `clinfo` shows what the drivers report");
+    if (s) {
+        free(refs);
+        return s;
+    }
     *out = refs;
-    return n;
+    *count = n;
+    return STATUS_OK;
 }
 
 static void fill_info(Device *d) {
@@ -144,9 +172,10 @@ static int has_extension(cl_device_id dev, const char *ext) {
     return found;
 }
 
-void devices_print(FILE *out) {
+Status devices_print(FILE *out) {
     DeviceRef *refs;
-    int n = list_devices(&refs);
+    int n;
+    TRY(list_devices(&refs, &n));
     fprintf(out, "%-3s %-28s %-44s %-5s %10s %6s %4s %4s  %s\n", "#", "vendor", "name", "type", "memory", "max-wg",
             "fp16", "fp64", "platform / driver");
     for (int i = 0; i < n; i++) {
@@ -159,11 +188,11 @@ void devices_print(FILE *out) {
                 has_extension(d.device, "cl_khr_fp64") ? "yes" : "no", d.platform_name, d.driver_version);
     }
     free(refs);
+    return device_status(NULL);
 }
 
-void device_open(Device *dev, const char *selector, int profiling) {
-    DeviceRef *refs;
-    int n = list_devices(&refs);
+// The index in refs that selector picks (see device_open).
+static Status pick_device(const DeviceRef *refs, int n, const char *selector, int *picked) {
     int pick = -1;
     if (!selector || !*selector) {
         for (int i = 0; i < n && pick < 0; i++) {
@@ -177,7 +206,9 @@ void device_open(Device *dev, const char *selector, int profiling) {
         long idx = strtol(selector, &end, 10);
         if (*end == '\0') {
             if (idx < 0 || idx >= n)
-                die("device %ld does not exist: there are %d device(s), 0..%d (see `gpt2cl devices`)", idx, n, n - 1);
+                return fail(STATUS_INPUT,
+                            "device %ld does not exist: there are %d device(s), 0..%d (see `gpt2cl devices`)", idx, n,
+                            n - 1);
             pick = (int)idx;
         } else {
             for (int i = 0; i < n && pick < 0; i++) {
@@ -187,10 +218,23 @@ void device_open(Device *dev, const char *selector, int profiling) {
                     str_contains_ci(d.platform_name, selector))
                     pick = i;
             }
-            if (pick < 0) die("no OpenCL device matches '%s' (see `gpt2cl devices`)", selector);
+            if (pick < 0) return fail(STATUS_INPUT, "no OpenCL device matches '%s' (see `gpt2cl devices`)", selector);
         }
     }
+    *picked = pick;
+    return device_status(NULL);
+}
+
+Status device_open(Device *dev, const char *selector, int profiling) {
     memset(dev, 0, sizeof *dev);
+    DeviceRef *refs;
+    int n, pick;
+    TRY(list_devices(&refs, &n));
+    Status s = pick_device(refs, n, selector, &pick);
+    if (s) {
+        free(refs);
+        return s;
+    }
     dev->platform = refs[pick].platform;
     dev->device = refs[pick].device;
     dev->index = pick;
@@ -202,6 +246,9 @@ void device_open(Device *dev, const char *selector, int profiling) {
     dev->profiling = profiling;
     dev->queue = clCreateCommandQueue(dev->context, dev->device, profiling ? CL_QUEUE_PROFILING_ENABLE : 0, &err);
     CL_CHECK_ERR(err, "clCreateCommandQueue");
+    s = device_status(dev);
+    if (s) device_close(dev);
+    return s;
 }
 
 void device_close(Device *dev) {
@@ -213,12 +260,14 @@ void device_close(Device *dev) {
     memset(dev, 0, sizeof *dev);
 }
 
-cl_program device_build_program(const Device *dev, const char *name, const char *source, const char *options) {
-    cl_program cached = program_cache_load(dev, source, options);
-    if (cached) return cached;
+Status device_build_program(const Device *dev, const char *name, const char *source, const char *options,
+                            cl_program *out) {
+    *out = program_cache_load(dev, source, options);
+    if (*out) return STATUS_OK;
     cl_int err;
     cl_program prog = clCreateProgramWithSource(dev->context, 1, &source, NULL, &err);
     CL_CHECK_ERR(err, "clCreateProgramWithSource");
+    TRY(device_status(dev));
     err = clBuildProgram(prog, 1, &dev->device, options, NULL, NULL);
     if (err != CL_SUCCESS) {
         size_t n = 0;
@@ -229,41 +278,48 @@ cl_program device_build_program(const Device *dev, const char *name, const char 
         fprintf(stderr, "--- build log of %s on %s (options: %s) ---\n%s\n--- end of build log ---\n", name,
                 dev->name, options ? options : "", log);
         free(log);
-        die("building OpenCL program %s for %s (%s, driver %s) failed: %s (%d); the build log is above", name,
-            dev->name, dev->platform_name, dev->driver_version, cl_error_name(err), (int)err);
+        clReleaseProgram(prog);
+        return fail(STATUS_DEVICE,
+                    "building OpenCL program %s for %s (%s, driver %s) failed: %s (%d); the build log is above", name,
+                    dev->name, dev->platform_name, dev->driver_version, cl_error_name(err), (int)err);
     }
     program_cache_store(dev, prog, source, options);
-    return prog;
+    *out = prog;
+    return STATUS_OK;
 }
 
-cl_kernel device_kernel(cl_program program, const char *name) {
+Status device_kernel(cl_program program, const char *name, cl_kernel *kernel) {
     cl_int err;
-    cl_kernel k = clCreateKernel(program, name, &err);
-    if (err != CL_SUCCESS) die("cannot create kernel '%s': %s (%d)", name, cl_error_name(err), (int)err);
-    return k;
+    *kernel = clCreateKernel(program, name, &err);
+    if (err != CL_SUCCESS)
+        return fail(STATUS_DEVICE, "cannot create kernel '%s': %s (%d)", name, cl_error_name(err), (int)err);
+    return STATUS_OK;
 }
 
-cl_mem device_alloc(const Device *dev, size_t bytes, const char *what) {
+Status device_alloc(const Device *dev, size_t bytes, const char *what, cl_mem *buf) {
     cl_int err;
+    *buf = NULL;
     if (bytes > dev->max_alloc) {
         char a[32], b[32];
-        die("%s needs one buffer of %s but %s allows at most %s per buffer", what,
-            format_bytes((double)bytes, a, sizeof a), dev->name, format_bytes((double)dev->max_alloc, b, sizeof b));
+        return fail(STATUS_DEVICE, "%s needs one buffer of %s but %s allows at most %s per buffer", what,
+                    format_bytes((double)bytes, a, sizeof a), dev->name,
+                    format_bytes((double)dev->max_alloc, b, sizeof b));
     }
     cl_mem m = clCreateBuffer(dev->context, CL_MEM_READ_WRITE, bytes ? bytes : 4, NULL, &err);
     if (err != CL_SUCCESS) {
         char a[32];
-        die("allocating %s for %s on %s failed: %s (%d)", format_bytes((double)bytes, a, sizeof a), what, dev->name,
-            cl_error_name(err), (int)err);
+        return fail(STATUS_DEVICE, "allocating %s for %s on %s failed: %s (%d)",
+                    format_bytes((double)bytes, a, sizeof a), what, dev->name, cl_error_name(err), (int)err);
     }
-    return m;
+    *buf = m;
+    return STATUS_OK;
 }
 
 cl_mem device_sub_buffer(const Device *dev, cl_mem parent, size_t offset, size_t bytes) {
     // Checked against base_align_bytes (at least 64) rather than left to the driver, so a layout that
     // would fail with CL_MISALIGNED_SUB_BUFFER_OFFSET on a GPU fails on every device.
     if (offset % dev->base_align_bytes)
-        die("sub-buffer at byte %zu is not aligned to %u bytes, as %s requires", offset, dev->base_align_bytes,
+        internal_error("sub-buffer at byte %zu is not aligned to %u bytes, as %s requires", offset, dev->base_align_bytes,
             dev->name);
     cl_buffer_region region = {offset, bytes ? bytes : 4};
     cl_int err;
@@ -277,7 +333,10 @@ void device_write(const Device *dev, cl_mem buf, size_t offset, size_t bytes, co
 }
 
 void device_read(const Device *dev, cl_mem buf, size_t offset, size_t bytes, void *dst) {
-    if (bytes) CL_CHECK(clEnqueueReadBuffer(dev->queue, buf, CL_TRUE, offset, bytes, dst, 0, NULL, NULL));
+    if (!bytes) return;
+    cl_int err = clEnqueueReadBuffer(dev->queue, buf, CL_TRUE, offset, bytes, dst, 0, NULL, NULL);
+    if (err != CL_SUCCESS) memset(dst, 0, bytes);  // callers read dst before they check device_status
+    CL_CHECK_ERR(err, "clEnqueueReadBuffer");
 }
 
 void device_zero(const Device *dev, cl_mem buf, size_t offset, size_t bytes) {

@@ -7,10 +7,16 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "util/status.h"
+
 const char *cl_error_name(cl_int err);
 const char *clblast_error_name(CLBlastStatusCode status);
 
-// CL_CHECK(clFoo(...)) exits with "OpenCL call clFoo(...) failed: CL_OUT_OF_RESOURCES (-5) at file:line".
+// Launchers return void and run asynchronously, so a failed call is sticky
+// rather than returned: CL_CHECK(clFoo(...)) records the first failure on this
+// thread ("OpenCL call clFoo(...) failed: CL_OUT_OF_RESOURCES (-5) at
+// file:line") and carries on; device_status reports it where a unit of work
+// (a step, a validation, a sample, a timing) ends.
 #define CL_CHECK(call) cl_check_status((call), #call, __FILE__, __LINE__)
 #define CLBLAST_CHECK(call) clblast_check_status((call), #call, __FILE__, __LINE__)
 void cl_check_status(cl_int err, const char *call, const char *file, int line);
@@ -39,21 +45,32 @@ typedef struct {
     int profiling;             // queue created with CL_QUEUE_PROFILING_ENABLE
 } Device;
 
-// Lists every platform/device as a table on stdout.
-void devices_print(FILE *out);
+// STATUS_DEVICE with the message of the first failed OpenCL or CLBlast call on
+// this thread (CL_CHECK), else STATUS_OK. The failure stays recorded.
+Status device_status(const Device *dev);
+// Records s (with status_message()) as the sticky failure: for a launcher
+// whose own helper returned a Status (a scratch allocation).
+void device_keep_failure(Status s);
+
+// Lists every platform/device as a table on out.
+Status devices_print(FILE *out);
 // Selects a device: "" or NULL = first GPU, else first device; a number = that
 // index in `gpt2cl devices`; anything else = first device whose name, vendor or
-// platform contains it (case-insensitive). Dies with a clear message if none.
-void device_open(Device *dev, const char *selector, int profiling);
+// platform contains it (case-insensitive). Fails with a clear message if none.
+Status device_open(Device *dev, const char *selector, int profiling);
 void device_close(Device *dev);
 const char *device_type_name(cl_device_type type);
 
-// Builds a program from source; on failure prints the build log and dies.
-cl_program device_build_program(const Device *dev, const char *name, const char *source, const char *options);
-cl_kernel device_kernel(cl_program program, const char *name);
-cl_mem device_alloc(const Device *dev, size_t bytes, const char *what);
-// A sub-buffer of parent at byte offset, which must be a multiple of dev->base_align_bytes (dies otherwise).
+// Builds a program from source into *prog; on failure prints the build log and fails.
+Status device_build_program(const Device *dev, const char *name, const char *source, const char *options,
+                            cl_program *prog);
+Status device_kernel(cl_program program, const char *name, cl_kernel *kernel);
+// A buffer of bytes for what into *buf; fails when the device cannot hold it.
+Status device_alloc(const Device *dev, size_t bytes, const char *what, cl_mem *buf);
+// A sub-buffer of parent at byte offset, which must be a multiple of
+// dev->base_align_bytes (a layout that is not is an internal error).
 cl_mem device_sub_buffer(const Device *dev, cl_mem parent, size_t offset, size_t bytes);
 void device_write(const Device *dev, cl_mem buf, size_t offset, size_t bytes, const void *src);
+// dst is zero-filled when the read fails (the failure is sticky, see CL_CHECK).
 void device_read(const Device *dev, cl_mem buf, size_t offset, size_t bytes, void *dst);
 void device_zero(const Device *dev, cl_mem buf, size_t offset, size_t bytes);

@@ -21,24 +21,28 @@ const char *gemm_params_name(const GemmParams *p, char *buf, size_t n) {
     return buf;
 }
 
-void gemm_kernels_build(GemmKernels *g, const Device *dev, const GemmParams *p) {
+Status gemm_kernels_build(GemmKernels *g, const Device *dev, const GemmParams *p) {
     char name[96];
-    if (!gemm_params_valid(p, dev)) die("illegal GEMM parameters for %s: %s", dev->name,
-                                        gemm_params_name(p, name, sizeof name));
+    *g = (GemmKernels){.p = *p};
+    if (!gemm_params_valid(p, dev))
+        return fail(STATUS_INPUT, "illegal GEMM parameters for %s: %s", dev->name,
+                    gemm_params_name(p, name, sizeof name));
     char opts[160];
     snprintf(opts, sizeof opts, "-DGEMM_VW=%d -DGEMM_TM=%d -DGEMM_TN=%d -DGEMM_WG0=%d -DGEMM_WG1=%d", p->vw, p->tm,
              p->tn, p->wg0, p->wg1);
-    *g = (GemmKernels){.p = *p, .program = kernels_build_file(dev, "gemm.cl", opts)};
-    g->nn = device_kernel(g->program, "gemm_nn");
-    g->nt = device_kernel(g->program, "gemm_nt");
-    g->tn = device_kernel(g->program, "gemm_tn");
+    TRY(kernels_build_file(dev, "gemm.cl", opts, &g->program));
+    Status s = device_kernel(g->program, "gemm_nn", &g->nn);
+    if (!s) s = device_kernel(g->program, "gemm_nt", &g->nt);
+    if (!s) s = device_kernel(g->program, "gemm_tn", &g->tn);
+    if (s) gemm_kernels_free(g);
+    return s;
 }
 
 void gemm_kernels_free(GemmKernels *g) {
     if (!g->program) return;
-    CL_CHECK(clReleaseKernel(g->nn));
-    CL_CHECK(clReleaseKernel(g->nt));
-    CL_CHECK(clReleaseKernel(g->tn));
+    if (g->nn) CL_CHECK(clReleaseKernel(g->nn));
+    if (g->nt) CL_CHECK(clReleaseKernel(g->nt));
+    if (g->tn) CL_CHECK(clReleaseKernel(g->tn));
     CL_CHECK(clReleaseProgram(g->program));
     *g = (GemmKernels){0};
 }

@@ -24,7 +24,7 @@ int gemm_params_valid(const GemmParams *p, const Device *dev);
 // "VW=16 TM=4 TN=2 WG0=8 WG1=4 KC=0"
 const char *gemm_params_name(const GemmParams *p, char *buf, size_t n);
 
-void gemm_kernels_build(GemmKernels *g, const Device *dev, const GemmParams *p);
+Status gemm_kernels_build(GemmKernels *g, const Device *dev, const GemmParams *p);
 void gemm_kernels_free(GemmKernels *g);
 // 1 when this driver's compiled kernels of g run its WG0 x WG1 work-group
 // (CL_KERNEL_WORK_GROUP_SIZE, which registers can make smaller than the

@@ -23,7 +23,9 @@ static int program_for(GemmRouter *r, const Device *dev, const GemmParams *p) {
     while (prog < r->num_programs && !same_params(&r->programs[prog].p, p)) prog++;
     if (prog == r->num_programs) {
         if (prog == GEMM_CL_MAX_PROGRAMS) return -1;
-        gemm_kernels_build(&r->programs[prog], dev, p);
+        Status s = gemm_kernels_build(&r->programs[prog], dev, p);
+        device_keep_failure(s);  // built at a launch when a rule first matches: reported by device_status
+        if (s) return -1;
         if (!gemm_kernels_fit(&r->programs[prog], dev)) {
             gemm_kernels_free(&r->programs[prog]);
             return -1;

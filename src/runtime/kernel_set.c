@@ -42,19 +42,27 @@ static int kernel_fits(const KernelSet *ks, const Device *dev, const KernelParam
     return wg <= max;
 }
 
-KernelId kernel_set_build(KernelSet *ks, const Device *dev, const KernelParams *kp, size_t *fits) {
+Status kernel_set_build(KernelSet *ks, const Device *dev, const KernelParams *kp, size_t *fits, KernelId *misfit) {
     char opts[KERNEL_PARAMS_OPTIONS_MAX + 32];
     kernel_params_options(kp, opts, KERNEL_PARAMS_OPTIONS_MAX);
     snprintf(opts + strlen(opts), sizeof opts - strlen(opts), " -DATTN_HS_MAX=%d", ATTN_HS_MAX);
-    ks->program = kernels_build(dev, opts);
-    for (int i = 0; i < K_COUNT; i++) ks->k[i] = device_kernel(ks->program, kernels[i].name);
+    TRY(kernels_build(dev, opts, &ks->program));
+    for (int i = 0; i < K_COUNT; i++) {
+        Status s = device_kernel(ks->program, kernels[i].name, &ks->k[i]);
+        if (s) {
+            kernel_set_free(ks);
+            return s;
+        }
+    }
     for (int i = 0; i < K_COUNT; i++) {
         if (!kernel_fits(ks, dev, kp, (KernelId)i, fits)) {
             kernel_set_free(ks);
-            return (KernelId)i;
+            *misfit = (KernelId)i;
+            return device_status(dev);
         }
     }
-    return K_COUNT;
+    *misfit = K_COUNT;
+    return device_status(dev);
 }
 
 void kernel_set_free(KernelSet *ks) {

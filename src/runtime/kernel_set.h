@@ -30,7 +30,8 @@ void kernel_family(KernelId id, KernelParamId *wg, KernelParamId *rows);
 size_t kernel_wg(const KernelParams *kp, KernelId id);
 
 // Builds the program with the tunables kp (already checked legal) and creates
-// every kernel. Returns K_COUNT, or the first kernel whose compiled form cannot
-// run its work-group size on dev (then everything is released), with *fits a size it can run.
-KernelId kernel_set_build(KernelSet *ks, const Device *dev, const KernelParams *kp, size_t *fits);
+// every kernel. *misfit: K_COUNT, or the first kernel whose compiled form cannot
+// run its work-group size on dev (then everything is released), with *fits a
+// size it can run. Fails where the program does not build.
+Status kernel_set_build(KernelSet *ks, const Device *dev, const KernelParams *kp, size_t *fits, KernelId *misfit);
 void kernel_set_free(KernelSet *ks);

@@ -14,12 +14,12 @@ extern const int num_embedded_kernels;
 // Concatenates all kernel sources but the standalone ones (gemm.cl) (common.cl first, as embedded). When the
 // environment variable GPT2CL_KERNEL_DIR names a folder, the files are read
 // from there instead, so kernels can be edited without rebuilding.
-char *kernels_source(void);
+Status kernels_source(char **src);
 
 // Builds the kernel program for dev with the given extra -D options.
-cl_program kernels_build(const Device *dev, const char *extra_options);
+Status kernels_build(const Device *dev, const char *extra_options, cl_program *prog);
 // Builds the standalone file name (e.g. "gemm.cl") alone as a program, with -D options.
-cl_program kernels_build_file(const Device *dev, const char *name, const char *extra_options);
+Status kernels_build_file(const Device *dev, const char *name, const char *extra_options, cl_program *prog);
 
 // One kernel argument: its size and where its value is.
 typedef struct {

@@ -5,14 +5,14 @@
 #include "util/status.h"
 #include "util/util.h"
 
-// Builds the kernel set with o->kp (already checked legal). Returns K_COUNT, or
+// Builds the kernel set with o->kp (already checked legal). *bad: K_COUNT, or
 // the first kernel that cannot run its work-group size (then everything is freed; *fits as in kernel_set_build).
-static KernelId ops_build(Ops *o, size_t *fits) {
+static Status ops_build(Ops *o, size_t *fits, KernelId *bad) {
     double t0 = now_seconds();
-    KernelId bad = kernel_set_build(&o->ks, o->dev, &o->kp, fits);
+    Status s = kernel_set_build(&o->ks, o->dev, &o->kp, fits, bad);
     o->build_seconds = now_seconds() - t0;
-    if (bad != K_COUNT) ops_free(o);
-    return bad;
+    if (s || *bad != K_COUNT) ops_free(o);
+    return s;
 }
 
 static void ops_start(Ops *o, const Device *dev, const Tuned *tuned) {
@@ -35,7 +35,8 @@ static void ops_route(Ops *o, const Tuned *tuned, int warn_unfit) {
 int ops_try_init(Ops *o, const Device *dev, const Tuned *tuned) {
     ops_start(o, dev, tuned);
     size_t fits;
-    if (!kernel_params_valid(&o->kp, dev, NULL) || ops_build(o, &fits) != K_COUNT) return 0;
+    KernelId bad;
+    if (!kernel_params_valid(&o->kp, dev, NULL) || ops_build(o, &fits, &bad) || bad != K_COUNT) return 0;
     ops_route(o, tuned, 0);
     return 1;
 }
@@ -58,7 +59,9 @@ Status ops_init(Ops *o, const Device *dev, const Tuned *tuned) {
     // kernels allowed more: halve the family's work-group until this driver's kernel runs it.
     size_t fits;
     KernelId too_big;
-    while ((too_big = ops_build(o, &fits)) != K_COUNT) {
+    for (;;) {
+        TRY(ops_build(o, &fits, &too_big));
+        if (too_big == K_COUNT) break;
         KernelParamId wg, rows;
         kernel_family(too_big, &wg, &rows);
         KernelParams was = o->kp;

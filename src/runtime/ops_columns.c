@@ -15,8 +15,9 @@ static int column_chunks(const Ops *o, int N, int *rows) {
 static cl_mem col_partials(Ops *o, size_t n) {
     if (n > o->col_partials_floats) {
         if (o->col_partials) CL_CHECK(clReleaseMemObject(o->col_partials));
-        o->col_partials = device_alloc(o->dev, n * sizeof(float), "column partial sums");
-        o->col_partials_floats = n;
+        Status s = device_alloc(o->dev, n * sizeof(float), "column partial sums", &o->col_partials);
+        device_keep_failure(s);  // launchers report through device_status
+        o->col_partials_floats = s ? 0 : n;
     }
     return o->col_partials;
 }

@@ -15,14 +15,20 @@ static double run_seconds(const Device *dev, cl_kernel k, size_t global, size_t 
     return now_seconds() - t0;
 }
 
-double peak_measure_flops(const Device *dev) {
+Status peak_measure_flops(const Device *dev, double *flops_out) {
     // CPUs: 16-wide vectors fill AVX-512 (and two AVX2 registers); GPUs: scalars
     // per lane, 4-wide for instruction-level parallelism.
     int cpu = (dev->type & CL_DEVICE_TYPE_CPU) != 0, vw = cpu ? 16 : 4;
     char opts[32];
     snprintf(opts, sizeof opts, "-DPEAK_VW=%d", vw);
-    cl_program prog = kernels_build_file(dev, "peak.cl", opts);
-    cl_kernel k = device_kernel(prog, "fma_peak");
+    cl_program prog;
+    cl_kernel k;
+    TRY(kernels_build_file(dev, "peak.cl", opts, &prog));
+    Status s = device_kernel(prog, "fma_peak", &k);
+    if (s) {
+        clReleaseProgram(prog);
+        return s;
+    }
     cl_uint units = 1;
     CL_CHECK(clGetDeviceInfo(dev->device, CL_DEVICE_MAX_COMPUTE_UNITS, sizeof units, &units, NULL));
     size_t local = cpu ? 16 : 256, kernel_max = 0;
@@ -30,7 +36,13 @@ double peak_measure_flops(const Device *dev) {
     if (local > kernel_max) local = kernel_max;  // at most the device's maximum, and what this kernel's registers allow
     // A GPU needs many resident groups per unit to hide latency; a CPU one per core and a few to balance.
     size_t global = (size_t)units * local * (cpu ? 4 : 16);
-    cl_mem out = device_alloc(dev, global * sizeof(float), "the peak benchmark");
+    cl_mem out;
+    s = device_alloc(dev, global * sizeof(float), "the peak benchmark", &out);
+    if (s) {
+        clReleaseKernel(k);
+        clReleaseProgram(prog);
+        return s;
+    }
     float a = 0.999f, b = 1e-3f;
     CL_CHECK(clSetKernelArg(k, 0, sizeof out, &out));
     CL_CHECK(clSetKernelArg(k, 2, sizeof a, &a));
@@ -49,5 +61,6 @@ double peak_measure_flops(const Device *dev) {
     CL_CHECK(clReleaseMemObject(out));
     CL_CHECK(clReleaseKernel(k));
     CL_CHECK(clReleaseProgram(prog));
-    return best;
+    *flops_out = best;
+    return device_status(dev);
 }

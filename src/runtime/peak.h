@@ -4,4 +4,4 @@
 
 // FLOP/s of fused multiply-adds on registers (cl/peak.cl), the best of three
 // runs of about 0.1 s each (so a busy machine reads low rather than high).
-double peak_measure_flops(const Device *dev);
+Status peak_measure_flops(const Device *dev, double *flops);

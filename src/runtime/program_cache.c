@@ -31,7 +31,10 @@ static int program_file_name(const char *name, const void *ctx) {
     return strlen(name) == 36 && strspn(name, "0123456789abcdef") == 32 && !strcmp(name + 32, ".bin");
 }
 
-static void cache_path(const Device *dev, const char *source, const char *options, char *path, size_t n) {
+// The cache entry's path; fails where gpt2cl's cache folder is unknown (then nothing is cached).
+static Status cache_path(const Device *dev, const char *source, const char *options, char *path, size_t n) {
+    const char *cache;
+    TRY(gpt2cl_cache_dir(&cache));
     const char *parts[] = {source, options ? options : "", dev->platform_name, dev->name, dev->vendor,
                            dev->driver_version, dev->cl_version};
     uint64_t a = 1469598103934665603ULL, b = 0x6a09e667f3bcc909ULL;  // two seeds: a 128-bit key
@@ -39,18 +42,18 @@ static void cache_path(const Device *dev, const char *source, const char *option
         a = fnv(a, parts[i]);
         b = fnv(b, parts[i]);
     }
-    snprintf(path, n, "%s/programs/%016llx%016llx.bin", gpt2cl_cache_dir(), (unsigned long long)a,
-             (unsigned long long)b);
+    snprintf(path, n, "%s/programs/%016llx%016llx.bin", cache, (unsigned long long)a, (unsigned long long)b);
+    return STATUS_OK;
 }
 
 cl_program program_cache_load(const Device *dev, const char *source, const char *options) {
     if (!enabled()) return NULL;
     char path[4200];
-    cache_path(dev, source, options, path, sizeof path);
+    if (cache_path(dev, source, options, path, sizeof path)) return NULL;
     static int cleaned;
     if (!cleaned++) {
         char dir[4200];
-        snprintf(dir, sizeof dir, "%s/programs", gpt2cl_cache_dir());
+        snprintf(dir, sizeof dir, "%.*s", (int)(strrchr(path, '/') - path), path);
         remove_stale_temporaries(dir, program_file_name, NULL);
     }
     char why[256];
@@ -90,12 +93,12 @@ cl_program program_cache_load(const Device *dev, const char *source, const char 
 void program_cache_store(const Device *dev, cl_program prog, const char *source, const char *options) {
     if (!enabled()) return;
     size_t size = 0;
+    char path[4200], tmp[4300], dir[4200];
+    if (cache_path(dev, source, options, path, sizeof path)) return;
     if (clGetProgramInfo(prog, CL_PROGRAM_BINARY_SIZES, sizeof size, &size, NULL) != CL_SUCCESS || size == 0) return;
     unsigned char *bin = mallocCheck(size);
     unsigned char *bins[1] = {bin};
-    char path[4200], tmp[4300], dir[4200];
-    cache_path(dev, source, options, path, sizeof path);
-    snprintf(dir, sizeof dir, "%s/programs", gpt2cl_cache_dir());
+    snprintf(dir, sizeof dir, "%.*s", (int)(strrchr(path, '/') - path), path);
     temporary_name(path, tmp, sizeof tmp);
     int ok = clGetProgramInfo(prog, CL_PROGRAM_BINARIES, sizeof bins, bins, NULL) == CL_SUCCESS;
     // mkdir -p without dying: a read-only cache only costs the next start a compile.

@@ -175,7 +175,7 @@ int tune_available(const char *selector) {
     const char *env = getenv("GPT2CL_TUNE");
     if (env && !strcmp(env, "0")) return 0;
     Device dev;
-    device_open(&dev, selector, 0);
+    if (device_open(&dev, selector, 0)) return 0;
     TuneDb db;
     int ok = tune_db_load(&db, &dev) && tune_db_best(&db);
     tune_db_free(&db);
@@ -183,19 +183,23 @@ int tune_available(const char *selector) {
     return ok;
 }
 
-double tune_peak_flops(const Device *dev, FILE *out) {
+Status tune_peak_flops(const Device *dev, FILE *out, double *peak) {
     // Measured at every start (half a second): a machine busy with other work reads low, so the
     // database keeps the highest reading, which approaches the device's peak from below.
-    double now = peak_measure_flops(dev);
+    double now;
+    TRY(peak_measure_flops(dev, &now));
     TuneDb db;
     tune_db_load(&db, dev);
     double kept = tune_db_peak(&db);
+    Status s = STATUS_OK;
     if (now > kept) {
         tune_db_set_peak(&db, now);
-        if (!db.not_a_file) tune_db_save(&db);
+        if (!db.not_a_file && db.path[0]) s = tune_db_save(&db);
         kept = now;
     }
     tune_db_free(&db);
+    if (s) return s;
     fprintf(out, "peak: %.1f GFLOP/s FP32 (the highest measured on this device; now %.1f)\n", kept / 1e9, now / 1e9);
-    return kept;
+    *peak = kept;
+    return STATUS_OK;
 }

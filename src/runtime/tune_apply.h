@@ -40,5 +40,5 @@ int tune_available(const char *selector);
 
 // The device's FP32 peak in FLOP/s (src/runtime/peak.h): measured now, and the highest
 // measurement kept in its tuning database ("peak_flops"); prints one `peak: ...` line to out.
-double tune_peak_flops(const Device *dev, FILE *out);
+Status tune_peak_flops(const Device *dev, FILE *out, double *peak);
 

@@ -19,7 +19,10 @@ unsigned long long tune_hash(unsigned long long h, const void *data, size_t n) {
 
 static unsigned long long hash_str(unsigned long long h, const char *s) { return tune_hash(h, s, strlen(s) + 1); }
 
-void tune_db_path(const Device *dev, char *path, size_t n) {
+Status tune_db_path(const Device *dev, char *path, size_t n) {
+    const char *cache;
+    path[0] = '\0';
+    TRY(gpt2cl_cache_dir(&cache));
     // The file is found by the device alone; the driver is checked inside, so
     // a driver update is reported as stale rather than silently missed.
     unsigned long long h = hash_str(hash_str(hash_str(TUNE_HASH_INIT, dev->platform_name), dev->name), dev->vendor);
@@ -28,7 +31,8 @@ void tune_db_path(const Device *dev, char *path, size_t n) {
     for (const char *s = dev->name; *s && j < sizeof name - 1; s++)
         name[j++] = (*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ? *s : '_';
     name[j] = '\0';
-    snprintf(path, n, "%s/tune-%s-%016llx.json", gpt2cl_cache_dir(), name, h);
+    snprintf(path, n, "%s/tune-%s-%016llx.json", cache, name, h);
+    return STATUS_OK;
 }
 
 static void device_key(const Device *dev, char key[17]) {
@@ -49,7 +53,7 @@ static cJSON *fresh_root(const Device *dev, const char *key) {
     cJSON_AddStringToObject(d, "driver_version", dev->driver_version);
     cJSON_AddStringToObject(d, "opencl_version", dev->cl_version);
     cJSON_AddObjectToObject(root, "measurements");
-    if (!root || !d) die("out of memory building the tuning database");
+    if (!root || !d) out_of_memory("building the tuning database");
     return root;
 }
 
@@ -67,12 +71,16 @@ static int tune_file_name(const char *name, const void *ctx) {
 
 int tune_db_load(TuneDb *db, const Device *dev) {
     memset(db, 0, sizeof *db);
-    tune_db_path(dev, db->path, sizeof db->path);
     device_key(dev, db->key);
     int ok = 0;
-    static int cleaned;
-    if (!cleaned++) remove_stale_temporaries(gpt2cl_cache_dir(), tune_file_name, NULL);
-    if (file_exists(db->path)) {
+    if (tune_db_path(dev, db->path, sizeof db->path)) {
+        warn("%s; no tuning database is read", status_message());
+    } else {
+        static int cleaned;
+        const char *cache;
+        if (!cleaned++ && !gpt2cl_cache_dir(&cache)) remove_stale_temporaries(cache, tune_file_name, NULL);
+    }
+    if (db->path[0] && file_exists(db->path)) {
         char why[256];
         char *text = try_read_file(db->path, NULL, why, sizeof why);
         cJSON *root = text ? cJSON_Parse(text) : NULL;
@@ -103,12 +111,18 @@ int tune_db_load(TuneDb *db, const Device *dev) {
     return ok;
 }
 
-void tune_db_save(const TuneDb *db) {
-    if (db->not_a_file) die("cannot write the tuning database '%s': something other than a file is there", db->path);
+Status tune_db_save(const TuneDb *db) {
+    const char *cache;
+    TRY(gpt2cl_cache_dir(&cache));
+    if (db->not_a_file)
+        return fail(STATUS_IO, "cannot write the tuning database '%s': something other than a file is there",
+                    db->path);
     char *text = cJSON_Print(db->root);
-    if (!text) die("out of memory writing the tuning database");
-    if (make_dirs(gpt2cl_cache_dir()) || write_file_atomic(db->path, text, strlen(text))) die("%s", status_message());
+    if (!text) out_of_memory("writing the tuning database");
+    Status s = make_dirs(cache);
+    if (!s) s = write_file_atomic(db->path, text, strlen(text));
     cJSON_free(text);
+    return s;
 }
 
 void tune_db_free(TuneDb *db) {
@@ -123,7 +137,7 @@ double tune_db_peak(const TuneDb *db) {
 
 void tune_db_set_peak(TuneDb *db, double flops) {
     cJSON_DeleteItemFromObjectCaseSensitive(db->root, "peak_flops");
-    if (!cJSON_AddNumberToObject(db->root, "peak_flops", flops)) die("out of memory building the tuning database");
+    if (!cJSON_AddNumberToObject(db->root, "peak_flops", flops)) out_of_memory("building the tuning database");
 }
 
 cJSON *tune_db_find(const TuneDb *db, const char *workload, const char *id) {
@@ -136,7 +150,7 @@ void tune_db_record(TuneDb *db, const char *workload, const char *id, double ms,
     cJSON *w = cJSON_GetObjectItemCaseSensitive(m, workload);
     if (!w) w = cJSON_AddObjectToObject(m, workload);
     cJSON *e = cJSON_CreateObject();
-    if (!w || !e) die("out of memory recording a tuning measurement");
+    if (!w || !e) out_of_memory("recording a tuning measurement");
     if (ms >= 0) cJSON_AddNumberToObject(e, "ms", ms);
     else cJSON_AddNullToObject(e, "ms");
     if (shape_ms) {

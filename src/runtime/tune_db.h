@@ -27,14 +27,14 @@ typedef struct {
 } TuneDb;
 
 // Fills path for dev (does not touch the disk).
-void tune_db_path(const Device *dev, char *path, size_t n);
+Status tune_db_path(const Device *dev, char *path, size_t n);
 // Opens dev's database. Returns 1 when a valid file for this device and driver
 // was read; otherwise (missing, stale or corrupt, each but missing with a
 // warning on stderr) db holds a fresh empty database and 0 is returned.
 int tune_db_load(TuneDb *db, const Device *dev);
 // Writes the database atomically, creating the cache folder; dies if
 // not_a_file (the caller decides whether that matters).
-void tune_db_save(const TuneDb *db);
+Status tune_db_save(const TuneDb *db);
 void tune_db_free(TuneDb *db);
 
 // The device's FP32 peak in FLOP/s ("peak_flops", see src/runtime/peak.h), or 0 if none is recorded.

@@ -42,5 +42,5 @@ int bpe_parse_tiktoken(Tokenizer *t, const char *text, size_t len, const char *n
 Status bpe_load_encoder_json(Tokenizer *t, const char *path);
 
 // Byte-pair merge of one pre-token (len >= 2) whose bytes are not a token
-// themselves; appends the resulting ids.
-void bpe_merge(Tokenizer *t, const unsigned char *piece, size_t len, TokenIds *out);
+// themselves; appends the resulting ids. Fails on a pre-token of 4 GiB or more.
+Status bpe_merge(Tokenizer *t, const unsigned char *piece, size_t len, TokenIds *out);

@@ -60,7 +60,7 @@ int bpe_parse_tiktoken(Tokenizer *t, const char *text, size_t len, const char *n
     unsigned char *buf = mallocCheck(len + 4);
     long max_rank = -1;
     size_t line_no = 0;
-    int ok = 1;
+    int ok = 1, put;
     for (const char *p = text, *end = text + len; ok && p < end; line_no++) {
         const char *nl = memchr(p, '\n', (size_t)(end - p));
         const char *line_end = nl ? nl : end;
@@ -78,8 +78,9 @@ int bpe_parse_tiktoken(Tokenizer *t, const char *text, size_t len, const char *n
         if (!sp || n <= 0 || !digits || (q != line_end && !(*q == '\r' && q + 1 == line_end)) || rank >= (1L << 30)) {
             snprintf(err, errn, "%s:%zu: malformed line (expected 'base64-token rank')", name, line_no + 1);
             ok = 0;
-        } else if (!bpe_map_put(&t->ranks, buf, (size_t)n, (uint32_t)rank)) {
-            snprintf(err, errn, "%s:%zu: duplicate token", name, line_no + 1);
+        } else if ((put = bpe_map_put(&t->ranks, buf, (size_t)n, (uint32_t)rank)) != 1) {
+            snprintf(err, errn, "%s:%zu: %s", name, line_no + 1,
+                     put ? "the tokens pass 4 GiB" : "duplicate token");
             ok = 0;
         }
         if (rank > max_rank) max_rank = rank;
@@ -159,8 +160,10 @@ static Status put_encoder_entry(Tokenizer *t, const cJSON *it, const char *path,
         return fail(STATUS_INPUT, "%s: token \"%.40s...\" is too long", path, it->string);
     long n = token_to_bytes(it->string, buf);
     if (n <= 0) return fail(STATUS_INPUT, "%s: token \"%s\" is not in GPT-2's byte-level alphabet", path, it->string);
-    if (!bpe_map_put(&t->ranks, buf, (size_t)n, (uint32_t)id))
-        return fail(STATUS_INPUT, "%s: duplicate token \"%s\"", path, it->string);
+    int put = bpe_map_put(&t->ranks, buf, (size_t)n, (uint32_t)id);
+    if (put != 1)
+        return fail(STATUS_INPUT, "%s: %s \"%s\"", path, put ? "the tokens pass 4 GiB at" : "duplicate token",
+                    it->string);
     if (id > *max_rank) *max_rank = id;
     return STATUS_OK;
 }

@@ -80,11 +80,11 @@ int bpe_map_put(BpeMap *m, const unsigned char *key, size_t len, uint32_t value)
         s->value = value;
         return 0;
     }
-    if (len > UINT32_MAX || m->arena_len + len > UINT32_MAX) die("BPE map: key arena exceeds 4 GiB");
+    if (len > UINT32_MAX || m->arena_len + len > UINT32_MAX) return -1;
     if (m->arena_len + len > m->arena_cap) {
         while (m->arena_len + len > m->arena_cap) m->arena_cap *= 2;
         unsigned char *a = realloc(m->arena, m->arena_cap);
-        if (!a) die("out of host memory growing the BPE map arena to %zu bytes", m->arena_cap);
+        if (!a) out_of_memory("growing the BPE map arena to %zu bytes", m->arena_cap);
         m->arena = a;
     }
     memcpy(m->arena + m->arena_len, key, len);

@@ -24,7 +24,8 @@ typedef struct {
 void bpe_map_init(BpeMap *m, size_t expected);
 void bpe_map_free(BpeMap *m);
 void bpe_map_clear(BpeMap *m);
-// Inserts or overwrites; returns 1 if the key was new.
+// Inserts or overwrites; returns 1 if the key was new, -1 (nothing inserted)
+// when the keys would pass 4 GiB.
 int bpe_map_put(BpeMap *m, const unsigned char *key, size_t len, uint32_t value);
 // Returns 1 and sets *value when found.
 int bpe_map_get(const BpeMap *m, const unsigned char *key, size_t len, uint32_t *value);

@@ -33,7 +33,7 @@ static inline uint32_t rank_of(const Tokenizer *t, const unsigned char *p, size_
 static void emit(const Tokenizer *t, const unsigned char *p, size_t n, TokenIds *out) {
     uint32_t r = rank_of(t, p, n);
     // Unreachable for a vocabulary that holds all 256 bytes (checked at load).
-    if (r == NO_RANK) die("BPE merge produced a span that is not a token");
+    if (r == NO_RANK) internal_error("BPE merge produced a span that is not a token");
     token_ids_push(out, (int32_t)r);
 }
 
@@ -123,9 +123,10 @@ static void merge_heap(Tokenizer *t, const unsigned char *piece, size_t len, Tok
     for (uint32_t i = 0; i < end; i = next[i]) emit(t, piece + i, next[i] - i, out);
 }
 
-void bpe_merge(Tokenizer *t, const unsigned char *piece, size_t len, TokenIds *out) {
-    if (len >= UINT32_MAX) die("pre-token of %zu bytes is too long to merge", len);
+Status bpe_merge(Tokenizer *t, const unsigned char *piece, size_t len, TokenIds *out) {
+    if (len >= UINT32_MAX) return fail(STATUS_INPUT, "pre-token of %zu bytes is too long to merge", len);
     ensure_scratch(t, len + 2);
     if (len <= HEAP_THRESHOLD) merge_scan(t, piece, len, out);
     else merge_heap(t, piece, len, out);
+    return STATUS_OK;
 }

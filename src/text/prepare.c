@@ -65,7 +65,9 @@ static Status add_document(Prep *p, const unsigned char *s, size_t len, size_t *
     for (size_t pos = 0; pos < len;) {
         size_t end = pos + CHUNK_BYTES < len ? tokenizer_split_point(s, len, pos + CHUNK_BYTES) : len;
         p->ids.len = 0;
-        *invalid += tokenizer_encode(p->tok, s + pos, end - pos, &p->ids);
+        size_t bad;
+        TRY(tokenizer_encode(p->tok, s + pos, end - pos, &p->ids, &bad));
+        *invalid += bad;
         TRY(split_add(&p->split, p->ids.ids, p->ids.len, &p->train, &p->val));
         p->bytes_done += end - pos;
         pos = end;

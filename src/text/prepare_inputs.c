@@ -17,7 +17,7 @@ static Status push(InputList *l, const char *path, uint64_t size) {
     if (l->n == l->cap) {
         l->cap = l->cap ? 2 * l->cap : 64;
         char **p = realloc(l->paths, l->cap * sizeof(char *));
-        if (!p) die("out of host memory listing inputs");
+        if (!p) out_of_memory("listing inputs");
         l->paths = p;
     }
     l->paths[l->n++] = strdup_check(path);
@@ -54,7 +54,7 @@ static Status add_dir(InputList *l, const char *dir, int depth) {
         if (n == cap) {
             cap = cap ? 2 * cap : 64;
             char **p = realloc(names, cap * sizeof(char *));
-            if (!p) die("out of host memory listing '%s'", dir);
+            if (!p) out_of_memory("listing '%s'", dir);
             names = p;
         }
         names[n++] = strdup_check(e->d_name);

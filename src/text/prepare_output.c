@@ -90,7 +90,7 @@ Status prepare_output_open(PrepareOutput *o, const char *target, int force) {
     char *slash = strrchr(o->target, '/');
     const char *base = slash ? slash + 1 : o->target;
     char *parent = slash ? strndup(o->target, slash == o->target ? 1 : (size_t)(slash - o->target)) : strdup(".");
-    if (!parent) die("out of host memory");
+    if (!parent) out_of_memory("finding the output folder");
     Status s = make_dirs(parent);
     if (!s) s = create_stage(o, parent, base, &st);
     free(parent);
@@ -116,7 +116,7 @@ static Status move_shards_in(PrepareOutput *o) {
         if (n == cap) {
             cap = cap ? 2 * cap : 64;
             names = realloc(names, cap * sizeof *names);
-            if (!names) die("out of host memory listing shards");
+            if (!names) out_of_memory("listing shards");
         }
         names[n++] = strdup_check(e->d_name);
     }

@@ -51,7 +51,7 @@ Status shard_writer_add(ShardWriter *w, const int32_t *ids, size_t n) {
             while (cap < w->n + take) cap *= 2;
             if (cap > w->max_tokens) cap = w->max_tokens;
             unsigned char *b = realloc(w->buf, SHARD_HEADER_INTS * 4 + 2 * cap);
-            if (!b) die("out of host memory for a %zu-token shard buffer", cap);
+            if (!b) out_of_memory("for a %zu-token shard buffer", cap);
             w->buf = b;
             w->cap = cap;
         }

@@ -26,7 +26,7 @@ void token_ids_reserve(TokenIds *t, size_t n) {
     size_t cap = t->cap ? t->cap : 1024;
     while (cap < t->len + n) cap *= 2;
     int32_t *p = realloc(t->ids, cap * sizeof(int32_t));
-    if (!p) die("out of host memory growing a token array to %zu ids", cap);
+    if (!p) out_of_memory("growing a token array to %zu ids", cap);
     t->ids = p;
     t->cap = cap;
 }
@@ -98,17 +98,18 @@ static void compile_regex(Tokenizer *t) {
     if (!t->re) {
         PCRE2_UCHAR msg[256];
         pcre2_get_error_message(err, msg, sizeof(msg));
-        die("cannot compile the GPT-2 pre-tokenization regex at offset %zu: %s", (size_t)err_off, (char *)msg);
+        internal_error("cannot compile the GPT-2 pre-tokenization regex at offset %zu: %s", (size_t)err_off,
+                       (char *)msg);
     }
     // Without JIT (unsupported CPU) pcre2_match still works, just slower.
     if (pcre2_jit_compile(t->re, PCRE2_JIT_COMPLETE) == 0) {
         t->jit_stack = pcre2_jit_stack_create(32 * 1024, 8 * 1024 * 1024, NULL);
         t->mctx = pcre2_match_context_create(NULL);
-        if (!t->jit_stack || !t->mctx) die("out of host memory creating the PCRE2 JIT stack");
+        if (!t->jit_stack || !t->mctx) out_of_memory("creating the PCRE2 JIT stack");
         pcre2_jit_stack_assign(t->mctx, NULL, t->jit_stack);
     }
     t->md = pcre2_match_data_create_from_pattern(t->re, NULL);
-    if (!t->md) die("out of host memory creating PCRE2 match data");
+    if (!t->md) out_of_memory("creating PCRE2 match data");
 }
 
 // Every byte must be a token, or some text could not be encoded. Returns 0 with the reason in err.
@@ -260,24 +261,25 @@ static void cache_put(Tokenizer *t, const unsigned char *piece, size_t len, cons
     if (t->cache_ids_len + n + 1 > t->cache_ids_cap) {
         while (t->cache_ids_len + n + 1 > t->cache_ids_cap) t->cache_ids_cap *= 2;
         int32_t *p = realloc(t->cache_ids, t->cache_ids_cap * sizeof(int32_t));
-        if (!p) die("out of host memory growing the tokenizer cache");
+        if (!p) out_of_memory("growing the tokenizer cache");
         t->cache_ids = p;
     }
+    // Cannot pass 4 GiB: the cache is cleared at CACHE_MAX_ENTRIES pieces of at most CACHE_MAX_PIECE bytes.
     bpe_map_put(&t->cache, piece, len, (uint32_t)t->cache_ids_len);
     t->cache_ids[t->cache_ids_len] = (int32_t)n;
     memcpy(t->cache_ids + t->cache_ids_len + 1, ids, n * sizeof(int32_t));
     t->cache_ids_len += n + 1;
 }
 
-static void encode_piece(Tokenizer *t, const unsigned char *p, size_t len, TokenIds *out) {
+static Status encode_piece(Tokenizer *t, const unsigned char *p, size_t len, TokenIds *out) {
     if (len == 1) {
         token_ids_push(out, (int32_t)t->byte_rank[p[0]]);
-        return;
+        return STATUS_OK;
     }
     uint32_t v;
     if (bpe_map_get(&t->ranks, p, len, &v)) {
         token_ids_push(out, (int32_t)v);
-        return;
+        return STATUS_OK;
     }
     int cacheable = len <= CACHE_MAX_PIECE;
     if (cacheable && bpe_map_get(&t->cache, p, len, &v)) {
@@ -285,21 +287,23 @@ static void encode_piece(Tokenizer *t, const unsigned char *p, size_t len, Token
         token_ids_reserve(out, n);
         memcpy(out->ids + out->len, t->cache_ids + v + 1, n * sizeof(int32_t));
         out->len += n;
-        return;
+        return STATUS_OK;
     }
     size_t before = out->len;
-    bpe_merge(t, p, len, out);
+    TRY(bpe_merge(t, p, len, out));
     if (cacheable) cache_put(t, p, len, out->ids + before, out->len - before);
+    return STATUS_OK;
 }
 
-size_t tokenizer_encode(Tokenizer *t, const void *bytes, size_t len, TokenIds *out) {
+Status tokenizer_encode(Tokenizer *t, const void *bytes, size_t len, TokenIds *out, size_t *invalid_out) {
     const unsigned char *s = bytes;
     size_t invalid = 0;
     if (t->is_byte) {
         token_ids_reserve(out, len);
         for (size_t i = 0; i < len; i++) out->ids[out->len++] = s[i];
         for (size_t i = 0; (i += utf8_first_invalid(s + i, len - i)) < len; i++) invalid++;
-        return invalid;
+        if (invalid_out) *invalid_out = invalid;
+        return STATUS_OK;
     }
     PCRE2_SIZE *ov = pcre2_get_ovector_pointer(t->md);
     size_t off = 0;
@@ -312,7 +316,7 @@ size_t tokenizer_encode(Tokenizer *t, const void *bytes, size_t len, TokenIds *o
         } else if (rc < 0) {
             PCRE2_UCHAR msg[256];
             pcre2_get_error_message(rc, msg, sizeof(msg));
-            die("pre-tokenization regex failed at byte %zu: %s", off, (char *)msg);
+            return fail(STATUS_INPUT, "pre-tokenization regex failed at byte %zu: %s", off, (char *)msg);
         } else {
             ms = ov[0];
             me = ov[1];
@@ -320,13 +324,14 @@ size_t tokenizer_encode(Tokenizer *t, const void *bytes, size_t len, TokenIds *o
         // Every valid character matches some alternative, so a gap before the
         // match is a run of invalid UTF-8: one pre-token of its raw bytes.
         if (ms > off) {
-            encode_piece(t, s + off, ms - off, out);
+            TRY(encode_piece(t, s + off, ms - off, out));
             invalid += ms - off;
         }
-        if (me > ms) encode_piece(t, s + ms, me - ms, out);
+        if (me > ms) TRY(encode_piece(t, s + ms, me - ms, out));
         off = me;
     }
-    return invalid;
+    if (invalid_out) *invalid_out = invalid;
+    return STATUS_OK;
 }
 
 Status tokenizer_load_for_model(const char *spec, int vocab_size, Tokenizer **out) {

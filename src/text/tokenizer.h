@@ -46,11 +46,12 @@ int tokenizer_eot(const Tokenizer *t);        // 50256 for gpt2, 256 for byte
 const char *tokenizer_name(const Tokenizer *t); // "gpt2", "byte" or the path
 
 // Appends the ids of bytes[0..len) to out. Text like "<|endoftext|>" in the
-// input is ordinary text (tiktoken's encode_ordinary). Returns the number of
-// input bytes that were not valid UTF-8 (they are still encoded exactly).
+// input is ordinary text (tiktoken's encode_ordinary). *invalid (when not
+// NULL): the number of input bytes that were not valid UTF-8 (they are still
+// encoded exactly). Fails where the pre-tokenization regex gives up on the text.
 // Not thread-safe: a Tokenizer caches pre-token encodings and owns the regex
 // match state; use one Tokenizer per thread.
-size_t tokenizer_encode(Tokenizer *t, const void *bytes, size_t len, TokenIds *out);
+Status tokenizer_encode(Tokenizer *t, const void *bytes, size_t len, TokenIds *out, size_t *invalid);
 
 // Bytes of one token (not NUL-terminated; a token may be a partial UTF-8
 // character, so stream decoded bytes rather than printing tokens one by one).

@@ -79,7 +79,8 @@ Status checkpoint_save(const char *dir, GPT2 *m, const Optimizer *opt, const Run
     memcpy(buf, &h, sizeof h);  // checksum 0 while it is computed
     h.checksum = state_checksum(CHECKSUM_INIT, buf, bytes);
     memcpy(buf, &h, sizeof h);
-    Status s = write_file_atomic(state_path, buf, bytes);
+    Status s = device_status(m->dev);  // a failed read leaves zeros, never to be saved as state
+    if (!s) s = write_file_atomic(state_path, buf, bytes);
     free(buf);
     return s;
 }

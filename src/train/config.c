@@ -212,7 +212,12 @@ static int set_value(Config *c, const Key *k, const char *value, char *err, size
                 snprintf(err, errn, "%s: a value may not start with ';'", k->name);
                 return 0;
             }
-            char *v = k->type == T_PATH ? expand_path(value) : strdup_check(value);
+            char *v;
+            if (k->type != T_PATH) v = strdup_check(value);
+            else if (expand_path(value, &v)) {
+                snprintf(err, errn, "%s", status_message());
+                return 0;
+            }
             size_t n = strlen(v);
             if (n >= CONFIG_STR) snprintf(err, errn, "%s: value longer than %d characters", k->name, CONFIG_STR - 1);
             else memcpy(field, v, n + 1);
@@ -228,10 +233,10 @@ void config_defaults(Config *c) {
     char err[1024];
     for (int i = 0; i < NUM_KEYS; i++)
         if (!set_value(c, &keys[i], keys[i].def, err, sizeof err) && keys[i].def[0] != '\0')
-            die("internal: bad default for %s", err);
+            internal_error("bad default for %s", err);
     for (int i = 0; i < NUM_SAMPLE_KEYS; i++)
         if (!find_key(sample_keys[i].name, strlen(sample_keys[i].name), NULL))
-            die("internal: sample key %s is not in the key table", sample_keys[i].name);
+            internal_error("sample key %s is not in the key table", sample_keys[i].name);
 }
 
 // Lines longer than this are an error (naming the line) rather than being
@@ -399,7 +404,7 @@ void config_synthetic_data(Config *c) {
 
 int config_is_set(const Config *c, const char *key) {
     int idx;
-    if (!find_key(key, strlen(key), &idx)) die("internal: unknown key %s", key);
+    if (!find_key(key, strlen(key), &idx)) internal_error("unknown key %s", key);
     return c->set[idx];
 }
 

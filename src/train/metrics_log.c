@@ -69,7 +69,7 @@ Status metrics_log_close(MetricsLog *log) {
 
 static void write_object(MetricsLog *log, cJSON *obj) {
     char *s = cJSON_PrintUnformatted(obj);
-    if (!s) die("out of memory formatting a log line");
+    if (!s) out_of_memory("formatting a log line");
     fprintf(log->f, "%s\n", s);
     fflush(log->f);
     cJSON_free(s);

@@ -58,7 +58,7 @@ static Status save_config_copy(const Config *cfg) {
     char *buf = NULL;
     size_t len = 0;
     FILE *mem = open_memstream(&buf, &len);
-    if (!mem) die("out of memory writing the config copy");
+    if (!mem) out_of_memory("writing the config copy");
     fprintf(mem, CONFIG_COPY_MARK "; `gpt2cl train --resume %s` reads it\n", cfg->out_dir);
     config_write(cfg, mem);
     fclose(mem);
@@ -143,7 +143,7 @@ static Status after_step(Run *r, int step, RunResult *res) {
         metrics_log_val(&r->log, step, res->val_loss);
     }
     if (r->tok && (step % cfg->sample_every == 0 || step == cfg->steps))
-        trainer_sample(&r->t, r->tok, step, cfg->sample_tokens);
+        TRY(trainer_sample(&r->t, r->tok, step, cfg->sample_tokens));
     if (cfg->out_dir[0] && ((cfg->checkpoint_every > 0 && step % cfg->checkpoint_every == 0) || step == cfg->steps)) {
         r->pos.step = step;
         r->pos.data = r->train.pos;

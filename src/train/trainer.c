@@ -26,7 +26,7 @@ Status resolve_model_config(const Config *cfg, GPT2Config *mc) {
         *mc = (GPT2Config){.max_seq_len = cfg->block_size, .vocab_size = cfg->vocab_size,
                            .num_layers = cfg->n_layer, .num_heads = cfg->n_head, .channels = cfg->n_embd};
     }
-    gpt2_config_check(mc);
+    TRY(gpt2_config_check(mc));
     if (cfg->seq_len > mc->max_seq_len)
         return fail(STATUS_INPUT, "seq_len (%d) is larger than the model's block_size (%d)", cfg->seq_len,
                     mc->max_seq_len);
@@ -83,44 +83,32 @@ Status trainer_open_ex(Trainer *t, const Config *cfg, int profiling, TuneLevel t
     t->cfg.block_size = t->model_config.max_seq_len;
     t->cfg.vocab_size = t->model_config.vocab_size;
     const OptimizerKind *kind = optimizer_kind(cfg->optimizer);
-    device_open(&t->dev, cfg->device, profiling);
+    TRY(device_open(&t->dev, cfg->device, profiling));
     char name[600];
     snprintf(name, sizeof name, "%s (%s, %s)", t->dev.name, device_type_name(t->dev.type), t->dev.platform_name);
     printf("device: %d: %s\n", t->dev.index, name);
     Tuned tuned;
     tuned_load(&tuned, &t->dev, tuning, stdout);
-    t->peak_flops = tune_peak_flops(&t->dev, stdout);
-
     MeasureOptions mo = measure_options_from_config(cfg);
-    double need;
-    Status s = check_device_memory(t, cfg, kind->num_state + measure_param_copies(&mo), &need);
-    if (s) {
-        device_close(&t->dev);
-        return s;
-    }
-    s = ops_init(&t->ops, &t->dev, &tuned);
-    if (s) {
-        device_close(&t->dev);
-        return s;
-    }
-    gpt2_create(&t->model, &t->model_config, &t->dev);
-    workspace_create(&t->train_ws, &t->model, cfg->batch_size, cfg->seq_len, WS_TRAIN);
-    s = init_weights(&t->model, cfg);
-    if (s) {
-        workspace_free(&t->train_ws);
-        gpt2_free(&t->model);
-        ops_free(&t->ops);
-        device_close(&t->dev);
-        return s;
-    }
+    double need = 0;
+    Status s = tune_peak_flops(&t->dev, stdout, &t->peak_flops);
+    if (!s) s = check_device_memory(t, cfg, kind->num_state + measure_param_copies(&mo), &need);
+    if (!s) s = ops_init(&t->ops, &t->dev, &tuned);
+    if (!s) s = gpt2_create(&t->model, &t->model_config, &t->dev);
+    if (!s) s = workspace_create(&t->train_ws, &t->model, cfg->batch_size, cfg->seq_len, WS_TRAIN);
+    if (!s) s = init_weights(&t->model, cfg);
     // Lion's beta2 default goes into the config the run saves, so --resume (which sets every key) keeps it.
     if (kind->lion && !config_is_set(cfg, "beta2")) t->cfg.beta2 = 0.99;
     OptimizerHyper hyper = optimizer_hyper_from_config(&t->cfg);
-    optimizer_create(&t->opt, kind, &hyper, &t->model);
+    if (!s) s = optimizer_create(&t->opt, kind, &hyper, &t->model);
     int warmup = cfg->warmup_frac > 0 ? (int)lround(cfg->warmup_frac * cfg->steps) : cfg->warmup_steps;
     t->sched = (Schedule){.kind = cfg->schedule, .lr = cfg->lr, .min_lr = cfg->min_lr,
                           .warmup_steps = warmup, .total_steps = cfg->steps, .cooldown_frac = cfg->cooldown_frac};
-    measure_create(&t->meas, &t->model, &t->train_ws, &mo);
+    if (!s) s = measure_create(&t->meas, &t->model, &t->train_ws, &mo);
+    if (s) {
+        trainer_close(t);  // releases what was opened: every part tolerates never having been created
+        return s;
+    }
     char mem[32];
     const GPT2Config *mc = &t->model_config;
     printf("model: %zu parameters (n_layer %d, n_head %d, n_embd %d, block_size %d, vocab %d padded to %d); device "
@@ -181,13 +169,13 @@ Status trainer_step(Trainer *t, DataLoader *d, int step, float lr, float *loss, 
     *loss = stats[0];
     *grad_norm = stats[1];
     if (full) measure_after_update(&t->meas, m, ws, &t->ops, &t->opt, d->inputs, step, lr, stats[2]);
-    return STATUS_OK;
+    return device_status(&t->dev);
 }
 
 Status trainer_validate(Trainer *t, DataLoader *d, int val_steps, float *loss) {
     GPT2 *m = &t->model;
     Workspace *ws = &t->val_ws;
-    if (!ws->dev) workspace_create(ws, m, t->cfg.batch_size, t->cfg.seq_len, WS_FORWARD);
+    if (!ws->dev) TRY(workspace_create(ws, m, t->cfg.batch_size, t->cfg.seq_len, WS_FORWARD));
     TRY(dataloader_reset(d));
     device_zero(&t->dev, m->stats, 0, sizeof(float));
     const float scale = 1.0f / ((float)ws->B * (float)ws->T * (float)val_steps);
@@ -197,14 +185,14 @@ Status trainer_validate(Trainer *t, DataLoader *d, int val_steps, float *loss) {
         gpt2_forward(m, ws, &t->ops, 0.0f, scale);
     }
     device_read(&t->dev, m->stats, 0, sizeof *loss, loss);
-    return STATUS_OK;
+    return device_status(&t->dev);
 }
 
-void trainer_sample(Trainer *t, Tokenizer *tok, int step, int n_tokens) {
+Status trainer_sample(Trainer *t, Tokenizer *tok, int step, int n_tokens) {
     Workspace *ws = &t->gen_ws;
     int ctx = sample_context(&t->model_config, n_tokens);
     if (ws->dev && ws->T != ctx) workspace_free(ws);  // kept for samples of the same length only
-    if (!ws->dev) workspace_create(ws, &t->model, 1, ctx, WS_FORWARD);
+    if (!ws->dev) TRY(workspace_create(ws, &t->model, 1, ctx, WS_FORWARD));
     SamplerParams sp = {.temperature = 1.0f, .top_k = 40, .top_p = 1.0f};
     Rng rng;
     rng_seed(&rng, (uint64_t)t->cfg.seed ^ (0x9e3779b97f4a7c15ULL * (uint64_t)step));
@@ -212,8 +200,9 @@ void trainer_sample(Trainer *t, Tokenizer *tok, int step, int n_tokens) {
     printf("step %d | sample: ", step);
     fflush(stdout);
     // An <|endoftext|> shows, not stops.
-    gpt2_generate(&t->model, ws, &t->ops, &eot, 1, n_tokens, -1, &sp, &rng, emit_to_stdout, tok);
+    Status s = gpt2_generate(&t->model, ws, &t->ops, &eot, 1, n_tokens, -1, &sp, &rng, emit_to_stdout, tok);
     printf("\n");
+    return s;
 }
 
 int trainer_gemm_shapes(Trainer *t, GemmShape *shapes) {

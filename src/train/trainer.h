@@ -56,4 +56,4 @@ Status trainer_validate(Trainer *t, DataLoader *d, int val_steps, float *loss);
 // Prints "step N | sample: ..." with n_tokens generated after <|endoftext|>
 // (later end-of-text tokens are printed as text)
 // (top-k 40, seeded by seed and step, so training itself is unaffected).
-void trainer_sample(Trainer *t, Tokenizer *tok, int step, int n_tokens);
+Status trainer_sample(Trainer *t, Tokenizer *tok, int step, int n_tokens);

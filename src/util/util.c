@@ -34,30 +34,38 @@ void warn(const char *fmt, ...) {
     va_end(ap);
 }
 
+void out_of_memory(const char *fmt, ...) {
+    fflush(stdout);
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("gpt2cl: error: out of host memory ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    exit(1);
+}
+
+void internal_error(const char *fmt, ...) {
+    fflush(stdout);
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("gpt2cl: internal error: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    abort();
+}
+
 void *malloc_check(size_t size, const char *file, int line) {
     void *p = malloc(size ? size : 1);
-    if (!p) die("out of host memory allocating %zu bytes (%s:%d)", size, file, line);
+    if (!p) out_of_memory("allocating %zu bytes (%s:%d)", size, file, line);
     return p;
 }
 
 void *calloc_check(size_t n, size_t size, const char *file, int line) {
     void *p = calloc(n ? n : 1, size ? size : 1);
-    if (!p) die("out of host memory allocating %zu x %zu bytes (%s:%d)", n, size, file, line);
+    if (!p) out_of_memory("allocating %zu x %zu bytes (%s:%d)", n, size, file, line);
     return p;
-}
-
-FILE *fopen_check(const char *path, const char *mode, const char *file, int line) {
-    FILE *f = fopen(path, mode);
-    if (!f) die("cannot open '%s' (mode %s): %s (%s:%d)", path, mode, strerror(errno), file, line);
-    return f;
-}
-
-void fread_check(void *ptr, size_t size, size_t n, FILE *f, const char *what, const char *file, int line) {
-    size_t got = fread(ptr, size, n, f);
-    if (got != n) {
-        if (feof(f)) die("%s is truncated: expected %zu items of %zu bytes, read %zu (%s:%d)", what, n, size, got, file, line);
-        die("read error in %s: %s (%s:%d)", what, strerror(errno), file, line);
-    }
 }
 
 Status fread_exact(void *ptr, size_t size, size_t n, FILE *f, const char *what) {
@@ -66,14 +74,6 @@ Status fread_exact(void *ptr, size_t size, size_t n, FILE *f, const char *what) 
     if (feof(f))
         return fail(STATUS_INPUT, "%s is truncated: expected %zu items of %zu bytes, read %zu", what, n, size, got);
     return fail(STATUS_IO, "read error in %s: %s", what, strerror(errno));
-}
-
-void fwrite_check(const void *ptr, size_t size, size_t n, FILE *f, const char *what, const char *file, int line) {
-    if (fwrite(ptr, size, n, f) != n) die("write error in %s: %s (%s:%d)", what, strerror(errno), file, line);
-}
-
-void fclose_check(FILE *f, const char *what, const char *file, int line) {
-    if (fclose(f) != 0) die("error closing %s: %s (%s:%d)", what, strerror(errno), file, line);
 }
 
 char *strdup_check(const char *s) {
@@ -142,12 +142,6 @@ Status read_user_file(const char *path, const char *what, char **text, size_t *l
     return *text ? STATUS_OK : fail(STATUS_IO, "cannot read %s '%s': %s", what, path, why);
 }
 
-char *read_file(const char *path, size_t *len) {
-    char *text;
-    if (read_user_file(path, "file", &text, len)) die("%s", status_message());
-    return text;
-}
-
 FILE *create_temporary_file(const char *path, char *why, size_t n) {
     int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     if (fd < 0 && errno == EEXIST && unlink(path) == 0) fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
@@ -178,7 +172,7 @@ Status write_file_atomic(const char *path, const void *data, size_t len) {
 }
 
 void temporary_name(const char *path, char *out, size_t n) {
-    if ((size_t)snprintf(out, n, "%s.tmp.%ld", path, (long)getpid()) >= n) die("path too long: '%s'", path);
+    if ((size_t)snprintf(out, n, "%s.tmp.%ld", path, (long)getpid()) >= n) internal_error("temporary name of '%s' does not fit %zu bytes", path, n);
 }
 
 // The process id of a temporary's name ("NAME.tmp.PID", NAME non-empty), or 0 if name is not one.
@@ -312,26 +306,26 @@ Status gpt2cl_data_dir(const char **dir) {
     return user_dir(path, sizeof path, "GPT2CL_DATA", "XDG_DATA_HOME", ".local/share", "data");
 }
 
-char *expand_path(const char *p) {
+Status expand_path(const char *p, char **out) {
     const char *prefix = "", *rest = p;
     if (strncmp(p, "~/", 2) == 0 || strcmp(p, "~") == 0) {
         prefix = getenv("HOME");
-        if (!prefix) die("cannot expand '%s': HOME is not set", p);
+        if (!prefix) return fail(STATUS_INPUT, "cannot expand '%s': HOME is not set", p);
         rest = p + 1;
     } else if (strncmp(p, "$DATA", 5) == 0 && (p[5] == '/' || p[5] == '\0')) {
-        if (gpt2cl_data_dir(&prefix)) die("%s", status_message());
+        TRY(gpt2cl_data_dir(&prefix));
         rest = p + 5;
     }
     size_t n = strlen(prefix) + strlen(rest) + 1;
-    char *out = mallocCheck(n);
-    snprintf(out, n, "%s%s", prefix, rest);
-    return out;
+    *out = mallocCheck(n);
+    snprintf(*out, n, "%s%s", prefix, rest);
+    return STATUS_OK;
 }
 
-const char *gpt2cl_cache_dir(void) {
-    static char dir[4096];
-    if (user_dir(dir, sizeof dir, "GPT2CL_CACHE_DIR", "XDG_CACHE_HOME", ".cache", "cache")) die("%s", status_message());
-    return dir;
+Status gpt2cl_cache_dir(const char **dir) {
+    static char path[4096];
+    *dir = path;
+    return user_dir(path, sizeof path, "GPT2CL_CACHE_DIR", "XDG_CACHE_HOME", ".cache", "cache");
 }
 
 int str_contains_ci(const char *hay, const char *needle) {

@@ -1,7 +1,6 @@
-// Small checked wrappers in the style of llm.c. Host out-of-memory and the
-// *Check wrappers (for files the program itself owns: tests, fixtures) exit
-// with a one-line message naming the file and line. Operations on a user's
-// files return a Status (util/status.h) with the message instead.
+// Small checked wrappers in the style of llm.c. Host out-of-memory
+// (out_of_memory) exits with a one-line message naming the file and line.
+// Operations on files return a Status (util/status.h) with the message.
 #pragma once
 #include <stddef.h>
 #include <stdint.h>
@@ -14,21 +13,19 @@
 // Meant for src/cli/: library code returns a Status (util/status.h).
 noreturn void die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+// The host has no memory left: "gpt2cl: error: out of host memory <what>", exit
+// status 1. The one fatal exit of the library besides internal_error.
+noreturn void out_of_memory(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+// A broken invariant of the program itself (a bug, never an input):
+// "gpt2cl: internal error: <message>", then abort().
+noreturn void internal_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 void *malloc_check(size_t size, const char *file, int line);
 void *calloc_check(size_t n, size_t size, const char *file, int line);
-FILE *fopen_check(const char *path, const char *mode, const char *file, int line);
-void fread_check(void *ptr, size_t size, size_t n, FILE *f, const char *what, const char *file, int line);
-void fwrite_check(const void *ptr, size_t size, size_t n, FILE *f, const char *what, const char *file, int line);
-void fclose_check(FILE *f, const char *what, const char *file, int line);
 // Reads exactly n items of a user's file, failing with "WHAT is truncated: ..." or "read error in WHAT: ...".
 Status fread_exact(void *ptr, size_t size, size_t n, FILE *f, const char *what);
 #define mallocCheck(size) malloc_check((size), __FILE__, __LINE__)
 #define callocCheck(n, size) calloc_check((n), (size), __FILE__, __LINE__)
-#define fopenCheck(path, mode) fopen_check((path), (mode), __FILE__, __LINE__)
-#define freadCheck(ptr, size, n, f, what) fread_check((ptr), (size), (n), (f), (what), __FILE__, __LINE__)
-#define fwriteCheck(ptr, size, n, f, what) fwrite_check((ptr), (size), (n), (f), (what), __FILE__, __LINE__)
-#define fcloseCheck(f, what) fclose_check((f), (what), __FILE__, __LINE__)
 
 char *strdup_check(const char *s);
 // Opens a user's file for reading without blocking (a FIFO would hang open()
@@ -43,8 +40,6 @@ long long file_size(FILE *f);  // -1 if unknown
 char *try_read_file(const char *path, size_t *len, char *why, size_t n);
 // As try_read_file, failing with "cannot read WHAT 'PATH': REASON".
 Status read_user_file(const char *path, const char *what, char **text, size_t *len);
-// As read_user_file(path, "file", ...), but dies: for the program's own files (tests, kernel sources).
-char *read_file(const char *path, size_t *len);
 // Writes data to path atomically: a temporary file in the same folder
 // (temporary_name), fsync, rename.
 Status write_file_atomic(const char *path, const void *data, size_t len);
@@ -70,9 +65,9 @@ int file_exists(const char *path);
 // scripts/make_corpus.sh puts corpus/ and `gpt2cl prepare` puts tokens/.
 // *dir: a static string; fails when none of the three is set.
 Status gpt2cl_data_dir(const char **dir);
-// A leading "~" becomes $HOME and a leading "$DATA" the data folder; returns a
-// new string. Dies when HOME or the data folder is unknown.
-char *expand_path(const char *path);
+// A leading "~" becomes $HOME and a leading "$DATA" the data folder, into a
+// new string *out. Fails when HOME or the data folder is unknown.
+Status expand_path(const char *path, char **out);
 
 // 1 when hay contains needle, ignoring ASCII case (an empty needle is in every string).
 int str_contains_ci(const char *hay, const char *needle);
@@ -83,6 +78,6 @@ const char *format_bytes(double bytes, char *buf, size_t n);
 const char *format_duration(double seconds, char *buf, size_t n);  // "42s", "3m05s", "2h10m"
 
 // gpt2cl's cache folder (tuning databases, compiled programs): $GPT2CL_CACHE_DIR,
-// else $XDG_CACHE_HOME/gpt2cl, else $HOME/.cache/gpt2cl. Returns a static string;
-// dies when none of the three is set.
-const char *gpt2cl_cache_dir(void);
+// else $XDG_CACHE_HOME/gpt2cl, else $HOME/.cache/gpt2cl. *dir: a static string;
+// fails when none of the three is set.
+Status gpt2cl_cache_dir(const char **dir);

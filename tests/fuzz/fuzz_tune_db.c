@@ -34,7 +34,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
     if (!mkdtemp(dir)) abort();
     setenv("GPT2CL_CACHE_DIR", dir, 1);
     atexit(remove_dir);
-    device_open(&dev, "", 0);
+    if (device_open(&dev, "", 0)) abort();
     tune_db_load(&fresh, &dev);
     devnull = fopen("/dev/null", "w");
     return 0;
