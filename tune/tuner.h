@@ -1,3 +1,7 @@
+// Layer tune (tune/): the tuner's search over the spaces runtime declares; it writes the tuning
+// database that runtime reads. It uses runtime and util; the command (cli/cmd_tune.c) hands it a
+// training step's GEMM shapes.
+//
 // The search behind `gpt2cl tune`: CLBlast Xgemm (indirect) and XgemmDirect
 // parameters and their crossover over the GEMM shapes a model issues, then our
 // kernels' tunables, family by family; every candidate is checked against the

@@ -1,3 +1,6 @@
+// Layer cli (src/cli/): the gpt2cl commands, the only code that prints errors and exits (or_die.h),
+// and their one option parser (options.h). It uses every layer.
+//
 // The subcommands of the gpt2cl binary; each takes its own argv (argv[0] is the command name).
 #pragma once
 

@@ -1,3 +1,7 @@
+// Layer model (src/model/): the network on the device: this model (parameters and gradients), its
+// workspaces, weight files, the forward and backward passes, the optimizers, update-size
+// measurements, sampling and generation. It uses runtime, text and util.
+//
 // GPT-2 on the device: shapes, parameter layout (llm.c order), parameters and
 // gradients, random initialisation and the llm.c checkpoint format. The
 // buffers of a batch shape are a Workspace (model/workspace.h).

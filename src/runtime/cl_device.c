@@ -258,6 +258,7 @@ void device_close(Device *dev) {
     }
     if (dev->context) CL_CHECK(clReleaseContext(dev->context));
     memset(dev, 0, sizeof *dev);
+    sticky_failed = 0;  // the failures of a closed device are over: a next run (a sweep's) starts clean
 }
 
 Status device_build_program(const Device *dev, const char *name, const char *source, const char *options,

@@ -46,7 +46,8 @@ typedef struct {
 } Device;
 
 // STATUS_DEVICE with the message of the first failed OpenCL or CLBlast call on
-// this thread (CL_CHECK), else STATUS_OK. The failure stays recorded.
+// this thread (CL_CHECK), else STATUS_OK. The failure stays recorded until
+// device_close.
 Status device_status(const Device *dev);
 // Records s (with status_message()) as the sticky failure: for a launcher
 // whose own helper returned a Status (a scratch allocation).

@@ -1,3 +1,9 @@
+// Layer runtime (src/runtime/): the OpenCL device and all that runs on it: device and queue
+// (cl_device.h), the program cache, the embedded kernels and their one table (kernel_list.h), our
+// kernels' tunables, these launchers with their geometry, profiler and GEMM routing, our GEMM, the
+// FP32 peak, and the tuned parameters a run starts from (device classes, the tuning database,
+// tuned_load). It uses util only.
+//
 // Host-side launchers of every device operation of the model: our kernels in
 // cl/ and the CLBlast GEMMs. Each function enqueues work on the device queue
 // and returns at once; nothing here reads data back to the host.

@@ -1,3 +1,6 @@
+// Layer text (src/text/): text to tokens and back: this tokenizer, its BPE tables and `gpt2cl
+// prepare`'s shard writer. It uses util only.
+//
 // Byte-level BPE tokenizer, exact to OpenAI's GPT-2 encoding (tiktoken "gpt2",
 // special tokens ignored in the input text), plus a 257-symbol byte tokenizer.
 //

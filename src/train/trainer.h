@@ -1,3 +1,7 @@
+// Layer train (src/train/): a training run: config keys, data loading, the schedule, this trainer
+// (the step, validation, samples), the run loop (run.h), resume checkpoints, the metrics log and
+// the run-folder lock. It uses model, runtime, text and util.
+//
 // What `train` and `bench` share: the device, the model and its optimizer,
 // and the training step itself.
 #pragma once

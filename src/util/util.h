@@ -1,3 +1,7 @@
+// Layer util (src/util/): what every layer uses and that knows nothing of GPT-2 or OpenCL: checked
+// wrappers and user-file handling (util.h), the one number parser (parse_num.h), the random
+// generator (rng.h) and errors as values (status.h). It includes nothing else of gpt2cl.
+//
 // Small checked wrappers in the style of llm.c. Host out-of-memory
 // (out_of_memory) exits with a one-line message naming the file and line.
 // Operations on files return a Status (util/status.h) with the message.
