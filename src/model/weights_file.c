@@ -42,16 +42,12 @@ int checkpoint_header_parse(const int32_t h[256], long long file_size, GPT2Confi
 
 // Opens a checkpoint and checks its header; f is left at the parameters, right after the header.
 static Status open_checkpoint(const char *path, GPT2Config *c, FILE **f) {
-    TRY(open_user_file(path, "checkpoint", f));
     int32_t h[256];
     char err[300];
-    Status s = STATUS_OK;
-    if (fread(h, sizeof(int32_t), 256, *f) != 256)
-        s = fail(STATUS_INPUT, "checkpoint '%s' is too short to hold its 1024-byte header", path);
-    else if (!checkpoint_header_parse(h, file_size(*f), c, err, sizeof err))
-        s = fail(STATUS_INPUT, "checkpoint '%s' %s", path, err);
-    if (s) fclose(*f);
-    return s;
+    TRY(open_with_header(path, "checkpoint", h, f));
+    if (checkpoint_header_parse(h, file_size(*f), c, err, sizeof err)) return STATUS_OK;
+    fclose(*f);
+    return fail(STATUS_INPUT, "checkpoint '%s' %s", path, err);
 }
 
 Status checkpoint_read_config(const char *path, GPT2Config *config) {

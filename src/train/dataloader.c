@@ -38,16 +38,12 @@ int shard_header_parse(const int32_t h[256], long long file_size, size_t *tokens
 
 // Opens a shard and checks its header against the file size: its token count, f at the tokens.
 static Status open_shard(const char *path, FILE **f, size_t *tokens) {
-    TRY(open_user_file(path, "token shard", f));
     int32_t h[256];
     char err[300];
-    Status s = STATUS_OK;
-    if (fread(h, sizeof(int32_t), 256, *f) != 256)
-        s = fail(STATUS_INPUT, "token shard '%s' is too short to hold its 1024-byte header", path);
-    else if (!shard_header_parse(h, file_size(*f), tokens, err, sizeof err))
-        s = fail(STATUS_INPUT, "token shard '%s' %s", path, err);
-    if (s) fclose(*f);
-    return s;
+    TRY(open_with_header(path, "token shard", h, f));
+    if (shard_header_parse(h, file_size(*f), tokens, err, sizeof err)) return STATUS_OK;
+    fclose(*f);
+    return fail(STATUS_INPUT, "token shard '%s' %s", path, err);
 }
 
 // Seeded uniform integer in [0, n) (n > 0; the modulo bias is negligible for n << 2^64).

@@ -13,46 +13,36 @@
 #include <time.h>
 #include <unistd.h>
 
-void die(const char *fmt, ...) {
+// One line on stderr: prefix, the message, newline; stdout first, so the two stay in order.
+static void report_line(const char *prefix, const char *fmt, va_list ap) {
     fflush(stdout);
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("gpt2cl: error: ", stderr);
+    fputs(prefix, stderr);
     vfprintf(stderr, fmt, ap);
     fputc('\n', stderr);
-    va_end(ap);
+}
+
+#define REPORT(prefix)                \
+    do {                              \
+        va_list ap;                   \
+        va_start(ap, fmt);            \
+        report_line(prefix, fmt, ap); \
+        va_end(ap);                   \
+    } while (0)
+
+void die(const char *fmt, ...) {
+    REPORT("gpt2cl: error: ");
     exit(1);
 }
 
-void warn(const char *fmt, ...) {
-    fflush(stdout);
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("gpt2cl: warning: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-    va_end(ap);
-}
+void warn(const char *fmt, ...) { REPORT("gpt2cl: warning: "); }
 
 void out_of_memory(const char *fmt, ...) {
-    fflush(stdout);
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("gpt2cl: error: out of host memory ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-    va_end(ap);
+    REPORT("gpt2cl: error: out of host memory ");
     exit(1);
 }
 
 void internal_error(const char *fmt, ...) {
-    fflush(stdout);
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("gpt2cl: internal error: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-    va_end(ap);
+    REPORT("gpt2cl: internal error: ");
     abort();
 }
 
@@ -109,6 +99,13 @@ Status open_user_file(const char *path, const char *what, FILE **f) {
     char why[256];
     *f = open_regular_file(path, why, sizeof why);
     return *f ? STATUS_OK : fail(STATUS_IO, "cannot open %s '%s': %s", what, path, why);
+}
+
+Status open_with_header(const char *path, const char *what, int32_t h[256], FILE **f) {
+    TRY(open_user_file(path, what, f));
+    if (fread(h, sizeof(int32_t), 256, *f) == 256) return STATUS_OK;
+    fclose(*f);
+    return fail(STATUS_INPUT, "%s '%s' is too short to hold its 1024-byte header", what, path);
 }
 
 long long file_size(FILE *f) {

@@ -38,6 +38,9 @@ char *strdup_check(const char *s);
 FILE *open_regular_file(const char *path, char *why, size_t n);
 // As open_regular_file, failing with "cannot open WHAT 'PATH': REASON".
 Status open_user_file(const char *path, const char *what, FILE **f);
+// Opens an llm.c-format file (a 1024-byte header of 256 int32s: checkpoints,
+// token shards) and reads its header into h; f is left right after it.
+Status open_with_header(const char *path, const char *what, int32_t h[256], FILE **f);
 long long file_size(FILE *f);  // -1 if unknown
 // Reads a whole regular file into a NUL-terminated buffer (*len: the byte
 // count), or returns NULL with the reason in why.
