@@ -46,72 +46,102 @@ static void usage(FILE *f) {
                "holds only the text).\n");
 }
 
-int cmd_sample(int argc, char **argv) {
-    SampleArgs args = {.prompt = ""};
-    Config cfg;
-    config_defaults(&cfg);
-    // Options and keys may come in any order.
+// Options and keys, in any order, into args and cfg. Returns 0 when --help printed the usage.
+static int parse_args(int argc, char **argv, SampleArgs *args, Config *cfg) {
+    config_defaults(cfg);
     for (int i = 1; i < argc; i++) {
-        i = options_parse(&sample_table, &args, argc, argv, i);
+        i = options_parse(&sample_table, args, argc, argv, i);
         if (i < 0) {
             usage(stdout);
             return 0;
         }
-        if (i < argc) or_die(config_override(&cfg, argv[i], KEYS_SAMPLE));
+        if (i < argc) or_die(config_override(cfg, argv[i], KEYS_SAMPLE));
     }
-    if (args.device) or_die(config_override_key(&cfg, "device", args.device, KEYS_SAMPLE));
-    const char *checkpoint = args.checkpoint, *prompt = args.prompt, *tokenizer_spec = cfg.tokenizer,
-               *device = cfg.device;
-    SamplerParams sp = {.temperature = (float)cfg.temperature, .top_k = cfg.top_k, .top_p = (float)cfg.top_p};
-    int max_new = cfg.max_new_tokens, stop_at_eot = cfg.stop_at_eot, greedy = cfg.greedy, verbose = args.verbose;
-    long long seed = cfg.seed;
-    if (greedy) sp.temperature = 0.0f;
-    if (!checkpoint) die("sample needs --checkpoint FILE or a run's out_dir (see `gpt2cl sample --help`)");
-    char path[1024];
+    if (args->device) or_die(config_override_key(cfg, "device", args->device, KEYS_SAMPLE));
+    return 1;
+}
+
+// The model file --checkpoint names: the file itself, or a run folder's latest checkpoint.
+static void checkpoint_file(const char *checkpoint, char path[1024]) {
     struct stat st;
     if (stat(checkpoint, &st) == 0 && S_ISDIR(st.st_mode)) {
         int step = checkpoint_latest(checkpoint);
         if (step < 0) die("'%s' holds no checkpoint", checkpoint);
         char state_path[1024];
-        checkpoint_paths(checkpoint, step, path, state_path, sizeof path);
+        checkpoint_paths(checkpoint, step, path, state_path, sizeof state_path);
     } else {
-        snprintf(path, sizeof path, "%s", checkpoint);
+        snprintf(path, 1024, "%s", checkpoint);
     }
-    GPT2Config mc;
-    or_die(checkpoint_read_config(path, &mc));
-    Tokenizer *tok;
-    or_die(tokenizer_load_for_model(tokenizer_spec, mc.vocab_size, &tok));
+}
+
+// The prompt's tokens; an empty prompt starts after <|endoftext|>.
+static TokenIds prompt_tokens(Tokenizer *tok, const char *prompt) {
     TokenIds ids = {0};
     if (*prompt) or_die(tokenizer_encode(tok, prompt, strlen(prompt), &ids, NULL));
     else token_ids_push(&ids, tokenizer_eot(tok));
+    return ids;
+}
 
-    Device dev;
-    or_die(device_open(&dev, device, 0));
-    // stdout is the text alone; the device and tuning lines only with --verbose, on stderr.
+// The device and its tuning. stdout is the text alone: their lines go to stderr
+// with --verbose, else nowhere.
+static void open_device_tuned(Device *dev, Tuned *tuned, const char *device, const char *path, int verbose) {
+    or_die(device_open(dev, device, 0));
     FILE *info = verbose ? stderr : fopen("/dev/null", "w");
     if (!info) die("cannot open /dev/null: %s", strerror(errno));
-    fprintf(info, "device: %d: %s; model: %s\n", dev.index, dev.name, path);
-    Tuned tuned;
-    tuned_load(&tuned, &dev, TUNE_DATABASE, info);
+    fprintf(info, "device: %d: %s; model: %s\n", dev->index, dev->name, path);
+    tuned_load(tuned, dev, TUNE_DATABASE, info);
     if (!verbose) fclose(info);
-    Ops ops;
-    or_die(ops_init(&ops, &dev, &tuned));
-    GPT2 m;
-    or_die(gpt2_create(&m, &mc, &dev));
-    int ctx = (int)ids.len + max_new;
-    Workspace ws;
-    or_die(workspace_create(&ws, &m, 1, ctx < mc.max_seq_len ? (ctx < 1 ? 1 : ctx) : mc.max_seq_len, WS_FORWARD));
-    or_die(gpt2_load_checkpoint(&m, path));
+}
+
+// The model from path, with a workspace for one sequence of the prompt and
+// max_new tokens (at least 1, at most the model's context).
+static void load_model(GPT2 *m, Workspace *ws, const GPT2Config *mc, Device *dev, const char *path, int n_prompt,
+                       int max_new) {
+    or_die(gpt2_create(m, mc, dev));
+    int ctx = n_prompt + max_new;
+    or_die(workspace_create(ws, m, 1, ctx < mc->max_seq_len ? (ctx < 1 ? 1 : ctx) : mc->max_seq_len, WS_FORWARD));
+    or_die(gpt2_load_checkpoint(m, path));
+}
+
+// Streams the prompt, then each token as it is sampled, to stdout.
+static void generate_text(GPT2 *m, Workspace *ws, Ops *ops, Tokenizer *tok, const TokenIds *ids, const char *prompt,
+                          const Config *cfg) {
+    SamplerParams sp = {.temperature = (float)cfg->temperature, .top_k = cfg->top_k, .top_p = (float)cfg->top_p};
+    if (cfg->greedy) sp.temperature = 0.0f;
     Rng rng;
-    rng_seed(&rng, (uint64_t)seed);
+    rng_seed(&rng, (uint64_t)cfg->seed);
     if (*prompt) fputs(prompt, stdout);
-    int *prompt_ids = mallocCheck(ids.len * sizeof(int));
-    for (size_t i = 0; i < ids.len; i++) prompt_ids[i] = ids.ids[i];
-    Status s = gpt2_generate(&m, &ws, &ops, prompt_ids, (int)ids.len, max_new,
-                             stop_at_eot ? tokenizer_eot(tok) : -1, &sp, &rng, emit_to_stdout, tok);
+    int *prompt_ids = mallocCheck(ids->len * sizeof(int));
+    for (size_t i = 0; i < ids->len; i++) prompt_ids[i] = ids->ids[i];
+    Status s = gpt2_generate(m, ws, ops, prompt_ids, (int)ids->len, cfg->max_new_tokens,
+                             cfg->stop_at_eot ? tokenizer_eot(tok) : -1, &sp, &rng, emit_to_stdout, tok);
     fputc('\n', stdout);
     or_die(s);
     free(prompt_ids);
+}
+
+int cmd_sample(int argc, char **argv) {
+    SampleArgs args = {.prompt = ""};
+    Config cfg;
+    if (!parse_args(argc, argv, &args, &cfg)) return 0;
+    if (!args.checkpoint) die("sample needs --checkpoint FILE or a run's out_dir (see `gpt2cl sample --help`)");
+    char path[1024];
+    checkpoint_file(args.checkpoint, path);
+    GPT2Config mc;
+    or_die(checkpoint_read_config(path, &mc));
+    Tokenizer *tok;
+    or_die(tokenizer_load_for_model(cfg.tokenizer, mc.vocab_size, &tok));
+    TokenIds ids = prompt_tokens(tok, args.prompt);
+
+    Device dev;
+    Tuned tuned;
+    open_device_tuned(&dev, &tuned, cfg.device, path, args.verbose);
+    Ops ops;
+    or_die(ops_init(&ops, &dev, &tuned));
+    GPT2 m;
+    Workspace ws;
+    load_model(&m, &ws, &mc, &dev, path, (int)ids.len, cfg.max_new_tokens);
+    generate_text(&m, &ws, &ops, tok, &ids, args.prompt, &cfg);
     token_ids_free(&ids);
     workspace_free(&ws);
     gpt2_free(&m);

@@ -143,11 +143,8 @@ static void layer_output(const Activations *a, int tensor, int l, cl_mem *y, cl_
     }
 }
 
-void measure_after_update(Measure *ms, GPT2 *m, const Workspace *ws, Ops *o, Optimizer *opt, const int *inputs,
-                          int step, float lr, float clip) {
-    const Device *dev = m->dev;
-    const int L = m->config.num_layers, BT = ws->B * ws->T;
-    // per-row sums of every matrix slice
+// Queues the per-row sums of every matrix slice (see op_row_delta_stats).
+static void queue_row_sums(Measure *ms, GPT2 *m, Ops *o) {
     for (int i = 0; i < NUM_PARAM_TENSORS; i++) {
         const ParamTensor *pt = &m->tensors[i];
         if (!pt->is_matrix) continue;
@@ -156,12 +153,17 @@ void measure_after_update(Measure *ms, GPT2 *m, const Workspace *ws, Ops *o, Opt
             op_row_delta_stats(o, ms->rows, ms->prev, m->params.parent, pt->offset[l], pt->rows, (int)pt->cols,
                                base + (size_t)l * pt->rows);
     }
-    // RRC of the linear layers: ||X W^T||^2 (old W and bias) and ||X dW^T||^2, one extra product per layer
+}
+
+// Queues the RRC sums of the linear layers: ||X W^T||^2 (old W and bias) and
+// ||X dW^T||^2, one extra product per layer.
+static void queue_rrc_sums(Measure *ms, GPT2 *m, const Workspace *ws, Ops *o) {
+    const int L = m->config.num_layers, BT = ws->B * ws->T;
     for (int i = 0; i < NUM_PARAM_TENSORS; i++) {
         const ParamTensor *pt = &m->tensors[i];
         for (int l = 0; l < pt->num_slices; l++) {
             int in;
-            cl_mem x = linear_input(m, &ws->acts, i, l, &in);
+            cl_mem x = linear_input(m, &ws->acts, i, l, &in);  // (BT, in)
             if (!x) break;
             int out = (int)pt->rows;
             int slot = 2 * (i * L + l);
@@ -170,70 +172,116 @@ void measure_after_update(Measure *ms, GPT2 *m, const Workspace *ws, Ops *o, Opt
             layer_output(&ws->acts, i, l, &y, &y_before);
             op_output_sumsq(o, ms->rrc, ms->partials, y, y_before, ms->prev, m->tensors[i + 1].offset[l], BT, out, slot);
             op_sub_range(o, ms->wscratch, m->params.parent, ms->prev, pt->offset[l], pt->slice_elems);
-            op_matmul_forward(o, ms->yscratch, x, ms->wscratch, NULL, BT, in, out);
+            op_matmul_forward(o, ms->yscratch, x, ms->wscratch, NULL, BT, in, out);  // (BT, out)
             op_pair_stats(o, ms->rrc, ms->partials, ms->yscratch, ms->yscratch, 0, (size_t)BT * out, slot + 1, 0);
         }
     }
-    float *rows = read_floats(dev, ms->rows, 3 * ms->num_rows);
-    float *ts = read_floats(dev, ms->tstats, 4 * NUM_PARAM_TENSORS);
-    float *snr = read_floats(dev, opt->snr, SNR_FLOATS);
-    float *rrc = read_floats(dev, ms->rrc, 4 * 2 * NUM_PARAM_TENSORS * (size_t)L);
+}
+
+// The device's sums, read back for the host to finish.
+typedef struct {
+    float *rows;  // (num_rows, 3)
+    float *ts;    // (NUM_PARAM_TENSORS, 4)
+    float *snr;   // (SNR_FLOATS)
+    float *rrc;   // (NUM_PARAM_TENSORS * L * 2, 4)
+} Sums;
+
+static void read_sums(Sums *s, const Measure *ms, const GPT2 *m, const Optimizer *opt) {
+    const Device *dev = m->dev;
+    s->rows = read_floats(dev, ms->rows, 3 * ms->num_rows);
+    s->ts = read_floats(dev, ms->tstats, 4 * NUM_PARAM_TENSORS);
+    s->snr = read_floats(dev, opt->snr, SNR_FLOATS);
+    s->rrc = read_floats(dev, ms->rrc, 4 * 2 * NUM_PARAM_TENSORS * (size_t)m->config.num_layers);
+}
+
+static void free_sums(Sums *s) {
+    free(s->rows);
+    free(s->ts);
+    free(s->snr);
+    free(s->rrc);
+}
+
+// l2, rel, angle and angle_rows from the per-row sums r (nrows, 3) of one tensor.
+static void finish_update_size(TensorMeasure *tm, const float *r, size_t nrows) {
+    double ww = 0, dw = 0, dd = 0, sq = 0;
+    size_t counted = 0;
+    for (size_t k = 0; k < nrows; k++) {
+        ww += r[3 * k];
+        dw += r[3 * k + 1];
+        dd += r[3 * k + 2];
+        double a = angle_from_sums(r[3 * k], r[3 * k + 1], r[3 * k + 2]);
+        if (a >= 0) {
+            sq += a * a;
+            counted++;
+        }
+    }
+    tm->l2 = sqrt(dd);
+    tm->rel = ww > 0 ? tm->l2 / sqrt(ww) : 0;
+    tm->angle = fmax(angle_from_sums(ww, dw, dd), 0);
+    tm->angle_rows = counted ? sqrt(sq / counted) : 0;
+}
+
+// cos_gm and m_over_g from one tensor's |g|^2, g.m, |m|^2 (ts: 4 floats).
+static void finish_momentum(TensorMeasure *tm, const float *ts, float clip) {
+    double gg = ts[0], gm = ts[1], mm = ts[2];
+    tm->cos_gm = gg > 0 && mm > 0 ? gm / sqrt(gg * mm) : 0;
+    tm->m_over_g = gg > 0 ? sqrt(mm) / (clip * sqrt(gg)) : 0;
+}
+
+// rrc of tensor i: the embeddings' from the rows of the batch's tokens (inputs, (B, T))
+// or positions in the per-row sums r, the linear layers' from the product sums.
+static void finish_rrc(TensorMeasure *tm, const GPT2 *m, const Workspace *ws, const Sums *s, int i, const float *r,
+                       const int *inputs) {
+    const int L = m->config.num_layers, BT = ws->B * ws->T;
+    double num = 0, den = 0;
+    if (i == P_WTE || i == P_WPE) {
+        for (int p = 0; p < BT; p++) {
+            size_t row = i == P_WTE ? (size_t)inputs[p] : (size_t)(p % ws->T);
+            den += r[3 * row];
+            num += r[3 * row + 2];
+        }
+    } else {
+        for (int l = 0; l < m->tensors[i].num_slices; l++) {
+            den += s->rrc[4 * (2 * (i * L + l))];
+            num += s->rrc[4 * (2 * (i * L + l) + 1)];
+        }
+    }
+    tm->have_rrc = den > 0;
+    tm->rrc = den > 0 ? sqrt(num / den) : 0;
+}
+
+// Every measurement of matrix tensor i from the read-back sums.
+static void finish_tensor(TensorMeasure *tm, const Measure *ms, const GPT2 *m, const Workspace *ws, const Sums *s,
+                          int i, const int *inputs, float clip) {
+    const ParamTensor *pt = &m->tensors[i];
+    const float *r = s->rows + 3 * matrix_row_base(m, i, NULL);
+    finish_update_size(tm, r, pt->rows * (size_t)pt->num_slices);
+    finish_momentum(tm, s->ts + 4 * i, clip);
+    if (ms->accum >= 2) {
+        tm->have_snr = 1;
+        tm->phi = s->snr[4 * i + 2];
+        tm->b_noise = tm->phi > 0 ? 1.0 / tm->phi : -1;  // -1: no measurable signal
+    }
+    finish_rrc(tm, m, ws, s, i, r, inputs);
+}
+
+void measure_after_update(Measure *ms, GPT2 *m, const Workspace *ws, Ops *o, Optimizer *opt, const int *inputs,
+                          int step, float lr, float clip) {
+    queue_row_sums(ms, m, o);
+    queue_rrc_sums(ms, m, ws, o);
+    Sums s;
+    read_sums(&s, ms, m, opt);
     double angle_sum = 0;
     int num_matrix = 0;
     for (int i = 0; i < NUM_PARAM_TENSORS; i++) {
-        const ParamTensor *pt = &m->tensors[i];
         TensorMeasure *tm = &ms->t[i];
         memset(tm, 0, sizeof *tm);
-        if (!pt->is_matrix) continue;
-        const float *r = rows + 3 * matrix_row_base(m, i, NULL);
-        size_t nrows = pt->rows * (size_t)pt->num_slices;
-        double ww = 0, dw = 0, dd = 0, sq = 0;
-        size_t counted = 0;
-        for (size_t k = 0; k < nrows; k++) {
-            ww += r[3 * k];
-            dw += r[3 * k + 1];
-            dd += r[3 * k + 2];
-            double a = angle_from_sums(r[3 * k], r[3 * k + 1], r[3 * k + 2]);
-            if (a >= 0) {
-                sq += a * a;
-                counted++;
-            }
-        }
-        tm->l2 = sqrt(dd);
-        tm->rel = ww > 0 ? tm->l2 / sqrt(ww) : 0;
-        tm->angle = fmax(angle_from_sums(ww, dw, dd), 0);
-        tm->angle_rows = counted ? sqrt(sq / counted) : 0;
-        double gg = ts[4 * i], gm = ts[4 * i + 1], mm = ts[4 * i + 2];
-        tm->cos_gm = gg > 0 && mm > 0 ? gm / sqrt(gg * mm) : 0;
-        tm->m_over_g = gg > 0 ? sqrt(mm) / (clip * sqrt(gg)) : 0;
-        if (ms->accum >= 2) {
-            tm->have_snr = 1;
-            tm->phi = snr[4 * i + 2];
-            tm->b_noise = tm->phi > 0 ? 1.0 / tm->phi : -1;  // -1: no measurable signal
-        }
-        // RRC
-        double num = 0, den = 0;
-        if (i == P_WTE || i == P_WPE) {
-            for (int p = 0; p < BT; p++) {
-                size_t row = i == P_WTE ? (size_t)inputs[p] : (size_t)(p % ws->T);
-                den += r[3 * row];
-                num += r[3 * row + 2];
-            }
-        } else {
-            for (int l = 0; l < pt->num_slices; l++) {
-                den += rrc[4 * (2 * (i * L + l))];
-                num += rrc[4 * (2 * (i * L + l) + 1)];
-            }
-        }
-        tm->have_rrc = den > 0;
-        tm->rrc = den > 0 ? sqrt(num / den) : 0;
+        if (!m->tensors[i].is_matrix) continue;
+        finish_tensor(tm, ms, m, ws, &s, i, inputs, clip);
         angle_sum += tm->angle_rows;
         num_matrix++;
     }
     ms->mean_angle_rows = num_matrix ? angle_sum / num_matrix : 0;
     ms->angle_configured = optimizer_angle(opt, lr, step);
-    free(rows);
-    free(ts);
-    free(snr);
-    free(rrc);
+    free_sums(&s);
 }
