@@ -1,4 +1,4 @@
-// Every kernel of the main program (cl/*.c, all but the standalone gemm.cl and
+// Every kernel of the main program (cl/*.cl, all but the standalone gemm.cl and
 // peak.cl), one row each: its name in cl/ and the defines that size its
 // work-group, X(name, wg, rows). wg is the family's work-items (KP_WG for the
 // 1-D launches); rows its rows per work-group where a group takes several
