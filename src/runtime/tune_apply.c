@@ -146,15 +146,34 @@ static void print_tuned_line(const cJSON *best, FILE *out) {
     fprintf(out, "tuned: yes (%s%s%s)\n", cJSON_IsString(date) ? date->valuestring : "undated", gain, mix);
 }
 
-void tuned_load(Tuned *t, const Device *dev, TuneLevel level, FILE *out) {
+// The device's FP32 peak into *peak: measured now, and the highest measurement kept in db (saved there
+// when this one is higher). Measured at every start (half a second): a machine busy with other work reads
+// low, so the database keeps the highest reading, which approaches the device's peak from below.
+static Status record_peak(const Device *dev, TuneDb *db, FILE *out, double *peak) {
+    double now;
+    TRY(peak_measure_flops(dev, &now));
+    double kept = tune_db_peak(db);
+    if (now > kept) {
+        tune_db_set_peak(db, now);
+        if (!db->not_a_file && db->path[0]) TRY(tune_db_save(db));
+        kept = now;
+    }
+    fprintf(out, "peak: %.1f GFLOP/s FP32 (the highest measured on this device; now %.1f)\n", kept / 1e9, now / 1e9);
+    *peak = kept;
+    return STATUS_OK;
+}
+
+// tuned_load, and with peak the FP32 peak, from one reading of the database.
+static Status load(Tuned *t, const Device *dev, TuneLevel level, FILE *out, double *peak) {
     const char *why = "";
     if (level == TUNE_DATABASE && env_off("GPT2CL_TUNE")) level = TUNE_CLASS, why = ", GPT2CL_TUNE=0";
     if (level >= TUNE_CLASS && env_off("GPT2CL_CLASS_DEFAULTS")) level = TUNE_GENERIC, why = ", GPT2CL_CLASS_DEFAULTS=0";
     const DeviceClass *cls = level >= TUNE_CLASS ? device_class_find(dev) : NULL;
     *t = (Tuned){.kp = cls ? device_class_kernel_params(cls, dev) : kernel_params_default(dev)};
     TuneDb db;
-    const cJSON *best = NULL;
-    if (level == TUNE_DATABASE && tune_db_load(&db, dev)) best = tune_db_best(&db);
+    const int read_db = level == TUNE_DATABASE || peak;  // the peak is kept in the database whatever the level
+    const int usable = read_db && tune_db_load(&db, dev);
+    const cJSON *best = level == TUNE_DATABASE && usable ? tune_db_best(&db) : NULL;
     // A full tune measured CLBlast from its own defaults, so its best.clblast (empty where those won) replaces
     // the class's CLBlast parameters; a quick tune timed the class's, and keeps them beneath its own.
     const cJSON *baseline = cJSON_GetObjectItemCaseSensitive(best, "baseline");
@@ -168,7 +187,15 @@ void tuned_load(Tuned *t, const Device *dev, TuneLevel level, FILE *out) {
         read_routes(t, cJSON_GetObjectItemCaseSensitive(best, "gemm_cl"));
     }
     if (cls) tuned_add_class_rules(t, cls);
-    if (level == TUNE_DATABASE) tune_db_free(&db);
+    Status s = peak ? record_peak(dev, &db, out, peak) : STATUS_OK;
+    if (read_db) tune_db_free(&db);
+    return s;
+}
+
+void tuned_load(Tuned *t, const Device *dev, TuneLevel level, FILE *out) { (void)load(t, dev, level, out, NULL); }
+
+Status tuned_load_with_peak(Tuned *t, const Device *dev, TuneLevel level, FILE *out, double *peak) {
+    return load(t, dev, level, out, peak);
 }
 
 int tune_available(const char *selector) {
@@ -183,23 +210,3 @@ int tune_available(const char *selector) {
     return ok;
 }
 
-Status tune_peak_flops(const Device *dev, FILE *out, double *peak) {
-    // Measured at every start (half a second): a machine busy with other work reads low, so the
-    // database keeps the highest reading, which approaches the device's peak from below.
-    double now;
-    TRY(peak_measure_flops(dev, &now));
-    TuneDb db;
-    tune_db_load(&db, dev);
-    double kept = tune_db_peak(&db);
-    Status s = STATUS_OK;
-    if (now > kept) {
-        tune_db_set_peak(&db, now);
-        if (!db.not_a_file && db.path[0]) s = tune_db_save(&db);
-        kept = now;
-    }
-    tune_db_free(&db);
-    if (s) return s;
-    fprintf(out, "peak: %.1f GFLOP/s FP32 (the highest measured on this device; now %.1f)\n", kept / 1e9, now / 1e9);
-    *peak = kept;
-    return STATUS_OK;
-}

@@ -23,6 +23,10 @@ typedef enum { TUNE_GENERIC, TUNE_CLASS, TUNE_DATABASE } TuneLevel;
 // GPT2CL_TUNE=0 in the environment lowers TUNE_DATABASE to TUNE_CLASS,
 // GPT2CL_CLASS_DEFAULTS=0 TUNE_CLASS to TUNE_GENERIC.
 void tuned_load(Tuned *tuned, const Device *dev, TuneLevel level, FILE *out);
+// As tuned_load, reading the database once for both, plus the device's FP32 peak in FLOP/s
+// (src/runtime/peak.h) into *peak: measured now, and the highest measurement kept in the tuning
+// database ("peak_flops", whatever the level); prints one `peak: ...` line to out after the `tuned:` one.
+Status tuned_load_with_peak(Tuned *tuned, const Device *dev, TuneLevel level, FILE *out, double *peak);
 
 // The device class's GEMM shape rules into tuned (beneath its routes).
 void tuned_add_class_rules(Tuned *tuned, const DeviceClass *c);
@@ -38,7 +42,4 @@ void tune_apply_clblast(const Device *dev, const cJSON *clblast);
 // about a stale or corrupt one).
 int tune_available(const char *selector);
 
-// The device's FP32 peak in FLOP/s (src/runtime/peak.h): measured now, and the highest
-// measurement kept in its tuning database ("peak_flops"); prints one `peak: ...` line to out.
-Status tune_peak_flops(const Device *dev, FILE *out, double *peak);
 

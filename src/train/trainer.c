@@ -88,10 +88,9 @@ Status trainer_open_ex(Trainer *t, const Config *cfg, int profiling, TuneLevel t
     snprintf(name, sizeof name, "%s (%s, %s)", t->dev.name, device_type_name(t->dev.type), t->dev.platform_name);
     printf("device: %d: %s\n", t->dev.index, name);
     Tuned tuned;
-    tuned_load(&tuned, &t->dev, tuning, stdout);
+    Status s = tuned_load_with_peak(&tuned, &t->dev, tuning, stdout, &t->peak_flops);
     MeasureOptions mo = measure_options_from_config(cfg);
     double need = 0;
-    Status s = tune_peak_flops(&t->dev, stdout, &t->peak_flops);
     if (!s) s = check_device_memory(t, cfg, kind->num_state + measure_param_copies(&mo), &need);
     if (!s) s = ops_init(&t->ops, &t->dev, &tuned);
     if (!s) s = gpt2_create(&t->model, &t->model_config, &t->dev);
