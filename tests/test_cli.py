@@ -247,8 +247,7 @@ def cases(tmp):
               "")
 
     os.mkdir(j("empty_run"))
-    expect_error("sample_dir_without_checkpoint", ["sample", "--checkpoint", j("empty_run")], "holds no checkpoint",
-                 tmp)
+    expect_error("sample_dir_without_checkpoint", ["sample", "--checkpoint", j("empty_run")], "is a folder", tmp)
     expect_error("resume_no_checkpoint", ["train", "--resume", j("empty_run")], "nothing to resume", tmp)
     expect_error("resume_missing_dir", ["train", "--resume", j("no_such_run")], "nothing to resume", tmp)
     with open(j("a_file"), "w") as f:

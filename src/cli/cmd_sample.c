@@ -4,7 +4,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "cli/commands.h"
 #include "cli/options.h"
@@ -61,19 +60,6 @@ static int parse_args(int argc, char **argv, SampleArgs *args, Config *cfg) {
     return 1;
 }
 
-// The model file --checkpoint names: the file itself, or a run folder's latest checkpoint.
-static void checkpoint_file(const char *checkpoint, char path[1024]) {
-    struct stat st;
-    if (stat(checkpoint, &st) == 0 && S_ISDIR(st.st_mode)) {
-        int step = checkpoint_latest(checkpoint);
-        if (step < 0) die("'%s' holds no checkpoint", checkpoint);
-        char state_path[1024];
-        checkpoint_paths(checkpoint, step, path, state_path, sizeof state_path);
-    } else {
-        snprintf(path, 1024, "%s", checkpoint);
-    }
-}
-
 // The prompt's tokens; an empty prompt starts after <|endoftext|>.
 static TokenIds prompt_tokens(Tokenizer *tok, const char *prompt) {
     TokenIds ids = {0};
@@ -126,7 +112,7 @@ int cmd_sample(int argc, char **argv) {
     if (!parse_args(argc, argv, &args, &cfg)) return 0;
     if (!args.checkpoint) die("sample needs --checkpoint FILE or a run's out_dir (see `gpt2cl sample --help`)");
     char path[1024];
-    checkpoint_file(args.checkpoint, path);
+    or_die(checkpoint_model_path(args.checkpoint, path, sizeof path));
     GPT2Config mc;
     or_die(checkpoint_read_config(path, &mc));
     Tokenizer *tok;

@@ -104,6 +104,29 @@ int checkpoint_latest(const char *dir) {
     return best;
 }
 
+// A folder is a run's when it holds any checkpoint file name.
+static int is_run_folder(const char *dir) {
+    DIR *d = opendir(dir);
+    if (!d) return 0;
+    int found = 0;
+    struct dirent *e;
+    while (!found && (e = readdir(d))) found = checkpoint_file_name(e->d_name);
+    closedir(d);
+    return found;
+}
+
+Status checkpoint_model_path(const char *checkpoint, char *path, size_t n) {
+    if (!is_run_folder(checkpoint)) {
+        if ((size_t)snprintf(path, n, "%s", checkpoint) >= n) return fail(STATUS_INPUT, "path too long: '%s'", checkpoint);
+        return STATUS_OK;
+    }
+    int step = checkpoint_latest(checkpoint);
+    if (step < 0) return fail(STATUS_INPUT, "'%s' holds no complete checkpoint", checkpoint);
+    char state_path[1024];
+    checkpoint_paths(checkpoint, step, path, state_path, n < sizeof state_path ? n : sizeof state_path);
+    return STATUS_OK;
+}
+
 int state_header_parse(const void *raw, long long file_size, const StateExpect *want, char *err, size_t n) {
     StateHeader h;
     memcpy(&h, raw, sizeof h);

@@ -24,6 +24,10 @@ int checkpoint_file_name(const char *name);
 Status checkpoint_save(const char *dir, GPT2 *m, const Optimizer *opt, const RunPosition *pos);
 // Latest step in dir with both files present, or -1 if none.
 int checkpoint_latest(const char *dir);
+// The model a --checkpoint argument names: a run folder's latest model file, or
+// the path itself (a file, or a folder that is not a run's: the weights loader
+// decides what it is). Fails on a run folder without a complete checkpoint.
+Status checkpoint_model_path(const char *checkpoint, char *path, size_t n);
 // What a resume state must hold to continue this run.
 typedef struct {
     int step;
