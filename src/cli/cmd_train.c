@@ -10,6 +10,7 @@
 #include "cli/or_die.h"
 #include "train/checkpoint.h"
 #include "train/run.h"
+#include "util/comm.h"
 #include "util/util.h"
 
 typedef struct {
@@ -34,7 +35,8 @@ static const OptionTable train_table = OPTION_TABLE("train", train_options, 15);
 static void usage(FILE *f) {
     fprintf(f, "usage: gpt2cl train --config FILE.ini [key=value ...]\n"
                "       gpt2cl train --resume DIR [key=value ...]\n\n"
-               "Trains GPT-2 on llm.c token shards on one OpenCL device.\n");
+               "Trains GPT-2 on llm.c token shards on one OpenCL device, or data-parallel on several under\n"
+               "`mpirun -np N gpt2cl train ...` (one device per rank; see the README).\n");
     options_print_help(&train_table, f);
     fprintf(f,
             "One train per out_dir: a run locks out_dir/train.lock until it exits. A key may be overridden once.\n\n");
@@ -48,6 +50,9 @@ int cmd_train(int argc, char **argv) {
         usage(stdout);
         return 0;
     }
+    or_die(comm_init(&argc, &argv));
+    // The ranks of a data-parallel run train one model: rank 0 prints, logs and writes checkpoints.
+    if (comm_rank() > 0 && !freopen("/dev/null", "w", stdout)) die("cannot silence rank %d's output", comm_rank());
     const char *config_path = args.config, *resume_dir = args.resume;
     Config cfg;
     config_defaults(&cfg);
@@ -58,7 +63,7 @@ int cmd_train(int argc, char **argv) {
         struct stat st;
         if (stat(resume_dir, &st) != 0 || !S_ISDIR(st.st_mode))
             die("nothing to resume: '%s' is not a folder holding a run", resume_dir);
-        or_die(run_folder_claim(resume_dir));
+        if (comm_rank() == 0) or_die(run_folder_claim(resume_dir));
         resume_step = checkpoint_latest(resume_dir);
         if (resume_step < 0) die("nothing to resume: '%s' holds no checkpoint (model_*.bin + state_*.bin)", resume_dir);
         char path[1024], state_path[1024];
@@ -89,5 +94,6 @@ int cmd_train(int argc, char **argv) {
     if (r.outcome == RUN_DIVERGED)
         die("training diverged at step %d: loss %g, gradient norm %g (try a lower lr or a longer warmup)", r.step,
             r.loss, r.grad_norm);
+    comm_finalize();
     return 0;
 }

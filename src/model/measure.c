@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/comm.h"
 #include "util/util.h"
 
 // The device buffers of measure_create (measurements on); stops at the first that fails.
@@ -228,31 +229,31 @@ static void finish_momentum(TensorMeasure *tm, const float *ts, float clip) {
     tm->m_over_g = gg > 0 ? sqrt(mm) / (clip * sqrt(gg)) : 0;
 }
 
-// rrc of tensor i: the embeddings' from the rows of the batch's tokens (inputs, (B, T))
-// or positions in the per-row sums r, the linear layers' from the product sums.
-static void finish_rrc(TensorMeasure *tm, const GPT2 *m, const Workspace *ws, const Sums *s, int i, const float *r,
-                       const int *inputs) {
+// rrc's sums of tensor i, ||X dW^T||^2 and ||X W^T||^2: the embeddings' from the rows of the
+// batch's tokens (inputs, (B, T)) or positions in the per-row sums r, the linear layers' from
+// the product sums.
+static void rrc_sums(const GPT2 *m, const Workspace *ws, const Sums *s, int i, const int *inputs, double *num,
+                     double *den) {
     const int L = m->config.num_layers, BT = ws->B * ws->T;
-    double num = 0, den = 0;
+    const float *r = s->rows + 3 * matrix_row_base(m, i, NULL);
+    *num = *den = 0;
     if (i == P_WTE || i == P_WPE) {
         for (int p = 0; p < BT; p++) {
             size_t row = i == P_WTE ? (size_t)inputs[p] : (size_t)(p % ws->T);
-            den += r[3 * row];
-            num += r[3 * row + 2];
+            *den += r[3 * row];
+            *num += r[3 * row + 2];
         }
     } else {
         for (int l = 0; l < m->tensors[i].num_slices; l++) {
-            den += s->rrc[4 * (2 * (i * L + l))];
-            num += s->rrc[4 * (2 * (i * L + l) + 1)];
+            *den += s->rrc[4 * (2 * (i * L + l))];
+            *num += s->rrc[4 * (2 * (i * L + l) + 1)];
         }
     }
-    tm->have_rrc = den > 0;
-    tm->rrc = den > 0 ? sqrt(num / den) : 0;
 }
 
 // Every measurement of matrix tensor i from the read-back sums.
-static void finish_tensor(TensorMeasure *tm, const Measure *ms, const GPT2 *m, const Workspace *ws, const Sums *s,
-                          int i, const int *inputs, float clip) {
+static void finish_tensor(TensorMeasure *tm, const Measure *ms, const GPT2 *m, const Sums *s, int i,
+                          const double rrc[2], float clip) {
     const ParamTensor *pt = &m->tensors[i];
     const float *r = s->rows + 3 * matrix_row_base(m, i, NULL);
     finish_update_size(tm, r, pt->rows * (size_t)pt->num_slices);
@@ -262,26 +263,43 @@ static void finish_tensor(TensorMeasure *tm, const Measure *ms, const GPT2 *m, c
         tm->phi = s->snr[4 * i + 2];
         tm->b_noise = tm->phi > 0 ? 1.0 / tm->phi : -1;  // -1: no measurable signal
     }
-    finish_rrc(tm, m, ws, s, i, r, inputs);
+    tm->have_rrc = rrc[1] > 0;
+    tm->rrc = rrc[1] > 0 ? sqrt(rrc[0] / rrc[1]) : 0;
 }
 
-void measure_after_update(Measure *ms, GPT2 *m, const Workspace *ws, Ops *o, Optimizer *opt, const int *inputs,
-                          int step, float lr, float clip) {
+Status measure_after_update(Measure *ms, GPT2 *m, const Workspace *ws, Ops *o, Optimizer *opt, const int *inputs,
+                            int step, float lr, float clip) {
     queue_row_sums(ms, m, o);
     queue_rrc_sums(ms, m, ws, o);
     Sums s;
     read_sums(&s, ms, m, opt);
+    // rrc's sums run over the batch, which the ranks of a data-parallel run share.
+    double rrc[NUM_PARAM_TENSORS][2] = {{0}};
+    for (int i = 0; i < NUM_PARAM_TENSORS; i++)
+        if (m->tensors[i].is_matrix) rrc_sums(m, ws, &s, i, inputs, &rrc[i][0], &rrc[i][1]);
+    Status st = comm_sum_doubles(&rrc[0][0], 2 * NUM_PARAM_TENSORS);
     double angle_sum = 0;
     int num_matrix = 0;
     for (int i = 0; i < NUM_PARAM_TENSORS; i++) {
         TensorMeasure *tm = &ms->t[i];
         memset(tm, 0, sizeof *tm);
         if (!m->tensors[i].is_matrix) continue;
-        finish_tensor(tm, ms, m, ws, &s, i, inputs, clip);
+        finish_tensor(tm, ms, m, &s, i, rrc[i], clip);
         angle_sum += tm->angle_rows;
         num_matrix++;
     }
     ms->mean_angle_rows = num_matrix ? angle_sum / num_matrix : 0;
     ms->angle_configured = optimizer_angle(opt, lr, step);
     free_sums(&s);
+    return st;
+}
+
+Status measure_sum_micro(Measure *ms, const GPT2 *m) {
+    if (comm_size() == 1) return STATUS_OK;
+    float micro[4 * NUM_PARAM_TENSORS];
+    device_read(m->dev, ms->micro, 0, sizeof micro, micro);
+    TRY(device_status(m->dev));
+    TRY(comm_sum_floats(micro, 4 * NUM_PARAM_TENSORS));
+    device_write(m->dev, ms->micro, 0, sizeof micro, micro);
+    return STATUS_OK;
 }

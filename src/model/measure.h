@@ -57,10 +57,13 @@ int measure_snr_due(const Measure *ms, int step);  // gradient SNR at this step
 // Around micro-batch k of a step that computes the SNR.
 void measure_micro_begin(Measure *ms, GPT2 *m);
 void measure_micro_end(Measure *ms, GPT2 *m, Ops *o, int k);
+// With several ranks: sums the micro-batch statistics over them, so the ranks'
+// shares of each micro-batch are the SNR's small batches. Before measure_before_update.
+Status measure_sum_micro(Measure *ms, const GPT2 *m);
 // After the gradients are complete, before optimizer_step.
 void measure_before_update(Measure *ms, GPT2 *m, Ops *o, Optimizer *opt, int snr, int full);
 // After optimizer_step on a measured step: computes and reads back everything.
 // ws holds the last micro-batch's activations, inputs (B,T) its tokens; clip
-// is the step's clipping factor.
-void measure_after_update(Measure *ms, GPT2 *m, const Workspace *ws, Ops *o, Optimizer *opt, const int *inputs,
-                          int step, float lr, float clip);
+// is the step's clipping factor. rrc's sums are summed over the ranks.
+Status measure_after_update(Measure *ms, GPT2 *m, const Workspace *ws, Ops *o, Optimizer *opt, const int *inputs,
+                            int step, float lr, float clip);

@@ -81,3 +81,10 @@ void gpt2_upload(GPT2 *m, cl_mem parent, const float *host);
 void gpt2_download(GPT2 *m, cl_mem parent, float *host);
 
 size_t gpt2_param_count(const GPT2Config *c);
+
+// Data parallelism: sums the gradients and the loss accumulator (stats[0]) over
+// the ranks (util/comm.h), staged through the host; nothing to do with one rank.
+// Every rank then holds the global batch's gradient and applies the same update.
+Status gpt2_sum_grads(GPT2 *m);
+// Sums the loss accumulator alone (validation).
+Status gpt2_sum_loss(GPT2 *m);

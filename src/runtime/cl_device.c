@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "runtime/program_cache.h"
+#include "util/comm.h"
 #include "util/util.h"
 
 const char *cl_error_name(cl_int err) {
@@ -192,15 +193,34 @@ Status devices_print(FILE *out) {
 }
 
 // The index in refs that selector picks (see device_open).
-static Status pick_device(const DeviceRef *refs, int n, const char *selector, int *picked) {
+// The local_rank-th GPU (round robin), else device 0: ranks of one node spread over its GPUs.
+static int default_device(const DeviceRef *refs, int n) {
+    int gpus[64], num_gpus = 0;
+    for (int i = 0; i < n && num_gpus < 64; i++) {
+        cl_device_type t;
+        CL_CHECK(clGetDeviceInfo(refs[i].device, CL_DEVICE_TYPE, sizeof t, &t, NULL));
+        if (t & CL_DEVICE_TYPE_GPU) gpus[num_gpus++] = i;
+    }
+    return num_gpus ? gpus[comm_local_rank() % num_gpus] : 0;
+}
+
+// One selector of a list "SEL,SEL,...": the local_rank-th (round robin), so each rank of a node takes its own.
+static void rank_selector(const char *list, char *out, size_t n) {
+    int count = 1;
+    for (const char *p = list; *p; p++) count += *p == ',';
+    int want = comm_local_rank() % count;
+    const char *start = list;
+    for (int k = 0; k < want; k++) start = strchr(start, ',') + 1;
+    size_t len = strcspn(start, ",");
+    snprintf(out, n, "%.*s", (int)(len < n ? len : n - 1), start);
+}
+
+static Status pick_device(const DeviceRef *refs, int n, const char *selector_list, int *picked) {
+    char selector[256] = "";
+    if (selector_list) rank_selector(selector_list, selector, sizeof selector);
     int pick = -1;
-    if (!selector || !*selector) {
-        for (int i = 0; i < n && pick < 0; i++) {
-            cl_device_type t;
-            CL_CHECK(clGetDeviceInfo(refs[i].device, CL_DEVICE_TYPE, sizeof t, &t, NULL));
-            if (t & CL_DEVICE_TYPE_GPU) pick = i;
-        }
-        if (pick < 0) pick = 0;
+    if (!*selector) {
+        pick = default_device(refs, n);
     } else {
         char *end;
         long idx = strtol(selector, &end, 10);

@@ -106,7 +106,11 @@ static const Key keys[] = {
     {"checkpoint_every", T_INT, F(checkpoint_every), "0", 0, 1 << 30, NULL,
      "write a checkpoint every N steps (and at the end); 0 = only at the end (needs out_dir)"},
     {"device", T_STR, F(device), "", 0, 0, NULL,
-     "OpenCL device: index or name substring (see `gpt2cl devices`); empty = first GPU, else first device"},
+     "OpenCL device: index or name substring (see `gpt2cl devices`); empty = first GPU, else first device; "
+     "under mpirun a list SEL,SEL,... gives the ranks of a node one each, and empty spreads them over its GPUs"},
+    {"balance", T_STR, F(balance), "equal", 0, 0, NULL,
+     "under mpirun: each rank's share of batch_size, equal or one weight per rank (3,1); the optimisation is "
+     "the same whatever the split"},
     {"log", T_PATH, F(log), "", 0, 0, NULL,
      "JSONL metrics file (one object per step and per validation): created, or appended to if it is a gpt2cl log"},
     // generation by `gpt2cl sample` (sample_keys below: the keys it accepts)

@@ -51,6 +51,7 @@ typedef struct {
     char init_from[CONFIG_STR], out_dir[CONFIG_STR];
     int checkpoint_every;
     char device[CONFIG_STR], log[CONFIG_STR];
+    char balance[CONFIG_STR];  // ranks' shares of each micro-batch (train/shares.h)
     // generation by `gpt2cl sample`
     int max_new_tokens, top_k, greedy, stop_at_eot;
     double temperature, top_p;

@@ -10,6 +10,7 @@
 #include "train/metrics_log.h"
 #include "train/run_lock.h"
 #include "train/trainer.h"
+#include "util/comm.h"
 #include "util/util.h"
 
 #define CONFIG_COPY_MARK "# written by gpt2cl train"
@@ -28,7 +29,7 @@ Status run_folder_claim(const char *dir) {
 
 // Refuses to start a fresh run over the checkpoints of another, or over a config.ini that is not a run's copy.
 static Status check_out_dir(const char *dir) {
-    if (!dir[0]) return STATUS_OK;
+    if (!dir[0] || comm_rank() > 0) return STATUS_OK;  // rank 0 owns the run folder
     TRY(make_dirs(dir));
     TRY(run_folder_claim(dir));
     int latest = checkpoint_latest(dir);
@@ -52,7 +53,7 @@ static Status check_out_dir(const char *dir) {
 }
 
 static Status save_config_copy(const Config *cfg) {
-    if (!cfg->out_dir[0]) return STATUS_OK;
+    if (!cfg->out_dir[0] || comm_rank() > 0) return STATUS_OK;
     char path[1024];
     snprintf(path, sizeof path, "%s/config.ini", cfg->out_dir);
     char *buf = NULL;
@@ -105,7 +106,7 @@ static Status run_resume(Run *r, const RunOptions *opts, int shuffle) {
 static Status run_open(Run *r, const Config *cfg, const RunOptions *opts) {
     if (!opts->resume_dir) TRY(check_out_dir(cfg->out_dir));
     // The log is checked before the device opens: a refused log costs no start-up.
-    TRY(metrics_log_open(&r->log, cfg->log));
+    TRY(metrics_log_open(&r->log, comm_rank() == 0 ? cfg->log : NULL));
     TRY(trainer_open(&r->t, cfg, opts->profiling));
     r->trainer_open = 1;
     const int shuffle = cfg->data_order == DATA_SHUFFLE, vocab = r->t.model_config.vocab_size;
@@ -119,10 +120,14 @@ static Status run_open(Run *r, const Config *cfg, const RunOptions *opts) {
     if (r->have_val && dataloader_total_tokens(&r->val) < val_tokens + 1)
         warn("val_data holds %zu tokens, fewer than val_steps x batch_size x seq_len = %zu: validation repeats batches",
              dataloader_total_tokens(&r->val), val_tokens);
-    if (cfg->sample_every > 0) TRY(tokenizer_load_for_model(cfg->tokenizer, vocab, &r->tok));
+    // Samples are rank 0's alone: they involve no other rank.
+    if (cfg->sample_every > 0 && comm_rank() == 0) TRY(tokenizer_load_for_model(cfg->tokenizer, vocab, &r->tok));
     printf("data: train %zu tokens in %d shard(s)%s; %d x %d tokens per micro-batch, %d micro-batch(es) per step\n",
            dataloader_total_tokens(&r->train), r->train.num_files, r->have_val ? ", validation set" : "",
            cfg->batch_size, cfg->seq_len, cfg->grad_accum);
+    if (comm_size() > 1)
+        printf("ranks: %d (%s); rank 0 takes %d of the %d sequences of each micro-batch (balance = %s)\n",
+               comm_size(), comm_backend(), r->t.share.rows, cfg->batch_size, cfg->balance);
     r->pos = (RunPosition){.step = 0, .data_shuffle = shuffle};
     rng_seed(&r->pos.rng, (uint64_t)cfg->seed);
     if (opts->resume_dir) TRY(run_resume(r, opts, shuffle));
@@ -144,7 +149,8 @@ static Status after_step(Run *r, int step, RunResult *res) {
     }
     if (r->tok && (step % cfg->sample_every == 0 || step == cfg->steps))
         TRY(trainer_sample(&r->t, r->tok, step, cfg->sample_tokens));
-    if (cfg->out_dir[0] && ((cfg->checkpoint_every > 0 && step % cfg->checkpoint_every == 0) || step == cfg->steps)) {
+    if (cfg->out_dir[0] && comm_rank() == 0 &&
+        ((cfg->checkpoint_every > 0 && step % cfg->checkpoint_every == 0) || step == cfg->steps)) {
         r->pos.step = step;
         r->pos.data = r->train.pos;
         TRY(checkpoint_save(cfg->out_dir, &r->t.model, &r->t.opt, &r->pos));

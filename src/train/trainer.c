@@ -7,6 +7,7 @@
 #include "model/generate.h"
 #include "model/weights_file.h"
 #include "runtime/tune_apply.h"
+#include "util/comm.h"
 #include "util/util.h"
 
 Status resolve_model_config(const Config *cfg, GPT2Config *mc) {
@@ -38,11 +39,12 @@ static int sample_context(const GPT2Config *mc, int n_tokens) {
     return n_tokens + 1 < mc->max_seq_len ? n_tokens + 1 : mc->max_seq_len;
 }
 
-// The workspaces a run of cfg creates: training, then validation and sampling when it does them.
-static int run_workspaces(const Config *cfg, const GPT2Config *mc, WorkspaceShape shapes[3]) {
+// The workspaces a run of cfg creates on a rank of rows sequences: training,
+// then validation and sampling when it does them.
+static int run_workspaces(const Config *cfg, const GPT2Config *mc, int rows, WorkspaceShape shapes[3]) {
     int n = 0;
-    shapes[n++] = (WorkspaceShape){cfg->batch_size, cfg->seq_len, WS_TRAIN};
-    if (cfg->val_data[0]) shapes[n++] = (WorkspaceShape){cfg->batch_size, cfg->seq_len, WS_FORWARD};
+    shapes[n++] = (WorkspaceShape){rows, cfg->seq_len, WS_TRAIN};
+    if (cfg->val_data[0]) shapes[n++] = (WorkspaceShape){rows, cfg->seq_len, WS_FORWARD};
     if (cfg->sample_every > 0) shapes[n++] = (WorkspaceShape){1, sample_context(mc, cfg->sample_tokens), WS_FORWARD};
     return n;
 }
@@ -50,7 +52,7 @@ static int run_workspaces(const Config *cfg, const GPT2Config *mc, WorkspaceShap
 // The device memory the run needs (into *need), which must fit the device's.
 static Status check_device_memory(const Trainer *t, const Config *cfg, int param_copies, double *need) {
     WorkspaceShape shapes[3];
-    int num_ws = run_workspaces(cfg, &t->model_config, shapes);
+    int num_ws = run_workspaces(cfg, &t->model_config, t->share.rows, shapes);
     *need = gpt2_memory_needed(&t->model_config, param_copies, shapes, num_ws, &t->dev);
     if (*need <= (double)t->dev.global_mem) return STATUS_OK;
     char a[32], b[32];
@@ -83,18 +85,20 @@ Status trainer_open_ex(Trainer *t, const Config *cfg, int profiling, TuneLevel t
     t->cfg.block_size = t->model_config.max_seq_len;
     t->cfg.vocab_size = t->model_config.vocab_size;
     const OptimizerKind *kind = optimizer_kind(cfg->optimizer);
+    TRY(batch_share(cfg->balance, cfg->batch_size, comm_rank(), comm_size(), &t->share));
+    MeasureOptions mo = measure_options_from_config(cfg);
+    TRY(measure_options_for_ranks(cfg, &t->share, &mo));
     TRY(device_open(&t->dev, cfg->device, profiling));
     char name[600];
     snprintf(name, sizeof name, "%s (%s, %s)", t->dev.name, device_type_name(t->dev.type), t->dev.platform_name);
     printf("device: %d: %s\n", t->dev.index, name);
     Tuned tuned;
     Status s = tuned_load_with_peak(&tuned, &t->dev, tuning, stdout, &t->peak_flops);
-    MeasureOptions mo = measure_options_from_config(cfg);
     double need = 0;
     if (!s) s = check_device_memory(t, cfg, kind->num_state + measure_param_copies(&mo), &need);
     if (!s) s = ops_init(&t->ops, &t->dev, &tuned);
     if (!s) s = gpt2_create(&t->model, &t->model_config, &t->dev);
-    if (!s) s = workspace_create(&t->train_ws, &t->model, cfg->batch_size, cfg->seq_len, WS_TRAIN);
+    if (!s) s = workspace_create(&t->train_ws, &t->model, t->share.rows, cfg->seq_len, WS_TRAIN);
     if (!s) s = init_weights(&t->model, cfg);
     // Lion's beta2 default goes into the config the run saves, so --resume (which sets every key) keeps it.
     if (kind->lion && !config_is_set(cfg, "beta2")) t->cfg.beta2 = 0.99;
@@ -132,6 +136,22 @@ MeasureOptions measure_options_from_config(const Config *cfg) {
                             .accum = cfg->grad_accum, .b = cfg->batch_size, .snr_ema = cfg->snr_ema};
 }
 
+// With several ranks, the gradient SNR's small batches are the ranks' shares of
+// each micro-batch: grad_accum x ranks of them, of share.rows sequences, which
+// the estimator needs equal.
+Status measure_options_for_ranks(const Config *cfg, const BatchShare *share, MeasureOptions *mo) {
+    const int ranks = comm_size();
+    if (ranks == 1) return STATUS_OK;
+    mo->b = share->rows;
+    mo->accum = cfg->grad_accum * ranks;
+    if ((cfg->metrics_every > 0 || cfg->rrc_correction) && !batch_shares_equal(cfg->balance, cfg->batch_size, ranks))
+        return fail(STATUS_INPUT,
+                    "the gradient SNR (metrics_every, rrc_correction) takes the ranks' shares as its small batches, "
+                    "which must be equal: batch_size %d over %d ranks with balance = %s is not",
+                    cfg->batch_size, ranks, cfg->balance);
+    return STATUS_OK;
+}
+
 void trainer_close(Trainer *t) {
     measure_free(&t->meas);
     optimizer_free(&t->opt);
@@ -146,8 +166,9 @@ void trainer_close(Trainer *t) {
 Status trainer_step(Trainer *t, DataLoader *d, int step, float lr, float *loss, float *grad_norm) {
     GPT2 *m = &t->model;
     Workspace *ws = &t->train_ws;
-    const int accum = t->cfg.grad_accum;
-    const float scale = 1.0f / ((float)ws->B * (float)ws->T * (float)accum);  // mean over all tokens of the step
+    const int accum = t->cfg.grad_accum, T = ws->T;
+    // The mean over all tokens of the step, all ranks' shares together.
+    const float scale = 1.0f / ((float)t->cfg.batch_size * (float)T * (float)accum);
     device_zero(&t->dev, m->grads.parent, 0, m->padded_elems * sizeof(float));
     device_zero(&t->dev, m->stats, 0, sizeof(float));
     // Measurements: with metrics_every = 0 and no rrc_correction both flags are 0 and the step is unchanged.
@@ -155,34 +176,40 @@ Status trainer_step(Trainer *t, DataLoader *d, int step, float lr, float *loss, 
     t->measured = full;
     for (int micro = 0; micro < accum; micro++) {
         TRY(dataloader_next(d));
-        gpt2_set_batch(ws, d->inputs, d->targets);
+        gpt2_set_batch(ws, d->inputs + (size_t)t->share.first * T, d->targets + (size_t)t->share.first * T);
         if (snr) measure_micro_begin(&t->meas, m);
         gpt2_forward(m, ws, &t->ops, scale, scale);
         gpt2_backward(m, ws, &t->ops);
         if (snr) measure_micro_end(&t->meas, m, &t->ops, micro);
     }
+    TRY(gpt2_sum_grads(m));
+    if (snr) TRY(measure_sum_micro(&t->meas, m));
     if (full || snr) measure_before_update(&t->meas, m, &t->ops, &t->opt, snr, full);
     optimizer_step(&t->opt, m, &t->ops, step, lr);
     float stats[3];
     device_read(&t->dev, m->stats, 0, sizeof stats, stats);
     *loss = stats[0];
     *grad_norm = stats[1];
-    if (full) measure_after_update(&t->meas, m, ws, &t->ops, &t->opt, d->inputs, step, lr, stats[2]);
+    if (full)
+        TRY(measure_after_update(&t->meas, m, ws, &t->ops, &t->opt, d->inputs + (size_t)t->share.first * T, step, lr,
+                                 stats[2]));
     return device_status(&t->dev);
 }
 
 Status trainer_validate(Trainer *t, DataLoader *d, int val_steps, float *loss) {
     GPT2 *m = &t->model;
     Workspace *ws = &t->val_ws;
-    if (!ws->dev) TRY(workspace_create(ws, m, t->cfg.batch_size, t->cfg.seq_len, WS_FORWARD));
+    if (!ws->dev) TRY(workspace_create(ws, m, t->share.rows, t->cfg.seq_len, WS_FORWARD));
     TRY(dataloader_reset(d));
     device_zero(&t->dev, m->stats, 0, sizeof(float));
-    const float scale = 1.0f / ((float)ws->B * (float)ws->T * (float)val_steps);
+    const size_t first = (size_t)t->share.first * ws->T;
+    const float scale = 1.0f / ((float)t->cfg.batch_size * (float)ws->T * (float)val_steps);
     for (int i = 0; i < val_steps; i++) {
         TRY(dataloader_next(d));
-        gpt2_set_batch(ws, d->inputs, d->targets);
+        gpt2_set_batch(ws, d->inputs + first, d->targets + first);
         gpt2_forward(m, ws, &t->ops, 0.0f, scale);
     }
+    TRY(gpt2_sum_loss(m));
     device_read(&t->dev, m->stats, 0, sizeof *loss, loss);
     return device_status(&t->dev);
 }

@@ -15,6 +15,7 @@
 #include "train/config.h"
 #include "train/dataloader.h"
 #include "train/schedule.h"
+#include "train/shares.h"
 
 typedef struct {
     Config cfg;
@@ -22,8 +23,9 @@ typedef struct {
     Device dev;
     Ops ops;
     GPT2 model;
-    Workspace train_ws;  // (batch_size, seq_len), forward and backward
-    Workspace val_ws;    // (batch_size, seq_len), forward only; created by the first trainer_validate
+    BatchShare share;    // this rank's rows of each micro-batch: all batch_size of them with one rank
+    Workspace train_ws;  // (share.rows, seq_len), forward and backward
+    Workspace val_ws;    // (share.rows, seq_len), forward only; created by the first trainer_validate
     Workspace gen_ws;    // (1, sample context), forward only; created by the first trainer_sample
     Optimizer opt;
     Schedule sched;
@@ -36,6 +38,8 @@ typedef struct {
 OptimizerHyper optimizer_hyper_from_config(const Config *cfg);
 // What to measure, from metrics_every, rrc_correction, grad_accum, batch_size and snr_ema.
 MeasureOptions measure_options_from_config(const Config *cfg);
+// ... adjusted for several ranks, whose shares of a micro-batch are the SNR's small batches.
+Status measure_options_for_ranks(const Config *cfg, const BatchShare *share, MeasureOptions *mo);
 
 // The model shape: from init_from's header when set (explicit model keys must agree), else from the keys.
 Status resolve_model_config(const Config *cfg, GPT2Config *mc);
@@ -53,7 +57,8 @@ void trainer_close(Trainer *t);
 int trainer_gemm_shapes(Trainer *t, GemmShape *shapes);
 // One optimizer step over grad_accum micro-batches from d. The loss and
 // gradient norm are the only values read back from the device. Fails when a
-// shard read on the way is bad.
+// shard read on the way is bad. With several ranks each runs its share of every
+// micro-batch, and the gradients are summed over the ranks before the update.
 Status trainer_step(Trainer *t, DataLoader *d, int step, float lr, float *loss, float *grad_norm);
 // Mean loss over val_steps micro-batches read from the start of d, into loss.
 Status trainer_validate(Trainer *t, DataLoader *d, int val_steps, float *loss);

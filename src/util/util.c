@@ -1,5 +1,7 @@
 #include "util/util.h"
 
+#include "util/comm.h"
+
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
@@ -29,16 +31,19 @@ static void report_line(const char *prefix, const char *fmt, va_list ap) {
         va_end(ap);                   \
     } while (0)
 
+// Every rank of a job with several stops at once, the failing one naming itself.
 void die(const char *fmt, ...) {
-    REPORT("gpt2cl: error: ");
-    exit(1);
+    char prefix[48] = "gpt2cl: error: ";
+    if (comm_size() > 1) snprintf(prefix, sizeof prefix, "gpt2cl: error: rank %d: ", comm_rank());
+    REPORT(prefix);
+    comm_abort(1);
 }
 
 void warn(const char *fmt, ...) { REPORT("gpt2cl: warning: "); }
 
 void out_of_memory(const char *fmt, ...) {
     REPORT("gpt2cl: error: out of host memory ");
-    exit(1);
+    comm_abort(1);
 }
 
 void internal_error(const char *fmt, ...) {
