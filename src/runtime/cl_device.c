@@ -271,6 +271,8 @@ Status device_open(Device *dev, const char *selector, int profiling) {
     return s;
 }
 
+void device_finish(const Device *dev) { CL_CHECK(clFinish(dev->queue)); }
+
 void device_close(Device *dev) {
     if (dev->queue) {
         CL_CHECK(clFinish(dev->queue));

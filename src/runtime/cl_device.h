@@ -75,3 +75,5 @@ void device_write(const Device *dev, cl_mem buf, size_t offset, size_t bytes, co
 // dst is zero-filled when the read fails (the failure is sticky, see CL_CHECK).
 void device_read(const Device *dev, cl_mem buf, size_t offset, size_t bytes, void *dst);
 void device_zero(const Device *dev, cl_mem buf, size_t offset, size_t bytes);
+// Waits until everything queued has run (a failure is sticky, as for the launches).
+void device_finish(const Device *dev);

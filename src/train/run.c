@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "model/forward.h"
+#include "train/balance.h"
 #include "train/checkpoint.h"
 #include "train/metrics_log.h"
 #include "train/run_lock.h"
@@ -78,10 +79,12 @@ typedef struct {
     int have_val;
     Tokenizer *tok;  // NULL: no samples during training
     RunPosition pos;
-    double start;  // when the first step began, for the run's duration
+    Balance balance;  // the ranks' speeds and shares
+    double start;     // when the first step began, for the run's duration
 } Run;
 
 static void run_close(Run *r) {
+    balance_free(&r->balance);
     if (r->tok) tokenizer_free(r->tok);
     if (r->have_val) dataloader_free(&r->val);
     dataloader_free(&r->train);
@@ -128,6 +131,7 @@ static Status run_open(Run *r, const Config *cfg, const RunOptions *opts) {
     if (comm_size() > 1)
         printf("ranks: %d (%s); rank 0 takes %d of the %d sequences of each micro-batch (balance = %s)\n",
                comm_size(), comm_backend(), r->t.share.rows, cfg->batch_size, cfg->balance);
+    TRY(balance_open(&r->balance, cfg->balance, comm_size()));
     r->pos = (RunPosition){.step = 0, .data_shuffle = shuffle};
     rng_seed(&r->pos.rng, (uint64_t)cfg->seed);
     if (opts->resume_dir) TRY(run_resume(r, opts, shuffle));
@@ -159,6 +163,27 @@ static Status after_step(Run *r, int step, RunResult *res) {
     return STATUS_OK;
 }
 
+// With several ranks, after the n-th step of this process: every rank's speed for
+// the progress line (into summary), and balance = auto's new shares when due.
+static Status ranks_after_step(Run *r, int n, char *summary, size_t len) {
+    Trainer *t = &r->t;
+    const Config *cfg = r->cfg;
+    int *rows = mallocCheck((size_t)comm_size() * sizeof(int)), changed;
+    Status s = balance_after_step(&r->balance, n, t->compute_s, t->rank_rows, cfg->batch_size, rows, &changed);
+    size_t used = strlen(summary);
+    balance_summary(&r->balance, t->rank_rows, (double)cfg->seq_len * cfg->grad_accum, summary + used, len - used);
+    used = strlen(summary);
+    snprintf(summary + used, len - used, ", sum %.0f ms", t->comm_s * 1e3);
+    if (!s && changed) {
+        s = trainer_reshare(t, rows);
+        printf("balance: each micro-batch's %d sequences now split", cfg->batch_size);
+        for (int k = 0; k < comm_size(); k++) printf("%s%d", k ? ":" : " ", rows[k]);
+        printf(" by the ranks' measured speed\n");
+    }
+    free(rows);
+    return s;
+}
+
 // Trains steps pos.step+1 .. cfg->steps, printing and logging each; stops at the first divergence or failure.
 static void run_steps(Run *r, RunResult *res) {
     const Config *cfg = r->cfg;
@@ -184,8 +209,10 @@ static void run_steps(Run *r, RunResult *res) {
             timed_steps++;
         }
         double mean = timed_steps ? time_sum / timed_steps : dt;
-        char summary[96] = "";
+        char summary[256] = "";
         if (t->measured) measure_summary(&t->meas, summary, sizeof summary);
+        if (comm_size() > 1 && (res->status = ranks_after_step(r, step - r->pos.step, summary, sizeof summary)))
+            return;
         double mfu = flops_per_step / dt / t->peak_flops;
         print_progress(step, cfg->steps, res->loss, lr, res->grad_norm, dt * 1e3, tokens_per_step / dt,
                        flops_per_step / dt, mfu, mean * (cfg->steps - step), summary);

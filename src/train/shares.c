@@ -9,7 +9,7 @@
 
 // The size weights of balance into w (all 1 for "equal").
 static Status parse_weights(const char *balance, int size, double *w) {
-    if (!strcmp(balance, "equal") || !balance[0]) {
+    if (!strcmp(balance, "equal") || !strcmp(balance, "auto") || !balance[0]) {
         for (int r = 0; r < size; r++) w[r] = 1;
         return STATUS_OK;
     }
@@ -20,7 +20,7 @@ static Status parse_weights(const char *balance, int size, double *w) {
         char err[128];
         if (n >= size) s = fail(STATUS_INPUT, "balance = %s gives more weights than the %d rank(s)", balance, size);
         else if (!parse_double(tok, 1e-9, 1e9, &w[n], err, sizeof err))
-            s = fail(STATUS_INPUT, "balance = %s: %s (weights are positive numbers)", balance, err);
+            s = fail(STATUS_INPUT, "balance = %s: %s (give equal, auto or positive weights w1,w2,...)", balance, err);
     }
     free(copy);
     if (!s && n != size)
@@ -29,18 +29,19 @@ static Status parse_weights(const char *balance, int size, double *w) {
     return s;
 }
 
-// rows[r] proportional to w, each >= 1, summing to B: floors, then the largest remainders.
-static void split_rows(const double *w, int size, int B, int *rows) {
+// Floors of the proportional shares, the remainder to the largest fractions,
+// then a row for any rank left without one, from the rank with the most.
+void batch_rows_weighted(const double *w, int size, int B, int *rows) {
     double total = 0;
     for (int r = 0; r < size; r++) total += w[r];
-    int left = B - size;  // one row each first
     double *frac = mallocCheck((size_t)size * sizeof(double));
+    int left = B;
     for (int r = 0; r < size; r++) {
-        double ideal = left * w[r] / total;
-        rows[r] = 1 + (int)floor(ideal);
-        frac[r] = ideal - floor(ideal);
+        double ideal = B * w[r] / total;
+        rows[r] = (int)floor(ideal);
+        frac[r] = ideal - rows[r];
+        left -= rows[r];
     }
-    for (int r = 0; r < size; r++) left -= rows[r] - 1;
     while (left-- > 0) {
         int best = 0;
         for (int r = 1; r < size; r++)
@@ -48,35 +49,38 @@ static void split_rows(const double *w, int size, int B, int *rows) {
         rows[best]++;
         frac[best] = -1;
     }
+    for (int r = 0; r < size; r++) {
+        if (rows[r] > 0) continue;
+        int most = 0;
+        for (int k = 1; k < size; k++)
+            if (rows[k] > rows[most]) most = k;
+        rows[most]--;
+        rows[r]++;
+    }
     free(frac);
 }
 
-static Status all_rows(const char *balance, int B, int size, int *rows) {
+Status batch_rows(const char *balance, int B, int size, int *rows) {
     if (B < size)
         return fail(STATUS_INPUT, "batch_size (%d) is smaller than the number of ranks (%d): each rank needs a sequence",
                     B, size);
     double *w = mallocCheck((size_t)size * sizeof(double));
     Status s = parse_weights(balance, size, w);
-    if (!s) split_rows(w, size, B, rows);
+    if (!s) batch_rows_weighted(w, size, B, rows);
     free(w);
     return s;
 }
 
-Status batch_share(const char *balance, int batch_size, int rank, int size, BatchShare *out) {
-    int *rows = mallocCheck((size_t)size * sizeof(int));
-    Status s = all_rows(balance, batch_size, size, rows);
-    if (!s) {
-        out->first = 0;
-        for (int r = 0; r < rank; r++) out->first += rows[r];
-        out->rows = rows[rank];
-    }
-    free(rows);
-    return s;
+BatchShare batch_share_of(const int *rows, int rank) {
+    BatchShare share = {0, rows[rank]};
+    for (int r = 0; r < rank; r++) share.first += rows[r];
+    return share;
 }
 
 int batch_shares_equal(const char *balance, int batch_size, int size) {
+    if (!strcmp(balance, "auto")) return size == 1;
     int *rows = mallocCheck((size_t)size * sizeof(int));
-    int equal = !all_rows(balance, batch_size, size, rows);
+    int equal = !batch_rows(balance, batch_size, size, rows);
     for (int r = 1; r < size && equal; r++) equal = rows[r] == rows[0];
     free(rows);
     return equal;

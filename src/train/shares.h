@@ -9,9 +9,13 @@ typedef struct {
     int first, rows;
 } BatchShare;
 
-// The share of rank of size ranks from balance: "equal", or one positive weight
-// per rank ("3,1"); rows proportional to the weights (largest remainder), each
-// rank at least one. Fails when batch_size < size or the weights do not fit.
-Status batch_share(const char *balance, int batch_size, int rank, int size, BatchShare *out);
-// 1 when every rank has the same number of rows.
+// The rows of every rank (rows[size]) from balance: "equal" or "auto" (equal
+// until measured), or one positive weight per rank ("3,1"). Fails when
+// batch_size < size or the weights do not fit.
+Status batch_rows(const char *balance, int batch_size, int size, int *rows);
+// rows[size] proportional to the weights w (largest remainder), each at least one, summing to batch_size.
+void batch_rows_weighted(const double *w, int size, int batch_size, int *rows);
+// The share of rank within rows[size].
+BatchShare batch_share_of(const int *rows, int rank);
+// 1 when balance gives every rank the same number of rows, for good (not auto).
 int batch_shares_equal(const char *balance, int batch_size, int size);

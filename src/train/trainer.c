@@ -85,7 +85,9 @@ Status trainer_open_ex(Trainer *t, const Config *cfg, int profiling, TuneLevel t
     t->cfg.block_size = t->model_config.max_seq_len;
     t->cfg.vocab_size = t->model_config.vocab_size;
     const OptimizerKind *kind = optimizer_kind(cfg->optimizer);
-    TRY(batch_share(cfg->balance, cfg->batch_size, comm_rank(), comm_size(), &t->share));
+    t->rank_rows = mallocCheck((size_t)comm_size() * sizeof(int));
+    TRY(batch_rows(cfg->balance, cfg->batch_size, comm_size(), t->rank_rows));
+    t->share = batch_share_of(t->rank_rows, comm_rank());
     MeasureOptions mo = measure_options_from_config(cfg);
     TRY(measure_options_for_ranks(cfg, &t->share, &mo));
     TRY(device_open(&t->dev, cfg->device, profiling));
@@ -146,13 +148,16 @@ Status measure_options_for_ranks(const Config *cfg, const BatchShare *share, Mea
     mo->accum = cfg->grad_accum * ranks;
     if ((cfg->metrics_every > 0 || cfg->rrc_correction) && !batch_shares_equal(cfg->balance, cfg->batch_size, ranks))
         return fail(STATUS_INPUT,
-                    "the gradient SNR (metrics_every, rrc_correction) takes the ranks' shares as its small batches, "
-                    "which must be equal: batch_size %d over %d ranks with balance = %s is not",
+                    "the measurements (metrics_every, rrc_correction) take the ranks' shares as the gradient SNR's "
+                    "small batches, which must be equal and fixed: batch_size %d over %d ranks with balance = %s are "
+                    "not",
                     cfg->batch_size, ranks, cfg->balance);
     return STATUS_OK;
 }
 
 void trainer_close(Trainer *t) {
+    free(t->rank_rows);
+    t->rank_rows = NULL;
     measure_free(&t->meas);
     optimizer_free(&t->opt);
     workspace_free(&t->gen_ws);
@@ -174,6 +179,7 @@ Status trainer_step(Trainer *t, DataLoader *d, int step, float lr, float *loss, 
     // Measurements: with metrics_every = 0 and no rrc_correction both flags are 0 and the step is unchanged.
     const int full = measure_due(&t->meas, step), snr = measure_snr_due(&t->meas, step);
     t->measured = full;
+    double t0 = now_seconds();
     for (int micro = 0; micro < accum; micro++) {
         TRY(dataloader_next(d));
         gpt2_set_batch(ws, d->inputs + (size_t)t->share.first * T, d->targets + (size_t)t->share.first * T);
@@ -182,8 +188,14 @@ Status trainer_step(Trainer *t, DataLoader *d, int step, float lr, float *loss, 
         gpt2_backward(m, ws, &t->ops);
         if (snr) measure_micro_end(&t->meas, m, &t->ops, micro);
     }
-    TRY(gpt2_sum_grads(m));
-    if (snr) TRY(measure_sum_micro(&t->meas, m));
+    if (comm_size() > 1) {
+        device_finish(&t->dev);
+        double t1 = now_seconds();
+        t->compute_s = t1 - t0;
+        TRY(gpt2_sum_grads(m));
+        if (snr) TRY(measure_sum_micro(&t->meas, m));
+        t->comm_s = now_seconds() - t1;
+    }
     if (full || snr) measure_before_update(&t->meas, m, &t->ops, &t->opt, snr, full);
     optimizer_step(&t->opt, m, &t->ops, step, lr);
     float stats[3];
@@ -194,6 +206,14 @@ Status trainer_step(Trainer *t, DataLoader *d, int step, float lr, float *loss, 
         TRY(measure_after_update(&t->meas, m, ws, &t->ops, &t->opt, d->inputs + (size_t)t->share.first * T, step, lr,
                                  stats[2]));
     return device_status(&t->dev);
+}
+
+Status trainer_reshare(Trainer *t, const int *rows) {
+    memcpy(t->rank_rows, rows, (size_t)comm_size() * sizeof(int));
+    t->share = batch_share_of(rows, comm_rank());
+    workspace_free(&t->val_ws);  // made again by the next validation
+    workspace_free(&t->train_ws);
+    return workspace_create(&t->train_ws, &t->model, t->share.rows, t->cfg.seq_len, WS_TRAIN);
 }
 
 Status trainer_validate(Trainer *t, DataLoader *d, int val_steps, float *loss) {

@@ -23,7 +23,8 @@ typedef struct {
     Device dev;
     Ops ops;
     GPT2 model;
-    BatchShare share;    // this rank's rows of each micro-batch: all batch_size of them with one rank
+    int *rank_rows;      // (ranks) every rank's rows of each micro-batch: all batch_size of them with one rank
+    BatchShare share;    // this rank's rows
     Workspace train_ws;  // (share.rows, seq_len), forward and backward
     Workspace val_ws;    // (share.rows, seq_len), forward only; created by the first trainer_validate
     Workspace gen_ws;    // (1, sample context), forward only; created by the first trainer_sample
@@ -32,6 +33,7 @@ typedef struct {
     Measure meas;  // update-size measurements and gradient SNR
     int measured;  // the last trainer_step filled meas.t
     double peak_flops;  // the device's measured FP32 peak (FLOP/s), for MFU
+    double compute_s, comm_s;  // with several ranks, the last step's time on the device and in the gradient sum
 } Trainer;
 
 // The optimizer's hyperparameters from a validated config (trainer_open has put Lion's beta2 default in).
@@ -60,6 +62,9 @@ int trainer_gemm_shapes(Trainer *t, GemmShape *shapes);
 // shard read on the way is bad. With several ranks each runs its share of every
 // micro-batch, and the gradients are summed over the ranks before the update.
 Status trainer_step(Trainer *t, DataLoader *d, int step, float lr, float *loss, float *grad_norm);
+// Gives the ranks new rows of each micro-batch (rows[ranks], from balance = auto):
+// the training workspace is made anew for this rank's share.
+Status trainer_reshare(Trainer *t, const int *rows);
 // Mean loss over val_steps micro-batches read from the start of d, into loss.
 Status trainer_validate(Trainer *t, DataLoader *d, int val_steps, float *loss);
 // Prints "step N | sample: ..." with n_tokens generated after <|endoftext|>
