@@ -19,11 +19,13 @@ INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
 EXIT_CALL = re.compile(r'(?<![\w.>])(die|exit|_exit|abort)\s*\(')
 # (file, function) of the library's fatal exits: util's die (the command layer's one
 # exit, defined in util so that the tests share it), out_of_memory (host memory
-# is gone) and internal_error (a bug, not an input); and the tuner's watchdog,
+# is gone) and internal_error (a bug, not an input), with comm_abort, their way out that
+# stops every rank of an MPI run at once; and the tuner's watchdog,
 # which ends a tune at its --budget while the search may be inside CLBlast or
 # the OpenCL compiler.
 ALLOWED_EXITS = {("src/util/util.c", "die"), ("src/util/util.c", "out_of_memory"),
-                 ("src/util/util.c", "internal_error"), ("tune/tuner.c", "watchdog")}
+                 ("src/util/util.c", "internal_error"), ("src/util/comm_mpi.c", "comm_abort"),
+                 ("src/util/comm_single.c", "comm_abort"), ("tune/tuner.c", "watchdog")}
 # Comments, string and character literals (replaced by blanks, keeping the lines).
 NOT_CODE = re.compile(r'//[^\n]*|/\*.*?\*/|"(?:\\.|[^"\\\n])*"|\'(?:\\.|[^\'\\\n])*\'', re.S)
 

@@ -8,8 +8,11 @@ Each rank's POCL runs one thread (POCL_MAX_PTHREAD_COUNT=1). Tiny model on GPL-3
                              at most 1% differ beyond rounding, the elements whose sign update flipped on a
                              momentum within rounding of zero), and the measurements l2, angle, rrc, cos_gm agree
   unequal_shares             balance = 3,1 gives the run of balance = equal
-  resume_2_to_1, _2_to_2     a 2-rank run's step-5 checkpoint resumed on 1 and on 2 ranks continues the
-                             uninterrupted run (losses of steps 6-10 within 1e-6 relative)
+  zero1_equals_plain         zero = 1 (lionar, grad_accum 2, metrics every 2 steps) on 2 ranks: the same losses
+                             and bit-identical parameters as plain data parallelism, measurements within 1e-5,
+                             and rank 0's optimizer state at most 55% of the whole
+  resume_2_to_1, _2_to_2     a 2-rank zero = 1 run's step-5 checkpoint (its state gathered from the shards)
+                             resumed on 1 rank and on 2 continues the uninterrupted run (steps 6-10 within 1e-6)
   rank_killed                SIGKILL to rank 1 mid-run: mpirun exits non-zero within 30 s naming the rank,
                              and every checkpoint file under its real name is whole
   rank_error                 a rank whose device does not exist: every rank stops within 30 s, the message
@@ -18,6 +21,7 @@ Skipped (exit 77) where mpirun is missing or gpt2cl was built without MPI.
 """
 import json
 import os
+import re
 import shutil
 import signal
 import struct
@@ -126,12 +130,43 @@ def check_same_run(name, res, measured=False, sign_updates=False):
     report(ok, name, detail)
 
 
+def state_bytes(out):
+    """Rank 0's optimizer state, from the line train prints with several ranks."""
+    m = re.search(r"optimizer state: ([\d.]+) (KiB|MiB|GiB)", out)
+    return float(m.group(1)) * {"KiB": 1, "MiB": 1024, "GiB": 1024 * 1024}[m.group(2)] if m else float("nan")
+
+
+def zero_case(tmp):
+    extra = dict(optimizer="lionar", lr="3e-2", grad_accum=2, metrics_every=2)
+    runs = []
+    for zero in (0, 1):
+        out_dir = os.path.join(tmp, "zero%d" % zero)
+        ini = write_ini(os.path.join(tmp, "zero.ini"), **dict(BASE, **extra))
+        ok, out = train(tmp, 2, ["--config", ini, "out_dir=" + out_dir, "log=" + out_dir + ".jsonl", "zero=%d" % zero])
+        if not ok:
+            report(False, "zero1_equals_plain", "a run failed")
+            return
+        model = open(os.path.join(out_dir, "model_%08d.bin" % BASE["steps"]), "rb").read()
+        runs.append((read_log(out_dir + ".jsonl"), model, state_bytes(out)))
+    (plain, model0, bytes0), (zero, model1, bytes1) = runs
+    worst = 0.0
+    for step, m0 in plain[2].items():
+        for tensor, t0 in m0["tensors"].items():
+            for f, v in t0.items():
+                worst = max(worst, abs(v - zero[2][step]["tensors"][tensor][f]) / max(abs(v), 1e-12))
+    ok = plain[0] == zero[0] and model0 == model1 and sorted(plain[2]) == sorted(zero[2]) and worst <= 1e-5 and \
+        bytes1 <= 0.55 * bytes0
+    report(ok, "zero1_equals_plain", "losses %s, parameters %s, measurements within %.1e; state %.0f of %.0f KiB" % (
+        "equal" if plain[0] == zero[0] else "differ", "bit-identical" if model0 == model1 else "differ", worst,
+        bytes1, bytes0))
+
+
 def resume_cases(tmp):
     full = os.path.join(tmp, "full")
-    ini = write_ini(os.path.join(tmp, "resume.ini"), **dict(BASE, checkpoint_every=5))
+    ini = write_ini(os.path.join(tmp, "resume.ini"), **dict(BASE, checkpoint_every=5, zero=1))
     ok, _ = train(tmp, 2, ["--config", ini, "out_dir=" + full, "log=" + full + ".jsonl"])
     reference = read_log(full + ".jsonl")[0] if ok else {}
-    for ranks, name in ((0, "resume_2_to_1"), (2, "resume_2_to_2")):
+    for ranks, name in ((0, "resume_2_to_1"), (2, "resume_2_to_2")):  # zero = 1 from the config copy
         run = os.path.join(tmp, name)
         shutil.copytree(full, run)
         for f in ("model_00000010.bin", "state_00000010.bin"):
@@ -222,6 +257,7 @@ def cases(tmp):
                    measured=True, sign_updates=True)
     res = run_pair(tmp, "unequal", {}, ["balance=3,1"])
     check_same_run("unequal_shares", res)
+    zero_case(tmp)
     resume_cases(tmp)
     kill_case(tmp)
     error_case(tmp)

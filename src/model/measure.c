@@ -78,19 +78,37 @@ void measure_micro_end(Measure *ms, GPT2 *m, Ops *o, int k) {
     }
 }
 
-void measure_before_update(Measure *ms, GPT2 *m, Ops *o, Optimizer *opt, int snr, int full) {
+// |g|^2, g.m and |m|^2 of each matrix tensor into tstats; with a sharded
+// optimizer each rank sums its slices and the ranks' sums are added up.
+static Status gradient_momentum_stats(Measure *ms, GPT2 *m, Ops *o, const Optimizer *opt) {
+    Span *spans = mallocCheck((size_t)m->config.num_layers * sizeof *spans);
+    if (opt->shard) device_zero(m->dev, ms->tstats, 0, 4 * NUM_PARAM_TENSORS * sizeof(float));
     for (int i = 0; i < NUM_PARAM_TENSORS; i++) {
         if (!m->tensors[i].is_matrix) continue;
-        size_t first, n;
-        tensor_range(&m->tensors[i], &first, &n);
-        op_pair_stats(o, ms->tstats, ms->partials, m->grads.parent, opt->state[0], first, n, i, 0);
+        int n = optimizer_tensor_spans(opt, m, i, spans);
+        for (int k = 0; k < n; k++)
+            op_pair_stats(o, ms->tstats, ms->partials, spans[k].g, spans[k].s[0], spans[k].first, spans[k].n, i,
+                          opt->shard != NULL || k > 0);
     }
+    free(spans);
+    if (!opt->shard) return STATUS_OK;
+    float ts[4 * NUM_PARAM_TENSORS];
+    device_read(m->dev, ms->tstats, 0, sizeof ts, ts);
+    TRY(device_status(m->dev));
+    TRY(comm_sum_floats(ts, 4 * NUM_PARAM_TENSORS));
+    device_write(m->dev, ms->tstats, 0, sizeof ts, ts);
+    return STATUS_OK;
+}
+
+Status measure_before_update(Measure *ms, GPT2 *m, Ops *o, Optimizer *opt, int snr, int full) {
+    TRY(gradient_momentum_stats(ms, m, o, opt));
     if (snr) {
         float b = (float)ms->b, B = (float)ms->b * ms->accum;
         op_snr_update(o, opt->snr, ms->tstats, ms->micro, NUM_PARAM_TENSORS, b, B, (float)ms->accum,
                       (float)ms->snr_ema);
     }
     if (full) copy_buffer(m->dev, ms->prev, m->params.parent, m->padded_elems * sizeof(float));
+    return STATUS_OK;
 }
 
 // The angle between w and w' from ||w||^2, (w'-w).w and ||w'-w||^2, in double:

@@ -61,7 +61,7 @@ void measure_micro_end(Measure *ms, GPT2 *m, Ops *o, int k);
 // shares of each micro-batch are the SNR's small batches. Before measure_before_update.
 Status measure_sum_micro(Measure *ms, const GPT2 *m);
 // After the gradients are complete, before optimizer_step.
-void measure_before_update(Measure *ms, GPT2 *m, Ops *o, Optimizer *opt, int snr, int full);
+Status measure_before_update(Measure *ms, GPT2 *m, Ops *o, Optimizer *opt, int snr, int full);
 // After optimizer_step on a measured step: computes and reads back everything.
 // ws holds the last micro-batch's activations, inputs (B,T) its tokens; clip
 // is the step's clipping factor. rrc's sums are summed over the ranks.

@@ -2,22 +2,24 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "model/optimizer_shard.h"
 #include "util/util.h"
 
 static void adamw_update(Optimizer *opt, GPT2 *m, Ops *o, int t, float lr) {
     const OptimizerHyper *h = &opt->hyper;
     float bc1 = h->skip_bias_correction1 ? 1.0f : (float)(1.0 - pow(h->beta1, t));
     float bc2 = (float)(1.0 - pow(h->beta2, t));
+    Span *spans = mallocCheck((size_t)m->config.num_layers * sizeof *spans);
     for (int i = 0; i < NUM_PARAM_TENSORS; i++) {
-        const ParamTensor *pt = &m->tensors[i];
-        size_t first, n;
-        tensor_range(pt, &first, &n);
-        float wd = pt->is_matrix ? (float)h->weight_decay : 0.0f;
-        op_adamw(o, m->params.parent, m->grads.parent, opt->state[0], opt->state[1], m->stats, first, n, lr,
-                 (float)h->beta1, (float)h->beta2, (float)h->eps, wd, bc1, bc2);
+        float wd = m->tensors[i].is_matrix ? (float)h->weight_decay : 0.0f;
+        for (int k = optimizer_tensor_spans(opt, m, i, spans); k-- > 0;)
+            op_adamw(o, spans[k].p, spans[k].g, spans[k].s[0], spans[k].s[1], m->stats, spans[k].first, spans[k].n, lr,
+                     (float)h->beta1, (float)h->beta2, (float)h->eps, wd, bc1, bc2);
     }
+    free(spans);
 }
 
 // The Lion momentum coefficients: with nesterov both are `beta` (cl/lion.cl).
@@ -30,14 +32,14 @@ static void lion_all(Optimizer *opt, GPT2 *m, Ops *o, float lr, float kappa) {
     const OptimizerHyper *h = &opt->hyper;
     float b1, b2;
     lion_betas(h, &b1, &b2);
+    Span *spans = mallocCheck((size_t)m->config.num_layers * sizeof *spans);
     for (int i = 0; i < NUM_PARAM_TENSORS; i++) {
-        const ParamTensor *pt = &m->tensors[i];
-        size_t first, n;
-        tensor_range(pt, &first, &n);
-        float wd = pt->is_matrix ? (float)h->weight_decay : 0.0f;
-        op_lion(o, m->params.parent, m->grads.parent, opt->state[0], m->stats, first, n, lr, b1, b2, wd, kappa,
-                h->nesterov);
+        float wd = m->tensors[i].is_matrix ? (float)h->weight_decay : 0.0f;
+        for (int k = optimizer_tensor_spans(opt, m, i, spans); k-- > 0;)
+            op_lion(o, spans[k].p, spans[k].g, spans[k].s[0], m->stats, spans[k].first, spans[k].n, lr, b1, b2, wd,
+                    kappa, h->nesterov);
     }
+    free(spans);
 }
 
 static void lion_update(Optimizer *opt, GPT2 *m, Ops *o, int t, float lr) {
@@ -76,32 +78,34 @@ static void rotational_update(Optimizer *opt, GPT2 *m, Ops *o, int t, float lr, 
         a.bc1 = (float)(1.0 - pow(h->beta1, t));
         a.bc2 = (float)(1.0 - pow(h->beta2, t));
     }
-    cl_mem v = mode ? opt->state[1] : opt->state[0];
+    Span *spans = mallocCheck((size_t)m->config.num_layers * sizeof *spans), sp;
     for (int i = 0; i < NUM_PARAM_TENSORS; i++) {
         const ParamTensor *pt = &m->tensors[i];
         if (!pt->is_matrix) {
-            size_t first, n;
-            tensor_range(pt, &first, &n);
-            if (mode == 0)
-                op_lion(o, m->params.parent, m->grads.parent, opt->state[0], m->stats, first, n, lr, a.beta1, a.beta2,
-                        0.0f, (float)h->kappa, a.nesterov);
-            else
-                op_adamw(o, m->params.parent, m->grads.parent, opt->state[0], opt->state[1], m->stats, first, n, lr,
-                         a.beta1, a.beta2, a.eps, 0.0f, a.bc1, a.bc2);
+            for (int k = optimizer_tensor_spans(opt, m, i, spans); k-- > 0;) {
+                if (mode == 0)
+                    op_lion(o, spans[k].p, spans[k].g, spans[k].s[0], m->stats, spans[k].first, spans[k].n, lr,
+                            a.beta1, a.beta2, 0.0f, (float)h->kappa, a.nesterov);
+                else
+                    op_adamw(o, spans[k].p, spans[k].g, spans[k].s[0], spans[k].s[1], m->stats, spans[k].first,
+                             spans[k].n, lr, a.beta1, a.beta2, a.eps, 0.0f, a.bc1, a.bc2);
+            }
             continue;
         }
         size_t base = matrix_row_base(m, i, NULL);
         a.rho_index = h->rrc ? 4 * i + 3 : -1;
         for (int l = 0; l < pt->num_slices; l++) {
+            if (!optimizer_slice_span(opt, m, i, l, &sp)) continue;
             size_t row_base = base + (size_t)l * pt->rows;
             // The target norms are fixed once, before the first update.
+            size_t rows = sp.n / pt->cols;
             if (t == 1)
-                op_rot_init_rows(o, m->params.parent, opt->target, pt->offset[l], pt->rows, (int)pt->cols, row_base,
-                                 h->zero_mean);
-            op_rot_update_rows(o, m->params.parent, m->grads.parent, opt->state[0], v, m->stats, opt->target,
-                               opt->snr, pt->offset[l], pt->rows, (int)pt->cols, row_base, &a);
+                op_rot_init_rows(o, sp.p, opt->target, sp.first, rows, (int)pt->cols, row_base + sp.row0, h->zero_mean);
+            op_rot_update_rows(o, sp.p, sp.g, sp.s[0], mode ? sp.s[1] : sp.s[0], m->stats, opt->target, opt->snr,
+                               sp.first, rows, (int)pt->cols, row_base + sp.row0, &a);
         }
     }
+    free(spans);
 }
 
 static void lionar_update(Optimizer *opt, GPT2 *m, Ops *o, int t, float lr) { rotational_update(opt, m, o, t, lr, 0); }
@@ -175,9 +179,10 @@ double optimizer_angle(const Optimizer *opt, double lr_t, int t) {
 
 // The device buffers of optimizer_create; stops at the first that fails.
 static Status optimizer_buffers(Optimizer *opt, const OptimizerKind *kind, GPT2 *m) {
+    const size_t elems = optimizer_state_elems(opt, m);
     for (int i = 0; i < kind->num_state; i++) {
-        TRY(device_alloc(m->dev, m->padded_elems * sizeof(float), "optimizer state", &opt->state[i]));
-        device_zero(m->dev, opt->state[i], 0, m->padded_elems * sizeof(float));
+        TRY(device_alloc(m->dev, elems * sizeof(float), "optimizer state", &opt->state[i]));
+        device_zero(m->dev, opt->state[i], 0, elems * sizeof(float));
     }
     if (kind->rotational) {
         matrix_row_base(m, 0, &opt->num_rows);
@@ -194,15 +199,22 @@ static Status optimizer_buffers(Optimizer *opt, const OptimizerKind *kind, GPT2 
 }
 
 Status optimizer_create(Optimizer *opt, const OptimizerKind *kind, const OptimizerHyper *hyper, GPT2 *m) {
+    return optimizer_create_sharded(opt, kind, hyper, m, 0, 1);
+}
+
+Status optimizer_create_sharded(Optimizer *opt, const OptimizerKind *kind, const OptimizerHyper *hyper, GPT2 *m,
+                                int rank, int ranks) {
     memset(opt, 0, sizeof *opt);
     opt->kind = kind;
     opt->hyper = *hyper;
-    Status s = optimizer_buffers(opt, kind, m);
+    Status s = ranks > 1 ? optimizer_shard_create(opt, m, rank, ranks) : STATUS_OK;
+    if (!s) s = optimizer_buffers(opt, kind, m);
     if (s) optimizer_free(opt);
     return s;
 }
 
 void optimizer_free(Optimizer *opt) {
+    optimizer_shard_free(opt);  // its sub-buffers before their parents
     for (int i = 0; i < 4; i++)
         if (opt->state[i]) CL_CHECK(clReleaseMemObject(opt->state[i]));
     if (opt->target) CL_CHECK(clReleaseMemObject(opt->target));

@@ -44,10 +44,22 @@ typedef struct {
 
 #define SNR_FLOATS (4 * NUM_PARAM_TENSORS)  // per tensor: EMA G2, EMA S, phi, rho (cl/rowstats.cl)
 
+// ZeRO-1: the ranks of a data-parallel run share the optimizer state. Rank r
+// owns the range [first[r], end[r]) of the parameter layout, cut at aligned
+// row boundaries so that no matrix row is ever split, keeps the state of that
+// range only (compact), updates it from the summed gradient and all-gathers
+// the parameters afterwards.
+typedef struct {
+    int rank, ranks;
+    size_t *first, *end;  // (ranks) each rank's range of the parent buffers
+    cl_mem params, grads; // sub-buffers of this rank's range, indexed like the compact state; NULL if empty
+} OptimizerShard;
+
 struct Optimizer {
     const OptimizerKind *kind;
     OptimizerHyper hyper;
-    cl_mem state[4];  // parent buffers laid out like GPT2.params
+    OptimizerShard *shard;  // NULL: this rank holds all the state
+    cl_mem state[4];  // parent buffers laid out like GPT2.params; sharded: this rank's range alone, compact
     cl_mem target;    // (num_rows) target row norms of the rotational optimizers, else NULL
     size_t num_rows;  // rows of all matrix tensors (see matrix_row_base)
     cl_mem snr;       // (SNR_FLOATS) gradient signal-to-noise EMAs, see op_snr_update
@@ -65,6 +77,30 @@ const char *ibc_name(int ibc);
 typedef enum { OPTIMIZERS_LION, OPTIMIZERS_ROTATIONAL } OptimizerGroup;
 void optimizer_group_names(OptimizerGroup group, char *out, size_t n);
 Status optimizer_create(Optimizer *opt, const OptimizerKind *kind, const OptimizerHyper *hyper, GPT2 *m);
+// As optimizer_create, holding the state of rank's shard of ranks only (ZeRO-1); ranks = 1 holds it all.
+Status optimizer_create_sharded(Optimizer *opt, const OptimizerKind *kind, const OptimizerHyper *hyper, GPT2 *m,
+                                int rank, int ranks);
+// Bytes of optimizer state this rank holds (parameter-shaped buffers only).
+size_t optimizer_state_bytes(const Optimizer *opt, const GPT2 *m);
+
+// Where an update runs: parameter, gradient and state buffers, the elements
+// [first, first + n) in them, and (a matrix slice) the first of its rows they start at.
+typedef struct {
+    cl_mem p, g, s[2];
+    size_t first, n, row0;
+} Span;
+// The spans of tensor i this rank updates (spans holds its num_slices): one over all
+// its slices of the parent buffers, or with a shard the part of each slice in it.
+int optimizer_tensor_spans(const Optimizer *opt, const GPT2 *m, int i, Span *spans);
+// The part of slice l of tensor i this rank updates (whole rows); 0 when none.
+int optimizer_slice_span(const Optimizer *opt, const GPT2 *m, int i, int l, Span *span);
+// Sharded: every rank's updated parameters to every rank (a collective). Else nothing.
+Status optimizer_gather_params(const Optimizer *opt, GPT2 *m);
+// State k (or the target norms, k = -1) in llm.c order / from it, into and out of
+// host (num_parameters floats, num_rows for the targets). Sharded, the download is a
+// collective that assembles every rank's part and the upload keeps this rank's.
+Status optimizer_download_state(const Optimizer *opt, GPT2 *m, int k, float *host);
+void optimizer_upload_state(Optimizer *opt, GPT2 *m, int k, const float *host);
 void optimizer_free(Optimizer *opt);
 // Gradient norm + clipping factor, then the update. Nothing comes back to the host.
 void optimizer_step(Optimizer *opt, GPT2 *m, Ops *o, int t, float lr);

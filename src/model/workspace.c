@@ -92,7 +92,7 @@ double workspace_bytes(const GPT2Config *c, WorkspaceShape s) {
     return bytes;
 }
 
-double gpt2_memory_needed(const GPT2Config *c, int opt_copies, const WorkspaceShape *ws, int num_ws,
+double gpt2_memory_needed(const GPT2Config *c, double opt_copies, const WorkspaceShape *ws, int num_ws,
                           const Device *dev) {
     double params = (double)gpt2_param_count(c);
     // alignment gaps: at most one alignment unit per slice

@@ -57,5 +57,5 @@ double workspace_bytes(const GPT2Config *c, WorkspaceShape s);
 
 // Bytes of device memory a run needs: parameters, gradients, optimizer moments
 // counted as opt_copies extra parameter-sized buffers, and the workspaces.
-double gpt2_memory_needed(const GPT2Config *c, int opt_copies, const WorkspaceShape *ws, int num_ws,
+double gpt2_memory_needed(const GPT2Config *c, double opt_copies, const WorkspaceShape *ws, int num_ws,
                           const Device *dev);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "model/weights_file.h"
+#include "util/comm.h"
 #include "util/util.h"
 
 #define STATE_MAGIC 20241124
@@ -61,7 +62,8 @@ void checkpoint_paths(const char *dir, int step, char *model_path, char *state_p
 Status checkpoint_save(const char *dir, GPT2 *m, const Optimizer *opt, const RunPosition *pos) {
     char model_path[1024], state_path[1024];
     checkpoint_paths(dir, pos->step, model_path, state_path, sizeof model_path);
-    TRY(gpt2_save_checkpoint(m, model_path));
+    const int writer = comm_rank() == 0;  // every rank holds the parameters; a shard's state takes all ranks
+    if (writer) TRY(gpt2_save_checkpoint(m, model_path));
     size_t n = m->num_parameters, extra = opt->num_rows + SNR_FLOATS,
            bytes = STATE_HEADER_BYTES + ((size_t)opt->kind->num_state * n + extra) * sizeof(float);
     char *buf = callocCheck(bytes, 1);
@@ -71,16 +73,17 @@ Status checkpoint_save(const char *dir, GPT2 *m, const Optimizer *opt, const Run
                      .num_state = opt->kind->num_state, .num_rows = opt->num_rows, .snr_floats = SNR_FLOATS};
     memcpy(h.rng, pos->rng.s, sizeof h.rng);
     snprintf(h.optimizer, sizeof h.optimizer, "%s", opt->kind->name);
-    for (int i = 0; i < opt->kind->num_state; i++)
-        gpt2_download(m, opt->state[i], (float *)(buf + STATE_HEADER_BYTES) + (size_t)i * n);
+    Status s = STATUS_OK;
+    for (int i = 0; i < opt->kind->num_state && !s; i++)
+        s = optimizer_download_state(opt, m, i, (float *)(buf + STATE_HEADER_BYTES) + (size_t)i * n);
     float *tail = (float *)(buf + STATE_HEADER_BYTES) + (size_t)opt->kind->num_state * n;
-    if (opt->num_rows) device_read(m->dev, opt->target, 0, opt->num_rows * sizeof(float), tail);
+    if (!s) s = optimizer_download_state(opt, m, -1, tail);
     device_read(m->dev, opt->snr, 0, SNR_FLOATS * sizeof(float), tail + opt->num_rows);
     memcpy(buf, &h, sizeof h);  // checksum 0 while it is computed
     h.checksum = state_checksum(CHECKSUM_INIT, buf, bytes);
     memcpy(buf, &h, sizeof h);
-    Status s = device_status(m->dev);  // a failed read leaves zeros, never to be saved as state
-    if (!s) s = write_file_atomic(state_path, buf, bytes);
+    if (!s) s = device_status(m->dev);  // a failed read leaves zeros, never to be saved as state
+    if (!s && writer) s = write_file_atomic(state_path, buf, bytes);
     free(buf);
     return s;
 }
@@ -211,7 +214,7 @@ static Status read_state(FILE *f, const char *path, const StateHeader *h, uint64
     for (int i = 0; i < h->num_state && !s; i++) {
         s = read_floats(f, host, n, &hash, path);
         finite = finite && all_numbers(host, n, 1);
-        if (!s) gpt2_upload(m, opt->state[i], host);
+        if (!s) optimizer_upload_state(opt, m, i, host);
     }
     if (!s) s = read_floats(f, tail, opt->num_rows + SNR_FLOATS, &hash, path);
     if (!s && h->version == STATE_VERSION && hash != h->checksum)
@@ -220,7 +223,7 @@ static Status read_state(FILE *f, const char *path, const StateHeader *h, uint64
     if (!s && (!finite || !all_numbers(tail, opt->num_rows, 1) || !all_numbers(tail + opt->num_rows, SNR_FLOATS, 0)))
         s = fail(STATUS_INPUT, "resume state '%s' holds NaN or infinite optimizer state: the run it saved had diverged",
                  path);
-    if (!s && opt->num_rows) device_write(m->dev, opt->target, 0, opt->num_rows * sizeof(float), tail);
+    if (!s) optimizer_upload_state(opt, m, -1, tail);
     if (!s) device_write(m->dev, opt->snr, 0, SNR_FLOATS * sizeof(float), tail + opt->num_rows);
     free(tail);
     free(host);

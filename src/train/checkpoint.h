@@ -21,6 +21,8 @@ typedef struct {
 void checkpoint_paths(const char *dir, int step, char *model_path, char *state_path, size_t n);
 // 1 for the names of a run's checkpoint files (model_NNNNNNNN.bin, state_NNNNNNNN.bin).
 int checkpoint_file_name(const char *name);
+// Every rank of a data-parallel run calls it (a sharded optimizer's state is
+// assembled from all ranks); rank 0 writes.
 Status checkpoint_save(const char *dir, GPT2 *m, const Optimizer *opt, const RunPosition *pos);
 // Latest step in dir with both files present, or -1 if none.
 int checkpoint_latest(const char *dir);

@@ -111,6 +111,9 @@ static const Key keys[] = {
     {"balance", T_STR, F(balance), "equal", 0, 0, NULL,
      "under mpirun: each rank's share of batch_size, equal or one weight per rank (3,1); the optimisation is "
      "the same whatever the split"},
+    {"zero", T_INT, F(zero), "0", 0, 1, NULL,
+     "under mpirun: 1 = ZeRO-1, each rank keeps and updates 1/N of the optimizer state, and the parameters are "
+     "all-gathered after each update"},
     {"log", T_PATH, F(log), "", 0, 0, NULL,
      "JSONL metrics file (one object per step and per validation): created, or appended to if it is a gpt2cl log"},
     // generation by `gpt2cl sample` (sample_keys below: the keys it accepts)

@@ -52,6 +52,7 @@ typedef struct {
     int checkpoint_every;
     char device[CONFIG_STR], log[CONFIG_STR];
     char balance[CONFIG_STR];  // ranks' shares of each micro-batch (train/shares.h)
+    int zero;                  // 1: the optimizer state sharded over the ranks (ZeRO-1)
     // generation by `gpt2cl sample`
     int max_new_tokens, top_k, greedy, stop_at_eot;
     double temperature, top_p;

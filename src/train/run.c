@@ -153,8 +153,7 @@ static Status after_step(Run *r, int step, RunResult *res) {
     }
     if (r->tok && (step % cfg->sample_every == 0 || step == cfg->steps))
         TRY(trainer_sample(&r->t, r->tok, step, cfg->sample_tokens));
-    if (cfg->out_dir[0] && comm_rank() == 0 &&
-        ((cfg->checkpoint_every > 0 && step % cfg->checkpoint_every == 0) || step == cfg->steps)) {
+    if (cfg->out_dir[0] && ((cfg->checkpoint_every > 0 && step % cfg->checkpoint_every == 0) || step == cfg->steps)) {
         r->pos.step = step;
         r->pos.data = r->train.pos;
         TRY(checkpoint_save(cfg->out_dir, &r->t.model, &r->t.opt, &r->pos));

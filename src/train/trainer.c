@@ -50,7 +50,7 @@ static int run_workspaces(const Config *cfg, const GPT2Config *mc, int rows, Wor
 }
 
 // The device memory the run needs (into *need), which must fit the device's.
-static Status check_device_memory(const Trainer *t, const Config *cfg, int param_copies, double *need) {
+static Status check_device_memory(const Trainer *t, const Config *cfg, double param_copies, double *need) {
     WorkspaceShape shapes[3];
     int num_ws = run_workspaces(cfg, &t->model_config, t->share.rows, shapes);
     *need = gpt2_memory_needed(&t->model_config, param_copies, shapes, num_ws, &t->dev);
@@ -97,7 +97,9 @@ Status trainer_open_ex(Trainer *t, const Config *cfg, int profiling, TuneLevel t
     Tuned tuned;
     Status s = tuned_load_with_peak(&tuned, &t->dev, tuning, stdout, &t->peak_flops);
     double need = 0;
-    if (!s) s = check_device_memory(t, cfg, kind->num_state + measure_param_copies(&mo), &need);
+    // ZeRO-1 holds 1/N of the state (about: shards are cut between slices).
+    const int shards = cfg->zero ? comm_size() : 1;
+    if (!s) s = check_device_memory(t, cfg, (double)kind->num_state / shards + measure_param_copies(&mo), &need);
     if (!s) s = ops_init(&t->ops, &t->dev, &tuned);
     if (!s) s = gpt2_create(&t->model, &t->model_config, &t->dev);
     if (!s) s = workspace_create(&t->train_ws, &t->model, t->share.rows, cfg->seq_len, WS_TRAIN);
@@ -105,7 +107,7 @@ Status trainer_open_ex(Trainer *t, const Config *cfg, int profiling, TuneLevel t
     // Lion's beta2 default goes into the config the run saves, so --resume (which sets every key) keeps it.
     if (kind->lion && !config_is_set(cfg, "beta2")) t->cfg.beta2 = 0.99;
     OptimizerHyper hyper = optimizer_hyper_from_config(&t->cfg);
-    if (!s) s = optimizer_create(&t->opt, kind, &hyper, &t->model);
+    if (!s) s = optimizer_create_sharded(&t->opt, kind, &hyper, &t->model, comm_rank(), shards);
     int warmup = cfg->warmup_frac > 0 ? (int)lround(cfg->warmup_frac * cfg->steps) : cfg->warmup_steps;
     t->sched = (Schedule){.kind = cfg->schedule, .lr = cfg->lr, .min_lr = cfg->min_lr,
                           .warmup_steps = warmup, .total_steps = cfg->steps, .cooldown_frac = cfg->cooldown_frac};
@@ -120,6 +122,10 @@ Status trainer_open_ex(Trainer *t, const Config *cfg, int profiling, TuneLevel t
            "memory %s\n",
            t->model.num_parameters, mc->num_layers, mc->num_heads, mc->channels, mc->max_seq_len, mc->vocab_size,
            mc->padded_vocab_size, format_bytes(need, mem, sizeof mem));
+    if (comm_size() > 1)
+        printf("optimizer state: %s on rank 0%s\n",
+               format_bytes((double)optimizer_state_bytes(&t->opt, &t->model), mem, sizeof mem),
+               t->opt.shard ? " (zero = 1: its shard)" : " (each rank holds all of it)");
     return STATUS_OK;
 }
 
@@ -196,8 +202,9 @@ Status trainer_step(Trainer *t, DataLoader *d, int step, float lr, float *loss, 
         if (snr) TRY(measure_sum_micro(&t->meas, m));
         t->comm_s = now_seconds() - t1;
     }
-    if (full || snr) measure_before_update(&t->meas, m, &t->ops, &t->opt, snr, full);
+    if (full || snr) TRY(measure_before_update(&t->meas, m, &t->ops, &t->opt, snr, full));
     optimizer_step(&t->opt, m, &t->ops, step, lr);
+    TRY(optimizer_gather_params(&t->opt, m));
     float stats[3];
     device_read(&t->dev, m->stats, 0, sizeof stats, stats);
     *loss = stats[0];

@@ -19,6 +19,8 @@ int comm_local_rank(void);  // rank among the ranks of this node: picks the node
 // In-place sums over all ranks.
 Status comm_sum_floats(float *buf, size_t n);
 Status comm_sum_doubles(double *buf, size_t n);
+// Every rank's part buf[first[r] .. end[r]) to every rank (in place; the parts do not overlap).
+Status comm_allgather_floats(float *buf, const size_t *first, const size_t *end);
 // Stops every rank at once (after this rank's error message): never a hang in a collective.
 noreturn void comm_abort(int code);
 // "MPI (Open MPI ...)" or "no MPI": what this binary was built with.

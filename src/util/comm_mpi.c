@@ -45,6 +45,24 @@ static Status sum(void *buf, size_t n, size_t elem, MPI_Datatype type) {
 Status comm_sum_floats(float *buf, size_t n) { return sum(buf, n, sizeof(float), MPI_FLOAT); }
 Status comm_sum_doubles(double *buf, size_t n) { return sum(buf, n, sizeof(double), MPI_DOUBLE); }
 
+Status comm_allgather_floats(float *buf, const size_t *first, const size_t *end) {
+    if (size_ == 1) return STATUS_OK;
+    int *counts = malloc((size_t)size_ * sizeof(int)), *displs = malloc((size_t)size_ * sizeof(int));
+    Status s = counts && displs ? STATUS_OK : fail(STATUS_IO, "out of host memory for the all-gather");
+    for (int r = 0; r < size_ && !s; r++) {
+        if (end[r] > INT_MAX || first[r] > INT_MAX)
+            s = fail(STATUS_INPUT, "the all-gather's parts exceed MPI's int counts (2^31 floats)");
+        counts[r] = (int)(end[r] - first[r]);
+        displs[r] = (int)first[r];
+    }
+    if (!s && MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, buf, counts, displs, MPI_FLOAT, MPI_COMM_WORLD) !=
+                  MPI_SUCCESS)
+        s = fail(STATUS_IO, "MPI_Allgatherv failed on rank %d", rank_);
+    free(counts);
+    free(displs);
+    return s;
+}
+
 noreturn void comm_abort(int code) {
     if (started_ && size_ > 1) {
         fflush(NULL);
