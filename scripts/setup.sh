@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sets up gpt2cl on a fresh Debian 12 machine, idempotently:
 #   1. Debian packages (OpenCL ICD loader + headers, POCL CPU driver, CLBlast, meson, libraries,
-#      and Oclgrind, the simulated GPU of the tests' oclgrind suite)
+#      Open MPI for training on several devices, and Oclgrind, the simulated GPU of the tests'
+#      oclgrind suite)
 #   2. the GPT-2 tokenizer ranks (scripts/fetch_vocab.sh) and the default corpus (scripts/make_corpus.sh)
 #   3. the build (./build, warnings are errors)
 #   4. the default corpus tokenized into shards (gpt2cl prepare)
@@ -10,7 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(gcc pkg-config meson ninja-build python3 ocl-icd-opencl-dev opencl-c-headers pocl-opencl-icd
-          libclblast-dev libinih-dev libcjson-dev libpcre2-dev clinfo oclgrind)
+          libclblast-dev libinih-dev libcjson-dev libpcre2-dev clinfo oclgrind libopenmpi-dev openmpi-bin)
 command -v pip3 >/dev/null || command -v pip >/dev/null || packages+=(python3-pip)
 
 sudo=""
