@@ -17,6 +17,8 @@ Each rank's POCL runs one thread (POCL_MAX_PTHREAD_COUNT=1). Tiny model on GPL-3
                              and every checkpoint file under its real name is whole
   rank_error                 a rank whose device does not exist: every rank stops within 30 s, the message
                              names rank 1
+  bad_split_*                balance with the wrong number of weights, batch_size below the ranks, measurements
+                             with unequal or automatic shares: one-line errors
 Skipped (exit 77) where mpirun is missing or gpt2cl was built without MPI.
 """
 import json
@@ -248,6 +250,21 @@ def error_case(tmp):
     report(ok, "rank_error", "exit %s after %.1f s: %s" % (code, took, line[0] if line else text[-500:]))
 
 
+def bad_split_cases(tmp):
+    ini = write_ini(os.path.join(tmp, "split.ini"), **BASE)
+    for name, keys, want in [
+            ("bad_split_weights", ["balance=1,2,3"], "gives 3 weight(s) for 2 rank(s)"),
+            ("bad_split_not_a_weight", ["balance=2,x"], "give equal, auto or positive weights"),
+            ("bad_split_batch", ["batch_size=1"], "batch_size (1) is smaller than the number of ranks (2)"),
+            ("bad_split_measured_auto", ["balance=auto", "metrics_every=1"], "must be equal and fixed"),
+            ("bad_split_measured_unequal", ["balance=3,1", "metrics_every=1"], "must be equal and fixed")]:
+        p = subprocess.run(command(2, ["--config", ini] + keys), cwd=tmp, env=ENV, stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, timeout=60)
+        text = p.stdout.decode("utf-8", "replace")
+        lines = [l for l in text.splitlines() if l.startswith("gpt2cl: error:")]
+        report(p.returncode != 0 and lines and want in lines[0], name, lines[0] if lines else text[-300:])
+
+
 def cases(tmp):
     make_shard.write(os.path.join(tmp, "train.bin"), list(open(GPL, "rb").read()[:30000]))
     make_shard.write(os.path.join(tmp, "val.bin"), list(open(GPL, "rb").read()[30000:34000]))
@@ -261,6 +278,7 @@ def cases(tmp):
     resume_cases(tmp)
     kill_case(tmp)
     error_case(tmp)
+    bad_split_cases(tmp)
 
 
 def has_mpi():

@@ -7,25 +7,26 @@
 #include "util/parse_num.h"
 #include "util/util.h"
 
-// The size weights of balance into w (all 1 for "equal").
+// The size weights of balance into w (all 1 for "equal" and, until measured, "auto").
 static Status parse_weights(const char *balance, int size, double *w) {
     if (!strcmp(balance, "equal") || !strcmp(balance, "auto") || !balance[0]) {
         for (int r = 0; r < size; r++) w[r] = 1;
         return STATUS_OK;
     }
-    char *copy = strdup_check(balance), *save = NULL;
-    int n = 0;
+    int n = 1;
+    for (const char *p = balance; *p; p++) n += *p == ',';
+    if (n != size)
+        return fail(STATUS_INPUT, "balance = %s gives %d weight(s) for %d rank(s): give one per rank, equal or auto",
+                    balance, n, size);
+    char *copy = strdup_check(balance), *save = NULL, *tok = strtok_r(copy, ",", &save);
     Status s = STATUS_OK;
-    for (char *tok = strtok_r(copy, ",", &save); tok && !s; tok = strtok_r(NULL, ",", &save), n++) {
+    for (int r = 0; r < size && !s; r++, tok = strtok_r(NULL, ",", &save)) {
         char err[128];
-        if (n >= size) s = fail(STATUS_INPUT, "balance = %s gives more weights than the %d rank(s)", balance, size);
-        else if (!parse_double(tok, 1e-9, 1e9, &w[n], err, sizeof err))
-            s = fail(STATUS_INPUT, "balance = %s: %s (give equal, auto or positive weights w1,w2,...)", balance, err);
+        if (!tok || !parse_double(tok, 1e-9, 1e9, &w[r], err, sizeof err))
+            s = fail(STATUS_INPUT, "balance = %s: %s (give equal, auto or positive weights w1,w2,...)", balance,
+                     tok ? err : "an empty weight");
     }
     free(copy);
-    if (!s && n != size)
-        s = fail(STATUS_INPUT, "balance = %s gives %d weight(s) for %d rank(s): give one per rank, or equal", balance,
-                 n, size);
     return s;
 }
 
