@@ -284,8 +284,10 @@ def cases(tmp):
                  "is not an llm.c checkpoint", tmp)
     expect_error("init_from_token_shard", ["train", "--config", good, "init_from=" + j("train.bin")],
                  "is not an llm.c checkpoint", tmp)
-    expect_error("init_from_bf16_version", ["train", "--config", good, "init_from=" + patched("v.bin", 1, 5)],
-                 ["version 5", "fp32"], tmp)
+    expect_error("init_from_bf16_size", ["train", "--config", good, "init_from=" + patched("v.bin", 1, 5)],
+                 ["version 5", "implies"], tmp)  # an fp32 file's size under a bf16 header
+    expect_error("init_from_unknown_version", ["train", "--config", good, "init_from=" + patched("v7.bin", 1, 7)],
+                 ["has version 7", "fp32 (version 3) and bf16 (version 5)"], tmp)
     expect_error("init_from_truncated", ["train", "--config", good, "init_from=" + patched("t.bin", cut=4)],
                  "truncated", tmp)
     expect_error("init_from_too_long", ["train", "--config", good, "init_from=" + patched("l.bin", extra=b"\0" * 8)],
