@@ -107,6 +107,11 @@ static size_t tensor_bytes(const SafeTensor *t) { return t->count * (size_t)dtyp
 
 // No two tensors share a byte and no name repeats; sorts st->tensors by position.
 static Status check_layout(SafeTensors *st) {
+    for (int i = 0; i < st->count; i++)
+        for (int k = i + 1; k < st->count; k++)
+            if (!strcmp(st->tensors[i].name, st->tensors[k].name))
+                return fail(STATUS_INPUT, "safetensors file '%s': tensor '%s' appears twice", st->path,
+                            st->tensors[i].name);
     qsort(st->tensors, (size_t)st->count, sizeof *st->tensors, by_data);
     for (int i = 1; i < st->count; i++) {
         const SafeTensor *a = &st->tensors[i - 1], *b = &st->tensors[i];
@@ -114,11 +119,6 @@ static Status check_layout(SafeTensors *st) {
             return fail(STATUS_INPUT, "safetensors file '%s': tensors '%s' and '%s' overlap", st->path, a->name,
                         b->name);
     }
-    for (int i = 0; i < st->count; i++)
-        for (int k = i + 1; k < st->count; k++)
-            if (!strcmp(st->tensors[i].name, st->tensors[k].name))
-                return fail(STATUS_INPUT, "safetensors file '%s': tensor '%s' appears twice", st->path,
-                            st->tensors[i].name);
     return STATUS_OK;
 }
 
