@@ -15,11 +15,13 @@ Usage: python3 tests/check_hf_export.py [--model FILE] [--bin build/gpt2cl]
 """
 import argparse
 import json
+import logging
 import os
 import struct
 import subprocess
 import sys
 import tempfile
+import warnings
 
 import numpy as np
 import torch
@@ -42,10 +44,27 @@ def export(gpt2cl, src, out, *extra):
                    check=True, stdout=subprocess.DEVNULL)
 
 
+class Records(logging.Handler):
+    def __init__(self):
+        super().__init__(logging.WARNING)
+        self.lines = []
+
+    def emit(self, record):
+        self.lines.append(record.getMessage())
+
+
 def load_clean(folder, **kw):
-    """from_pretrained with its loading report; the model and the problems it lists."""
-    model, info = GPT2LMHeadModel.from_pretrained(folder, output_loading_info=True, **kw)
+    """from_pretrained with its loading report; the model and the problems it lists or warns about."""
+    caught = Records()
+    logger = logging.getLogger("transformers")
+    logger.addHandler(caught)
+    with warnings.catch_warnings(record=True) as warned:
+        warnings.simplefilter("always")
+        model, info = GPT2LMHeadModel.from_pretrained(folder, output_loading_info=True, **kw)
+    logger.removeHandler(caught)
     problems = {k: v for k, v in info.items() if v}
+    if caught.lines or warned:
+        problems["warnings"] = caught.lines + [str(w.message) for w in warned]
     return model.eval(), problems
 
 
@@ -57,7 +76,7 @@ def tiny(gpt2cl, tmp):
         out = os.path.join(tmp, "tiny_" + dtype)
         export(gpt2cl, src, out, "--dtype", dtype)
         model, problems = load_clean(out, dtype=torch.float64)
-        report(not problems, "tiny %s: from_pretrained reports no missing/unexpected weights %s" % (dtype, problems))
+        report(not problems, "tiny %s: from_pretrained reports no missing/unexpected weights nor warnings %s" % (dtype, problems))
         with torch.no_grad():
             logits = model(input_ids=x).logits.float().numpy().reshape(-1)
         want = np.frombuffer(open(os.path.join(FIX, logits_file), "rb").read(), dtype="<f4")
@@ -99,7 +118,7 @@ def big(gpt2cl, tmp, model_file):
     out = os.path.join(tmp, "big")
     export(gpt2cl, model_file, out)
     model, problems = load_clean(out)
-    report(not problems, "124M: from_pretrained reports no missing/unexpected weights %s" % problems)
+    report(not problems, "124M: from_pretrained reports no missing/unexpected weights nor warnings %s" % problems)
     tok = GPT2TokenizerFast.from_pretrained(out)
     report(len(tok) == 50257 and tok.eos_token_id == 50256, "tokenizer: %d tokens, eos %s" % (len(tok), tok.eos_token))
     tokenizer_cases(tok)
