@@ -5,13 +5,14 @@ A tiny random GPT2LMHeadModel (V=101, n_positions=16, L=2, n_head=4, n_embd=32; 
 misplaced or untransposed tensor shows), saved by save_pretrained as
   tests/fixtures/hf/f32/      config.json + model.safetensors (F32)
   tests/fixtures/hf/bf16/     the same model cast to bfloat16 (BF16 tensors)
+  tests/fixtures/hf/f16/      the same model cast to float16 (F16 tensors)
   tests/fixtures/hf/sharded/  the F32 model in shards (model.safetensors.index.json)
   tests/fixtures/hf/llmc_bf16.bin  the same weights in llm.c's bf16 layout (version 5: int32 header[256],
                               then every parameter as bf16 in llm.c's order, wte padded to 128 rows), as
                               llm.c's train_gpt2.py writes it
-and the reference: reference.json (the batch x, y; the losses) and logits_f32.bin / logits_bf16.bin (B*T*V
-float32, little-endian), computed in float64 by transformers from each saved folder (the BF16 one from its
-bf16 weights, exactly as they are in the file).
+and the reference: reference.json (the batch x, y; the losses) and logits_{f32,bf16,f16}.bin (B*T*V
+float32, little-endian), computed in float64 by transformers from each saved folder (the BF16 and F16 ones
+from their 16-bit weights, exactly as they are in the file).
 
 Run: python3 tests/make_hf_fixtures.py   (needs torch and transformers; deterministic)
 """
@@ -84,8 +85,10 @@ def main():
     model.save_pretrained(os.path.join(OUT, "f32"), safe_serialization=True)
     model.save_pretrained(os.path.join(OUT, "sharded"), safe_serialization=True, max_shard_size="60KB")
     model.to(torch.bfloat16).save_pretrained(os.path.join(OUT, "bf16"), safe_serialization=True)
-    model.float()
-    for d in ("f32", "sharded", "bf16"):  # gpt2cl reads neither; keep the fixture small
+    model = random_model()
+    model.to(torch.float16).save_pretrained(os.path.join(OUT, "f16"), safe_serialization=True)
+    model = random_model()
+    for d in ("f32", "sharded", "bf16", "f16"):  # gpt2cl reads neither; keep the fixture small
         p = os.path.join(OUT, d, "generation_config.json")
         if os.path.exists(p):
             os.remove(p)
@@ -95,7 +98,7 @@ def main():
     y = torch.randint(0, V, (B, T), generator=g)
     ref = {"B": B, "T": T, "x": x.reshape(-1).tolist(), "y": y.reshape(-1).tolist(),
            "transformers": transformers.__version__, "torch": torch.__version__.split("+")[0]}
-    for d in ("f32", "bf16"):
+    for d in ("f32", "bf16", "f16"):
         logits, loss = reference(os.path.join(OUT, d), x, y)
         with open(os.path.join(OUT, "logits_%s.bin" % d), "wb") as f:
             f.write(logits)

@@ -1,14 +1,14 @@
 // Hugging Face and llm.c bf16 model files against the real transformers
 // package: tests/make_hf_fixtures.py saved a tiny random GPT2LMHeadModel with
-// save_pretrained (F32, BF16, F32 in shards) and in llm.c's bf16 layout, with
-// transformers' float64 logits and loss on one batch for the F32 and the BF16
-// weights. Each form must load and give those logits (1e-5 of the max |logit|,
-// the model test's tolerance: the BF16 weights are exact in fp32, so the
-// reference of the BF16 files is the BF16 model's own). Then: the llm.c bf16
+// save_pretrained (F32, BF16, F16, F32 in shards) and in llm.c's bf16 layout,
+// with transformers' float64 logits and loss on one batch for the F32, BF16 and
+// F16 weights. Each form must load and give those logits (1e-5 of the max
+// |logit|, the model test's tolerance: 16-bit weights are exact in fp32, so the
+// reference of a BF16 or F16 file is that model's own). Then: the llm.c bf16
 // file holds exactly the F32 weights rounded to bf16 (as torch rounds them);
 // gpt2cl's writers reproduce llm.c's bf16 file byte for byte and
-// transformers' header (names, shapes, dtypes); F32 export then import is
-// bit-exact.
+// transformers' safetensors headers (names, shapes, dtypes) and bytes (BF16 and
+// F16 rounded as torch rounds); F32 export then import is bit-exact.
 //
 // Usage: test_hf FIXTURE_DIR (tests/fixtures/hf)
 #include <cjson/cJSON.h>
@@ -46,7 +46,7 @@ static unsigned char *slurp(const char *path, size_t *len) {
 typedef struct {
     int B, T;
     int *x, *y;
-    double loss_f32, loss_bf16;
+    double loss_f32, loss_bf16, loss_f16;
 } Batch;
 
 static Batch read_batch(void) {
@@ -57,7 +57,8 @@ static Batch read_batch(void) {
     if (!j) die("cannot parse reference.json");
     Batch b = {.B = cJSON_GetObjectItem(j, "B")->valueint, .T = cJSON_GetObjectItem(j, "T")->valueint,
                .loss_f32 = cJSON_GetObjectItem(j, "loss_f32")->valuedouble,
-               .loss_bf16 = cJSON_GetObjectItem(j, "loss_bf16")->valuedouble};
+               .loss_bf16 = cJSON_GetObjectItem(j, "loss_bf16")->valuedouble,
+               .loss_f16 = cJSON_GetObjectItem(j, "loss_f16")->valuedouble};
     b.x = mallocCheck((size_t)b.B * b.T * sizeof(int));
     b.y = mallocCheck((size_t)b.B * b.T * sizeof(int));
     for (int i = 0; i < b.B * b.T; i++) {
@@ -114,8 +115,8 @@ static void expect_same(const char *what, const void *a, const void *b, size_t b
     EXPECT(same, "%s", what);
 }
 
-// The exported file's header equals transformers' (same names, dtypes, shapes); with F32, the same bytes per tensor.
-static void compare_headers(const unsigned char *mine, size_t size, const char *theirs_path, int same_data) {
+// The exported file's header equals transformers' (same names, dtypes, shapes) and so do the bytes of each tensor.
+static void compare_headers(const unsigned char *mine, size_t size, const char *theirs_path) {
     SafeTensors a, b;
     MUST(safetensors_parse(mine, size, "exported", &a));
     MUST(safetensors_open(theirs_path, &b));
@@ -124,10 +125,10 @@ static void compare_headers(const unsigned char *mine, size_t size, const char *
         const SafeTensor *t = &b.tensors[i], *u = safetensors_find(&a, t->name);
         ok = u && !strcmp(u->dtype, t->dtype) && u->ndim == t->ndim &&
              !memcmp(u->shape, t->shape, sizeof(int64_t) * (size_t)t->ndim);
-        if (ok && same_data) ok = !memcmp(u->data, t->data, t->count * 4);
+        if (ok) ok = !memcmp(u->data, t->data, t->count * (t->type == ST_F32 ? 4 : 2));
         if (!ok) printf("     differs at '%s'\n", t->name);
     }
-    printf("%-4s export header%s = transformers' %s (%d tensors)\n", ok ? "ok" : "FAIL", same_data ? " and data" : "",
+    printf("%-4s export header and data = transformers' %s (%d tensors)\n", ok ? "ok" : "FAIL",
            theirs_path + strlen(dir) + 1, b.count);
     EXPECT(ok, "exported header differs from %s", theirs_path);
     safetensors_close(&a);
@@ -139,7 +140,7 @@ static float *round_trip(const GPT2Config *c, const float *host, const char *dty
     unsigned char *bytes;
     size_t size;
     hf_model_serialize(c, host, dtype, &bytes, &size);
-    compare_headers(bytes, size, fixture(theirs), !strcmp(dtype, "F32"));
+    compare_headers(bytes, size, fixture(theirs));
     char tmp[] = "/tmp/gpt2cl_test_hf_XXXXXX", path[256];
     if (!mkdtemp(tmp)) die("mkdtemp failed");
     snprintf(path, sizeof path, "%s/model.safetensors", tmp);
@@ -193,6 +194,13 @@ static void check_files(void) {
     expect_same("HF F32 export + import is bit-exact", r32, f32, n * sizeof(float));
     float *r16 = round_trip(&c, f32, "BF16", "bf16/model.safetensors");
     expect_same("HF BF16 export = transformers' BF16 weights", r16, bf, n * sizeof(float));
+    GPT2Config ch;
+    float *half;
+    MUST(model_file_load(fixture("f16"), &ch, &half));
+    float *rh = round_trip(&c, f32, "F16", "f16/model.safetensors");
+    expect_same("HF F16 export = transformers' F16 weights", rh, half, n * sizeof(float));
+    free(rh);
+    free(half);
     free(r32);
     free(r16);
     free(rounded);
@@ -213,6 +221,7 @@ int main(int argc, char **argv) {
     check_logits(&dev, &ops, &b, fixture("sharded"), "logits_f32.bin", b.loss_f32);
     check_logits(&dev, &ops, &b, fixture("bf16"), "logits_bf16.bin", b.loss_bf16);
     check_logits(&dev, &ops, &b, fixture("llmc_bf16.bin"), "logits_bf16.bin", b.loss_bf16);
+    check_logits(&dev, &ops, &b, fixture("f16"), "logits_f16.bin", b.loss_f16);
     check_files();
     ops_free(&ops);
     device_close(&dev);
