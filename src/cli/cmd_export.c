@@ -107,12 +107,12 @@ static void export_hf(const ExportArgs *a, const GPT2Config *c, const float *hos
     files[n++] = (OutFile){"config.json", config, strlen(config)};
     char note[512] = "";
     n += tokenizer_files(a->tokenizer, c, files + n, note, sizeof note);
-    check_targets(a->out, files, n, a->force);  // before the big conversion: refuse at once
+    files[n] = (OutFile){"model.safetensors", NULL, 0};
+    check_targets(a->out, files, n + 1, a->force);  // before the big conversion: refuse at once
     unsigned char *weights;
     size_t size;
     hf_model_serialize(c, host, dtype, &weights, &size);
     files[n++] = (OutFile){"model.safetensors", weights, size};
-    check_targets(a->out, files + n - 1, 1, a->force);
     or_die(make_dirs(a->out));
     write_files(a->out, files, n);
     printf("wrote %s: model.safetensors (%s, %zu parameters), config.json%s\n", a->out, dtype,

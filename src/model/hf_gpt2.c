@@ -163,6 +163,8 @@ Status hf_infer_config(const HfModel *hm, GPT2Config *c) {
     if (!wte || !wpe || wte->ndim != 2 || wpe->ndim != 2)
         return fail(STATUS_INPUT, "safetensors file '%s' has no 2-D wte.weight and wpe.weight: not a GPT-2",
                     hm->path);
+    if (wte->shape[0] > 1 << 30 || wte->shape[1] > 1 << 30 || wpe->shape[0] > 1 << 30)
+        return fail(STATUS_INPUT, "safetensors file '%s': wte.weight or wpe.weight is too large for a GPT-2", hm->path);
     *c = (GPT2Config){.vocab_size = (int)wte->shape[0], .channels = (int)wte->shape[1],
                       .max_seq_len = (int)wpe->shape[0]};
     char name[128];
