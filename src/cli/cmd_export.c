@@ -39,8 +39,8 @@ static const Option export_options[] = {
 static const OptionTable export_table = OPTION_TABLE("export", export_options, 18);
 
 static void usage(FILE *f) {
-    fprintf(f, "usage: gpt2cl export --checkpoint FILE|DIR --format hf|llmc|llmc-bf16 --out PATH [--dtype f32|bf16|f16]\n"
-               "                     [--tokenizer SPEC] [--force]\n\n"
+    fprintf(f, "usage: gpt2cl export --checkpoint FILE|DIR --format hf|llmc|llmc-bf16 --out PATH\n"
+               "                     [--dtype f32|bf16|f16] [--tokenizer SPEC] [--force]\n\n"
                "Writes a model in another format. hf: a folder that transformers' GPT2LMHeadModel and\n"
                "GPT2TokenizerFast load with from_pretrained (config.json, model.safetensors, and vocab.json,\n"
                "merges.txt, tokenizer_config.json when the vocabulary is GPT-2's or bytes). llmc: llm.c's fp32\n"
@@ -94,16 +94,21 @@ static int tokenizer_files(const char *spec, const GPT2Config *c, OutFile *files
     return 3;
 }
 
+// --dtype's values: the safetensors dtype and config.json's "dtype" (torch's name).
+static const struct {
+    const char *flag, *safetensors, *torch;
+} export_dtypes[] = {{"f32", "F32", "float32"}, {"bf16", "BF16", "bfloat16"}, {"f16", "F16", "float16"}};
+
 static void export_hf(const ExportArgs *a, const GPT2Config *c, const float *host) {
-    const char *dtype = !a->dtype || !strcmp(a->dtype, "f32") ? "F32" : !strcmp(a->dtype, "bf16") ? "BF16"
-                        : !strcmp(a->dtype, "f16")                    ? "F16"
-                                                                      : NULL;
-    if (!dtype) die("--dtype: '%s' is not one of f32|bf16|f16", a->dtype);
+    int d = 0;
+    while (a->dtype && d < 3 && strcmp(a->dtype, export_dtypes[d].flag)) d++;
+    if (d == 3) die("--dtype: '%s' is not one of f32|bf16|f16", a->dtype);
+    const char *dtype = export_dtypes[d].safetensors;
     struct stat st;
     if (stat(a->out, &st) == 0 && !S_ISDIR(st.st_mode)) die("--out '%s' exists and is not a folder", a->out);
     OutFile files[5];
     int n = 0;
-    char *config = hf_config_json(c, !strcmp(dtype, "F32") ? "float32" : !strcmp(dtype, "BF16") ? "bfloat16" : "float16");
+    char *config = hf_config_json(c, export_dtypes[d].torch);
     files[n++] = (OutFile){"config.json", config, strlen(config)};
     char note[512] = "";
     n += tokenizer_files(a->tokenizer, c, files + n, note, sizeof note);

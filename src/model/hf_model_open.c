@@ -68,7 +68,8 @@ static Status open_shards(HfModel *hm, const char *dir, const cJSON *map, const 
     for (const cJSON *e = map->child; e; e = e->next) {
         int found = 0;
         for (int s = 0; s < hm->num_shards && !found; s++)
-            found = safetensors_find(&hm->shards[s], e->string) && !strcmp(base_name(hm->shards[s].path), e->valuestring);
+            found = safetensors_find(&hm->shards[s], e->string) &&
+                    !strcmp(base_name(hm->shards[s].path), e->valuestring);
         if (!found)
             return fail(STATUS_INPUT, "index '%s' puts tensor '%s' in '%s', which does not hold it", index, e->string,
                         e->valuestring);
