@@ -50,6 +50,15 @@ static int hf_shape(const GPT2Config *c, const TensorShape *ts, int i, int64_t s
     return 2;
 }
 
+// dst (cols, rows) = src (rows, cols) transposed, in tiles so that both sides stay in cache.
+static void transpose(const float *src, size_t rows, size_t cols, float *dst) {
+    enum { TILE = 32 };
+    for (size_t r0 = 0; r0 < rows; r0 += TILE)
+        for (size_t k0 = 0; k0 < cols; k0 += TILE)
+            for (size_t r = r0; r < rows && r < r0 + TILE; r++)
+                for (size_t k = k0; k < cols && k < k0 + TILE; k++) dst[k * rows + r] = src[r * cols + k];
+}
+
 // A tensor by its name without the prefix, in any shard, with or without the prefix.
 static const SafeTensor *find(const HfModel *hm, const char *name) {
     char full[256];
@@ -88,9 +97,7 @@ static Status read_slice(const HfModel *hm, const TensorShape *ts, int i, int l,
     const SafeTensor *t = find(hm, name);
     TRY(check_tensor(hm, t, name, want, nd));
     safetensor_to_f32(t, hf_names[i].transposed ? tmp : dst);
-    if (hf_names[i].transposed)  // tmp (cols, rows) -> dst (rows, cols)
-        for (size_t r = 0; r < ts->rows; r++)
-            for (size_t k = 0; k < ts->cols; k++) dst[r * ts->cols + k] = tmp[k * ts->rows + r];
+    if (hf_names[i].transposed) transpose(tmp, ts->cols, ts->rows, dst);  // (cols, rows) -> (rows, cols)
     return STATUS_OK;
 }
 
@@ -204,9 +211,7 @@ static void export_slice(const GPT2Config *c, const TensorShape *ts, int i, int 
     o->ndim = hf_shape(c, ts, i, o->shape);
     size_t n = (size_t)o->shape[0] * (size_t)(o->ndim == 2 ? o->shape[1] : 1), es = strcmp(dtype, "F32") ? 2 : 4;
     float *t = mallocCheck(n * sizeof(float));
-    if (hf_names[i].transposed)  // src (rows, cols) -> (cols, rows)
-        for (size_t r = 0; r < ts->rows; r++)
-            for (size_t k = 0; k < ts->cols; k++) t[k * ts->rows + r] = src[r * ts->cols + k];
+    if (hf_names[i].transposed) transpose(src, ts->rows, ts->cols, t);  // (rows, cols) -> (cols, rows)
     else memcpy(t, src, n * sizeof(float));
     unsigned char *bytes = mallocCheck(n * es);
     convert_out(t, n, dtype, bytes);

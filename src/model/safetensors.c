@@ -180,6 +180,7 @@ Status safetensors_open(const char *path, SafeTensors *st) {
         memset(st, 0, sizeof *st);
         return fail(STATUS_IO, "cannot map safetensors file '%s': %s", path, strerror(map_errno));
     }
+    posix_madvise(map, (size_t)size, POSIX_MADV_WILLNEED);  // read ahead: every byte is about to be used
     Status s = safetensors_parse(map, (size_t)size, path, st);
     st->map = map;
     st->map_size = (size_t)size;
