@@ -122,9 +122,9 @@ Status hf_model_read(const HfModel *hm, float *host) {
     TensorShape ts[NUM_PARAM_TENSORS];
     gpt2_tensor_shapes(&hm->config, ts);
     memset(host, 0, gpt2_param_count(&hm->config) * sizeof(float));  // the padded wte rows
-    size_t largest = 0;
+    size_t largest = 1;  // of the transposed slices, converted first into tmp
     for (int i = 0; i < NUM_PARAM_TENSORS; i++)
-        if (ts[i].rows * ts[i].cols > largest) largest = ts[i].rows * ts[i].cols;
+        if (hf_names[i].transposed && ts[i].rows * ts[i].cols > largest) largest = ts[i].rows * ts[i].cols;
     float *tmp = mallocCheck(largest * sizeof(float));
     Status s = STATUS_OK;
     for (int i = 0; i < NUM_PARAM_TENSORS && !s; i++)
