@@ -114,6 +114,7 @@ def cases(tmp):
     expect_ok("train_help", ["train", "--help"], tmp, "--resume")
     expect_ok("bench_help", ["bench", "--help"], tmp, "usage: gpt2cl bench")
     expect_ok("devices_help", ["devices", "--help"], tmp, "usage: gpt2cl devices")
+    expect_ok("export_help", ["export", "--help"], tmp, "usage: gpt2cl export")
     out = expect_ok("devices_lists_one", ["devices"], tmp)
     rows = [l for l in out.splitlines()[1:] if l.split() and l.split()[0].isdigit()]
     report(len(rows) >= 1, "devices_has_row", "%d device row(s): %s" % (len(rows), rows[0] if rows else out))
@@ -284,8 +285,10 @@ def cases(tmp):
                  "is not an llm.c checkpoint", tmp)
     expect_error("init_from_token_shard", ["train", "--config", good, "init_from=" + j("train.bin")],
                  "is not an llm.c checkpoint", tmp)
-    expect_error("init_from_bf16_version", ["train", "--config", good, "init_from=" + patched("v.bin", 1, 5)],
-                 ["version 5", "fp32"], tmp)
+    expect_error("init_from_bf16_size", ["train", "--config", good, "init_from=" + patched("v.bin", 1, 5)],
+                 ["version 5", "implies"], tmp)  # an fp32 file's size under a bf16 header
+    expect_error("init_from_unknown_version", ["train", "--config", good, "init_from=" + patched("v7.bin", 1, 7)],
+                 ["has version 7", "fp32 (version 3) and bf16 (version 5)"], tmp)
     expect_error("init_from_truncated", ["train", "--config", good, "init_from=" + patched("t.bin", cut=4)],
                  "truncated", tmp)
     expect_error("init_from_too_long", ["train", "--config", good, "init_from=" + patched("l.bin", extra=b"\0" * 8)],

@@ -16,6 +16,9 @@ left behind.
                     prepare --force is all-or-nothing
   run folders       one train per out_dir (a second run or --resume names the holder's PID); stale
                     temporaries of killed runs are removed, live or foreign ones kept
+  model files       Hugging Face safetensors (headers that lie, overlap, miscount, unknown dtypes, missing or
+                    foreign tensors, untied lm_head, configs that are not GPT-2, broken shard indexes), llm.c
+                    bf16 files; `export` round trips and never replaces files without --force
   resume state      a checksum (checked against an independent reimplementation here); a flipped byte,
                     NaN moments or a FIFO are refused; a version-3 state (no checksum) still resumes
 Finds the binary via $GPT2CL_BIN.
@@ -35,7 +38,7 @@ import time
 sys.dont_write_bytecode = True  # do not leave __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import make_shard  # noqa: E402
-from harness import BIN, GPL, report, run_in_temp_folder, write_ini  # noqa: E402
+from harness import BIN, GPL, ROOT, report, run_in_temp_folder, write_ini  # noqa: E402
 
 TINY = dict(n_layer=2, n_head=4, n_embd=64, block_size=64, vocab_size=257, batch_size=2, seq_len=32, steps=1,
             lr="1e-3", schedule="constant")
@@ -174,7 +177,7 @@ def cases(tmp):
     model, state = j("run", "model_00000002.bin"), j("run", "state_00000002.bin")
     state_bytes = open(state, "rb").read()
 
-    sections = [numbers, fifos_and_folders, output_files, resume_state, run_folders, tuning_database]
+    sections = [numbers, fifos_and_folders, output_files, resume_state, run_folders, tuning_database, model_files]
     for section in sections:
         section(tmp, j, good, fifo, folder, model, state_bytes)
 
@@ -470,6 +473,168 @@ def tuning_database(tmp, j, good, fifo, folder, model, state_bytes):
     os.remove(path)
     write_bytes(path, bytes(range(256)) * 4)
     expect_warning_run("db_garbage", ["train", "--config", good], "corrupt", tmp, env=env)
+
+
+# ---- safetensors files, written here from their description (src/model/safetensors.h) ----
+HF_FIXTURE = os.path.join(ROOT, "tests", "fixtures", "hf", "f32")
+
+
+def st_read(path):
+    """(header dict, data bytes) of a safetensors file."""
+    b = open(path, "rb").read()
+    n = struct.unpack("<Q", b[:8])[0]
+    return json.loads(b[8:8 + n]), b[8 + n:]
+
+
+def st_bytes(header, data, raw=None):
+    h = raw if raw is not None else json.dumps(header).encode()
+    return struct.pack("<Q", len(h)) + h + data
+
+
+def st_rebuild(tensors):
+    """A consistent file of {name: (dtype, shape, bytes)}."""
+    header, data = {"__metadata__": {"format": "pt"}}, b""
+    for name, (dtype, shape, raw) in tensors.items():
+        header[name] = {"dtype": dtype, "shape": shape, "data_offsets": [len(data), len(data) + len(raw)]}
+        data += raw
+    return st_bytes(header, data)
+
+
+def st_tensors(path):
+    header, data = st_read(path)
+    return {k: (v["dtype"], v["shape"], data[v["data_offsets"][0]:v["data_offsets"][1]])
+            for k, v in header.items() if k != "__metadata__"}
+
+
+def model_files(tmp, j, good, fifo, folder, model, state_bytes):
+    """Hugging Face and llm.c bf16 files: every lie in a safetensors file or config.json is one error line."""
+    config = json.load(open(os.path.join(HF_FIXTURE, "config.json")))
+    header, data = st_read(os.path.join(HF_FIXTURE, "model.safetensors"))
+    tensors = st_tensors(os.path.join(HF_FIXTURE, "model.safetensors"))
+    n = [0]
+
+    def hf(weights, cfg=None):
+        """A folder with config.json (cfg, default the fixture's) and model.safetensors (bytes)."""
+        n[0] += 1
+        d = j("hf%d" % n[0])
+        os.mkdir(d)
+        with open(os.path.join(d, "config.json"), "w") as f:
+            json.dump(cfg if cfg is not None else config, f)
+        write_bytes(os.path.join(d, "model.safetensors"), weights)
+        return d
+
+    def bad(name, weights, needles, cfg=None):
+        out = j("out_%s.bin" % name)
+        expect_error("hf_" + name, ["export", "--checkpoint", hf(weights, cfg), "--format", "llmc", "--out", out],
+                     needles, tmp, absent=[out])
+
+    def with_entry(name, **patch):
+        h = json.loads(json.dumps(header))
+        h[name].update(patch)
+        return st_bytes(h, data)
+
+    wte = "transformer.wte.weight"
+    o = header[wte]["data_offsets"]
+    bad("short_file", b"\x10\x00\x00", "too short to hold its header length")
+    bad("header_past_end", struct.pack("<Q", 10 ** 6) + b"{}", ["announces a header of 1000000 bytes", "truncated"])
+    bad("header_over_100MB", struct.pack("<Q", 200 * 10 ** 6) + b"{}" * 8, ["200000000 bytes", "over the limit"])
+    bad("header_not_json", st_bytes(None, data, raw=b"{not json"), "not a JSON object")
+    bad("offsets_past_end", with_entry(wte, data_offsets=[o[0], len(data) + 4]), "past the end of the data")
+    bad("offsets_reversed", with_entry(wte, data_offsets=[o[1], o[0]]), "is not {")
+    ln1 = "transformer.h.0.ln_1."  # weight and bias: the same size
+    bad("overlap", with_entry(ln1 + "weight", data_offsets=header[ln1 + "bias"]["data_offsets"]),
+        ["'%sbias' and '%sweight' overlap" % (ln1, ln1)])
+    bad("byte_count", with_entry(wte, shape=[100, 32]), ["holds 12928 bytes", "need 12800"])
+    bad("unknown_dtype", with_entry(wte, dtype="F33"), "unknown dtype 'F33'")
+    bad("int_dtype", with_entry(wte, dtype="I32"), ["has dtype I32", "F32, F16 and BF16"])
+    bad("duplicate_name", st_bytes(None, data, raw=json.dumps(header).encode()[:-1] + b', "%s": %s}' % (
+        wte.encode(), json.dumps(header[wte]).encode())), "appears twice")
+    bad("missing_tensor", st_rebuild({k: v for k, v in tensors.items() if k != "transformer.ln_f.bias"}),
+        "lacks tensor 'ln_f.bias'")
+    bad("shape_mismatch", st_rebuild(dict(tensors, **{"transformer.wpe.weight": ("F32", [8, 32], bytes(1024))})),
+        ["wpe.weight' has shape [8, 32]", "needs [16, 32]"])
+    bad("foreign_tensor", st_rebuild(dict(tensors, **{"score.weight": ("F32", [2, 32], bytes(256))})),
+        "'score.weight' is not part of a GPT-2")
+    bad("untied_lm_head", st_rebuild(dict(tensors, **{"lm_head.weight": ("F32", [101, 32], bytes(12928))})),
+        "lm_head.weight differs from wte.weight")
+    nan = bytearray(tensors[wte][2])
+    nan[40:44] = struct.pack("<f", float("nan"))
+    bad("nan_weight", st_rebuild(dict(tensors, **{wte: ("F32", [101, 32], bytes(nan))})), "non-finite")
+    good_weights = st_rebuild(tensors)
+    for key, value, needle in [("model_type", "llama", "model_type 'llama', not gpt2"),
+                               ("activation_function", "relu", "activation_function 'relu'"),
+                               ("n_inner", 64, "n_inner 64"), ("layer_norm_epsilon", 1e-6, "layer_norm_epsilon 1e-06"),
+                               ("tie_word_embeddings", False, "tie_word_embeddings to false"),
+                               ("scale_attn_by_inverse_layer_idx", True, "scale_attn_by_inverse_layer_idx to true"),
+                               ("n_head", None, "no positive integer \"n_head\"")]:
+        bad("config_" + key, good_weights, needle, cfg=dict(config, **{key: value}))
+    bad("config_not_json", good_weights, "is not a JSON object", cfg=[1, 2])
+
+    # shards: an index naming a path outside its folder, or a shard that lacks its tensors
+    for name, shard, needle in [("index_path", "../x.safetensors", "not a file name in its folder"),
+                                ("index_wrong_shard", "b.safetensors", "which does not hold it")]:
+        d = j("idx_" + name)
+        os.mkdir(d)
+        shutil.copy(os.path.join(HF_FIXTURE, "config.json"), d)
+        write_bytes(os.path.join(d, "a.safetensors"), good_weights)
+        write_bytes(os.path.join(d, "b.safetensors"), st_rebuild({}))
+        with open(os.path.join(d, "model.safetensors.index.json"), "w") as f:
+            json.dump({"weight_map": {wte: shard}}, f)
+        expect_error("hf_" + name, ["export", "--checkpoint", d, "--format", "llmc", "--out", j("o.bin")], needle,
+                     tmp, absent=[j("o.bin")])
+    # a bare file: its shape from the tensors needs n_embd divisible by 64 (or a config.json beside it)
+    write_bytes(j("bare.safetensors"), good_weights)
+    expect_error("hf_bare_file_no_config", ["sample", "--checkpoint", j("bare.safetensors")],
+                 ["n_embd 32 is not a multiple of 64", "config.json beside it"], tmp)
+    expect_error("hf_folder_without_model", ["sample", "--checkpoint", folder],
+                 "is a folder that holds neither a run's checkpoints nor a Hugging Face model", tmp)
+    expect_error("hf_fifo_safetensors", ["sample", "--checkpoint", fifo], "not a regular file", tmp, timeout=30)
+    model_exports(tmp, j, model)
+
+
+def model_exports(tmp, j, model):
+    """export to every format and back: bit-exact F32, the same greedy text, refusal to replace files."""
+    def ok(args, what):
+        rc, out, err, dt = run(args, tmp, timeout=120)
+        report(rc == 0 and not err.strip(), what, "rc=%s %.2fs | %s" % (rc, dt, (out + err).strip()[-300:]))
+        return out
+
+    ok(["export", "--checkpoint", model, "--format", "hf", "--out", j("ex_hf")], "export_hf")
+    report(sorted(os.listdir(j("ex_hf"))) == ["config.json", "merges.txt", "model.safetensors",
+                                              "tokenizer_config.json", "vocab.json"],
+           "export_hf_files", "%s" % sorted(os.listdir(j("ex_hf"))))
+    ok(["export", "--checkpoint", j("ex_hf"), "--format", "llmc", "--out", j("ex_back.bin")], "export_hf_to_llmc")
+    same = open(j("ex_back.bin"), "rb").read() == open(model, "rb").read()
+    report(same, "export_llmc_hf_llmc_bit_exact", "llm.c -> hf -> llm.c gives the same bytes")
+    ok(["export", "--checkpoint", model, "--format", "llmc-bf16", "--out", j("ex_bf16.bin")], "export_llmc_bf16")
+    report(os.path.getsize(j("ex_bf16.bin")) == 1024 + (os.path.getsize(model) - 1024) // 2, "export_bf16_size",
+           "%d bytes" % os.path.getsize(j("ex_bf16.bin")))
+    greedy = ["--prompt", "The", "greedy=1", "max_new_tokens=8", "stop_at_eot=0"]
+    texts = {k: ok(["sample", "--checkpoint", p] + greedy, "sample_" + k)
+             for k, p in [("llmc", model), ("hf", j("ex_hf")), ("llmc_bf16", j("ex_bf16.bin"))]}
+    report(texts["llmc"] == texts["hf"] and texts["llmc"].startswith("The"), "sample_hf_same_text",
+           "%r vs %r" % (texts["llmc"], texts["hf"]))
+    init = write_ini(j("init.ini"), train_data=j("train.bin"), batch_size=2, seq_len=32, steps=1, lr="1e-4")
+    rc, out, err, dt = run(["train", "--config", init, "init_from=" + j("ex_hf")], tmp, timeout=120)
+    report(rc == 0 and "step 1/1" in out, "train_init_from_hf_folder", "rc=%s %.1fs %s" % (rc, dt, err.strip()[-300:]))
+    expect_error("export_refuses_existing", ["export", "--checkpoint", model, "--format", "hf", "--out", j("ex_hf")],
+                 ["exists", "--force"], tmp)
+    expect_error("export_llmc_refuses_existing", ["export", "--checkpoint", model, "--format", "llmc-bf16", "--out",
+                                                  j("ex_bf16.bin")], ["exists", "--force"], tmp)
+    ok(["export", "--checkpoint", model, "--format", "hf", "--dtype", "bf16", "--out", j("ex_hf"), "--force"],
+       "export_force_replaces")
+    report(st_read(j("ex_hf", "model.safetensors"))[0]["transformer.wte.weight"]["dtype"] == "BF16",
+           "export_force_replaced_bf16", "the forced export wrote BF16 tensors")
+    expect_error("export_bad_format", ["export", "--checkpoint", model, "--format", "onnx", "--out", j("x")],
+                 "'onnx' is not one of hf|llmc|llmc-bf16", tmp, absent=[j("x")])
+    expect_error("export_bad_dtype", ["export", "--checkpoint", model, "--format", "hf", "--dtype", "f8", "--out",
+                                      j("x")], "'f8' is not one of f32|bf16|f16", tmp, absent=[j("x")])
+    expect_error("export_needs_out", ["export", "--checkpoint", model, "--format", "hf"], "needs --checkpoint", tmp)
+    expect_error("export_out_is_file", ["export", "--checkpoint", model, "--format", "hf", "--out", model],
+                 "is not a folder", tmp)
+    v5 = bytearray(open(j("ex_bf16.bin"), "rb").read())
+    write_bytes(j("v5_cut.bin"), bytes(v5[:-2]))
+    expect_error("llmc_bf16_truncated", ["sample", "--checkpoint", j("v5_cut.bin")], ["version 5", "implies"], tmp)
 
 
 if __name__ == "__main__":

@@ -25,7 +25,7 @@ typedef struct {
 #define A(x) offsetof(SampleArgs, x)
 static const Option sample_options[] = {
     {"--checkpoint", OPT_STRING, A(checkpoint), "F", "a file or folder", 0, 0,
-     "model file, or the out_dir of a training run"},
+     "model file or folder (llm.c, Hugging Face), or the out_dir of a training run"},
     {"--prompt", OPT_STRING, A(prompt), "TEXT", "a text", 0, 0, "text to continue; empty = start after <|endoftext|>"},
     {"--verbose", OPT_FLAG, A(verbose), NULL, NULL, 0, 0, "print the device, model and tuning lines on stderr"},
     // device=SEL, which the help lists with the keys
@@ -36,7 +36,8 @@ static const OptionTable sample_table = OPTION_TABLE("sample", sample_options, 1
 
 static void usage(FILE *f) {
     fprintf(f, "usage: gpt2cl sample --checkpoint FILE|DIR [--prompt TEXT] [key=value ...]\n\n"
-               "Generates text from an llm.c fp32 checkpoint (a run's out_dir means its latest checkpoint).\n"
+               "Generates text from a model: an llm.c checkpoint (fp32 or bf16; a run's out_dir means its latest\n"
+               "checkpoint), a Hugging Face GPT-2 folder (config.json + model.safetensors) or a .safetensors file.\n"
                "The prompt is printed, then each token as it is produced.\n");
     options_print_help(&sample_table, f);
     fprintf(f, "keys:\n");

@@ -19,6 +19,7 @@ static const Command commands[] = {
     {"bench", cmd_bench, "time training steps of a configured model on random tokens"},
     {"tune", cmd_tune, "autotune GEMMs (CLBlast or ours) and our kernels for the device: --config FILE [--budget S]"},
     {"devices", cmd_devices, "list OpenCL platforms and devices"},
+    {"export", cmd_export, "write a model as a Hugging Face folder or llm.c file: --checkpoint F --format FMT --out P"},
 };
 
 static void usage(FILE *f) {

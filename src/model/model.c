@@ -53,6 +53,16 @@ size_t gpt2_param_count(const GPT2Config *c) {
     return n;
 }
 
+void gpt2_tensor_shapes(const GPT2Config *c, TensorShape shapes[NUM_PARAM_TENSORS]) {
+    size_t rows[NUM_PARAM_TENSORS], cols[NUM_PARAM_TENSORS], off = 0;
+    int slices[NUM_PARAM_TENSORS];
+    tensor_shapes(c, rows, cols, slices);
+    for (int i = 0; i < NUM_PARAM_TENSORS; i++) {
+        shapes[i] = (TensorShape){.rows = rows[i], .cols = cols[i], .slices = slices[i], .llmc_offset = off};
+        off += rows[i] * cols[i] * (size_t)slices[i];
+    }
+}
+
 static size_t align_up(size_t n, size_t a) { return (n + a - 1) / a * a; }
 
 static void build_layout(GPT2 *m) {

@@ -88,3 +88,11 @@ size_t gpt2_param_count(const GPT2Config *c);
 Status gpt2_sum_grads(GPT2 *m);
 // Sums the loss accumulator alone (validation).
 Status gpt2_sum_loss(GPT2 *m);
+
+// A tensor's place in llm.c's layout, known from the shape alone (no device).
+typedef struct {
+    size_t rows, cols;   // of one slice (cols = 1 for vectors; wte has Vp rows)
+    int slices;          // L or 1
+    size_t llmc_offset;  // element offset in an llm.c checkpoint's parameters
+} TensorShape;
+void gpt2_tensor_shapes(const GPT2Config *c, TensorShape shapes[NUM_PARAM_TENSORS]);

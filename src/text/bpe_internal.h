@@ -40,6 +40,10 @@ Status bpe_load_tiktoken(Tokenizer *t, const char *path);
 // with the reason in err (and nothing left allocated).
 int bpe_parse_tiktoken(Tokenizer *t, const char *text, size_t len, const char *name, char *err, size_t errn);
 Status bpe_load_encoder_json(Tokenizer *t, const char *path);
+// GPT-2's bytes_to_unicode(): the code point that stands for byte b in
+// encoder.json / vocab.json and vocab.bpe / merges.txt. Printable Latin-1 bytes
+// stand for themselves, the other 68 map to U+0100.. in byte order.
+uint32_t bpe_byte_code_point(int b);
 
 // Byte-pair merge of one pre-token (len >= 2) whose bytes are not a token
 // themselves; appends the resulting ids. Fails on a pre-token of 4 GiB or more.

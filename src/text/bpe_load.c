@@ -112,19 +112,27 @@ Status bpe_load_tiktoken(Tokenizer *t, const char *path) {
     return ok ? STATUS_OK : fail(STATUS_INPUT, "%s", err);
 }
 
-// GPT-2's bytes_to_unicode(): printable Latin-1 bytes stand for themselves,
-// the other 68 bytes map to U+0100.. in byte order. Returns byte for a code
-// point, or -1.
+uint32_t bpe_byte_code_point(int b) {
+    static uint32_t table[256];
+    static int ready = 0;
+    if (!ready) {
+        uint32_t extra = 0;
+        for (int c = 0; c < 256; c++) {
+            int printable = (c >= '!' && c <= '~') || (c >= 0xA1 && c <= 0xAC) || (c >= 0xAE && c <= 0xFF);
+            table[c] = printable ? (uint32_t)c : 256 + extra++;
+        }
+        ready = 1;
+    }
+    return table[b & 0xFF];
+}
+
+// The byte of a code point of GPT-2's alphabet, or -1.
 static int unicode_to_byte(uint32_t cp) {
     static int table[324];
     static int ready = 0;
     if (!ready) {
         for (int i = 0; i < 324; i++) table[i] = -1;
-        int extra = 0;
-        for (int b = 0; b < 256; b++) {
-            int printable = (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE && b <= 0xFF);
-            table[printable ? b : 256 + extra++] = b;
-        }
+        for (int b = 0; b < 256; b++) table[bpe_byte_code_point(b)] = b;
         ready = 1;
     }
     return cp < 324 ? table[cp] : -1;

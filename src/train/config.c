@@ -100,7 +100,8 @@ static const Key keys[] = {
      "(257 byte, 50257 gpt2)"},
     // checkpoints and output
     {"init_from", T_PATH, F(init_from), "", 0, 0, NULL,
-     "llm.c fp32 checkpoint to start from (its shape overrides the model keys); empty = random init"},
+     "model to start from: llm.c checkpoint (fp32/bf16), Hugging Face GPT-2 folder or .safetensors (its shape "
+     "overrides the model keys); empty = random init"},
     {"out_dir", T_PATH, F(out_dir), "", 0, 0, NULL,
      "folder for checkpoints, resume state and config copy; empty = no checkpoints"},
     {"checkpoint_every", T_INT, F(checkpoint_every), "0", 0, 1 << 30, NULL,

@@ -109,9 +109,30 @@ def tokenizer():
     put("tokenizer", "text_whitespace", b" " * 300 + b"\n" * 20 + b"x")
 
 
+def safetensors():
+    """A tiny GPT-2-named file (F32, BF16 and an ignored I64 buffer), near misses, and config.json texts."""
+    def st(entries, data, meta=True):
+        header = {"__metadata__": {"format": "pt"}} if meta else {}
+        header.update(entries)
+        h = json.dumps(header).encode()
+        return struct.pack("<Q", len(h)) + h + data
+    put("safetensors", "two_tensors", st({"transformer.wte.weight": {"dtype": "F32", "shape": [2, 2],
+                                                                     "data_offsets": [0, 16]},
+                                          "h.0.attn.bias": {"dtype": "I64", "shape": [1], "data_offsets": [16, 24]},
+                                          "ln_f.bias": {"dtype": "BF16", "shape": [2], "data_offsets": [24, 28]}},
+                                         struct.pack("<4f", 1, 2, 3, 4) + bytes(8) + b"\x80\x3f\x00\x40"))
+    put("safetensors", "overlap", st({"a": {"dtype": "F16", "shape": [2], "data_offsets": [0, 4]},
+                                      "b": {"dtype": "F16", "shape": [2], "data_offsets": [2, 6]}}, bytes(6), False))
+    put("safetensors", "lying_length", struct.pack("<Q", 1 << 40) + b"{}")
+    put("safetensors", "config", json.dumps({"model_type": "gpt2", "n_layer": 2, "n_head": 4, "n_embd": 32,
+                                             "n_positions": 16, "vocab_size": 101, "n_inner": None,
+                                             "activation_function": "gelu_new", "layer_norm_epsilon": 1e-5}))
+
+
 if __name__ == "__main__":
     shutil.rmtree(os.path.join(HERE, "corpus"), ignore_errors=True)
     config()
     headers()
     tune_db()
     tokenizer()
+    safetensors()

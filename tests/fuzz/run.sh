@@ -14,7 +14,7 @@ seconds=${2:-30}
 artifacts="$build/fuzz-artifacts"
 mkdir -p "$artifacts"
 failed=0
-for target in config headers tune_db tokenizer; do
+for target in config headers tune_db tokenizer safetensors; do
     exe="$build/tests/fuzz/fuzz_$target"
     work=$(mktemp -d)
     # -close_fd_mask=3: the targets' own warnings stay quiet; sanitizer reports still reach the log.
