@@ -24,7 +24,7 @@ static const Option decode_options[] = {
      "gpt2 | byte | a .tiktoken or encoder.json path (default gpt2)"},
 };
 #undef A
-static const OptionTable decode_table = OPTION_TABLE("decode", decode_options, 16);
+static const OptionTable decode_table = OPTION_TABLE("decode", decode_options, 17);
 
 static void usage(FILE *f) {
     fprintf(f, "usage: gpt2cl decode [--ids IDS | --file F] [--tokenizer SPEC]\n\n"

@@ -25,7 +25,7 @@ static const Option encode_options[] = {
      "gpt2 | byte | a .tiktoken or encoder.json path (default gpt2)"},
 };
 #undef A
-static const OptionTable encode_table = OPTION_TABLE("encode", encode_options, 16);
+static const OptionTable encode_table = OPTION_TABLE("encode", encode_options, 17);
 
 static void usage(FILE *f) {
     fprintf(f, "usage: gpt2cl encode [--text TEXT | --file F] [--json] [--tokenizer SPEC]\n\n"

@@ -95,8 +95,11 @@ size_t eval_scored_bytes(const Tokenizer *tok, const int32_t *tokens, size_t n) 
 Status eval_read_shards(char *const *patterns, int num_patterns, int vocab_size, TokenIds *out) {
     for (int p = 0; p < num_patterns; p++) {
         DataLoader d;
-        TRY(dataloader_init(&d, patterns[p], 1, 1, vocab_size, 0, 0, "--data"));
-        Status s = STATUS_OK;
+        char *pattern;
+        TRY(expand_path(patterns[p], &pattern));
+        Status s = dataloader_init(&d, pattern, 1, 1, vocab_size, 0, 0, "--data");
+        free(pattern);
+        TRY(s);
         for (int f = 0; f < d.num_files && !s; f++) {
             // Seeking to a shard loads it whole and checks its ids.
             s = dataloader_seek(&d, &(DataPosition){.shard = (uint64_t)f});

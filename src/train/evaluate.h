@@ -38,8 +38,8 @@ Status evaluate_tokens(const GPT2 *m, Workspace *ws, Ops *o, const int32_t *toke
 size_t eval_scored_bytes(const Tokenizer *tok, const int32_t *tokens, size_t n);
 
 // The token stream of llm.c shards: each pattern a file, a glob pattern or a
-// folder (as train_data), their files in order, concatenated; ids must be
-// below vocab_size.
+// folder (as train_data: a leading ~ or $DATA is expanded), their files in
+// order, concatenated; ids must be below vocab_size.
 Status eval_read_shards(char *const *patterns, int num_patterns, int vocab_size, TokenIds *out);
 // The token stream of text files: each file's ids after an <|endoftext|>, as
 // `gpt2cl prepare` writes documents, so the first token of each file is scored too.
