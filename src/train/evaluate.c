@@ -37,21 +37,28 @@ static void fill_row(int *inputs, int *targets, int T, int b, const int32_t *tok
     }
 }
 
-// Runs one batch of windows [w0, w0+nb) and adds their scored losses to out.
+// The host side of a batch of B windows of T tokens.
+typedef struct {
+    int *inputs, *targets;  // (B,T)
+    float *losses;          // (B,T), read back from the device
+    Window *win;            // (B)
+} Batch;
+
+// Runs one batch of windows [w0, w0+nb) of tokens[0..n) and adds their scored losses to out.
 static Status eval_batch(const GPT2 *m, Workspace *ws, Ops *o, const int32_t *tokens, size_t n, int stride,
-                         size_t w0, int nb, int *inputs, int *targets, float *losses, Window *win, EvalTotals *out) {
+                         size_t w0, int nb, Batch *h, EvalTotals *out) {
     const int B = ws->B, T = ws->T;
     for (int b = 0; b < B; b++) {
-        win[b] = b < nb ? window_at(n, T, stride, w0 + (size_t)b) : (Window){.len = 0};
-        fill_row(inputs, targets, T, b, tokens, win[b]);
+        h->win[b] = b < nb ? window_at(n, T, stride, w0 + (size_t)b) : (Window){.len = 0};
+        fill_row(h->inputs, h->targets, T, b, tokens, h->win[b]);
     }
-    gpt2_set_batch(ws, inputs, targets);
+    gpt2_set_batch(ws, h->inputs, h->targets);
     gpt2_forward(m, ws, o, 0.0f, 0.0f);
-    device_read(ws->dev, ws->acts.losses, 0, (size_t)B * T * sizeof(float), losses);  // (B,T)
+    device_read(ws->dev, ws->acts.losses, 0, (size_t)B * T * sizeof(float), h->losses);
     TRY(device_status(ws->dev));
     for (int b = 0; b < nb; b++)
-        for (int i = win[b].first; i < win[b].len; i++) {
-            out->nats += losses[(size_t)b * T + (size_t)i];
+        for (int i = h->win[b].first; i < h->win[b].len; i++) {
+            out->nats += h->losses[(size_t)b * T + (size_t)i];
             out->tokens++;
         }
     out->windows += (size_t)nb;
@@ -66,19 +73,19 @@ Status evaluate_tokens(const GPT2 *m, Workspace *ws, Ops *o, const int32_t *toke
     if (stride < 1 || stride > T)
         return fail(STATUS_INPUT, "stride (%d) must be between 1 and the window length seq_len (%d)", stride, T);
     const size_t num = eval_num_windows(n, T, stride);
-    int *inputs = mallocCheck((size_t)B * T * sizeof(int)), *targets = mallocCheck((size_t)B * T * sizeof(int));
-    float *losses = mallocCheck((size_t)B * T * sizeof(float));
-    Window *win = mallocCheck((size_t)B * sizeof *win);
+    const size_t BT = (size_t)B * T;
+    Batch h = {.inputs = mallocCheck(BT * sizeof(int)), .targets = mallocCheck(BT * sizeof(int)),
+               .losses = mallocCheck(BT * sizeof(float)), .win = mallocCheck((size_t)B * sizeof(Window))};
     Status s = STATUS_OK;
     for (size_t w = 0; w < num && !s; w += (size_t)B) {
         int nb = num - w < (size_t)B ? (int)(num - w) : B;
-        s = eval_batch(m, ws, o, tokens, n, stride, w, nb, inputs, targets, losses, win, out);
+        s = eval_batch(m, ws, o, tokens, n, stride, w, nb, &h, out);
         if (!s && progress) progress(out, n - 1, ctx);
     }
-    free(inputs);
-    free(targets);
-    free(losses);
-    free(win);
+    free(h.inputs);
+    free(h.targets);
+    free(h.losses);
+    free(h.win);
     return s;
 }
 
