@@ -67,7 +67,6 @@ static int parse_args(int argc, char **argv, EvalArgs *args, Config *cfg) {
     config_defaults(cfg);
     if (occurrences(argc, argv, "--data") > 1 || occurrences(argc, argv, "--text") > 1)
         die("--data and --text each take one list: give the files after one of them");
-    args->inputs = mallocCheck((size_t)argc * sizeof(char *));
     char **extra = mallocCheck((size_t)argc * sizeof(char *));
     int num_extra = 0;
     for (int i = 1; i < argc; i++) {
@@ -86,6 +85,7 @@ static int parse_args(int argc, char **argv, EvalArgs *args, Config *cfg) {
     if (args->data && args->text) die("give --data or --text, not both");
     if (!args->data && !args->text) die("eval needs --data SHARDS or --text FILE");
     if (num_extra && !args->data && !args->text) die("unexpected argument '%s'", extra[0]);
+    args->inputs = mallocCheck(((size_t)num_extra + 1) * sizeof(char *));
     args->inputs[args->num_inputs++] = (char *)(args->data ? args->data : args->text);
     for (int k = 0; k < num_extra; k++) args->inputs[args->num_inputs++] = extra[k];
     free(extra);
