@@ -136,6 +136,18 @@ def check_gpt2_bytes(tmp):
            "%d bytes (%d in the file), %d tokens" % (r["bytes"], len(text), r["tokens"]))
 
 
+def check_no_tokenizer(tmp):
+    """A vocabulary with no tokenizer (the 101-token fixture model): no bits per byte, a warning, the loss."""
+    path = os.path.join(tmp, "v101.bin")
+    make_shard.write(path, [random.Random(5).randrange(101) for _ in range(50)])
+    p = subprocess.run([BIN, "eval", "--checkpoint", os.path.join(ROOT, "tests", "fixtures", "tiny", "model.bin"),
+                        "--data", path], stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=300)
+    r = json.loads(p.stdout.decode().strip().splitlines()[-1]) if p.returncode == 0 else {}
+    report(r.get("tokens") == 49 and r.get("bits_per_byte", 0) is None and r.get("bytes", 0) is None and
+           "warning: no bits per byte" in p.stderr.decode(), "no_tokenizer_no_bits_per_byte",
+           "%s | %s" % (r, p.stderr.decode().strip()))
+
+
 def load_cases():
     cases = []
     for line in open(os.path.join(ROOT, "tests", "fixtures", "tokenizer", "cases.txt")):
@@ -181,6 +193,7 @@ def cases(tmp):
     check_deterministic(tmp, j("run"), j("val.bin"))
     check_text(tmp, j("run"))
     check_gpt2_bytes(tmp)
+    check_no_tokenizer(tmp)
     check_encode_decode(tmp)
 
 

@@ -84,7 +84,6 @@ static int parse_args(int argc, char **argv, EvalArgs *args, Config *cfg) {
     if (!args->checkpoint) die("eval needs --checkpoint FILE or a run's out_dir (see `gpt2cl eval --help`)");
     if (args->data && args->text) die("give --data or --text, not both");
     if (!args->data && !args->text) die("eval needs --data SHARDS or --text FILE");
-    if (num_extra && !args->data && !args->text) die("unexpected argument '%s'", extra[0]);
     args->inputs = mallocCheck(((size_t)num_extra + 1) * sizeof(char *));
     args->inputs[args->num_inputs++] = (char *)(args->data ? args->data : args->text);
     for (int k = 0; k < num_extra; k++) args->inputs[args->num_inputs++] = extra[k];
@@ -97,6 +96,7 @@ static Tokenizer *load_tokenizer(const Config *cfg, int vocab_size, int need) {
     Tokenizer *tok = NULL;
     Status s = tokenizer_load_for_model(cfg->tokenizer, vocab_size, &tok);
     if (s && (need || cfg->tokenizer[0])) or_die(s);
+    if (s) warn("no bits per byte: %s", status_message());
     return s ? NULL : tok;
 }
 
@@ -147,8 +147,9 @@ static void print_results(const EvalTotals *r, size_t bytes, int have_bytes, dou
     printf("eval: loss %.6f | perplexity %.4f | bits per byte ", loss, ppl);
     if (bpb_ok) printf("%.6f", bpb);
     else printf("n/a");
-    printf(" | %zu tokens, %zu bytes | %.2f s, %.0f tokens/s\n", r->tokens, bytes, seconds,
-           (double)r->tokens / seconds);
+    printf(" | %zu tokens", r->tokens);
+    if (have_bytes) printf(", %zu bytes", bytes);
+    printf(" | %.2f s, %.0f tokens/s\n", seconds, (double)r->tokens / seconds);
     cJSON *o = cJSON_CreateObject();
     if (!o) out_of_memory("for the eval result");
     cJSON_AddNumberToObject(o, "loss", loss);
