@@ -247,6 +247,51 @@ def cases(tmp):
     expect_ok("sample_from_run_dir", ["sample", "--checkpoint", run_dir, "--prompt", "ab", "max_new_tokens=5"], tmp,
               "")
 
+    # ---- gpt2cl eval, encode, decode ----
+    make_shard.write(j("val.bin"), list(data[:200]))
+    open(j("empty.txt"), "w").close()
+    make_shard.write(j("gpt2ids.bin"), [50000, 3, 4])
+    expect_error("eval_no_checkpoint", ["eval", "--data", j("val.bin")], "eval needs --checkpoint", tmp)
+    expect_error("eval_missing_checkpoint", ["eval", "--checkpoint", j("nope.bin"), "--data", j("val.bin")],
+                 "cannot open checkpoint", tmp)
+    expect_error("eval_no_input", ["eval", "--checkpoint", run_dir], "needs --data SHARDS or --text FILE", tmp)
+    expect_error("eval_data_and_text", ["eval", "--checkpoint", run_dir, "--data", j("val.bin"), "--text", GPL],
+                 "not both", tmp)
+    expect_error("eval_text_twice", ["eval", "--checkpoint", run_dir, "--text", GPL, "--text", GPL], "one list", tmp)
+    expect_error("eval_empty_text", ["eval", "--checkpoint", run_dir, "--text", j("empty.txt")],
+                 "nothing to evaluate", tmp)
+    expect_error("eval_missing_text", ["eval", "--checkpoint", run_dir, "--text", j("nope.txt")],
+                 "cannot read text file", tmp)
+    expect_error("eval_missing_data", ["eval", "--checkpoint", run_dir, "--data", j("nope_*.bin")], "matches no files",
+                 tmp)
+    expect_error("eval_stride_over_window", ["eval", "--checkpoint", run_dir, "--data", j("val.bin"), "seq_len=8",
+                                             "stride=9"], "stride (9) must not exceed", tmp)
+    expect_error("eval_stride_negative", ["eval", "--checkpoint", run_dir, "--data", j("val.bin"), "stride=-1"],
+                 "stride", tmp)
+    expect_error("eval_stride_not_a_number", ["eval", "--checkpoint", run_dir, "--data", j("val.bin"), "stride=x"],
+                 "stride", tmp)
+    expect_error("eval_seq_len_over_context", ["eval", "--checkpoint", run_dir, "--data", j("val.bin"),
+                                               "seq_len=65"], "larger than the model's context", tmp)
+    expect_error("eval_shard_other_vocab", ["eval", "--checkpoint", run_dir, "--data", j("gpt2ids.bin")],
+                 "holds token id 50000", tmp)
+    expect_error("eval_not_a_shard", ["eval", "--checkpoint", run_dir, "--data", good], "token shard", tmp)
+    expect_error("eval_unknown_key", ["eval", "--checkpoint", run_dir, "--data", j("val.bin"), "lr=1"],
+                 "unknown key 'lr' (see `gpt2cl eval --help`)", tmp)
+    expect_ok("eval_help", ["eval", "--help"], tmp, "bits per byte")
+    expect_ok("eval_json_line", ["eval", "--checkpoint", run_dir, "--data", j("val.bin")], tmp, '{"loss":')
+    expect_error("decode_id_out_of_range", ["decode", "--ids", "1 50257"], "token id 50257 (number 2) is out of", tmp)
+    expect_error("decode_negative_id", ["decode", "--ids", "[3, -1]"], "token id -1 (number 2) is out of", tmp)
+    expect_error("decode_not_numeric", ["decode", "--ids", "12 abc"], "token id number 2 ('abc') is not an integer",
+                 tmp)
+    expect_error("decode_fraction_in_json", ["decode", "--ids", "[1, 2.5]"], "is not an integer", tmp)
+    expect_error("decode_bad_json", ["decode", "--ids", "[1, 2"], "not a JSON array", tmp)
+    expect_error("decode_byte_vocab", ["decode", "--tokenizer", "byte", "--ids", "257"], "ids are 0 to 256", tmp)
+    expect_error("decode_ids_and_file", ["decode", "--ids", "1", "--file", GPL], "not both", tmp)
+    expect_error("encode_missing_file", ["encode", "--file", j("nope.txt")], "cannot read input file", tmp)
+    expect_error("encode_stray_argument", ["encode", "hello"], "unexpected argument 'hello'", tmp)
+    expect_error("encode_bad_tokenizer", ["encode", "--tokenizer", j("nope.tiktoken"), "--text", "x"], "nope.tiktoken",
+                 tmp)
+
     os.mkdir(j("empty_run"))
     expect_error("sample_dir_without_checkpoint", ["sample", "--checkpoint", j("empty_run")], "is a folder", tmp)
     expect_error("resume_no_checkpoint", ["train", "--resume", j("empty_run")], "nothing to resume", tmp)

@@ -11,3 +11,6 @@ int cmd_sample(int argc, char **argv);
 int cmd_tune(int argc, char **argv);
 int cmd_prepare(int argc, char **argv);  // argv[0] is "prepare"
 int cmd_export(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
+int cmd_encode(int argc, char **argv);
+int cmd_decode(int argc, char **argv);

@@ -15,6 +15,9 @@ typedef struct {
 static const Command commands[] = {
     {"train", cmd_train, "train or fine-tune a model (--config FILE | --resume DIR) [key=value ...]"},
     {"sample", cmd_sample, "generate text from a checkpoint: --checkpoint FILE|DIR [--prompt TEXT]"},
+    {"eval", cmd_eval, "loss, perplexity and bits per byte of a checkpoint: --checkpoint F (--data S | --text F)"},
+    {"encode", cmd_encode, "text to GPT-2 token ids: [--text TEXT | --file F | stdin] [--json]"},
+    {"decode", cmd_decode, "token ids to text: [--ids \"1 2 3\" | --file F | stdin]"},
     {"prepare", cmd_prepare, "tokenize text files, folders or JSONL into llm.c token shards"},
     {"bench", cmd_bench, "time training steps of a configured model on random tokens"},
     {"tune", cmd_tune, "autotune GEMMs (CLBlast or ours) and our kernels for the device: --config FILE [--budget S]"},

@@ -124,6 +124,8 @@ static const Key keys[] = {
     {"top_p", T_FLOAT, F(top_p), "1.0", 1e-6, 1, NULL, NULL},
     {"greedy", T_BOOL, F(greedy), "false", 0, 0, NULL, NULL},
     {"stop_at_eot", T_BOOL, F(stop_at_eot), "true", 0, 0, NULL, NULL},
+    // evaluation by `gpt2cl eval` (eval_keys below)
+    {"stride", T_INT, F(stride), "0", 0, 1 << 20, NULL, NULL},
 };
 #undef F
 #define NUM_KEYS ((int)(sizeof keys / sizeof keys[0]))
@@ -146,6 +148,18 @@ static const struct {
 };
 #define NUM_SAMPLE_KEYS ((int)(sizeof sample_keys / sizeof sample_keys[0]))
 
+// The keys `gpt2cl eval` accepts, as sample_keys.
+static const struct {
+    const char *name, *arg, *help;
+} eval_keys[] = {
+    {"stride", "N", "new tokens scored per window (default 0 = the window length: no overlap)"},
+    {"seq_len", "T", "window length (default: the model's context, block_size)"},
+    {"batch_size", "B", "windows per forward pass (default 8)"},
+    {"tokenizer", "SPEC", "gpt2 | byte | PATH (default: from the vocabulary size: 257 byte, 50257 gpt2)"},
+    {"device", "SEL", "OpenCL device index or name substring (also --device SEL)"},
+};
+#define NUM_EVAL_KEYS ((int)(sizeof eval_keys / sizeof eval_keys[0]))
+
 _Static_assert(sizeof(OptimizerId) == sizeof(int) && sizeof(ScheduleKind) == sizeof(int) &&
                    sizeof(InverseBiasCorrection) == sizeof(int) && sizeof(DataOrder) == sizeof(int),
                "T_ENUM fields are written as int");
@@ -162,6 +176,11 @@ static const Key *find_key(const char *name, size_t n, int *index) {
 
 static int accepts(const Key *k, KeyUser user) {
     if (user == KEYS_RUN) return k->help != NULL;
+    if (user == KEYS_EVAL) {
+        for (int i = 0; i < NUM_EVAL_KEYS; i++)
+            if (strcmp(eval_keys[i].name, k->name) == 0) return 1;
+        return 0;
+    }
     for (int i = 0; i < NUM_SAMPLE_KEYS; i++)
         if (strcmp(sample_keys[i].name, k->name) == 0) return 1;
     return 0;
@@ -245,6 +264,9 @@ void config_defaults(Config *c) {
     for (int i = 0; i < NUM_SAMPLE_KEYS; i++)
         if (!find_key(sample_keys[i].name, strlen(sample_keys[i].name), NULL))
             internal_error("sample key %s is not in the key table", sample_keys[i].name);
+    for (int i = 0; i < NUM_EVAL_KEYS; i++)
+        if (!find_key(eval_keys[i].name, strlen(eval_keys[i].name), NULL))
+            internal_error("eval key %s is not in the key table", eval_keys[i].name);
 }
 
 // Lines longer than this are an error (naming the line) rather than being
@@ -365,9 +387,10 @@ Status config_load(Config *c, const char *path) {
 static Status override(Config *c, const char *name, size_t n, const char *value, const char *arg, KeyUser user) {
     int idx;
     const Key *k = find_key(name, n, &idx);
-    if (user == KEYS_SAMPLE) {
+    if (user != KEYS_RUN) {
         if (!k || !accepts(k, user))
-            return fail(STATUS_INPUT, "unknown key '%.*s' (see `gpt2cl sample --help`)", (int)n, name);
+            return fail(STATUS_INPUT, "unknown key '%.*s' (see `gpt2cl %s --help`)", (int)n, name,
+                        user == KEYS_EVAL ? "eval" : "sample");
         if (c->overridden[idx]) return fail(STATUS_INPUT, "key '%s' is given twice", k->name);
     } else {
         if (n >= 128) return fail(STATUS_INPUT, "key too long in '%s'", arg);
@@ -514,5 +537,13 @@ void config_print_sample_keys(FILE *f) {
         char usage[64];
         snprintf(usage, sizeof usage, "%s=%s", sample_keys[i].name, sample_keys[i].arg);
         fprintf(f, "  %-17s %s\n", usage, sample_keys[i].help);
+    }
+}
+
+void config_print_eval_keys(FILE *f) {
+    for (int i = 0; i < NUM_EVAL_KEYS; i++) {
+        char usage[64];
+        snprintf(usage, sizeof usage, "%s=%s", eval_keys[i].name, eval_keys[i].arg);
+        fprintf(f, "  %-17s %s\n", usage, eval_keys[i].help);
     }
 }

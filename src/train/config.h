@@ -56,14 +56,16 @@ typedef struct {
     // generation by `gpt2cl sample`
     int max_new_tokens, top_k, greedy, stop_at_eot;
     double temperature, top_p;
+    // evaluation by `gpt2cl eval`
+    int stride;
     // which keys were given explicitly (by file or command line), indexed like the key table
     unsigned char set[128];
     unsigned char overridden[128];  // ... and which of them on the command line
 } Config;
 
 // The commands that read keys: train, bench and tune (a run's keys, also in
-// .ini files) or sample (its generation keys, on the command line only).
-typedef enum { KEYS_RUN, KEYS_SAMPLE } KeyUser;
+// .ini files), sample (its generation keys) or eval (its keys), the last two on the command line only.
+typedef enum { KEYS_RUN, KEYS_SAMPLE, KEYS_EVAL } KeyUser;
 
 void config_defaults(Config *c);
 // Reads an .ini file of run keys (sections are allowed for grouping; their names are ignored).
@@ -92,3 +94,5 @@ void config_write(const Config *c, FILE *f);
 void config_print_help(FILE *f);
 // The key lines of `gpt2cl sample --help`.
 void config_print_sample_keys(FILE *f);
+// The key lines of `gpt2cl eval --help`.
+void config_print_eval_keys(FILE *f);

@@ -4,12 +4,14 @@
 // crash); the text is encoded with it (if it loaded), with the GPT-2
 // vocabulary of the data folder (if there is one) and with the byte
 // tokenizer, and must decode back to itself exactly, every id in range, also
-// when cut into pieces where `prepare` cuts big documents.
+// when cut into pieces where `prepare` cuts big documents. The text is also
+// read as token ids, as `gpt2cl decode` reads them: parsed or refused, every id in range.
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "text/token_ids_parse.h"
 #include "text/tokenizer.h"
 #include "util/util.h"
 
@@ -59,6 +61,14 @@ static void round_trip(Tokenizer *t, const unsigned char *s, size_t len) {
     token_ids_free(&parts);
 }
 
+static void parse_ids(const unsigned char *s, size_t len) {
+    TokenIds ids = {0};
+    if (!token_ids_parse((const char *)s, len, 257, &ids))
+        for (size_t i = 0; i < ids.len; i++)
+            if (ids.ids[i] < 0 || ids.ids[i] >= 257) abort();
+    token_ids_free(&ids);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     const unsigned char *nul = memchr(data, '\0', size);
     const unsigned char *text = nul ? nul + 1 : data;
@@ -76,5 +86,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     }
     if (gpt2) round_trip(gpt2, text, len);
     round_trip(bytes, text, len);
+    parse_ids(text, len);
     return 0;
 }
