@@ -6,7 +6,7 @@ misplaced or untransposed tensor shows), saved by save_pretrained as
   tests/fixtures/hf/f32/      config.json + model.safetensors (F32)
   tests/fixtures/hf/bf16/     the same model cast to bfloat16 (BF16 tensors)
   tests/fixtures/hf/f16/      the same model cast to float16 (F16 tensors)
-  tests/fixtures/hf/sharded/  the F32 model in shards (model.safetensors.index.json)
+  tests/fixtures/hf/sharded/  the BF16 model in shards (model.safetensors.index.json)
   tests/fixtures/hf/llmc_bf16.bin  the same weights in llm.c's bf16 layout (version 5: int32 header[256],
                               then every parameter as bf16 in llm.c's order, wte padded to 128 rows), as
                               llm.c's train_gpt2.py writes it
@@ -83,8 +83,8 @@ def main():
     os.makedirs(OUT)
     model = random_model()
     model.save_pretrained(os.path.join(OUT, "f32"), safe_serialization=True)
-    model.save_pretrained(os.path.join(OUT, "sharded"), safe_serialization=True, max_shard_size="60KB")
     model.to(torch.bfloat16).save_pretrained(os.path.join(OUT, "bf16"), safe_serialization=True)
+    model.save_pretrained(os.path.join(OUT, "sharded"), safe_serialization=True, max_shard_size="30KB")
     model = random_model()
     model.to(torch.float16).save_pretrained(os.path.join(OUT, "f16"), safe_serialization=True)
     model = random_model()

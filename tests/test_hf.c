@@ -1,6 +1,6 @@
 // Hugging Face and llm.c bf16 model files against the real transformers
 // package: tests/make_hf_fixtures.py saved a tiny random GPT2LMHeadModel with
-// save_pretrained (F32, BF16, F16, F32 in shards) and in llm.c's bf16 layout,
+// save_pretrained (F32, BF16, F16, BF16 in shards) and in llm.c's bf16 layout,
 // with transformers' float64 logits and loss on one batch for the F32, BF16 and
 // F16 weights. Each form must load and give those logits (1e-5 of the max
 // |logit|, the model test's tolerance: 16-bit weights are exact in fp32, so the
@@ -218,7 +218,7 @@ int main(int argc, char **argv) {
     MUST(ops_init(&ops, &dev, &(Tuned){.kp = kernel_params_default(&dev)}));
     check_logits(&dev, &ops, &b, fixture("f32"), "logits_f32.bin", b.loss_f32);
     check_logits(&dev, &ops, &b, fixture("f32/model.safetensors"), "logits_f32.bin", b.loss_f32);
-    check_logits(&dev, &ops, &b, fixture("sharded"), "logits_f32.bin", b.loss_f32);
+    check_logits(&dev, &ops, &b, fixture("sharded"), "logits_bf16.bin", b.loss_bf16);
     check_logits(&dev, &ops, &b, fixture("bf16"), "logits_bf16.bin", b.loss_bf16);
     check_logits(&dev, &ops, &b, fixture("llmc_bf16.bin"), "logits_bf16.bin", b.loss_bf16);
     check_logits(&dev, &ops, &b, fixture("f16"), "logits_f16.bin", b.loss_f16);

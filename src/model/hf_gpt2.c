@@ -121,7 +121,9 @@ static Status check_lm_head(const HfModel *hm, const float *wte) {
 Status hf_model_read(const HfModel *hm, float *host) {
     TensorShape ts[NUM_PARAM_TENSORS];
     gpt2_tensor_shapes(&hm->config, ts);
-    memset(host, 0, gpt2_param_count(&hm->config) * sizeof(float));  // the padded wte rows
+    const GPT2Config *c = &hm->config;  // the padded wte rows: zero; every other value is read below
+    memset(host + (size_t)c->vocab_size * c->channels, 0,
+           (size_t)(c->padded_vocab_size - c->vocab_size) * c->channels * sizeof(float));
     size_t largest = 1;  // of the transposed slices, converted first into tmp
     for (int i = 0; i < NUM_PARAM_TENSORS; i++)
         if (hf_names[i].transposed && ts[i].rows * ts[i].cols > largest) largest = ts[i].rows * ts[i].cols;
