@@ -379,6 +379,9 @@ def run_folders(tmp, j, good, fifo, folder, model, state_bytes):
             pass
         time.sleep(0.02)
     report(held, "lock_taken", "the first run holds %s/train.lock" % lock_dir)
+    # Past its start-up (the config copy written), the first run changes no file the checks below compare.
+    while time.monotonic() < deadline and a.poll() is None and not os.path.exists(os.path.join(lock_dir, "config.ini")):
+        time.sleep(0.02)
     holder = "process %d" % a.pid
     expect_error("lock_second_run", ["train", "--config", good, "out_dir=" + lock_dir], ["in use", holder], tmp,
                  timeout=30)
