@@ -4,19 +4,20 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "model/freeze.h"
 #include "util/util.h"
 
 static void adamw_update(Optimizer *opt, GPT2 *m, Ops *o, int t, float lr) {
     const OptimizerHyper *h = &opt->hyper;
     float bc1 = h->skip_bias_correction1 ? 1.0f : (float)(1.0 - pow(h->beta1, t));
     float bc2 = (float)(1.0 - pow(h->beta2, t));
+    size_t first, n;
     for (int i = 0; i < NUM_PARAM_TENSORS; i++) {
         const ParamTensor *pt = &m->tensors[i];
-        size_t first, n;
-        tensor_range(pt, &first, &n);
         float wd = pt->is_matrix ? (float)h->weight_decay : 0.0f;
-        op_adamw(o, m->params.parent, m->grads.parent, opt->state[0], opt->state[1], m->stats, first, n, lr,
-                 (float)h->beta1, (float)h->beta2, (float)h->eps, wd, bc1, bc2);
+        for (int l = 0; tensor_next_run(pt, &l, &first, &n);)
+            op_adamw(o, m->params.parent, m->grads.parent, opt->state[0], opt->state[1], m->stats, first, n, lr,
+                     (float)h->beta1, (float)h->beta2, (float)h->eps, wd, bc1, bc2);
     }
 }
 
@@ -30,13 +31,13 @@ static void lion_all(Optimizer *opt, GPT2 *m, Ops *o, float lr, float kappa) {
     const OptimizerHyper *h = &opt->hyper;
     float b1, b2;
     lion_betas(h, &b1, &b2);
+    size_t first, n;
     for (int i = 0; i < NUM_PARAM_TENSORS; i++) {
         const ParamTensor *pt = &m->tensors[i];
-        size_t first, n;
-        tensor_range(pt, &first, &n);
         float wd = pt->is_matrix ? (float)h->weight_decay : 0.0f;
-        op_lion(o, m->params.parent, m->grads.parent, opt->state[0], m->stats, first, n, lr, b1, b2, wd, kappa,
-                h->nesterov);
+        for (int l = 0; tensor_next_run(pt, &l, &first, &n);)
+            op_lion(o, m->params.parent, m->grads.parent, opt->state[0], m->stats, first, n, lr, b1, b2, wd,
+                    kappa, h->nesterov);
     }
 }
 
@@ -81,18 +82,18 @@ static void rotational_update(Optimizer *opt, GPT2 *m, Ops *o, int t, float lr, 
         const ParamTensor *pt = &m->tensors[i];
         if (!pt->is_matrix) {
             size_t first, n;
-            tensor_range(pt, &first, &n);
-            if (mode == 0)
-                op_lion(o, m->params.parent, m->grads.parent, opt->state[0], m->stats, first, n, lr, a.beta1, a.beta2,
-                        0.0f, (float)h->kappa, a.nesterov);
-            else
-                op_adamw(o, m->params.parent, m->grads.parent, opt->state[0], opt->state[1], m->stats, first, n, lr,
-                         a.beta1, a.beta2, a.eps, 0.0f, a.bc1, a.bc2);
+            for (int l = 0; tensor_next_run(pt, &l, &first, &n);)
+                if (mode == 0)
+                    op_lion(o, m->params.parent, m->grads.parent, opt->state[0], m->stats, first, n, lr, a.beta1,
+                            a.beta2, 0.0f, (float)h->kappa, a.nesterov);
+                else
+                    op_adamw(o, m->params.parent, m->grads.parent, opt->state[0], opt->state[1], m->stats, first, n, lr, a.beta1, a.beta2, a.eps, 0.0f, a.bc1, a.bc2);
             continue;
         }
         size_t base = matrix_row_base(m, i, NULL);
         a.rho_index = h->rrc ? 4 * i + 3 : -1;
         for (int l = 0; l < pt->num_slices; l++) {
+            if (pt->frozen[l]) continue;  // its target norms stay 0 in the resume state
             size_t row_base = base + (size_t)l * pt->rows;
             // The target norms are fixed once, before the first update.
             if (t == 1)

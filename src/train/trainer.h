@@ -30,6 +30,7 @@ typedef struct {
     Measure meas;  // update-size measurements and gradient SNR
     int measured;  // the last trainer_step filled meas.t
     double peak_flops;  // the device's measured FP32 peak (FLOP/s), for MFU
+    int *step_inputs, *step_targets;  // task = sft: the step's micro-batches (grad_accum x (B,T)), read first
 } Trainer;
 
 // The optimizer's hyperparameters from a validated config (trainer_open has put Lion's beta2 default in).
@@ -53,9 +54,13 @@ void trainer_close(Trainer *t);
 int trainer_gemm_shapes(Trainer *t, GemmShape *shapes);
 // One optimizer step over grad_accum micro-batches from d. The loss and
 // gradient norm are the only values read back from the device. Fails when a
-// shard read on the way is bad.
+// shard read on the way is bad. The loss is the mean over the step's targets:
+// every token (task = lm), or with task = sft the targets the loss masks keep
+// (the step's micro-batches are read first to count them; a step without any
+// leaves the gradient zero). Frozen parameters (freeze) get no update.
 Status trainer_step(Trainer *t, DataLoader *d, int step, float lr, float *loss, float *grad_norm);
-// Mean loss over val_steps micro-batches read from the start of d, into loss.
+// Mean loss over val_steps micro-batches read from the start of d, into loss (task = sft: over
+// the targets the masks keep).
 Status trainer_validate(Trainer *t, DataLoader *d, int val_steps, float *loss);
 // Prints "step N | sample: ..." with n_tokens generated after <|endoftext|>
 // (later end-of-text tokens are printed as text)
