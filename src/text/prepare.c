@@ -30,7 +30,6 @@ typedef struct {
     ShardWriter train, val;
     MaskBytes mask;           // sft: the mask bytes of ids
     int sft, context;
-    uint64_t targets;         // sft: target tokens written
     uint64_t docs, empty_docs, bytes_done, total_bytes;
     double t0, last_progress;
     int tty;
@@ -143,7 +142,6 @@ static Status add_sft_line(Prep *p, const char *path, size_t line_no, const char
         return fail(s, "%s:%zu: %s", path, line_no, why);
     }
     p->docs++;
-    for (size_t i = 0; i < p->mask.len; i++) p->targets += (p->mask.bytes[i] & MASK_TARGET) != 0;
     return split_add_example(&p->split, p->ids.ids, p->mask.bytes, p->ids.len, &p->train, &p->val);
 }
 
@@ -252,8 +250,8 @@ static void print_summary(const Prep *p, const InputList *inputs, const char *ou
     if (p->sft)
         printf("prepare: sft: %llu examples, %llu target tokens (%.1f%% of the tokens), a .mask file beside each "
                "shard\n",
-               (unsigned long long)p->docs, (unsigned long long)p->targets,
-               tokens ? 100.0 * (double)p->targets / (double)tokens : 0.0);
+               (unsigned long long)p->docs, (unsigned long long)(p->train.targets + p->val.targets),
+               tokens ? 100.0 * (double)(p->train.targets + p->val.targets) / (double)tokens : 0.0);
 }
 
 // Opens the output and tokenizes into it (p->tok loaded, inputs listed).

@@ -86,6 +86,7 @@ static Status add(ShardWriter *w, const int32_t *ids, const unsigned char *mask,
         if (w->masked) {
             if (mask) memcpy(w->mask + w->n, mask, take);
             else memset(w->mask + w->n, 0, take);
+            for (size_t i = 0; i < take; i++) w->targets += (w->mask[w->n + i] & MASK_TARGET) != 0;
             if (mask) mask += take;
         }
         unsigned char *dst = w->buf + SHARD_HEADER_INTS * 4 + 2 * w->n;

@@ -34,6 +34,7 @@ typedef struct {
     int32_t eot;              // the end-of-text id that closes an example
     unsigned char *mask;      // mask bytes of the tokens in buf
     int open_completion;      // the last example ended on a target: the next <|endoftext|> is one too
+    uint64_t targets;         // tokens with MASK_TARGET written or buffered
 } ShardWriter;
 
 void shard_writer_init(ShardWriter *w, const char *dir, const char *prefix, size_t max_tokens);
