@@ -87,7 +87,8 @@ static void rotational_update(Optimizer *opt, GPT2 *m, Ops *o, int t, float lr, 
                     op_lion(o, m->params.parent, m->grads.parent, opt->state[0], m->stats, first, n, lr, a.beta1,
                             a.beta2, 0.0f, (float)h->kappa, a.nesterov);
                 else
-                    op_adamw(o, m->params.parent, m->grads.parent, opt->state[0], opt->state[1], m->stats, first, n, lr, a.beta1, a.beta2, a.eps, 0.0f, a.bc1, a.bc2);
+                    op_adamw(o, m->params.parent, m->grads.parent, opt->state[0], opt->state[1], m->stats, first, n,
+                             lr, a.beta1, a.beta2, a.eps, 0.0f, a.bc1, a.bc2);
             continue;
         }
         size_t base = matrix_row_base(m, i, NULL);

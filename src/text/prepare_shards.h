@@ -44,7 +44,8 @@ Status shard_writer_add(ShardWriter *w, const int32_t *ids, size_t n);
 void shard_writer_use_masks(ShardWriter *w, int32_t eot);
 // Buffers one SFT example (ids and mask bytes, its first token an <|endoftext|> with MASK_START).
 Status shard_writer_add_example(ShardWriter *w, const int32_t *ids, const unsigned char *mask, size_t n);
-// Writes the last partial shard (with a masked writer, after the <|endoftext|> that closes the last example) and frees the buffer.
+// Writes the last partial shard (with a masked writer, after the <|endoftext|> that closes the
+// last example) and frees the buffer.
 Status shard_writer_finish(ShardWriter *w);
 void shard_writer_free(ShardWriter *w);  // frees the buffer without writing it
 // Path of shard i (caller frees).

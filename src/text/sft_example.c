@@ -96,7 +96,8 @@ Status sft_example_encode(Tokenizer *tok, const char *line, size_t len, int cont
     else if (messages) s = encode_messages(tok, messages, ids, mask);
     else
         s = fail(STATUS_INPUT,
-                 "expected string fields \"prompt\" and \"completion\", or \"messages\": [{\"role\", \"content\"}, ...]");
+                 "expected string fields \"prompt\" and \"completion\", or \"messages\": "
+                 "[{\"role\", \"content\"}, ...]");
     cJSON_Delete(obj);
     return s ? s : check_context(mask, context);
 }
