@@ -69,7 +69,13 @@ static Status init_weights(GPT2 *m, const Config *cfg) {
     return STATUS_OK;
 }
 
-static Status check_freeze(const Config *cfg, const GPT2Config *mc);
+// The freeze list, checked against the model's layers before the device opens.
+static Status check_freeze(const Config *cfg, const GPT2Config *mc) {
+    unsigned char *frozen = mallocCheck((size_t)NUM_PARAM_TENSORS * (size_t)mc->num_layers);
+    Status s = freeze_parse(cfg->freeze, mc->num_layers, frozen);
+    free(frozen);
+    return s;
+}
 
 Status trainer_open(Trainer *t, const Config *cfg, int profiling) {
     return trainer_open_ex(t, cfg, profiling, TUNE_DATABASE);
@@ -123,14 +129,6 @@ Status trainer_open_ex(Trainer *t, const Config *cfg, int profiling, TuneLevel t
         printf("freeze: %zu of %zu parameters frozen (%s); backward pass from block %d up\n",
                gpt2_frozen_params(&t->model), t->model.num_parameters, cfg->freeze, gpt2_backward_floor(&t->model));
     return STATUS_OK;
-}
-
-// The freeze list, checked against the model's layers before the device opens.
-static Status check_freeze(const Config *cfg, const GPT2Config *mc) {
-    unsigned char *frozen = mallocCheck((size_t)NUM_PARAM_TENSORS * (size_t)mc->num_layers);
-    Status s = freeze_parse(cfg->freeze, mc->num_layers, frozen);
-    free(frozen);
-    return s;
 }
 
 OptimizerHyper optimizer_hyper_from_config(const Config *cfg) {
