@@ -4,6 +4,8 @@
 //   losses[row] = logsumexp(logits[row, :V]) - logits[row, target]
 //   if dloss != 0: logits[row, :] is overwritten by dloss * (softmax - onehot(target)),
 //   the gradient of the loss, saving a (B,T,Vp) buffer.
+// A negative target masks its row out (supervised fine-tuning's prompt tokens): loss 0 and,
+// with dloss != 0, a zero gradient. Rows with a target take exactly the unmasked path.
 // Each work-item reads CE_VW-wide vectors (the first V/CE_VW*CE_VW columns) and
 // then single columns (the rest): on CPUs, where a small work-group is best
 // (no barriers), the vectors are what keeps exp() in SIMD.
@@ -23,6 +25,13 @@ __kernel void crossentropy_forward_backward(__global float *logits, __global flo
     const int row = get_group_id(0), lid = get_local_id(0);
     const int nv = V / CE_VW, tail = nv * CE_VW;  // vectors, then columns [tail, V)
     __global float *x = logits + (size_t)row * Vp;
+    const int target = targets[row];
+    if (target < 0) {  // the same for the whole work-group, so no barrier is skipped by some items only
+        if (lid == 0) losses[row] = 0.0f;
+        if (dloss != 0.0f)
+            for (int i = lid; i < Vp; i += CE_WG) x[i] = 0.0f;
+        return;
+    }
     floatCE mv = -INFINITY;
     for (int j = lid; j < nv; j += CE_WG) mv = fmax(mv, LOADCE(x, j));
     float mx = lanes_max_ce(mv);
@@ -33,7 +42,6 @@ __kernel void crossentropy_forward_backward(__global float *logits, __global flo
     float s = lanes_sum_ce(sv);
     for (int i = tail + lid; i < V; i += CE_WG) s += exp(x[i] - mx);
     s = wg_sum(s, scratch, CE_WG);
-    const int target = targets[row];
     const float logsum = log(s) + mx;
     if (lid == 0) losses[row] = logsum - x[target];
     barrier(CLK_GLOBAL_MEM_FENCE);  // x[target] is read above before it is overwritten below

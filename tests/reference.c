@@ -271,6 +271,11 @@ void ref_crossentropy(float *losses, float *dlogits, const float *logits, const 
                       float dloss) {
     for (int n = 0; n < N; n++) {
         const float *x = logits + (size_t)n * Vp;
+        if (targets[n] < 0) {  // masked out: no loss, no gradient
+            losses[n] = 0.0f;
+            if (dlogits) memset(dlogits + (size_t)n * Vp, 0, (size_t)Vp * sizeof(float));
+            continue;
+        }
         double mx = -INFINITY;
         for (int i = 0; i < V; i++)
             if (x[i] > mx) mx = x[i];

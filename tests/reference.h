@@ -39,7 +39,8 @@ void ref_accumulate(float *dst, const float *src, int n);
 // dst (C) += sum over the N rows of src (N, C)
 void ref_column_sum(float *dst, const float *src, int N, int C);
 
-// losses (N); if dlogits is not NULL: dlogits (N,Vp) = dloss * (softmax - onehot), padded columns 0.
+// losses (N); if dlogits is not NULL: dlogits (N,Vp) = dloss * (softmax - onehot), padded columns 0;
+// a negative target masks its row out (loss 0, gradient row 0).
 void ref_crossentropy(float *losses, float *dlogits, const float *logits, const int *targets, int N, int V, int Vp,
                       float dloss);
 // acc += scale * sum(losses)

@@ -419,6 +419,43 @@ def cases(tmp):
                  "is not a gpt2cl log", tmp, protect=tmp)
     expect_error("log_in_missing_folder", ["train", "--config", good, "log=" + j("no", "such", "dir", "log.jsonl")],
                  "cannot open log file", tmp)
+    sft_cases(tmp, j, good)
+
+
+def sft_cases(tmp, j, good):
+    """Supervised fine-tuning data (prepare --format sft, task = sft) and freeze."""
+    def jsonl(name, *lines):
+        with open(j(name), "w") as f:
+            f.write("".join(l + "\n" for l in lines))
+        return j(name)
+
+    ok_line = '{"prompt": "a", "completion": " b"}'
+    prep = ["prepare", "--format", "sft", "--tokenizer", "byte", "--out", j("sftout")]
+    expect_error("sft_missing_completion", prep + [jsonl("s1.jsonl", ok_line, '{"prompt": "x"}')],
+                 ["s1.jsonl:2:", '"prompt" and "completion"'], tmp)
+    expect_error("sft_empty_completion", prep + [jsonl("s2.jsonl", '{"prompt": "x", "completion": ""}')],
+                 ["s2.jsonl:1:", "empty \"completion\""], tmp)
+    expect_error("sft_message_without_role", prep + [jsonl("s3.jsonl", '{"messages": [{"content": "hi"}]}')],
+                 ["s3.jsonl:1:", "message 1 has no string \"role\""], tmp)
+    expect_error("sft_no_assistant", prep + [jsonl("s4.jsonl", '{"messages": [{"role": "user", "content": "hi"}]}')],
+                 ["s4.jsonl:1:", "no message with role \"assistant\""], tmp)
+    expect_error("sft_prompt_longer_than_context",
+                 prep + ["--context", "8", jsonl("s5.jsonl", ok_line, '{"prompt": "0123456789", "completion": "x"}')],
+                 ["s5.jsonl:2:", "longer than the context of 8 tokens"], tmp)
+    expect_error("sft_not_jsonl", prep + [j("train.bin")], "--format sft reads .jsonl files", tmp)
+    expect_error("sft_bad_format", ["prepare", "--format", "chat", j("s1.jsonl")], "--format: expected text or sft",
+                 tmp)
+    expect_error("sft_context_without_sft", ["prepare", "--context", "8", j("s1.jsonl")], "--context applies to", tmp)
+    expect_error("sft_task_bad", ["train", "--config", good, "task=chat"], "task: 'chat' is not one of lm|sft", tmp)
+    expect_error("sft_task_without_masks", ["train", "--config", good, "task=sft"], "has no loss mask", tmp)
+    for name, value, needle in [
+            ("freeze_names_nothing", ",", "names nothing to freeze"),
+            ("freeze_unknown_item", "layer0", "unknown item 'layer0'"),
+            ("freeze_layer_outside", "layers:1-2", "outside the model's 2 layers"),
+            ("freeze_layer_range_empty", "layers:1-0", "empty range"),
+            ("freeze_layer_not_number", "layers:a-b", "not layers:A-B"),
+            ("freeze_everything", "all_but_head lnfw lnfb", "leaving nothing to train")]:
+        expect_error(name, ["train", "--config", good, "freeze=" + value], needle, tmp)
 
 
 if __name__ == "__main__":

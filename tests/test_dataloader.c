@@ -5,7 +5,9 @@
 //  - shuffle: every epoch visits each shard once, serves distinct windows of
 //    T+1 tokens on a grid with offset < T, is reproducible from the seed and
 //    differs between seeds and epochs;
-//  - seek: a loader restored from a saved position continues identically.
+//  - seek: a loader restored from a saved position continues identically;
+//  - loss masks (task = sft): targets are kept where the mask marks them and
+//    their example starts in the same window, written out by hand below.
 // Needs GPT2CL_BIN (set by meson) for prepare.
 #include <stdio.h>
 #include <stdlib.h>
@@ -227,10 +229,48 @@ static void test_seek(const char *pattern, int shuffle) {
           shuffle ? "shuffled" : "sequential");
 }
 
+// A shard of 17 tokens (10 + position) with a mask file written by hand: bit 0 target, bit 1 example start.
+static void test_masks(const char *tmp) {
+    static const unsigned char mask[17] = {2, 0, 0, 1, 1, 3, 0, 1, 1, 3, 0, 1, 1, 3, 0, 0, 1};
+    // Window 0 starts with an example: every marked target counts. Window 1 starts inside the
+    // example begun at 5, so its targets 9 (and 8, an input) are dropped; examples 9 and 13 count.
+    static const int want[16] = {-1, -1, 13, 14, 15, -1, 17, 18, -1, -1, 21, 22, 23, -1, -1, 26};
+    char path[1300];
+    unsigned char shard[1024 + 34] = {0}, mfile[1024 + 17] = {0};
+    int32_t h[3] = {20240520, 1, 17}, mh[3] = {20240521, 1, 17};
+    memcpy(shard, h, sizeof h);
+    for (int i = 0; i < 17; i++) shard[1024 + 2 * i] = (unsigned char)(10 + i);
+    memcpy(mfile, mh, sizeof mh);
+    memcpy(mfile + 1024, mask, sizeof mask);
+    snprintf(path, sizeof path, "%s/m_000000.bin", tmp);
+    MUST(write_file_atomic(path, shard, sizeof shard));
+    snprintf(path, sizeof path, "%s/m_000000.mask", tmp);
+    MUST(write_file_atomic(path, mfile, sizeof mfile));
+    snprintf(path, sizeof path, "%s/m_*.bin", tmp);
+    DataLoader d;
+    MUST(dataloader_init(&d, path, 2, 8, 257, 0, 0, "test data"));
+    MUST(dataloader_use_masks(&d));
+    MUST(dataloader_next(&d));
+    EXPECT(memcmp(d.targets, want, sizeof want) == 0 && d.num_targets == 9,
+           "masked targets differ from the hand-written ones (%zu kept, expected 9)", d.num_targets);
+    dataloader_free(&d);
+    // A mask that does not match its shard is refused.
+    mh[2] = 16;
+    memcpy(mfile, mh, sizeof mh);
+    snprintf(path, sizeof path, "%s/m_000000.mask", tmp);
+    MUST(write_file_atomic(path, mfile, sizeof mfile - 1));
+    snprintf(path, sizeof path, "%s/m_*.bin", tmp);
+    MUST(dataloader_init(&d, path, 2, 8, 257, 0, 0, "test data"));
+    EXPECT(dataloader_use_masks(&d) != STATUS_OK && strstr(status_message(), "is not the mask of its shard"),
+           "a mask of the wrong length was accepted");
+    dataloader_free(&d);
+}
+
 int main(void) {
     char tmp[] = "/tmp/gpt2cl_test_dataloader_XXXXXX";
     if (!mkdtemp(tmp)) die("cannot create a temporary folder");
     test_prepare_roundtrip(tmp);
+    test_masks(tmp);
 
     char dir[1200], pattern[1300];
     snprintf(dir, sizeof dir, "%s/shards", tmp);

@@ -421,6 +421,7 @@ static void test_crossentropy(int N, int V, int Vp) {
     int *targets = mallocCheck((size_t)N * sizeof(int));
     for (int n = 0; n < N; n++) targets[n] = (int)(rng_u64(&rng) % (uint64_t)V);
     targets[N - 1] = V - 1;
+    if (N > 2) targets[1] = -1;  // a masked position (task = sft): loss 0, gradient row exactly 0
     float *losses = mallocCheck((size_t)N * sizeof(float)), *dlogits = mallocCheck(NV * sizeof(float));
     cl_mem d_logits = upload(logits, NV * sizeof(float)), d_targets = upload(targets, (size_t)N * sizeof(int)),
            d_losses = test_alloc(&dev, (size_t)N * sizeof(float), "losses");
@@ -449,6 +450,10 @@ static void test_crossentropy(int N, int V, int Vp) {
         for (int i = V; i < Vp; i++)
             if (got[(size_t)n * Vp + i] != 0.0f) pad_nonzero++;
     EXPECT(pad_nonzero == 0, "crossentropy: %zu padded columns of dlogits are not exactly 0", pad_nonzero);
+    size_t masked_nonzero = 0;
+    for (int n = 0; n < N; n++)
+        for (int i = 0; targets[n] < 0 && i < Vp; i++) masked_nonzero += got[(size_t)n * Vp + i] != 0.0f;
+    EXPECT(masked_nonzero == 0, "crossentropy: %zu dlogits of a masked row are not exactly 0", masked_nonzero);
     free(got);
 
     cl_mem ms[] = {d_logits, d_targets, d_losses};

@@ -29,6 +29,14 @@ static const char USAGE[] =
     "  --shard-tokens N    most tokens per shard file (default 100000000)\n"
     "  --force             replace shards already in DIR (else refuse); all or nothing: the new\n"
     "                      shards replace the old ones only once every input is tokenized\n"
+    "  --format text|sft   text (default): documents as above. sft: supervised fine-tuning\n"
+    "                      examples, one per .jsonl line, {\"prompt\": P, \"completion\": C} or\n"
+    "                      {\"messages\": [{\"role\": R, \"content\": X}, ...]} (rendered as lines\n"
+    "                      \"R: X\"); the loss counts C (the assistant messages) and the end-of-text\n"
+    "                      after it; a loss mask OUT/PREFIX_NNNNNN.mask is written beside each shard\n"
+    "                      (README, Fine-tuning). Train on them with task = sft\n"
+    "  --context N         sft: the model's context (train's seq_len, default 1024): a prompt\n"
+    "                      that leaves no completion token inside it is an error\n"
     "  -h, --help          show this help\n"
     "\n"
     "DATA is $GPT2CL_DATA, else $XDG_DATA_HOME/gpt2cl, else ~/.local/share/gpt2cl.\n";
@@ -47,6 +55,8 @@ static void parse_args(int argc, char **argv, PrepareOptions *a) {
     a->val_frac = 0.05;
     a->split_block = 16384;
     a->shard_tokens = 100000000;
+    a->context = 1024;
+    int context = 0;  // --context given
     a->inputs = callocCheck((size_t)argc, sizeof(char *));
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
@@ -69,13 +79,20 @@ static void parse_args(int argc, char **argv, PrepareOptions *a) {
         size_t name_len = eq ? (size_t)(eq - arg) : strlen(arg);
         const char *value = eq ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL);
 #define IS(name) (name_len == strlen(name) && strncmp(arg, name, name_len) == 0)
-        if (!IS("--tokenizer") && !IS("--out") && !IS("--val-frac") && !IS("--split-block") && !IS("--shard-tokens"))
+        if (!IS("--tokenizer") && !IS("--out") && !IS("--val-frac") && !IS("--split-block") && !IS("--shard-tokens") &&
+            !IS("--format") && !IS("--context"))
             die("prepare: unknown option '%.*s' (see gpt2cl prepare --help)", (int)name_len, arg);
         if (!value) die("prepare: option '%s' needs a value", arg);
         if (IS("--tokenizer")) a->tokenizer = value;
         else if (IS("--out")) a->out = value;
         else if (IS("--split-block")) a->split_block = parse_count("--split-block", value, UINT32_MAX);
         else if (IS("--shard-tokens")) a->shard_tokens = parse_count("--shard-tokens", value, INT32_MAX);
+        else if (IS("--context")) context = a->context = (int)parse_count("--context", value, 1 << 20);
+        else if (IS("--format")) {
+            if (strcmp(value, "text") != 0 && strcmp(value, "sft") != 0)
+                die("--format: expected text or sft, got '%s'", value);
+            a->sft = strcmp(value, "sft") == 0;
+        }
         else {
             char why[300];
             if (!parse_double(value, 0, 1, &a->val_frac, why, sizeof why) || a->val_frac >= 1.0)
@@ -83,6 +100,7 @@ static void parse_args(int argc, char **argv, PrepareOptions *a) {
         }
 #undef IS
     }
+    if (context && !a->sft) die("--context applies to --format sft only");
 }
 
 int cmd_prepare(int argc, char **argv) {

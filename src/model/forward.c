@@ -2,6 +2,7 @@
 
 #include <stdlib.h>
 
+#include "model/freeze.h"
 #include "util/util.h"
 
 typedef struct {
@@ -120,57 +121,78 @@ void gpt2_forward(const GPT2 *m, Workspace *ws, Ops *o, float dloss, float loss_
     op_loss_sum(o, m->stats, a->losses, BT, loss_scale);
 }
 
+// A LayerNorm's parameter gradients: both NULL when both are frozen (one frozen alone is still
+// computed, then zeroed by gpt2_zero_frozen_grads).
+static void norm_grads(const GPT2 *m, int tw, int tb, int l, cl_mem *dw, cl_mem *db) {
+    int skip = m->tensors[tw].frozen[l] && m->tensors[tb].frozen[l];
+    *dw = skip ? NULL : m->grads.slices[tw][l];
+    *db = skip ? NULL : m->grads.slices[tb][l];
+}
+
+// One block's backward: dresidual (B,T,C) flows from its output to its input. Frozen tensors'
+// weight gradients are not computed (gpt2_grad_or_null).
+static void block_backward(GPT2 *m, Workspace *ws, Ops *o, int l) {
+    const GPT2Config *c = &m->config;
+    const int B = ws->B, T = ws->T, C = c->channels, NH = c->num_heads, BT = B * T;
+    cl_mem *const *p = m->params.slices;
+    const Activations *a = &ws->acts;
+    const BackwardScratch *s = &ws->scratch;
+    cl_mem dresidual = s->dresidual, dbuf = s->dbuf;  // (B,T,C)
+    cl_mem residual = l == 0 ? a->encoded : a->residual3[l - 1];
+    cl_mem dw, db;
+    // MLP: residual3 = residual2 + fcproj(gelu(fc(ln2(residual2))))
+    cl_mem dfch = s->dfch;  // (B,T,4C)
+    op_matmul_backward(o, dfch, gpt2_grad_or_null(m, P_FCPROJW, l), gpt2_grad_or_null(m, P_FCPROJB, l), dresidual,
+                       a->fch_gelu[l], p[P_FCPROJW][l], BT, 4 * C, C);
+    cl_mem dfcb = gpt2_grad_or_null(m, P_FCB, l);
+    if (o->kp.v[KP_GELU_BWD_FUSED] && dfcb) {  // the fc bias gradient comes with the GELU backward
+        op_gelu_backward_bias(o, dfch, dfcb, a->fch[l], dfch, BT, 4 * C);
+        op_matmul_backward(o, dbuf, gpt2_grad_or_null(m, P_FCW, l), NULL, dfch, a->ln2[l], p[P_FCW][l], BT, C, 4 * C);
+    } else {
+        op_gelu_backward(o, dfch, a->fch[l], dfch, BT * 4 * C);
+        op_matmul_backward(o, dbuf, gpt2_grad_or_null(m, P_FCW, l), dfcb, dfch, a->ln2[l], p[P_FCW][l], BT, C, 4 * C);
+    }
+    norm_grads(m, P_LN2W, P_LN2B, l, &dw, &db);
+    op_layernorm_backward(o, dresidual, dw, db, dbuf, a->residual2[l], p[P_LN2W][l], a->ln2_mean[l], a->ln2_rstd[l],
+                          BT, C);
+    // attention: residual2 = residual + attproj(attention(qkv(ln1(residual))))
+    op_matmul_backward(o, dbuf, gpt2_grad_or_null(m, P_ATTPROJW, l), gpt2_grad_or_null(m, P_ATTPROJB, l), dresidual,
+                       a->atty[l], p[P_ATTPROJW][l], BT, C, C);
+    if (ops_attention_fused(o, C / NH))  // scratch.datt holds the rows' dout . out (B,NH,T)
+        op_attention_fused_backward(o, s->dqkv, s->datt, dbuf, a->atty[l], a->qkv[l], a->att[l], B, T, C, NH);
+    else
+        op_attention_backward(o, s->dqkv, dbuf, a->qkv[l], a->att[l], a->q, a->k, a->v, s->datt, s->dq, s->dk, s->dv,
+                              s->dy, B, T, C, NH);
+    op_matmul_backward(o, dbuf, gpt2_grad_or_null(m, P_QKVW, l), gpt2_grad_or_null(m, P_QKVB, l), s->dqkv, a->ln1[l],
+                       p[P_QKVW][l], BT, C, 3 * C);
+    norm_grads(m, P_LN1W, P_LN1B, l, &dw, &db);
+    op_layernorm_backward(o, dresidual, dw, db, dbuf, residual, p[P_LN1W][l], a->ln1_mean[l], a->ln1_rstd[l], BT, C);
+}
+
 void gpt2_backward(GPT2 *m, Workspace *ws, Ops *o) {
     if (ws->use != WS_TRAIN) internal_error("gpt2_backward needs a training workspace");
     const GPT2Config *c = &m->config;
-    const int B = ws->B, T = ws->T, C = c->channels, NH = c->num_heads, L = c->num_layers;
+    const int B = ws->B, T = ws->T, C = c->channels, L = c->num_layers;
     const int BT = B * T;
     cl_mem *const *p = m->params.slices;
     cl_mem *const *g = m->grads.slices;
     const Activations *a = &ws->acts;
-    const BackwardScratch *s = &ws->scratch;
-    cl_mem dresidual = s->dresidual;  // (B,T,C): gradient of the residual stream, flowing down
-    cl_mem dbuf = s->dbuf;            // (B,T,C)
-    const int attn_fused = ops_attention_fused(o, C / NH);
+    cl_mem dresidual = ws->scratch.dresidual;  // (B,T,C): gradient of the residual stream, flowing down
+    cl_mem dbuf = ws->scratch.dbuf;            // (B,T,C)
+    cl_mem dw, db;
 
     // LM head: acts.logits now holds dlogits (B,T,Vp)
-    op_matmul_backward(o, dbuf, g[P_WTE][0], NULL, a->logits, a->lnf, p[P_WTE][0], BT, C,
+    op_matmul_backward(o, dbuf, gpt2_grad_or_null(m, P_WTE, 0), NULL, a->logits, a->lnf, p[P_WTE][0], BT, C,
                        c->padded_vocab_size);
     device_zero(m->dev, dresidual, 0, (size_t)BT * C * sizeof(float));
-    op_layernorm_backward(o, dresidual, g[P_LNFW][0], g[P_LNFB][0], dbuf, a->residual3[L - 1], p[P_LNFW][0],
-                          a->lnf_mean, a->lnf_rstd, BT, C);
-    for (int l = L - 1; l >= 0; l--) {
-        cl_mem residual = l == 0 ? a->encoded : a->residual3[l - 1];
-        // MLP: residual3 = residual2 + fcproj(gelu(fc(ln2(residual2))))
-        cl_mem dfch = s->dfch;  // (B,T,4C)
-        op_matmul_backward(o, dfch, g[P_FCPROJW][l], g[P_FCPROJB][l], dresidual, a->fch_gelu[l], p[P_FCPROJW][l],
-                           BT, 4 * C, C);
-        if (o->kp.v[KP_GELU_BWD_FUSED]) {  // the fc bias gradient comes with the GELU backward
-            op_gelu_backward_bias(o, dfch, g[P_FCB][l], a->fch[l], dfch, BT, 4 * C);
-            op_matmul_backward(o, dbuf, g[P_FCW][l], NULL, dfch, a->ln2[l], p[P_FCW][l], BT, C, 4 * C);
-        } else {
-            op_gelu_backward(o, dfch, a->fch[l], dfch, BT * 4 * C);
-            op_matmul_backward(o, dbuf, g[P_FCW][l], g[P_FCB][l], dfch, a->ln2[l], p[P_FCW][l], BT, C, 4 * C);
-        }
-        op_layernorm_backward(o, dresidual, g[P_LN2W][l], g[P_LN2B][l], dbuf, a->residual2[l], p[P_LN2W][l],
-                              a->ln2_mean[l], a->ln2_rstd[l], BT, C);
-        // attention: residual2 = residual + attproj(attention(qkv(ln1(residual))))
-        op_matmul_backward(o, dbuf, g[P_ATTPROJW][l], g[P_ATTPROJB][l], dresidual, a->atty[l],
-                           p[P_ATTPROJW][l], BT, C, C);
-        if (attn_fused)  // scratch.datt holds the rows' dout . out (B,NH,T)
-            op_attention_fused_backward(o, s->dqkv, s->datt, dbuf, a->atty[l], a->qkv[l],
-                                        a->att[l], B, T, C, NH);
-        else
-            op_attention_backward(o, s->dqkv, dbuf, a->qkv[l], a->att[l], a->q, a->k,
-                                  a->v, s->datt, s->dq, s->dk, s->dv,
-                                  s->dy, B, T, C, NH);
-        op_matmul_backward(o, dbuf, g[P_QKVW][l], g[P_QKVB][l], s->dqkv, a->ln1[l], p[P_QKVW][l], BT, C,
-                           3 * C);
-        op_layernorm_backward(o, dresidual, g[P_LN1W][l], g[P_LN1B][l], dbuf, residual, p[P_LN1W][l],
-                              a->ln1_mean[l], a->ln1_rstd[l], BT, C);
-    }
-    op_encoder_backward(o, g[P_WTE][0], g[P_WPE][0], dresidual, ws->bucket_tokens, ws->bucket_start, ws->bucket_pos,
-                        ws->num_buckets, B, T, C);
+    norm_grads(m, P_LNFW, P_LNFB, 0, &dw, &db);
+    op_layernorm_backward(o, dresidual, dw, db, dbuf, a->residual3[L - 1], p[P_LNFW][0], a->lnf_mean, a->lnf_rstd,
+                          BT, C);
+    // Below the lowest block that trains nothing needs the gradient (freeze).
+    for (int l = L - 1; l >= gpt2_backward_floor(m); l--) block_backward(m, ws, o, l);
+    if (!m->tensors[P_WTE].frozen[0] || !m->tensors[P_WPE].frozen[0])
+        op_encoder_backward(o, g[P_WTE][0], g[P_WPE][0], dresidual, ws->bucket_tokens, ws->bucket_start,
+                            ws->bucket_pos, ws->num_buckets, B, T, C);
 }
 
 double gpt2_flops_per_token(const GPT2Config *c, int T) {

@@ -80,6 +80,7 @@ static void build_layout(GPT2 *m) {
         t->is_matrix = cols[i] > 1;
         t->llmc_offset = llmc;
         t->offset = mallocCheck((size_t)slices[i] * sizeof(size_t));
+        t->frozen = callocCheck((size_t)slices[i], 1);
         for (int l = 0; l < slices[i]; l++) {
             t->offset[l] = off;
             off = align_up(off + t->slice_elems, align);
@@ -142,7 +143,10 @@ void gpt2_free(GPT2 *m) {
     release(&m->norm_partials);
     param_buffer_free(m, &m->params);
     param_buffer_free(m, &m->grads);
-    for (int i = 0; i < NUM_PARAM_TENSORS; i++) free(m->tensors[i].offset);
+    for (int i = 0; i < NUM_PARAM_TENSORS; i++) {
+        free(m->tensors[i].offset);
+        free(m->tensors[i].frozen);
+    }
     memset(m, 0, sizeof *m);
 }
 

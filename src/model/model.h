@@ -39,6 +39,7 @@ typedef struct {
     int is_matrix;         // 2+ dimensions: weight decay applies
     size_t llmc_offset;    // element offset of the tensor in an llm.c checkpoint
     size_t *offset;        // element offset of each slice in the parent buffer
+    unsigned char *frozen; // per slice: 1 = frozen (model/freeze.h): no gradient, no update
 } ParamTensor;
 
 // First element and length of a tensor's span in the parent buffer, all layer

@@ -89,10 +89,11 @@ typedef struct {
     cl_mem p, g, s[2];
     size_t first, n, row0;
 } Span;
-// The spans of tensor i this rank updates (spans holds its num_slices): one over all
-// its slices of the parent buffers, or with a shard the part of each slice in it.
+// The spans of tensor i this rank updates (spans holds its num_slices), frozen slices
+// left out: each run of trained slices of the parent buffers (one over the whole tensor
+// when nothing is frozen), or with a shard the part of each trained slice in it.
 int optimizer_tensor_spans(const Optimizer *opt, const GPT2 *m, int i, Span *spans);
-// The part of slice l of tensor i this rank updates (whole rows); 0 when none.
+// The part of slice l of tensor i this rank updates (whole rows); 0 when none or frozen.
 int optimizer_slice_span(const Optimizer *opt, const GPT2 *m, int i, int l, Span *span);
 // Sharded: every rank's updated parameters to every rank (a collective). Else nothing.
 Status optimizer_gather_params(const Optimizer *opt, GPT2 *m);

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "model/freeze.h"
 #include "model/optimizer_shard.h"
 #include "util/comm.h"
 #include "util/util.h"
@@ -85,6 +86,7 @@ static int slice_part(const OptimizerShard *sh, const ParamTensor *pt, int l, si
 int optimizer_slice_span(const Optimizer *opt, const GPT2 *m, int i, int l, Span *span) {
     const ParamTensor *pt = &m->tensors[i];
     const OptimizerShard *sh = opt->shard;
+    if (pt->frozen[l]) return 0;  // no update, and its state (target norms too) stays zero
     if (!sh) {
         *span = (Span){m->params.parent, m->grads.parent, {opt->state[0], opt->state[1]}, pt->offset[l],
                        pt->slice_elems, 0};
@@ -98,11 +100,12 @@ int optimizer_slice_span(const Optimizer *opt, const GPT2 *m, int i, int l, Span
 }
 
 int optimizer_tensor_spans(const Optimizer *opt, const GPT2 *m, int i, Span *spans) {
-    if (!opt->shard) {
+    if (!opt->shard) {  // one launch per run of trained slices (one run when nothing is frozen)
         size_t first, n;
-        tensor_range(&m->tensors[i], &first, &n);
-        spans[0] = (Span){m->params.parent, m->grads.parent, {opt->state[0], opt->state[1]}, first, n, 0};
-        return 1;
+        int count = 0;
+        for (int l = 0; tensor_next_run(&m->tensors[i], &l, &first, &n);)
+            spans[count++] = (Span){m->params.parent, m->grads.parent, {opt->state[0], opt->state[1]}, first, n, 0};
+        return count;
     }
     int n = 0;
     for (int l = 0; l < m->tensors[i].num_slices; l++) n += optimizer_slice_span(opt, m, i, l, &spans[n]);

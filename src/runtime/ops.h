@@ -76,7 +76,7 @@ void op_layernorm_backward_input(Ops *o, cl_mem dinp, cl_mem dout, cl_mem inp, c
 // dw (C) += sum over rows of dout * norm, db (C) += column sums of dout (op_layernorm_backward without dinp).
 void op_layernorm_backward_params(Ops *o, cl_mem dw, cl_mem db, cl_mem dout, cl_mem inp, cl_mem mean, cl_mem rstd,
                                   int N, int C);
-// dinp += ..., dw += ..., db += ...
+// dinp += ..., dw += ..., db += ... (dw and db NULL: the input gradient only)
 void op_layernorm_backward(Ops *o, cl_mem dinp, cl_mem dw, cl_mem db, cl_mem dout, cl_mem inp, cl_mem w, cl_mem mean,
                            cl_mem rstd, int N, int C);
 
@@ -95,6 +95,7 @@ void op_add_bias(Ops *o, cl_mem out, cl_mem bias, int N, int OC);
 // dst (C) += column sums of src (N,C): a bias gradient (COLSUM_* tunables, cl/columns.cl).
 void op_column_sum(Ops *o, cl_mem dst, cl_mem src, int N, int C);
 // dinp (N,C) = dout @ w (overwritten); dw (OC,C) += dout^T @ inp; dbias (OC) += column sums of dout
+// (each of dinp, dw, dbias may be NULL: not computed)
 void op_matmul_backward(Ops *o, cl_mem dinp, cl_mem dw, cl_mem dbias, cl_mem dout, cl_mem inp, cl_mem w, int N, int C,
                         int OC);
 

@@ -34,7 +34,7 @@ void op_layernorm_backward_input(Ops *o, cl_mem dinp, cl_mem dout, cl_mem inp, c
 void op_layernorm_backward(Ops *o, cl_mem dinp, cl_mem dw, cl_mem db, cl_mem dout, cl_mem inp, cl_mem w, cl_mem mean,
                            cl_mem rstd, int N, int C) {
     op_layernorm_backward_input(o, dinp, dout, inp, w, mean, rstd, N, C);
-    op_layernorm_backward_params(o, dw, db, dout, inp, mean, rstd, N, C);
+    if (dw) op_layernorm_backward_params(o, dw, db, dout, inp, mean, rstd, N, C);
 }
 
 void op_layernorm_backward_params(Ops *o, cl_mem dw, cl_mem db, cl_mem dout, cl_mem inp, cl_mem mean, cl_mem rstd,
@@ -70,7 +70,8 @@ void op_add_bias(Ops *o, cl_mem out, cl_mem bias, int N, int OC) {
 void op_matmul_backward(Ops *o, cl_mem dinp, cl_mem dw, cl_mem dbias, cl_mem dout, cl_mem inp, cl_mem w, int N, int C,
                         int OC) {
     if (dinp) gemm(o, 0, 0, (size_t)N, (size_t)C, (size_t)OC, 1.0f, dout, (size_t)OC, w, (size_t)C, 0.0f, dinp, (size_t)C);
-    gemm(o, 1, 0, (size_t)OC, (size_t)C, (size_t)N, 1.0f, dout, (size_t)OC, inp, (size_t)C, 1.0f, dw, (size_t)C);
+    if (dw)
+        gemm(o, 1, 0, (size_t)OC, (size_t)C, (size_t)N, 1.0f, dout, (size_t)OC, inp, (size_t)C, 1.0f, dw, (size_t)C);
     if (dbias) column_sum(o, dbias, dout, N, OC, 0);
 }
 

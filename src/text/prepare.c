@@ -15,6 +15,7 @@
 #include "text/prepare_inputs.h"
 #include "text/prepare_output.h"
 #include "text/prepare_shards.h"
+#include "text/sft_example.h"
 #include "text/tokenizer.h"
 #include "util/util.h"
 
@@ -27,6 +28,8 @@ typedef struct {
     TokenIds ids;
     Splitter split;
     ShardWriter train, val;
+    MaskBytes mask;           // sft: the mask bytes of ids
+    int sft, context;
     uint64_t docs, empty_docs, bytes_done, total_bytes;
     double t0, last_progress;
     int tty;
@@ -126,6 +129,22 @@ static Status add_jsonl_line(Prep *p, const char *path, size_t line_no, const ch
     return s;
 }
 
+// One line of an SFT JSONL file: an example (text/sft_example.h).
+static Status add_sft_line(Prep *p, const char *path, size_t line_no, const char *line, size_t len) {
+    if (memchr(line, '\0', len)) return fail(STATUS_INPUT, "%s:%zu: NUL byte in a JSONL line", path, line_no);
+    if (has_json_nul(line, len))
+        return fail(STATUS_INPUT, "%s:%zu: \\u0000 in JSON text is not supported (the text would be cut there)", path,
+                    line_no);
+    Status s = sft_example_encode(p->tok, line, len, p->context, &p->ids, &p->mask);
+    if (s) {
+        char why[600];
+        snprintf(why, sizeof why, "%s", status_message());
+        return fail(s, "%s:%zu: %s", path, line_no, why);
+    }
+    p->docs++;
+    return split_add_example(&p->split, p->ids.ids, p->mask.bytes, p->ids.len, &p->train, &p->val);
+}
+
 static Status add_jsonl_file(Prep *p, const char *path) {
     FILE *f;
     TRY(open_user_file(path, "input", &f));
@@ -141,6 +160,11 @@ static Status add_jsonl_file(Prep *p, const char *path) {
             len--;
         if (len == 0) continue; // blank lines (e.g. a final newline) are not documents
         size_t before = invalid;
+        if (p->sft) {
+            s = add_sft_line(p, path, line_no, line, len);
+            progress(p, 0);
+            continue;
+        }
         s = add_jsonl_line(p, path, line_no, line, len, &invalid);
         if (invalid > before && !first_bad_line) first_bad_line = line_no;
     }
@@ -195,9 +219,12 @@ static Status list_inputs(const PrepareOptions *o, InputList *inputs) {
 
 // Tokenizes every input into the stage of dest and commits it.
 static Status write_shards(Prep *p, const InputList *inputs, PrepareOutput *dest) {
-    for (size_t i = 0; i < inputs->n; i++)
+    for (size_t i = 0; i < inputs->n; i++) {
+        if (p->sft && !ends_with(inputs->paths[i], ".jsonl"))
+            return fail(STATUS_INPUT, "--format sft reads .jsonl files of examples; '%s' is not one", inputs->paths[i]);
         TRY(ends_with(inputs->paths[i], ".jsonl") ? add_jsonl_file(p, inputs->paths[i])
                                                   : add_text_file(p, inputs->paths[i]));
+    }
     progress(p, 1);
     uint64_t tokens = p->train.total + p->val.total;
     if (p->docs == 0)
@@ -220,6 +247,11 @@ static void print_summary(const Prep *p, const InputList *inputs, const char *ou
             (unsigned long long)tokens, tokenizer_name(p->tok), (unsigned long long)p->train.total, p->train.shards,
             p->train.shards == 1 ? "" : "s", (unsigned long long)p->val.total, p->val.shards,
             p->val.shards == 1 ? "" : "s", dt, (double)inputs->total_bytes / 1e6 / (dt > 1e-9 ? dt : 1e-9), out);
+    if (p->sft)
+        printf("prepare: sft: %llu examples, %llu target tokens (%.1f%% of the tokens), a .mask file beside each "
+               "shard\n",
+               (unsigned long long)p->docs, (unsigned long long)(p->train.targets + p->val.targets),
+               tokens ? 100.0 * (double)(p->train.targets + p->val.targets) / (double)tokens : 0.0);
 }
 
 // Opens the output and tokenizes into it (p->tok loaded, inputs listed).
@@ -231,6 +263,12 @@ static Status prepare_into(Prep *p, const PrepareOptions *o, const InputList *in
         p->split.val_ppm = (uint32_t)llround(o->val_frac * 1e6);
         shard_writer_init(&p->train, dest.stage, "train", (size_t)o->shard_tokens);
         shard_writer_init(&p->val, dest.stage, "val", (size_t)o->shard_tokens);
+        p->sft = o->sft;
+        p->context = o->context;
+        if (o->sft) {
+            shard_writer_use_masks(&p->train, tokenizer_eot(p->tok));
+            shard_writer_use_masks(&p->val, tokenizer_eot(p->tok));
+        }
         p->total_bytes = inputs->total_bytes;
         p->tty = isatty(2);
         p->t0 = now_seconds();
@@ -259,6 +297,7 @@ Status prepare_run(const PrepareOptions *o) {
     free(out);
     inputs_free(&inputs);
     token_ids_free(&p.ids);
+    mask_bytes_free(&p.mask);
     tokenizer_free(p.tok);
     return s;
 }

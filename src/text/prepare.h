@@ -12,6 +12,8 @@ typedef struct {
     uint64_t split_block;   // split granularity in tokens
     uint64_t shard_tokens;  // most tokens per shard file
     int force;              // replace shards already in out (else refuse)
+    int sft;                // --format sft: JSONL examples with loss masks (text/sft_example.h)
+    int context;            // sft: the context a scored token must fit in (tokens from the example's start)
     const char **inputs;    // files, folders or .jsonl files; none: DATA/corpus
     int n_inputs;
 } PrepareOptions;

@@ -29,12 +29,23 @@ typedef struct {
     size_t n, cap;            // tokens in buf, tokens buf can hold
     int shards;               // shards written so far
     uint64_t total;           // tokens written or buffered
+    // SFT shards (text/sft_example.h): a mask byte per token, written to PREFIX_NNNNNN.mask
+    int masked;
+    int32_t eot;              // the end-of-text id that closes an example
+    unsigned char *mask;      // mask bytes of the tokens in buf
+    int open_completion;      // the last example ended on a target: the next <|endoftext|> is one too
+    uint64_t targets;         // tokens with MASK_TARGET written or buffered
 } ShardWriter;
 
 void shard_writer_init(ShardWriter *w, const char *dir, const char *prefix, size_t max_tokens);
 // Buffers ids, writing each shard as it fills; fails on an id above 65535 or a failed write.
 Status shard_writer_add(ShardWriter *w, const int32_t *ids, size_t n);
-// Writes the last partial shard and frees the buffer.
+// Makes w write a mask file beside each shard (call before adding); eot closes each example.
+void shard_writer_use_masks(ShardWriter *w, int32_t eot);
+// Buffers one SFT example (ids and mask bytes, its first token an <|endoftext|> with MASK_START).
+Status shard_writer_add_example(ShardWriter *w, const int32_t *ids, const unsigned char *mask, size_t n);
+// Writes the last partial shard (with a masked writer, after the <|endoftext|> that closes the
+// last example) and frees the buffer.
 Status shard_writer_finish(ShardWriter *w);
 void shard_writer_free(ShardWriter *w);  // frees the buffer without writing it
 // Path of shard i (caller frees).
@@ -49,6 +60,9 @@ typedef struct {
 int split_block_is_val(uint64_t block_index, uint32_t val_ppm);
 // Routes ids (a continuation of the token stream) to train or val.
 Status split_add(Splitter *s, const int32_t *ids, size_t n, ShardWriter *train, ShardWriter *val);
+// Routes a whole SFT example to the split of the block of its first token.
+Status split_add_example(Splitter *s, const int32_t *ids, const unsigned char *mask, size_t n, ShardWriter *train,
+                         ShardWriter *val);
 
-// 1 if name is a shard file name (train_NNNNNN.bin or val_NNNNNN.bin).
+// 1 if name is a shard file name (train_NNNNNN.bin or val_NNNNNN.bin) or a shard's mask file (.mask).
 int is_shard_name(const char *name);

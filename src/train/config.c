@@ -13,6 +13,11 @@ const char *data_order_name(int order) {
     return order >= 0 && order < (int)(sizeof names / sizeof names[0]) ? names[order] : NULL;
 }
 
+const char *task_name(int task) {
+    static const char *const names[] = {[TASK_LM] = "lm", [TASK_SFT] = "sft"};
+    return task >= 0 && task < (int)(sizeof names / sizeof names[0]) ? names[task] : NULL;
+}
+
 typedef enum { T_INT, T_LONG, T_FLOAT, T_STR, T_PATH, T_ENUM, T_BOOL } KeyType;  // T_PATH: ~ and $DATA expanded; T_BOOL: true|false into an int
 
 typedef struct {
@@ -81,6 +86,14 @@ static const Key keys[] = {
      "measure update sizes (l2, angle, rrc, snr, cos_gm) every N steps into the log; 0 = off, no cost"},
     {"snr_ema", T_FLOAT, F(snr_ema), "0.9", 0, 0.999999, NULL, "EMA decay of the gradient signal and noise estimates"},
     {"seed", T_LONG, F(seed), "1337", 0, 9.2e18, NULL, "seed of the initialisation, the data order and the samples"},
+    // task and fine-tuning
+    {"task", T_ENUM, F(task), "lm", 0, 0, task_name,
+     "what to train: lm (next token, every token) or sft (supervised fine-tuning: the loss is the mean over the "
+     "tokens the shards' loss masks mark, from `gpt2cl prepare --format sft`; validation too)"},
+    {"freeze", T_STR, F(freeze), "", 0, 0, NULL,
+     "parameters that do not train: a list of embeddings (wte, also the tied LM head), positions (wpe), "
+     "layers:A-B (blocks A..B from 0), all_but_head (all but the final LayerNorm) and tensor names (qkvw, ...); "
+     "empty = none"},
     // data
     {"train_data", T_PATH, F(train_data), "", 0, 0, NULL,
      "training token shards (llm.c format): a file, a glob pattern or a folder (required)"},
@@ -161,7 +174,8 @@ static const struct {
 #define NUM_EVAL_KEYS ((int)(sizeof eval_keys / sizeof eval_keys[0]))
 
 _Static_assert(sizeof(OptimizerId) == sizeof(int) && sizeof(ScheduleKind) == sizeof(int) &&
-                   sizeof(InverseBiasCorrection) == sizeof(int) && sizeof(DataOrder) == sizeof(int),
+                   sizeof(InverseBiasCorrection) == sizeof(int) && sizeof(DataOrder) == sizeof(int) &&
+                   sizeof(Task) == sizeof(int),
                "T_ENUM fields are written as int");
 
 // The key named by the n characters at name, whoever accepts it.

@@ -14,6 +14,9 @@
 #define CONFIG_STR 512
 
 typedef enum { DATA_SHUFFLE, DATA_SEQUENTIAL } DataOrder;
+// What a run trains (the config key task; names in task_name): the language model on every
+// token, or supervised fine-tuning on the tokens the shards' loss masks mark.
+typedef enum { TASK_LM, TASK_SFT } Task;
 
 typedef struct {
     // model
@@ -40,6 +43,9 @@ typedef struct {
     int rrc_correction;
     int metrics_every;
     double snr_ema;
+    // task and fine-tuning
+    Task task;
+    char freeze[CONFIG_STR];  // model/freeze.h; empty = train everything
     // data
     char train_data[CONFIG_STR], val_data[CONFIG_STR];
     DataOrder data_order;
@@ -88,6 +94,8 @@ void config_synthetic_data(Config *c);
 int config_is_set(const Config *c, const char *key);
 // The name of each data order (the values of the config key data_order), NULL past the last.
 const char *data_order_name(int order);
+// The name of each task (the values of the config key task), NULL past the last.
+const char *task_name(int task);
 // Writes every run key as "key = value", loadable by config_load.
 void config_write(const Config *c, FILE *f);
 // The key reference of train, bench and tune: name, default and meaning of each key.

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "text/sft_example.h"
 #include "util/rng.h"
 #include "util/util.h"
 
@@ -83,6 +84,39 @@ static Status read_tokens(FILE *f, const char *path, uint16_t *tokens, size_t n,
     return STATUS_OK;
 }
 
+// Opens the mask file of shard `file` and checks its header: f at the mask bytes.
+static Status open_mask(const DataLoader *d, int file, FILE **f) {
+    char *path = mask_path_of(d->files[file]);
+    int32_t h[256];
+    Status s = STATUS_OK;
+    if (!file_exists(path))
+        s = fail(STATUS_INPUT,
+                 "token shard '%s' has no loss mask '%s' (task = sft reads the shards of `gpt2cl prepare --format "
+                 "sft`)",
+                 d->files[file], path);
+    if (!s) s = open_with_header(path, "loss mask", h, f);
+    if (!s && (h[0] != MASK_MAGIC || h[1] != MASK_VERSION || h[2] < 0 || (size_t)h[2] != d->file_tokens[file] ||
+               file_size(*f) != 1024 + (long long)h[2])) {
+        fclose(*f);
+        s = fail(STATUS_INPUT, "loss mask '%s' is not the mask of its shard (%zu tokens): bad header or size", path,
+                 d->file_tokens[file]);
+    }
+    free(path);
+    return s;
+}
+
+static Status load_mask(DataLoader *d, int file) {
+    FILE *f;
+    TRY(open_mask(d, file, &f));
+    free(d->mask);
+    d->mask = mallocCheck(d->file_tokens[file] ? d->file_tokens[file] : 1);
+    char *path = mask_path_of(d->files[file]);
+    Status s = fread_exact(d->mask, 1, d->file_tokens[file], f, path);
+    free(path);
+    fclose(f);
+    return s;
+}
+
 static Status load_file(DataLoader *d, int file) {
     if (d->loaded_file == file) return STATUS_OK;
     const char *path = d->files[file];
@@ -95,6 +129,7 @@ static Status load_file(DataLoader *d, int file) {
     d->tokens = s ? NULL : mallocCheck(n * sizeof(uint16_t));
     if (!s) s = read_tokens(f, path, d->tokens, n, d->vocab_size);
     fclose(f);
+    if (!s && d->masked) s = load_mask(d, file);
     // A failed load leaves no shard current, so the next call reads it again.
     d->num_tokens = s ? 0 : n;
     d->loaded_file = s ? -1 : file;
@@ -219,12 +254,37 @@ void dataloader_init_synthetic(DataLoader *d, int B, int T, int vocab_size, uint
     d->targets = mallocCheck((size_t)B * T * sizeof(int));
 }
 
+Status dataloader_use_masks(DataLoader *d) {
+    for (int i = 0; i < d->num_files; i++) {
+        FILE *f;
+        TRY(open_mask(d, i, &f));
+        fclose(f);
+    }
+    d->masked = 1;
+    d->loaded_file = -1;  // reload the current shard with its mask
+    return enter_shard(d);
+}
+
+// One window's targets (T of them, the window's tokens at t, its mask bytes at mask): a masked
+// target, or one whose example started before the window, is -1. Returns the targets kept.
+static size_t masked_targets(const uint16_t *t, const unsigned char *mask, int T, int *tg) {
+    size_t kept = 0;
+    int started = 0;
+    for (int i = 0; i < T; i++) {
+        started |= (mask[i] & MASK_START) != 0;
+        tg[i] = started && (mask[i + 1] & MASK_TARGET) ? t[i + 1] : -1;
+        kept += tg[i] >= 0;
+    }
+    return kept;
+}
+
 void dataloader_free(DataLoader *d) {
     for (int i = 0; d->files && i < d->num_files; i++) free(d->files[i]);
     free(d->files);
     free(d->file_tokens);
     free(d->tokens);
     free(d->windows);
+    free(d->mask);
     free(d->inputs);
     free(d->targets);
     memset(d, 0, sizeof *d);
@@ -261,6 +321,7 @@ Status dataloader_next(DataLoader *d) {
         }
         TRY(enter_shard(d));
     }
+    d->num_targets = d->masked ? 0 : BT;
     for (int b = 0; b < d->B; b++) {
         size_t start = d->shuffle ? d->windows[d->pos.cursor + (size_t)b] : d->pos.cursor + (size_t)b * d->T;
         const uint16_t *t = d->tokens + start;
@@ -269,6 +330,7 @@ Status dataloader_next(DataLoader *d) {
             in[i] = t[i];
             tg[i] = t[i + 1];
         }
+        if (d->masked) d->num_targets += masked_targets(t, d->mask + start, d->T, tg);
     }
     d->pos.cursor += d->shuffle ? (uint64_t)d->B : BT;
     return STATUS_OK;

@@ -8,6 +8,10 @@
 //    and a batch takes the next B windows of a seeded permutation of them.
 // The position is three integers (DataPosition), so a resume state can hold it
 // and continue exactly where the run stopped.
+// With loss masks (dataloader_use_masks, task = sft) each shard's .mask file
+// (text/sft_example.h) comes with it, and a target is kept only when the mask
+// marks it and its example starts inside the same window (so its whole example
+// is in the context); every other target is -1, which the loss skips.
 #pragma once
 #include <stddef.h>
 #include <stdint.h>
@@ -36,6 +40,9 @@ typedef struct {
     uint32_t *windows;  // start offsets of the windows, permuted
     size_t num_windows;
     int *inputs, *targets;  // (B,T)
+    int masked;             // dataloader_use_masks: targets outside the masks are -1
+    unsigned char *mask;    // the current shard's mask bytes
+    size_t num_targets;     // targets >= 0 in the last batch
 } DataLoader;
 
 // pattern: a file, a glob pattern or a folder (all *.bin inside). Every
@@ -48,6 +55,9 @@ Status dataloader_init(DataLoader *d, const char *pattern, int B, int T, int voc
 // returns 1 with the token count, or 0 with the reason in err, worded to
 // follow "token shard 'PATH' ".
 int shard_header_parse(const int32_t h[256], long long file_size, size_t *tokens, char *err, size_t n);
+// Reads the loss mask beside every shard from now on (checking each mask file's header against
+// its shard); fails naming a shard without one or with a bad one.
+Status dataloader_use_masks(DataLoader *d);
 // An in-memory loader of uniformly random tokens (for benchmarks).
 void dataloader_init_synthetic(DataLoader *d, int B, int T, int vocab_size, uint64_t seed);
 void dataloader_free(DataLoader *d);

@@ -115,9 +115,11 @@ static Status run_open(Run *r, const Config *cfg, const RunOptions *opts) {
     const int shuffle = cfg->data_order == DATA_SHUFFLE, vocab = r->t.model_config.vocab_size;
     TRY(dataloader_init(&r->train, cfg->train_data, cfg->batch_size, cfg->seq_len, vocab, shuffle,
                         (uint64_t)cfg->seed, "train_data"));
+    if (cfg->task == TASK_SFT) TRY(dataloader_use_masks(&r->train));
     if (cfg->val_data[0]) {
         TRY(dataloader_init(&r->val, cfg->val_data, cfg->batch_size, cfg->seq_len, vocab, 0, 0, "val_data"));
         r->have_val = 1;
+        if (cfg->task == TASK_SFT) TRY(dataloader_use_masks(&r->val));
     }
     const size_t val_tokens = (size_t)cfg->val_steps * cfg->batch_size * cfg->seq_len;
     if (r->have_val && dataloader_total_tokens(&r->val) < val_tokens + 1)

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "model/forward.h"
+#include "model/freeze.h"
 #include "model/generate.h"
 #include "model/weights_file.h"
 #include "runtime/tune_apply.h"
@@ -70,6 +71,14 @@ static Status init_weights(GPT2 *m, const Config *cfg) {
     return STATUS_OK;
 }
 
+// The freeze list, checked against the model's layers before the device opens.
+static Status check_freeze(const Config *cfg, const GPT2Config *mc) {
+    unsigned char *frozen = mallocCheck((size_t)NUM_PARAM_TENSORS * (size_t)mc->num_layers);
+    Status s = freeze_parse(cfg->freeze, mc->num_layers, frozen);
+    free(frozen);
+    return s;
+}
+
 Status trainer_open(Trainer *t, const Config *cfg, int profiling) {
     return trainer_open_ex(t, cfg, profiling, TUNE_DATABASE);
 }
@@ -78,6 +87,7 @@ Status trainer_open_ex(Trainer *t, const Config *cfg, int profiling, TuneLevel t
     memset(t, 0, sizeof *t);
     t->cfg = *cfg;
     TRY(resolve_model_config(cfg, &t->model_config));
+    TRY(check_freeze(cfg, &t->model_config));
     // Record the shape actually trained, so the config copy saved with a run describes it.
     t->cfg.n_layer = t->model_config.num_layers;
     t->cfg.n_head = t->model_config.num_heads;
@@ -104,6 +114,7 @@ Status trainer_open_ex(Trainer *t, const Config *cfg, int profiling, TuneLevel t
     if (!s) s = gpt2_create(&t->model, &t->model_config, &t->dev);
     if (!s) s = workspace_create(&t->train_ws, &t->model, t->share.rows, cfg->seq_len, WS_TRAIN);
     if (!s) s = init_weights(&t->model, cfg);
+    if (!s) s = gpt2_freeze(&t->model, cfg->freeze);
     // Lion's beta2 default goes into the config the run saves, so --resume (which sets every key) keeps it.
     if (kind->lion && !config_is_set(cfg, "beta2")) t->cfg.beta2 = 0.99;
     OptimizerHyper hyper = optimizer_hyper_from_config(&t->cfg);
@@ -126,6 +137,9 @@ Status trainer_open_ex(Trainer *t, const Config *cfg, int profiling, TuneLevel t
         printf("optimizer state: %s on rank 0%s\n",
                format_bytes((double)optimizer_state_bytes(&t->opt, &t->model), mem, sizeof mem),
                t->opt.shard ? " (zero = 1: its shard)" : " (each rank holds all of it)");
+    if (cfg->freeze[0])
+        printf("freeze: %zu of %zu parameters frozen (%s); backward pass from block %d up\n",
+               gpt2_frozen_params(&t->model), t->model.num_parameters, cfg->freeze, gpt2_backward_floor(&t->model));
     return STATUS_OK;
 }
 
@@ -164,6 +178,9 @@ Status measure_options_for_ranks(const Config *cfg, const BatchShare *share, Mea
 void trainer_close(Trainer *t) {
     free(t->rank_rows);
     t->rank_rows = NULL;
+    free(t->step_inputs);
+    free(t->step_targets);
+    t->step_inputs = t->step_targets = NULL;
     measure_free(&t->meas);
     optimizer_free(&t->opt);
     workspace_free(&t->gen_ws);
@@ -174,21 +191,47 @@ void trainer_close(Trainer *t) {
     device_close(&t->dev);
 }
 
+// task = sft: reads the step's micro-batches into t->step_inputs/targets and returns the loss
+// scale, 1 / (the targets the masks keep), 0 when there are none.
+static Status read_step_batches(Trainer *t, DataLoader *d, float *scale) {
+    const size_t BT = (size_t)t->cfg.batch_size * t->train_ws.T, accum = (size_t)t->cfg.grad_accum;  // all ranks' rows
+    if (!t->step_inputs) {
+        t->step_inputs = mallocCheck(accum * BT * sizeof(int));
+        t->step_targets = mallocCheck(accum * BT * sizeof(int));
+    }
+    size_t count = 0;
+    for (size_t micro = 0; micro < accum; micro++) {
+        TRY(dataloader_next(d));
+        memcpy(t->step_inputs + micro * BT, d->inputs, BT * sizeof(int));
+        memcpy(t->step_targets + micro * BT, d->targets, BT * sizeof(int));
+        count += d->num_targets;
+    }
+    *scale = count ? 1.0f / (float)count : 0.0f;
+    return STATUS_OK;
+}
+
 Status trainer_step(Trainer *t, DataLoader *d, int step, float lr, float *loss, float *grad_norm) {
     GPT2 *m = &t->model;
     Workspace *ws = &t->train_ws;
-    const int accum = t->cfg.grad_accum, T = ws->T;
-    // The mean over all tokens of the step, all ranks' shares together.
-    const float scale = 1.0f / ((float)t->cfg.batch_size * (float)T * (float)accum);
+    const int accum = t->cfg.grad_accum, T = ws->T, sft = t->cfg.task == TASK_SFT;
+    // The mean over all tokens of the step, all ranks' shares together (task = sft: over the
+    // targets the masks keep, counted in the whole step).
+    float scale = 1.0f / ((float)t->cfg.batch_size * (float)T * (float)accum);
+    if (sft) TRY(read_step_batches(t, d, &scale));
     device_zero(&t->dev, m->grads.parent, 0, m->padded_elems * sizeof(float));
     device_zero(&t->dev, m->stats, 0, sizeof(float));
     // Measurements: with metrics_every = 0 and no rrc_correction both flags are 0 and the step is unchanged.
     const int full = measure_due(&t->meas, step), snr = measure_snr_due(&t->meas, step);
     t->measured = full;
     double t0 = now_seconds();
-    for (int micro = 0; micro < accum; micro++) {
-        TRY(dataloader_next(d));
-        gpt2_set_batch(ws, d->inputs + (size_t)t->share.first * T, d->targets + (size_t)t->share.first * T);
+    const size_t first = (size_t)t->share.first * T, global = (size_t)t->cfg.batch_size * T;
+    for (int micro = 0; micro < accum && scale != 0.0f; micro++) {
+        if (sft) {
+            gpt2_set_batch(ws, t->step_inputs + micro * global + first, t->step_targets + micro * global + first);
+        } else {
+            TRY(dataloader_next(d));
+            gpt2_set_batch(ws, d->inputs + first, d->targets + first);
+        }
         if (snr) measure_micro_begin(&t->meas, m);
         gpt2_forward(m, ws, &t->ops, scale, scale);
         gpt2_backward(m, ws, &t->ops);
@@ -202,6 +245,7 @@ Status trainer_step(Trainer *t, DataLoader *d, int step, float lr, float *loss, 
         if (snr) TRY(measure_sum_micro(&t->meas, m));
         t->comm_s = now_seconds() - t1;
     }
+    gpt2_zero_frozen_grads(m);
     if (full || snr) TRY(measure_before_update(&t->meas, m, &t->ops, &t->opt, snr, full));
     optimizer_step(&t->opt, m, &t->ops, step, lr);
     TRY(optimizer_gather_params(&t->opt, m));
@@ -229,15 +273,23 @@ Status trainer_validate(Trainer *t, DataLoader *d, int val_steps, float *loss) {
     if (!ws->dev) TRY(workspace_create(ws, m, t->share.rows, t->cfg.seq_len, WS_FORWARD));
     TRY(dataloader_reset(d));
     device_zero(&t->dev, m->stats, 0, sizeof(float));
+    // sft: the sum of the kept targets' losses, divided by their count at the end
+    const int sft = t->cfg.task == TASK_SFT;
     const size_t first = (size_t)t->share.first * ws->T;
-    const float scale = 1.0f / ((float)t->cfg.batch_size * (float)ws->T * (float)val_steps);
+    const float scale = sft ? 1.0f : 1.0f / ((float)t->cfg.batch_size * (float)ws->T * (float)val_steps);
+    size_t count = 0;
     for (int i = 0; i < val_steps; i++) {
         TRY(dataloader_next(d));
+        count += d->num_targets;
         gpt2_set_batch(ws, d->inputs + first, d->targets + first);
         gpt2_forward(m, ws, &t->ops, 0.0f, scale);
     }
     TRY(gpt2_sum_loss(m));
     device_read(&t->dev, m->stats, 0, sizeof *loss, loss);
+    if (sft && count == 0)
+        return fail(STATUS_INPUT, "validation: the %d micro-batches of val_data hold no target token of the loss masks",
+                    val_steps);
+    if (sft) *loss /= (float)count;
     return device_status(&t->dev);
 }
 

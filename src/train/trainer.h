@@ -34,6 +34,7 @@ typedef struct {
     int measured;  // the last trainer_step filled meas.t
     double peak_flops;  // the device's measured FP32 peak (FLOP/s), for MFU
     double compute_s, comm_s;  // with several ranks, the last step's time on the device and in the gradient sum
+    int *step_inputs, *step_targets;  // task = sft: the step's micro-batches (grad_accum x (batch_size, T)), read first
 } Trainer;
 
 // The optimizer's hyperparameters from a validated config (trainer_open has put Lion's beta2 default in).
@@ -59,13 +60,18 @@ void trainer_close(Trainer *t);
 int trainer_gemm_shapes(Trainer *t, GemmShape *shapes);
 // One optimizer step over grad_accum micro-batches from d. The loss and
 // gradient norm are the only values read back from the device. Fails when a
-// shard read on the way is bad. With several ranks each runs its share of every
-// micro-batch, and the gradients are summed over the ranks before the update.
+// shard read on the way is bad. The loss is the mean over the step's targets:
+// every token (task = lm), or with task = sft the targets the loss masks keep
+// (the step's micro-batches are read first to count them; a step without any
+// leaves the gradient zero). Frozen parameters (freeze) get no update. With
+// several ranks each runs its share of every micro-batch, and the gradients
+// are summed over the ranks before the update.
 Status trainer_step(Trainer *t, DataLoader *d, int step, float lr, float *loss, float *grad_norm);
 // Gives the ranks new rows of each micro-batch (rows[ranks], from balance = auto):
 // the training workspace is made anew for this rank's share.
 Status trainer_reshare(Trainer *t, const int *rows);
-// Mean loss over val_steps micro-batches read from the start of d, into loss.
+// Mean loss over val_steps micro-batches read from the start of d, into loss (task = sft: over
+// the targets the masks keep).
 Status trainer_validate(Trainer *t, DataLoader *d, int val_steps, float *loss);
 // Prints "step N | sample: ..." with n_tokens generated after <|endoftext|>
 // (later end-of-text tokens are printed as text)
