@@ -34,7 +34,7 @@ typedef struct {
     int measured;  // the last trainer_step filled meas.t
     double peak_flops;  // the device's measured FP32 peak (FLOP/s), for MFU
     double compute_s, comm_s;  // with several ranks, the last step's time on the device and in the gradient sum
-    int *step_inputs, *step_targets;  // task = sft: the step's micro-batches (grad_accum x (batch_size, T)), read first
+    int *step_inputs, *step_targets;  // task = sft: the step's micro-batches, all ranks' rows, read first
 } Trainer;
 
 // The optimizer's hyperparameters from a validated config (trainer_open has put Lion's beta2 default in).
