@@ -6,6 +6,24 @@
 
 #include "util/util.h"
 
+// The per-layer buffers and results of measure_buffers.
+static Status layer_buffers(Measure *ms, GPT2 *m) {
+    const Device *dev = m->dev;
+    const size_t S = NUM_PARAM_TENSORS * (size_t)m->config.num_layers;
+    TRY(device_alloc(dev, 3 * S * sizeof(float), "per-layer measurements", &ms->vrows));
+    TRY(device_alloc(dev, 4 * S * sizeof(float), "per-layer measurements", &ms->lstats));
+    device_zero(dev, ms->lstats, 0, 4 * S * sizeof(float));
+    if (ms->accum >= 2) {
+        TRY(device_alloc(dev, 4 * S * sizeof(float), "per-layer SNR statistics", &ms->lmicro));
+        TRY(device_alloc(dev, 4 * S * sizeof(float), "per-layer SNR statistics", &ms->lsnr));
+        device_zero(dev, ms->lmicro, 0, 4 * S * sizeof(float));
+        device_zero(dev, ms->lsnr, 0, 4 * S * sizeof(float));
+    }
+    for (int i = 0; i < NUM_PARAM_TENSORS; i++)
+        ms->layer[i] = callocCheck((size_t)m->tensors[i].num_slices, sizeof(TensorMeasure));
+    return STATUS_OK;
+}
+
 // The device buffers of measure_create (measurements on); stops at the first that fails.
 static Status measure_buffers(Measure *ms, GPT2 *m, const Workspace *ws) {
     const Device *dev = m->dev;
@@ -23,6 +41,7 @@ static Status measure_buffers(Measure *ms, GPT2 *m, const Workspace *ws) {
     TRY(device_alloc(dev, 3 * ms->num_rows * sizeof(float), "per-row measurements", &ms->rows));
     TRY(device_alloc(dev, 4 * 2 * NUM_PARAM_TENSORS * (size_t)m->config.num_layers * sizeof(float),
                      "rrc measurements", &ms->rrc));
+    TRY(layer_buffers(ms, m));
     TRY(device_alloc(dev, 4 * C * C * sizeof(float), "measurement weight scratch", &ms->wscratch));
     TRY(device_alloc(dev, (size_t)ws->B * ws->T * 4 * C * sizeof(float), "measurement output scratch",
                      &ms->yscratch));
@@ -43,10 +62,11 @@ Status measure_create(Measure *ms, GPT2 *m, const Workspace *ws, const MeasureOp
 }
 
 void measure_free(Measure *ms) {
-    cl_mem bufs[] = {ms->prev, ms->gprev, ms->rows, ms->tstats, ms->micro, ms->rrc, ms->partials, ms->wscratch,
-                     ms->yscratch};
+    cl_mem bufs[] = {ms->prev,     ms->gprev,  ms->rows,   ms->tstats, ms->micro,    ms->rrc,     ms->partials,
+                     ms->wscratch, ms->yscratch, ms->vrows, ms->lstats, ms->lmicro, ms->lsnr};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
         if (bufs[i]) CL_CHECK(clReleaseMemObject(bufs[i]));
+    for (int i = 0; i < NUM_PARAM_TENSORS; i++) free(ms->layer[i]);
     memset(ms, 0, sizeof *ms);
 }
 
@@ -68,6 +88,17 @@ void measure_micro_begin(Measure *ms, GPT2 *m) {
     copy_buffer(m->dev, ms->gprev, m->grads.parent, m->padded_elems * sizeof(float));
 }
 
+// Queues op_pair_stats of x and y over each slice of every tensor into out's per-layer slots.
+static void queue_slice_stats(const Measure *ms, const GPT2 *m, Ops *o, cl_mem out, cl_mem x, cl_mem y,
+                              int accumulate) {
+    const int L = m->config.num_layers;
+    for (int i = 0; i < NUM_PARAM_TENSORS; i++) {
+        const ParamTensor *pt = &m->tensors[i];
+        for (int l = 0; l < pt->num_slices; l++)
+            op_pair_stats(o, out, ms->partials, x, y, pt->offset[l], pt->slice_elems, i * L + l, accumulate);
+    }
+}
+
 void measure_micro_end(Measure *ms, GPT2 *m, Ops *o, int k) {
     for (int i = 0; i < NUM_PARAM_TENSORS; i++) {
         if (!m->tensors[i].is_matrix) continue;
@@ -75,6 +106,7 @@ void measure_micro_end(Measure *ms, GPT2 *m, Ops *o, int k) {
         tensor_range(&m->tensors[i], &first, &n);
         op_pair_stats(o, ms->micro, ms->partials, m->grads.parent, ms->gprev, first, n, i, k > 0);
     }
+    if (ms->every) queue_slice_stats(ms, m, o, ms->lmicro, m->grads.parent, ms->gprev, k > 0);
 }
 
 void measure_before_update(Measure *ms, GPT2 *m, Ops *o, Optimizer *opt, int snr, int full) {
@@ -88,6 +120,12 @@ void measure_before_update(Measure *ms, GPT2 *m, Ops *o, Optimizer *opt, int snr
         float b = (float)ms->b, B = (float)ms->b * ms->accum;
         op_snr_update(o, opt->snr, ms->tstats, ms->micro, NUM_PARAM_TENSORS, b, B, (float)ms->accum,
                       (float)ms->snr_ema);
+    }
+    if (full || (snr && ms->every)) queue_slice_stats(ms, m, o, ms->lstats, m->grads.parent, opt->state[0], 0);
+    if (snr && ms->every) {
+        float b = (float)ms->b, B = (float)ms->b * ms->accum;
+        op_snr_update(o, ms->lsnr, ms->lstats, ms->lmicro, NUM_PARAM_TENSORS * m->config.num_layers, b, B,
+                      (float)ms->accum, (float)ms->snr_ema);
     }
     if (full) copy_buffer(m->dev, ms->prev, m->params.parent, m->padded_elems * sizeof(float));
 }
@@ -143,11 +181,16 @@ static void layer_output(const Activations *a, int tensor, int l, cl_mem *y, cl_
     }
 }
 
-// Queues the per-row sums of every matrix slice (see op_row_delta_stats).
+// Queues the per-row sums of every matrix slice and the sums of every vector slice (see op_row_delta_stats).
 static void queue_row_sums(Measure *ms, GPT2 *m, Ops *o) {
     for (int i = 0; i < NUM_PARAM_TENSORS; i++) {
         const ParamTensor *pt = &m->tensors[i];
-        if (!pt->is_matrix) continue;
+        if (!pt->is_matrix) {  // a vector slice as one row, into its per-layer slot
+            for (int l = 0; l < pt->num_slices; l++)
+                op_row_delta_stats(o, ms->vrows, ms->prev, m->params.parent, pt->offset[l], 1, (int)pt->slice_elems,
+                                   (size_t)(i * m->config.num_layers + l));
+            continue;
+        }
         size_t base = matrix_row_base(m, i, NULL);
         for (int l = 0; l < pt->num_slices; l++)
             op_row_delta_stats(o, ms->rows, ms->prev, m->params.parent, pt->offset[l], pt->rows, (int)pt->cols,
@@ -184,6 +227,8 @@ typedef struct {
     float *ts;    // (NUM_PARAM_TENSORS, 4)
     float *snr;   // (SNR_FLOATS)
     float *rrc;   // (NUM_PARAM_TENSORS * L * 2, 4)
+    float *vrows, *lstats;  // (NUM_PARAM_TENSORS * L, 3), (NUM_PARAM_TENSORS * L, 4)
+    float *lsnr;  // (NUM_PARAM_TENSORS * L, 4), NULL without the SNR
 } Sums;
 
 static void read_sums(Sums *s, const Measure *ms, const GPT2 *m, const Optimizer *opt) {
@@ -191,7 +236,11 @@ static void read_sums(Sums *s, const Measure *ms, const GPT2 *m, const Optimizer
     s->rows = read_floats(dev, ms->rows, 3 * ms->num_rows);
     s->ts = read_floats(dev, ms->tstats, 4 * NUM_PARAM_TENSORS);
     s->snr = read_floats(dev, opt->snr, SNR_FLOATS);
-    s->rrc = read_floats(dev, ms->rrc, 4 * 2 * NUM_PARAM_TENSORS * (size_t)m->config.num_layers);
+    const size_t S = NUM_PARAM_TENSORS * (size_t)m->config.num_layers;
+    s->rrc = read_floats(dev, ms->rrc, 4 * 2 * S);
+    s->vrows = read_floats(dev, ms->vrows, 3 * S);
+    s->lstats = read_floats(dev, ms->lstats, 4 * S);
+    s->lsnr = ms->lsnr ? read_floats(dev, ms->lsnr, 4 * S) : NULL;
 }
 
 static void free_sums(Sums *s) {
@@ -199,6 +248,9 @@ static void free_sums(Sums *s) {
     free(s->ts);
     free(s->snr);
     free(s->rrc);
+    free(s->vrows);
+    free(s->lstats);
+    free(s->lsnr);
 }
 
 // l2, rel, angle and angle_rows from the per-row sums r (nrows, 3) of one tensor.
@@ -216,6 +268,8 @@ static void finish_update_size(TensorMeasure *tm, const float *r, size_t nrows) 
         }
     }
     tm->l2 = sqrt(dd);
+    tm->norm = sqrt(ww);
+    tm->norm_new = sqrt(fmax(ww + 2 * dw + dd, 0));
     tm->rel = ww > 0 ? tm->l2 / sqrt(ww) : 0;
     tm->angle = fmax(angle_from_sums(ww, dw, dd), 0);
     tm->angle_rows = counted ? sqrt(sq / counted) : 0;
@@ -226,12 +280,13 @@ static void finish_momentum(TensorMeasure *tm, const float *ts, float clip) {
     double gg = ts[0], gm = ts[1], mm = ts[2];
     tm->cos_gm = gg > 0 && mm > 0 ? gm / sqrt(gg * mm) : 0;
     tm->m_over_g = gg > 0 ? sqrt(mm) / (clip * sqrt(gg)) : 0;
+    tm->g_norm = clip * sqrt(gg);
 }
 
-// rrc of tensor i: the embeddings' from the rows of the batch's tokens (inputs, (B, T))
-// or positions in the per-row sums r, the linear layers' from the product sums.
+// rrc of tensor i over its slices [l0, l1): the embeddings' from the rows of the batch's tokens
+// (inputs, (B, T)) or positions in the per-row sums r, the linear layers' from the product sums.
 static void finish_rrc(TensorMeasure *tm, const GPT2 *m, const Workspace *ws, const Sums *s, int i, const float *r,
-                       const int *inputs) {
+                       const int *inputs, int l0, int l1) {
     const int L = m->config.num_layers, BT = ws->B * ws->T;
     double num = 0, den = 0;
     if (i == P_WTE || i == P_WPE) {
@@ -241,13 +296,14 @@ static void finish_rrc(TensorMeasure *tm, const GPT2 *m, const Workspace *ws, co
             num += r[3 * row + 2];
         }
     } else {
-        for (int l = 0; l < m->tensors[i].num_slices; l++) {
+        for (int l = l0; l < l1; l++) {
             den += s->rrc[4 * (2 * (i * L + l))];
             num += s->rrc[4 * (2 * (i * L + l) + 1)];
         }
     }
     tm->have_rrc = den > 0;
     tm->rrc = den > 0 ? sqrt(num / den) : 0;
+    tm->out_norm = sqrt(den);
 }
 
 // Every measurement of matrix tensor i from the read-back sums.
@@ -262,7 +318,38 @@ static void finish_tensor(TensorMeasure *tm, const Measure *ms, const GPT2 *m, c
         tm->phi = s->snr[4 * i + 2];
         tm->b_noise = tm->phi > 0 ? 1.0 / tm->phi : -1;  // -1: no measurable signal
     }
-    finish_rrc(tm, m, ws, s, i, r, inputs);
+    finish_rrc(tm, m, ws, s, i, r, inputs, 0, pt->num_slices);
+}
+
+// The measurements of each slice (layer) of tensor i, and the pooled ones of a vector tensor.
+static void finish_layers(Measure *ms, const GPT2 *m, const Workspace *ws, const Sums *s, int i, const int *inputs,
+                          float clip) {
+    const ParamTensor *pt = &m->tensors[i];
+    const int L = m->config.num_layers;
+    const float *r = pt->is_matrix ? s->rows + 3 * matrix_row_base(m, i, NULL) : NULL;
+    float vsum[3] = {0}, msum[4] = {0};
+    for (int l = 0; l < pt->num_slices; l++) {
+        TensorMeasure *tm = &ms->layer[i][l];
+        const int slot = i * L + l;
+        memset(tm, 0, sizeof *tm);
+        if (pt->is_matrix) finish_update_size(tm, r + 3 * (size_t)l * pt->rows, pt->rows);
+        else finish_update_size(tm, s->vrows + 3 * slot, 1);
+        finish_momentum(tm, s->lstats + 4 * slot, clip);
+        if (s->lsnr) {
+            tm->have_snr = 1;
+            tm->phi = s->lsnr[4 * slot + 2];
+            tm->b_noise = tm->phi > 0 ? 1.0 / tm->phi : -1;
+        }
+        if (pt->is_matrix) finish_rrc(tm, m, ws, s, i, r, inputs, l, l + 1);
+        for (int k = 0; k < 4; k++) {
+            if (k < 3) vsum[k] += s->vrows[3 * slot + k];
+            msum[k] += s->lstats[4 * slot + k];
+        }
+    }
+    if (pt->is_matrix) return;
+    memset(&ms->t[i], 0, sizeof ms->t[i]);
+    finish_update_size(&ms->t[i], vsum, 1);
+    finish_momentum(&ms->t[i], msum, clip);
 }
 
 void measure_after_update(Measure *ms, GPT2 *m, const Workspace *ws, Ops *o, Optimizer *opt, const int *inputs,
@@ -276,6 +363,7 @@ void measure_after_update(Measure *ms, GPT2 *m, const Workspace *ws, Ops *o, Opt
     for (int i = 0; i < NUM_PARAM_TENSORS; i++) {
         TensorMeasure *tm = &ms->t[i];
         memset(tm, 0, sizeof *tm);
+        finish_layers(ms, m, ws, &s, i, inputs, clip);
         if (!m->tensors[i].is_matrix) continue;
         finish_tensor(tm, ms, m, ws, &s, i, inputs, clip);
         angle_sum += tm->angle_rows;

@@ -169,7 +169,7 @@ static void run_steps(Run *r, RunResult *res) {
         if (res->status) return;
         double dt = now_seconds() - t0;
         res->step = step;
-        if (!isfinite(res->loss) || !isfinite(res->grad_norm)) {
+        if (!isfinite(res->loss) || !isfinite(res->grad_norm) || (cfg->diverge_loss > 0 && res->loss > cfg->diverge_loss)) {
             res->outcome = RUN_DIVERGED;
             return;
         }
