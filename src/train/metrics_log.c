@@ -119,9 +119,10 @@ static void add_short(cJSON *o, const char *name, double x) {
 }
 
 // The fields of one tensor's (or slice's) measurements; layer adds the norms that pooling them again needs,
-// in full precision (an angle follows from differences of them).
+// in full precision with l2 (a small angle follows from differences of them).
 static void add_measure(cJSON *x, const TensorMeasure *t, int matrix, int layer) {
-    add_short(x, "l2", t->l2);
+    if (layer) cJSON_AddNumberToObject(x, "l2", t->l2);
+    else add_short(x, "l2", t->l2);
     add_short(x, "rel", t->rel);
     add_short(x, "angle", t->angle);
     if (matrix) add_short(x, "angle_rows", t->angle_rows);
