@@ -295,10 +295,10 @@ static Status sweep_points(Sweep *w) {
 
 Status sweep_run(const Config *base, const SweepGrid *g, const SweepOptions *o, SweepSummary *sum) {
     *sum = (SweepSummary){0};
-    TRY(make_dirs(o->out));
-    TRY(run_folder_lock(o->out));
     Sweep w = {.g = g, .o = o, .sum = sum, .start = now_seconds()};
     Status s = make_points(g, base, o->out, &w.points, &w.n);
+    if (!s) s = make_dirs(o->out);
+    if (!s) s = run_folder_lock(o->out);
     if (!s) s = check_base(o->out, base);
     if (!s) {
         sum->runs = w.n;

@@ -25,6 +25,13 @@ const char *sweep_preset_name(int i, const char **axes) {
     return presets[i].name;
 }
 
+// The failure s with "what: " before its message (copied first: fail() overwrites it).
+static Status with_prefix(Status s, const char *what) {
+    char msg[700];
+    snprintf(msg, sizeof msg, "%s", status_message());
+    return fail(s, "%s: %s", what, msg);
+}
+
 // The sweep sets these per run.
 static int reserved_key(const char *key) { return !strcmp(key, "out_dir") || !strcmp(key, "log"); }
 
@@ -41,7 +48,7 @@ static Status add_value(SweepAxis *a, const Config *base, const char *value, siz
     Config c = *base;
     memset(c.overridden, 0, sizeof c.overridden);
     Status s = config_override_key(&c, a->key, a->values[a->n], KEYS_RUN);
-    if (s) return fail(s, "--grid: %s", status_message());
+    if (s) return with_prefix(s, "--grid");
     a->n++;
     return STATUS_OK;
 }
@@ -137,6 +144,6 @@ Status sweep_point(const SweepGrid *g, const Config *base, const char *out, int 
     if (!p->name[0]) snprintf(p->name, sizeof p->name, "base");
     TRY(place_run(p, out));
     Status s = config_validate(&p->cfg);
-    if (s) return fail(s, "run %s: %s", p->name, status_message());
+    if (s) return with_prefix(s, p->name);
     return STATUS_OK;
 }
