@@ -49,6 +49,9 @@ static void usage(FILE *f) {
                "Keys: see `gpt2cl train --help`.\n");
 }
 
+// A run's process: the run, then the exit (only src/cli/ exits).
+static void run_child(const SweepPoint *p, const char *device, pid_t parent) { _exit(sweep_child(p, device, parent)); }
+
 // Splits LIST at commas into devices (at most max).
 static int split_devices(char *list, const char **devices, int max) {
     int n = 0;
@@ -81,7 +84,8 @@ int cmd_sweep(int argc, char **argv) {
     for (int i = 0; i < args.grid.n; i++) or_die(sweep_grid_add(&grid, &base, args.grid.v[i]));
     const char *devices[64];
     char *list = args.devices ? strdup_check(args.devices) : NULL;
-    SweepOptions o = {.out = args.out, .jobs = args.jobs, .devices = devices, .progress_tty = isatty(STDERR_FILENO)};
+    SweepOptions o = {.child = run_child,
+                      .out = args.out, .jobs = args.jobs, .devices = devices, .progress_tty = isatty(STDERR_FILENO)};
     if (list) o.num_devices = split_devices(list, devices, 64);
     SweepSummary sum;
     Status s = sweep_run(&base, &grid, &o, &sum);

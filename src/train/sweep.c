@@ -95,15 +95,14 @@ static RunRecord child_train(const SweepPoint *p, const char *device) {
     return rec;
 }
 
-// The child of a run: dies with the sweep (a killed sweep leaves no run training on), trains, records, exits.
-static noreturn void child_main(const SweepPoint *p, const char *device, pid_t parent) {
+int sweep_child(const SweepPoint *p, const char *device, pid_t parent) {
     prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (getppid() != parent) _exit(3);
+    if (getppid() != parent) return 3;  // the sweep died before the line above
     RunRecord rec = child_train(p, device);
     Status s = run_record_write(p->cfg.out_dir, &rec);
     if (s) fprintf(stderr, "gpt2cl: error: %s\n", status_message());
     fflush(NULL);
-    _exit(s ? 2 : rec.outcome == RUN_FAILED);
+    return s ? 2 : rec.outcome == RUN_FAILED;
 }
 
 typedef struct {
@@ -163,7 +162,10 @@ static Status start_job(Sweep *w, int j, int i) {
     fflush(NULL);  // nothing buffered may be written twice
     pid_t parent = getpid(), pid = fork();
     if (pid < 0) return fail(STATUS_IO, "cannot start a run (fork): %s", strerror(errno));
-    if (pid == 0) child_main(p, device, parent);
+    if (pid == 0) {
+        w->o->child(p, device, parent);
+        internal_error("the sweep's child function returned");
+    }
     w->jobs[j] = (Job){.pid = pid, .point = i, .start_step = latest > 0 ? latest : 0};
     return STATUS_OK;
 }
