@@ -12,7 +12,7 @@ warmup_frac 0 and 0.2, 150 steps, checkpoints every 25, measurements every 25 wi
   sweep_results           results.jsonl and results.csv hold the 4 runs: the lr 10 ones diverged at step
                           <= 3 with no final validation loss, the others finished all steps with a finite one
   sweep_rerun_noop        a third run of the same command trains nothing (4 done before)
-  sweep_grid_grows        a grid with a third lr adds exactly its 2 runs
+  sweep_grid_grows        a grid with a third lr adds exactly its 2 runs, trained 2 at once (--jobs 2)
   sweep_base_changed      the same folder with another base config is refused
   per_layer_pools         in every measured step of a finished run, per-layer l2, rel, angle, angle_rows, rrc,
                           cos_gm and m_over_g pooled again (from the per-layer norms) equal the pooled values
@@ -112,10 +112,12 @@ def check_reruns(tmp):
     p = sweep(tmp, GRID)
     out = p.stdout.decode()
     report(p.returncode == 0 and "4 done before, 0 to train" in out, "sweep_rerun_noop", out.splitlines()[0])
-    p = sweep(tmp, ["--grid", "lr=3e-3,10,1e-3", "--grid", "warmup_frac=0,0.2"])
+    p = sweep(tmp, ["--jobs", "2", "--grid", "lr=3e-3,10,1e-3", "--grid", "warmup_frac=0,0.2"])
     out = p.stdout.decode()
     rows = [json.loads(line) for line in open(os.path.join(tmp, "sw", "results.jsonl"))]
-    report(p.returncode == 0 and "4 done before, 2 to train" in out and len(rows) == 6, "sweep_grid_grows",
+    new = [r for r in rows if r["lr"] == 1e-3]
+    report(p.returncode == 0 and "4 done before, 2 to train, 2 at once" in out and len(rows) == 6 and
+           all(r["outcome"] == "finished" and r["steps_trained"] == 150 for r in new), "sweep_grid_grows",
            out.splitlines()[0])
     p = sweep(tmp, GRID + ["steps=151"])
     out = p.stdout.decode()

@@ -22,14 +22,15 @@ static const Option sweep_options[] = {
     {"--grid", OPT_STRINGS, A(grid), "KEY=V1,V2,...", "KEY=V1,V2,...", 0, SWEEP_MAX_AXES,
      "an axis of the grid: one run per value (repeat for more axes; the runs are their product)"},
     {"--preset", OPT_STRINGS, A(preset), "NAME", "a preset name", 0, 4, "add the axes of a named grid (below)"},
-    {"--seeds", OPT_INT, A(seeds), "N", "a number of seeds", 1, 1000, "N runs per point, seeds seed, seed+1, ... (default 1)"},
+    {"--seeds", OPT_INT, A(seeds), "N", "a number of seeds", 1, 1000,
+     "N runs per point, seeds seed, seed+1, ... (default 1)"},
     {"--out", OPT_STRING, A(out), "DIR", "a folder", 0, 0, "the sweep folder (default runs/sweep): one folder per run"},
     {"--jobs", OPT_INT, A(jobs), "J", "a number of runs", 1, 256, "runs at once (default 1), each its own process"},
     {"--devices", OPT_STRING, A(devices), "LIST", "device selectors, comma-separated", 0, 0,
      "run job k on device LIST[k mod n] (indices or names, see `gpt2cl devices`)"},
 };
 #undef A
-static const OptionTable sweep_table = OPTION_TABLE("sweep", sweep_options, 19);
+static const OptionTable sweep_table = OPTION_TABLE("sweep", sweep_options, 20);
 
 static void usage(FILE *f) {
     fprintf(f, "usage: gpt2cl sweep --config BASE.ini [--grid KEY=V1,V2,... ...] [--preset NAME] [--seeds N]\n"

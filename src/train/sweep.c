@@ -198,12 +198,12 @@ static void report_run(Sweep *w, int i, int st) {
     fflush(stdout);
 }
 
-// Waits up to a second for a run to end; handles it and frees its slot. Returns 1 when one ended.
+// Waits up to 50 ms for a run to end; handles it and frees its slot. Returns 1 when one ended.
 static int reap(Sweep *w) {
     int st;
     pid_t pid = waitpid(-1, &st, WNOHANG);
     if (pid <= 0) {
-        nanosleep(&(struct timespec){.tv_sec = 0, .tv_nsec = 200000000}, NULL);
+        nanosleep(&(struct timespec){.tv_sec = 0, .tv_nsec = 50000000}, NULL);
         return 0;
     }
     for (int j = 0; j < w->o->jobs; j++)

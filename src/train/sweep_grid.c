@@ -99,7 +99,8 @@ int sweep_grid_size(const SweepGrid *g) {
 static Status append_name(char *name, const char *key, const char *value) {
     size_t used = strlen(name);
     int n = snprintf(name + used, SWEEP_NAME_MAX - used, "%s%s=%s", used ? "," : "", key, value);
-    if (n < 0 || used + (size_t)n >= SWEEP_NAME_MAX) return fail(STATUS_INPUT, "a run name longer than %d characters", SWEEP_NAME_MAX - 1);
+    if (n < 0 || used + (size_t)n >= SWEEP_NAME_MAX)
+        return fail(STATUS_INPUT, "a run name longer than %d characters", SWEEP_NAME_MAX - 1);
     for (char *c = name + used; *c; c++)
         if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') || strchr("._+-=,", *c)))
             *c = '_';
