@@ -20,10 +20,11 @@
 #define SWEEP_MAX_RUNS 10000
 #define BASE_MARK "# the base config of this sweep, written by gpt2cl sweep\n"
 
-// The base config as the sweep saves it: every run key but the per-run out_dir and log.
+// The base config as the sweep saves it: every run key but the per-run out_dir and log, and the device (a sweep
+// may continue on another).
 static char *base_text(const Config *base, size_t *len) {
     Config c = *base;
-    c.out_dir[0] = c.log[0] = '\0';
+    c.out_dir[0] = c.log[0] = c.device[0] = '\0';
     char *buf = NULL;
     FILE *mem = open_memstream(&buf, len);
     if (!mem) out_of_memory("writing the sweep's base config");

@@ -179,7 +179,7 @@ static void csv_line(FILE *f, const cJSON *row, int header) {
         else csv_field(f, x);
     }
     for (const cJSON *x = row->child; x; x = x->next) {
-        if (x == keys) continue;
+        if (x == keys || cJSON_GetObjectItemCaseSensitive(keys, x->string)) continue;  // a grid key has its column
         if (!first) fputc(',', f);
         first = 0;
         if (header) fprintf(f, "%s", x->string);
