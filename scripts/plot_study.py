@@ -200,7 +200,7 @@ def fig_angle_per_layer(sweeps, path, first_frac=0.3):
     handles = {}
     for ax, (row, log) in zip(axes, runs):
         last = max(1, int(first_frac * row["steps"]))
-        ms = [m for m in log.measures if m["step"] <= last] or log.measures
+        ms = [m for m in log.measures if m["step"] <= last and m["angle_configured"] > 0] or log.measures
         steps = [m["step"] for m in ms]
         for name in LAYERED:
             nl = len(ms[0]["layers"].get(name, []))
@@ -234,8 +234,8 @@ def fig_l2_update(sweeps, path):
     label, *runs = pair
     fig, ax = plt.subplots(figsize=(6.5, 4.2))
     for row, log in runs:
-        ax.plot([m["step"] for m in log.measures], [max(total_l2(m), 1e-12) for m in log.measures], "o-", ms=3,
-                label=warmup_label(row["warmup_frac"]))
+        pts = [(m["step"], total_l2(m)) for m in log.measures if total_l2(m) > 0]  # lr 0 at the end: no update
+        ax.plot([s for s, _ in pts], [v for _, v in pts], "o-", ms=3, label=warmup_label(row["warmup_frac"]))
     ax.set_yscale("log")
     ax.set_xlabel("step")
     ax.set_ylabel("l2 norm of the update ||w' - w|| (all matrices)")
