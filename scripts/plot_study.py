@@ -91,7 +91,7 @@ def by_warmup(rows):
 
 def fig_lr_warmup(sweeps, path):
     n = max(len(sweeps), 1)
-    fig, axes = plt.subplots(1, n, figsize=(5.5 * n, 4.2), squeeze=False, sharey=True)
+    fig, axes = plt.subplots(1, n, figsize=(5.5 * n, 4.2), squeeze=False, sharex=True, sharey=True)
     handles = {}
     for ax, (label, _, rows) in zip(axes[0], sweeps):
         finite = [r["final_val_loss"] for r in rows if r["final_val_loss"] is not None]
