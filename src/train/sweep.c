@@ -91,6 +91,7 @@ static RunRecord child_train(const SweepPoint *p, const char *device) {
     rec.step = r.step;
     rec.loss = r.loss;
     rec.wall_s = now_seconds() - t0;
+    log_summarize(cfg.log, &rec.log);
     if (r.outcome == RUN_FAILED) snprintf(rec.message, sizeof rec.message, "%s", status_message());
     fflush(stdout);
     return rec;
@@ -181,8 +182,7 @@ static void report_run(Sweep *w, int i, int st) {
         if (WIFSIGNALED(st)) snprintf(r.message, sizeof r.message, "killed by signal %d", WTERMSIG(st));
         else if (!r.message[0]) snprintf(r.message, sizeof r.message, "it exited with status %d", WEXITSTATUS(st));
     }
-    LogSummary ls;
-    log_summarize(p->cfg.log, &ls);
+    const LogSummary ls = r.log;
     char took[32];
     format_duration(r.wall_s, took, sizeof took);
     clear_progress(w);

@@ -29,6 +29,10 @@ Status run_record_write(const char *dir, const RunRecord *r) {
     cJSON_AddNumberToObject(o, "loss", r->loss);  // cJSON writes a NaN as null
     cJSON_AddNumberToObject(o, "wall_s", r->wall_s);
     if (r->message[0]) cJSON_AddStringToObject(o, "message", r->message);
+    cJSON_AddNumberToObject(o, "steps_trained", r->log.last_step);
+    cJSON_AddNumberToObject(o, "final_val_loss", r->log.have_val ? r->log.final_val : NAN);
+    cJSON_AddNumberToObject(o, "best_val_loss", r->log.have_val ? r->log.best_val : NAN);
+    cJSON_AddNumberToObject(o, "tokens_per_s", r->log.tokens_per_s);
     char *text = print_json(o), path[1100];
     snprintf(path, sizeof path, "%s/result.json", dir);
     size_t n = strlen(text);
@@ -60,6 +64,12 @@ void run_record_read(const char *dir, RunRecord *r) {
         r->step = isfinite(step) ? (int)step : 0;
         r->loss = number_or_nan(o, "loss");
         r->wall_s = number_or_nan(o, "wall_s");
+        double last = number_or_nan(o, "steps_trained");
+        r->log = (LogSummary){.last_step = isfinite(last) ? (int)last : 0,
+                              .final_val = number_or_nan(o, "final_val_loss"),
+                              .best_val = number_or_nan(o, "best_val_loss"),
+                              .tokens_per_s = number_or_nan(o, "tokens_per_s")};
+        r->log.have_val = isfinite(r->log.final_val);
         const cJSON *m = cJSON_GetObjectItemCaseSensitive(o, "message");
         if (cJSON_IsString(m)) snprintf(r->message, sizeof r->message, "%s", m->valuestring);
     }
@@ -68,6 +78,7 @@ void run_record_read(const char *dir, RunRecord *r) {
 
 // Adds one log line's figures to s (tps_sum/tps_n: tokens/s of the steps after a run's first).
 static void summarize_line(const char *line, LogSummary *s, double *tps_sum, int *tps_n) {
+    if (strstr(line, "\"tensors\":")) return;  // a measurement record: large, and nothing for the summary
     cJSON *o = cJSON_Parse(line);
     const cJSON *step = cJSON_GetObjectItemCaseSensitive(o, "step");
     const cJSON *val = cJSON_GetObjectItemCaseSensitive(o, "val_loss");
@@ -134,8 +145,7 @@ static void add_number_or_null(cJSON *o, const char *name, double x) {
 // The results row of run p with record r: its grid values, the keys the study's plots read, its outcome and figures.
 static cJSON *result_row(const SweepGrid *g, const SweepPoint *p, const RunRecord *r) {
     const Config *c = &p->cfg;
-    LogSummary ls;
-    log_summarize(c->log, &ls);
+    const LogSummary ls = r->log;
     cJSON *o = cJSON_CreateObject(), *keys = cJSON_AddObjectToObject(o, "keys");
     cJSON_AddStringToObject(o, "name", p->name);
     for (int a = 0; a < g->num_axes; a++) cJSON_AddItemToObject(keys, g->axes[a].key, grid_value(p->value[a]));

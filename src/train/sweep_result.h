@@ -7,12 +7,19 @@
 #include "train/sweep_grid.h"
 #include "util/status.h"
 
+// The figures of a run's log: last step, final and best validation loss (NaN if none), mean tokens/s.
+typedef struct {
+    int last_step, have_val;
+    double final_val, best_val, tokens_per_s;
+} LogSummary;
+
 typedef struct {
     int have;              // a record exists
     RunOutcome outcome;
     int step;              // the last step trained (diverged: the step that diverged)
     double loss, wall_s;   // of that step; the run's wall time, start-up included
     char message[512];     // RUN_FAILED: why
+    LogSummary log;        // of the run's log when it ended (read once, not at every rewrite of the results)
 } RunRecord;
 
 // Writes dir/result.json atomically.
@@ -23,11 +30,6 @@ void run_record_read(const char *dir, RunRecord *r);
 int run_record_done(const RunRecord *r);
 const char *run_outcome_name(RunOutcome o);
 
-// The figures of a run's log: last step, final and best validation loss (NaN if none), mean tokens/s.
-typedef struct {
-    int last_step, have_val;
-    double final_val, best_val, tokens_per_s;
-} LogSummary;
 void log_summarize(const char *path, LogSummary *s);
 // The last step a log holds (0 if none): the progress of a running run, from the end of the file.
 int log_last_step(const char *path);
