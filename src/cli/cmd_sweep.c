@@ -51,7 +51,11 @@ static void usage(FILE *f) {
 }
 
 // A run's process: the run, then the exit (only src/cli/ exits).
-static void run_child(const SweepPoint *p, const char *device, pid_t parent) { _exit(sweep_child(p, device, parent)); }
+static void run_child(const SweepPoint *p, const char *device, pid_t parent) {
+    int status = sweep_child(p, device, parent);
+    if (status == 2) fprintf(stderr, "gpt2cl: error: %s\n", status_message());  // into the run's train.out
+    _exit(status);
+}
 
 // Splits LIST at commas into devices (at most max).
 static int split_devices(char *list, const char **devices, int max) {

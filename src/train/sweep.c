@@ -102,7 +102,6 @@ int sweep_child(const SweepPoint *p, const char *device, pid_t parent) {
     if (getppid() != parent) return 3;  // the sweep died before the line above
     RunRecord rec = child_train(p, device);
     Status s = run_record_write(p->cfg.out_dir, &rec);
-    if (s) fprintf(stderr, "gpt2cl: error: %s\n", status_message());
     fflush(NULL);
     return s ? 2 : rec.outcome == RUN_FAILED;
 }

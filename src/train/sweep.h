@@ -34,6 +34,6 @@ Status sweep_run(const Config *base, const SweepGrid *g, const SweepOptions *o, 
 
 // In the child process of run p (device: NULL or its device), after the fork: ties the child's life to the
 // sweep's (parent), trains the run (fresh, or resumed from its latest checkpoint), writes its record
-// (RUN/result.json). Returns the process's exit status: 0 finished or diverged, 1 failed, 2 record not written,
-// 3 the sweep was gone.
+// (RUN/result.json). Returns the process's exit status: 0 finished or diverged, 1 failed, 2 record not written
+// (status_message() says why), 3 the sweep was gone.
 int sweep_child(const SweepPoint *p, const char *device, pid_t parent);
