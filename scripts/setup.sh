@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Sets up gpt2cl on a fresh Debian 12 machine, idempotently:
 #   1. Debian packages (OpenCL ICD loader + headers, POCL CPU driver, CLBlast, meson, libraries,
-#      Open MPI for training on several devices, and Oclgrind, the simulated GPU of the tests'
-#      oclgrind suite)
+#      Open MPI for training on several devices, Oclgrind, the simulated GPU of the tests' oclgrind
+#      suite, and matplotlib for the study's plots)
 #   2. the GPT-2 tokenizer ranks (scripts/fetch_vocab.sh) and the default corpus (scripts/make_corpus.sh)
 #   3. the build (./build, warnings are errors)
 #   4. the default corpus tokenized into shards (gpt2cl prepare)
@@ -12,6 +12,8 @@ cd "$(dirname "$0")/.."
 
 packages=(gcc pkg-config meson ninja-build python3 ocl-icd-opencl-dev opencl-c-headers pocl-opencl-icd
           libclblast-dev libinih-dev libcjson-dev libpcre2-dev clinfo oclgrind libopenmpi-dev openmpi-bin)
+# matplotlib: scripts/plot_study.py and its test (`sweep`); Debian's package unless one is importable already
+python3 -c "import matplotlib" 2>/dev/null || packages+=(python3-matplotlib)
 command -v pip3 >/dev/null || command -v pip >/dev/null || packages+=(python3-pip)
 
 sudo=""

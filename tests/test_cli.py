@@ -457,6 +457,23 @@ def sft_cases(tmp, j, good):
             ("freeze_everything", "all_but_head lnfw lnfb", "leaving nothing to train")]:
         expect_error(name, ["train", "--config", good, "freeze=" + value], needle, tmp)
 
+    # ---- sweep: every bad grid is refused before any run starts or any folder is made ----
+    expect_ok("sweep_help", ["sweep", "--help"], tmp, "--preset")
+    sw = ["sweep", "--config", good, "--out", j("sw")]
+    expect_error("sweep_without_config", ["sweep", "--grid", "lr=1e-3"], "sweep needs --config", tmp)
+    expect_error("sweep_grid_no_eq", sw + ["--grid", "lr"], "--grid needs KEY=V1,V2", tmp)
+    expect_error("sweep_grid_unknown_key", sw + ["--grid", "colour=1,2"], "unknown key 'colour'", tmp)
+    expect_error("sweep_grid_bad_value", sw + ["--grid", "lr=1e-3,fast"], ["--grid", "lr"], tmp)
+    expect_error("sweep_grid_empty_value", sw + ["--grid", "lr=1e-3,"], "an empty value", tmp)
+    expect_error("sweep_grid_value_twice", sw + ["--grid", "lr=1e-3,1e-3"], "given twice", tmp)
+    expect_error("sweep_grid_key_twice", sw + ["--grid", "lr=1e-3", "--grid", "lr=2e-3"], "in two axes", tmp)
+    expect_error("sweep_grid_out_dir", sw + ["--grid", "out_dir=a,b"], "the sweep sets out_dir", tmp)
+    expect_error("sweep_preset_unknown", sw + ["--preset", "nope"], ["unknown --preset 'nope'", "paper"], tmp)
+    expect_error("sweep_invalid_run", sw + ["--grid", "seq_len=8,999"], ["seq_len=999: seq_len (999)", "block_size"], tmp)
+    expect_error("sweep_jobs_zero", sw + ["--jobs", "0"], "--jobs needs a number of runs", tmp)
+    report(not os.path.exists(j("sw")), "sweep_errors_make_nothing", "no sweep folder after the refused sweeps")
+    expect_error("diverge_loss_negative", ["train", "--config", good, "diverge_loss=-1"], "diverge_loss", tmp)
+
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -26,6 +26,12 @@ static void set_option(const Option *o, void *args, const char *value) {
             if (ok) *(int *)field = (int)v;
             break;
         case OPT_NUMBER: ok = ok && parse_double(value, o->min, o->max, (double *)field, why, sizeof why); break;
+        case OPT_STRINGS: {
+            OptionStrings *list = (OptionStrings *)field;
+            if (ok && list->n >= (int)o->max) die("%s may be given at most %d times", o->name, (int)o->max);
+            if (ok) list->v[list->n++] = value;
+            break;
+        }
     }
     if (!ok) die("%s needs %s%s%s", o->name, o->needs, why[0] ? ": " : "", why);
 }

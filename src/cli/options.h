@@ -9,7 +9,14 @@ typedef enum {
     OPT_STRING,  // the next argument, into a const char *
     OPT_INT,     // the next argument, an integer in [min, max], into an int
     OPT_NUMBER,  // the next argument, a number in [min, max], into a double
+    OPT_STRINGS, // the next argument, appended to an OptionStrings (the option may repeat, up to max times)
 } OptionKind;
+
+#define OPTION_STRINGS_MAX 32
+typedef struct {
+    const char *v[OPTION_STRINGS_MAX];
+    int n;
+} OptionStrings;
 
 typedef struct {
     const char *name;   // "--config"

@@ -25,6 +25,9 @@ typedef struct {
 
 typedef struct {
     double l2, rel, angle, angle_rows, rrc, phi, b_noise, cos_gm, m_over_g;
+    // the ingredients of the ratios, so that per-layer values can be pooled again:
+    // ||w||, ||w'||, the clipped ||g||, ||X W^T|| (rrc's denominator)
+    double norm, norm_new, g_norm, out_norm;
     int have_rrc, have_snr;
 } TensorMeasure;
 
@@ -39,10 +42,17 @@ typedef struct {
     cl_mem micro;     // (NUM_PARAM_TENSORS, 4): [3] = sum over micro-batches of |their gradient share|^2
     cl_mem rrc;       // (NUM_PARAM_TENSORS * L * 2, 4): ||X W^T||^2 and ||X dW^T||^2 at [0]
     cl_mem partials;  // (NORM_GROUPS_MAX, 4)
+    // per layer (slot i*L + l for slice l of tensor i), measured steps only:
+    cl_mem vrows;     // (NUM_PARAM_TENSORS * L, 3) the vector slices' sums, as rows (op_row_delta_stats)
+    cl_mem lstats;    // (NUM_PARAM_TENSORS * L, 4) |g|^2, g.m, |m|^2 of each slice
+    cl_mem lmicro;    // (NUM_PARAM_TENSORS * L, 4) as micro, per slice (SNR only)
+    cl_mem lsnr;      // (NUM_PARAM_TENSORS * L, 4) as the optimizer's snr, per slice (SNR only)
     cl_mem wscratch;  // (4C*C) the change of one weight slice
     cl_mem yscratch;  // (B*T*4C) a layer output
-    // results of the last measured step
+    // results of the last measured step: pooled over the layers (t; vector tensors without
+    // angle_rows, rrc and SNR) and per layer (layer[i][l], every tensor)
     TensorMeasure t[NUM_PARAM_TENSORS];
+    TensorMeasure *layer[NUM_PARAM_TENSORS];
     double angle_configured;  // optimizer_angle at this step
     double mean_angle_rows;   // mean over matrix tensors of angle_rows
 } Measure;

@@ -62,6 +62,8 @@ static const Key keys[] = {
      "AdamW second-moment decay; Lion momentum decay (lion, liona, lionar: 0.99 unless set)"},
     {"eps", T_FLOAT, F(eps), "1e-8", 0, 1, NULL, "AdamW epsilon, added after the square root"},
     {"grad_clip", T_FLOAT, F(grad_clip), "1.0", 0, 1e30, NULL, "global gradient-norm clip; 0 = off"},
+    {"diverge_loss", T_FLOAT, F(diverge_loss), "0", 0, 1e30, NULL,
+     "a training loss above this ends the run as diverged, as a NaN loss does; 0 = only a non-finite loss"},
     // optimizer variants and measurements
     {"warmup_frac", T_FLOAT, F(warmup_frac), "0", 0, 1, NULL,
      "warmup as a fraction of steps (instead of warmup_steps); 0 = use warmup_steps"},

@@ -29,6 +29,7 @@ typedef struct {
     int warmup_steps;
     ScheduleKind schedule;
     double weight_decay, beta1, beta2, eps, grad_clip;
+    double diverge_loss;  // a training loss above it ends the run as diverged; 0 = only a non-finite one
     long long seed;
     // optimizer variants, schedule shape and update-size measurements
     double warmup_frac, cooldown_frac;

@@ -3,6 +3,7 @@
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -109,6 +110,36 @@ void print_progress(int step, int steps, double loss, double lr, double grad_nor
     fflush(stdout);
 }
 
+// A number with 9 significant digits (the log's size), or null when not finite.
+static void add_short(cJSON *o, const char *name, double x) {
+    char text[32];
+    snprintf(text, sizeof text, "%.9g", x);
+    if (isfinite(x)) cJSON_AddRawToObject(o, name, text);
+    else cJSON_AddNullToObject(o, name);
+}
+
+// The fields of one tensor's (or slice's) measurements; layer adds the norms that pooling them again needs,
+// in full precision with l2 (a small angle follows from differences of them).
+static void add_measure(cJSON *x, const TensorMeasure *t, int matrix, int layer) {
+    if (layer) cJSON_AddNumberToObject(x, "l2", t->l2);
+    else add_short(x, "l2", t->l2);
+    add_short(x, "rel", t->rel);
+    add_short(x, "angle", t->angle);
+    if (matrix) add_short(x, "angle_rows", t->angle_rows);
+    if (t->have_rrc) add_short(x, "rrc", t->rrc);
+    add_short(x, "cos_gm", t->cos_gm);
+    add_short(x, "m_over_g", t->m_over_g);
+    if (t->have_snr) {
+        add_short(x, "phi", t->phi);
+        if (t->b_noise >= 0) add_short(x, "b_noise", t->b_noise);
+    }
+    if (!layer) return;
+    cJSON_AddNumberToObject(x, "norm", t->norm);
+    cJSON_AddNumberToObject(x, "norm_new", t->norm_new);
+    cJSON_AddNumberToObject(x, "g_norm", t->g_norm);
+    if (t->have_rrc) cJSON_AddNumberToObject(x, "out_norm", t->out_norm);
+}
+
 void metrics_log_measure(MetricsLog *log, int step, const Measure *ms, const GPT2 *m) {
     if (!log->f) return;
     cJSON *o = cJSON_CreateObject();
@@ -116,20 +147,16 @@ void metrics_log_measure(MetricsLog *log, int step, const Measure *ms, const GPT
     cJSON_AddNumberToObject(o, "angle_configured", ms->angle_configured);
     cJSON_AddNumberToObject(o, "mean_angle_rows", ms->mean_angle_rows);
     cJSON *ts = cJSON_AddObjectToObject(o, "tensors");
+    cJSON *vs = cJSON_AddObjectToObject(o, "vector_tensors");
+    cJSON *ls = cJSON_AddObjectToObject(o, "layers");
     for (int i = 0; i < NUM_PARAM_TENSORS; i++) {
-        if (!m->tensors[i].is_matrix) continue;
-        const TensorMeasure *t = &ms->t[i];
-        cJSON *x = cJSON_AddObjectToObject(ts, param_tensor_names[i]);
-        cJSON_AddNumberToObject(x, "l2", t->l2);
-        cJSON_AddNumberToObject(x, "rel", t->rel);
-        cJSON_AddNumberToObject(x, "angle", t->angle);
-        cJSON_AddNumberToObject(x, "angle_rows", t->angle_rows);
-        if (t->have_rrc) cJSON_AddNumberToObject(x, "rrc", t->rrc);
-        cJSON_AddNumberToObject(x, "cos_gm", t->cos_gm);
-        cJSON_AddNumberToObject(x, "m_over_g", t->m_over_g);
-        if (t->have_snr) {
-            cJSON_AddNumberToObject(x, "phi", t->phi);
-            if (t->b_noise >= 0) cJSON_AddNumberToObject(x, "b_noise", t->b_noise);
+        const int matrix = m->tensors[i].is_matrix;
+        add_measure(cJSON_AddObjectToObject(matrix ? ts : vs, param_tensor_names[i]), &ms->t[i], matrix, 0);
+        cJSON *per = cJSON_AddArrayToObject(ls, param_tensor_names[i]);
+        for (int l = 0; l < m->tensors[i].num_slices; l++) {
+            cJSON *x = cJSON_CreateObject();
+            add_measure(x, &ms->layer[i][l], matrix, 1);
+            cJSON_AddItemToArray(per, x);
         }
     }
     write_object(log, o);

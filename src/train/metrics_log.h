@@ -19,7 +19,10 @@ void metrics_log_step(MetricsLog *log, int step, double loss, double lr, double 
                       double tokens_per_s, double mfu);
 void metrics_log_val(MetricsLog *log, int step, double val_loss);
 // One object per measured step: {"step", "angle_configured", "mean_angle_rows", "tensors": {name: {l2, rel, angle,
-// angle_rows, rrc, cos_gm, m_over_g[, phi, b_noise]}}} for the matrix tensors.
+// angle_rows, rrc, cos_gm, m_over_g[, phi, b_noise]}} for the matrix tensors pooled over the layers,
+// "vector_tensors": {name: {l2, rel, angle, cos_gm, m_over_g}} the same for the vector tensors, and
+// "layers": {name: [per layer: the same fields plus norm, norm_new, g_norm (and out_norm with rrc)]} for every
+// tensor (a one-element list for wte, wpe, lnfw, lnfb), with the per-layer gradient SNR (phi, b_noise).
 void metrics_log_measure(MetricsLog *log, int step, const Measure *ms, const GPT2 *m);
 // The progress-line summary of a measured step: " | angle 1.23e-03 (eq 1.10e-03)".
 void measure_summary(const Measure *ms, char *buf, size_t n);

@@ -201,7 +201,8 @@ static void run_steps(Run *r, RunResult *res) {
         if (res->status) return;
         double dt = now_seconds() - t0;
         res->step = step;
-        if (!isfinite(res->loss) || !isfinite(res->grad_norm)) {
+        const int too_high = cfg->diverge_loss > 0 && res->loss > cfg->diverge_loss;
+        if (!isfinite(res->loss) || !isfinite(res->grad_norm) || too_high) {
             res->outcome = RUN_DIVERGED;
             return;
         }

@@ -13,7 +13,7 @@ typedef struct {
 
 typedef enum {
     RUN_FINISHED,  // every step trained
-    RUN_DIVERGED,  // a loss or gradient norm was not finite: a valid result of a sweep
+    RUN_DIVERGED,  // a loss or gradient norm was not finite, or the loss above diverge_loss: a valid result of a sweep
     RUN_FAILED,    // a file, the data or the device failed: status and status_message() say why
 } RunOutcome;
 
