@@ -132,6 +132,8 @@ static void open_device_tuned(Device *dev, Tuned *tuned, const char *device, con
 typedef struct {
     Tokenizer *tok;
     TokenIds *rows;  // num_samples > 1: each sample's tokens, printed at the end
+    int row;         // the recompute path's sample in progress
+    long emitted;    // tokens generated, all samples together
 } Output;
 
 static void write_token(const Tokenizer *tok, int token) {
@@ -143,6 +145,7 @@ static void write_token(const Tokenizer *tok, int token) {
 // One sample streams its tokens; several collect theirs.
 static void emit_row(int row, int token, void *ctx) {
     Output *out = ctx;
+    out->emitted++;
     if (out->rows) {
         token_ids_push(&out->rows[row], token);
         return;
@@ -151,7 +154,7 @@ static void emit_row(int row, int token, void *ctx) {
     fflush(stdout);
 }
 
-static void push_token(int token, void *ids) { token_ids_push(ids, token); }
+static void emit_current_row(int token, void *out) { emit_row(((Output *)out)->row, token, out); }
 
 static void sampler_params(const Config *cfg, SamplerParams *sp) {
     *sp = (SamplerParams){.temperature = (float)cfg->temperature, .top_k = cfg->top_k, .top_p = (float)cfg->top_p};
@@ -167,12 +170,8 @@ static Status generate_recompute(GPT2 *m, Ops *ops, const int *ids, int n, const
     for (int i = 0; i < g->num_samples && !s; i++) {
         Rng rng;
         rng_seed(&rng, g->seed + (uint64_t)i);
-        if (out->rows)
-            s = gpt2_generate(m, &ws, ops, ids, n, g->max_new, g->stop_token, &g->sampler, &rng, push_token,
-                              &out->rows[i]);
-        else
-            s = gpt2_generate(m, &ws, ops, ids, n, g->max_new, g->stop_token, &g->sampler, &rng, emit_to_stdout,
-                              out->tok);
+        out->row = i;
+        s = gpt2_generate(m, &ws, ops, ids, n, g->max_new, g->stop_token, &g->sampler, &rng, emit_current_row, out);
     }
     workspace_free(&ws);
     return s;
@@ -190,6 +189,7 @@ static Status generate_beams(GPT2 *m, Ops *ops, const int *ids, int n, const Gen
         if (verbose) fprintf(stderr, "beam %d: score %.6f, %d tokens\n", h, r.score[h], r.len[h]);
         for (int i = 0; h == 0 && i < r.len[h]; i++) write_token(out->tok, r.tokens[(size_t)h * bp.max_new + i]);
     }
+    out->emitted = r.n ? r.len[0] : 0;
     beam_result_free(&r);
     return s;
 }
@@ -202,12 +202,18 @@ static void generate_text(GPT2 *m, Ops *ops, Tokenizer *tok, const TokenIds *ids
     sampler_params(cfg, &g.sampler);
     int *prompt_ids = mallocCheck(ids->len * sizeof(int));
     for (size_t i = 0; i < ids->len; i++) prompt_ids[i] = ids->ids[i];
-    Output out = {tok, g.num_samples > 1 ? callocCheck((size_t)g.num_samples, sizeof(TokenIds)) : NULL};
+    Output out = {.tok = tok, .rows = g.num_samples > 1 ? callocCheck((size_t)g.num_samples, sizeof(TokenIds)) : NULL};
     if (!out.rows) fwrite(prompt, 1, len, stdout);
+    if (verbose) fprintf(stderr, "prompt: %zu tokens\n", ids->len);
+    double t0 = now_seconds();
     Status s;
     if (cfg->beams > 1) s = generate_beams(m, ops, prompt_ids, (int)ids->len, &g, cfg, &out, verbose);
     else if (cfg->kv_cache) s = gpt2_generate_cached(m, ops, prompt_ids, (int)ids->len, &g, emit_row, &out);
     else s = generate_recompute(m, ops, prompt_ids, (int)ids->len, &g, &out);
+    double dt = now_seconds() - t0;
+    if (verbose && !s)
+        fprintf(stderr, "generated %ld tokens in %.3f s (%.2f tokens/s, the prompt's processing included)\n",
+                out.emitted, dt, dt > 0 ? out.emitted / dt : 0.0);
     for (int i = 0; out.rows && !s && i < g.num_samples; i++) {
         printf("--- sample %d\n", i);
         fwrite(prompt, 1, len, stdout);

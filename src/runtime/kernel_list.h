@@ -48,4 +48,5 @@
     X(encoder_forward_at, KP_WG, KP_COUNT)                        \
     X(kv_cache_append, KP_WG, KP_COUNT)                           \
     X(kv_cache_gather, KP_WG, KP_COUNT)                           \
-    X(decode_attention, KP_SOFTMAX_WG, KP_SOFTMAX_ROWS)
+    X(decode_attention, KP_SOFTMAX_WG, KP_SOFTMAX_ROWS)           \
+    X(matvec_forward, KP_WG, KP_COUNT)

@@ -88,7 +88,9 @@ void op_residual_layernorm_forward(Ops *o, cl_mem res, cl_mem out, cl_mem mean, 
                                    cl_mem bias, cl_mem w, cl_mem lnb, int N, int C);
 
 // ---- linear layers (CLBlast) ----
-// out (N,OC) = inp (N,C) @ w^T (w is (OC,C)) + bias (OC) (bias may be NULL)
+// out (N,OC) = inp (N,C) @ w^T (w is (OC,C)) + bias (OC) (bias may be NULL); up to
+// MATVEC_ROWS_MAX rows (a decode step's) through cl/decode.cl's matvec_forward, not a GEMM.
+enum { MATVEC_ROWS_MAX = 8 };
 void op_matmul_forward(Ops *o, cl_mem out, cl_mem inp, cl_mem w, cl_mem bias, int N, int C, int OC);
 // out (N,OC) += bias (OC): op_matmul_forward's bias add.
 void op_add_bias(Ops *o, cl_mem out, cl_mem bias, int N, int OC);
