@@ -74,28 +74,24 @@ __kernel void decode_attention(__global float *out, __global float *scores, __gl
 
 // out (N,OC) = inp (N,C) @ w^T (w (OC,C)) + bias (OC) when use_bias, for the few
 // rows of a decode step (op_matmul_forward takes it for N <= MATVEC_ROWS_MAX),
-// where a GEMM would pad N up to its tile: one output column per work-item,
-// reading its row of w once per MATVEC_ROWS rows.
-#define MATVEC_ROWS 4
+// where a GEMM would pad N up to its tile: one output column per work-item, its
+// dot products in 16-wide vectors (on CPU devices one SIMD register; the row of
+// w stays in cache across the rows).
 __kernel void matvec_forward(__global float *out, __global const float *inp, __global const float *w,
                              __global const float *bias, int use_bias, int N, int C, int OC) {
     const int oc = get_global_id(0);
     if (oc >= OC) return;
     __global const float *wr = w + (size_t)oc * C;
     const float b = use_bias ? bias[oc] : 0.0f;
-    for (int n0 = 0; n0 < N; n0 += MATVEC_ROWS) {
-        const int rows = min(MATVEC_ROWS, N - n0);
-        float4 acc[MATVEC_ROWS];
-        for (int r = 0; r < MATVEC_ROWS; r++) acc[r] = (float4)(0.0f);
-        float tail[MATVEC_ROWS] = {0.0f};
-        const int C4 = C / 4 * 4;
-        for (int c = 0; c < C4; c += 4) {
-            const float4 wv = vload4(0, wr + c);
-            for (int r = 0; r < rows; r++) acc[r] += wv * vload4(0, inp + (size_t)(n0 + r) * C + c);
-        }
-        for (int c = C4; c < C; c++)
-            for (int r = 0; r < rows; r++) tail[r] += wr[c] * inp[(size_t)(n0 + r) * C + c];
-        for (int r = 0; r < rows; r++)
-            out[(size_t)(n0 + r) * OC + oc] = (acc[r].x + acc[r].y) + (acc[r].z + acc[r].w) + tail[r] + b;
+    const int C16 = C / 16 * 16;
+    for (int n = 0; n < N; n++) {
+        __global const float *x = inp + (size_t)n * C;
+        float16 acc = (float16)(0.0f);
+        for (int c = 0; c < C16; c += 16) acc += vload16(0, wr + c) * vload16(0, x + c);
+        float tail = 0.0f;
+        for (int c = C16; c < C; c++) tail += wr[c] * x[c];
+        const float8 a8 = acc.lo + acc.hi;
+        const float4 a4 = a8.lo + a8.hi;
+        out[(size_t)n * OC + oc] = (a4.x + a4.y) + (a4.z + a4.w) + tail + b;
     }
 }

@@ -29,7 +29,8 @@ static const Option sample_options[] = {
      "model file, or the out_dir of a training run"},
     {"--prompt", OPT_STRING, A(prompt), "TEXT", "a text", 0, 0, "text to continue; empty = start after <|endoftext|>"},
     {"--prompt-file", OPT_STRING, A(prompt_file), "F", "a file", 0, 0, "read the prompt from file F (- = stdin)"},
-    {"--verbose", OPT_FLAG, A(verbose), NULL, NULL, 0, 0, "print the device, model and tuning lines on stderr"},
+    {"--verbose", OPT_FLAG, A(verbose), NULL, NULL, 0, 0,
+     "print the device, model and tuning lines, the prompt's length and the generation rate on stderr"},
     // device=SEL, which the help lists with the keys
     {"--device", OPT_STRING, A(device), "SEL", "an index or a name (see `gpt2cl devices`)", 0, 0, NULL},
 };
@@ -49,8 +50,7 @@ static void usage(FILE *f) {
     options_print_help(&sample_table, f);
     fprintf(f, "keys:\n");
     config_print_sample_keys(f);
-    fprintf(f, "Each key may be given once. --verbose prints the device and tuning lines on stderr (stdout\n"
-               "holds only the text).\n");
+    fprintf(f, "Each key may be given once. stdout holds only the text; --verbose's lines go to stderr.\n");
 }
 
 // Options and keys, in any order, into args and cfg. Returns 0 when --help printed the usage.

@@ -68,7 +68,8 @@ static void select_beams(Beams *b, BeamResult *r, const BeamParams *p, int n, in
         const Cand *c = &b->top[rank];
         const int *row = b->tokens + (size_t)c->beam * total;
         if (c->token == p->stop_token) {
-            if (rank < N) add_hypothesis(r, N, p->max_new, row + n - step, step, c->score / pow(step + 1, p->length_penalty));
+            if (rank < N)
+                add_hypothesis(r, N, p->max_new, row + n - step, step, c->score / pow(step + 1, p->length_penalty));
             continue;
         }
         memcpy(b->next + (size_t)k * total, row, (size_t)n * sizeof(int));

@@ -43,7 +43,8 @@ static Status prefill(Decoder *d, const GPT2 *m, Ops *o, const int *tokens, size
     Workspace ws;
     TRY(workspace_create(&ws, m, rows, n, WS_FORWARD));
     int *window = mallocCheck((size_t)rows * n * sizeof(int));
-    for (int b = 0; b < rows; b++) memcpy(window + (size_t)b * n, tokens + b * stride + d->start, (size_t)n * sizeof(int));
+    for (int b = 0; b < rows; b++)
+        memcpy(window + (size_t)b * n, tokens + b * stride + d->start, (size_t)n * sizeof(int));
     gpt2_set_batch(&ws, window, NULL);
     gpt2_forward_trunk(m, &ws, o, &d->cache, 0);
     d->cache.len = n;
