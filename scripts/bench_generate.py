@@ -14,7 +14,9 @@ Needs torch and transformers (pip); not part of the tests.
     python3 scripts/bench_generate.py                # contexts 8, 64, 256
     python3 scripts/bench_generate.py --recompute-new 4 --reps 3
 The checkpoint (llm.c fp32 format, GPT-2 initialisation, seed 1337) is written
-once to --checkpoint. A child process of this script (--hf) runs transformers.
+once to --checkpoint. gpt2cl runs with its own cache folder (--cache-dir; by
+default a fresh one: untuned defaults), filled by one untimed warm-up run, so
+start-up does not include compiling the kernels. A child process of this script (--hf) runs transformers.
 """
 import argparse
 import base64
@@ -129,8 +131,9 @@ def corpus_tokens(n, start=1000):
 def run_gpt2cl(args, ck, prompt_path, max_new, keys):
     cmd = [args.bin, "sample", "--checkpoint", ck, "--prompt-file", prompt_path, "--verbose", "greedy=1",
            "stop_at_eot=0", "max_new_tokens=%d" % max_new] + keys
+    env = dict(os.environ, GPT2CL_CACHE_DIR=args.cache_dir)
     t0 = time.perf_counter()
-    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
     wall = time.perf_counter() - t0
     err = p.stderr.decode("utf-8", "replace")
     if p.returncode:
@@ -161,6 +164,9 @@ def main():
     ap.add_argument("--reps", type=int, default=2, help="alternating rounds")
     ap.add_argument("--checkpoint", default="/tmp/gpt2cl_bench_124m_random.bin")
     ap.add_argument("--bin", default=os.path.join(ROOT, "build", "gpt2cl"))
+    ap.add_argument("--cache-dir", default="/tmp/gpt2cl_bench_cache",
+                    help="gpt2cl's cache folder (GPT2CL_CACHE_DIR): its tuning database and compiled kernels; "
+                         "a fresh one means gpt2cl's untuned defaults")
     ap.add_argument("--hf", nargs=3, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.hf:
@@ -169,6 +175,10 @@ def main():
         print("writing", args.checkpoint)
         write_checkpoint(args.checkpoint)
     vocab = vocab_bytes()
+    with open("/tmp/gpt2cl_bench_warmup.txt", "w") as f:
+        f.write("Hello")
+    print("warm-up (untimed): gpt2cl compiles its kernels into", args.cache_dir, flush=True)
+    run_gpt2cl(args, args.checkpoint, "/tmp/gpt2cl_bench_warmup.txt", 1, [])
     rows = []
     for ctx in [int(x) for x in args.contexts.split(",")]:
         ids = corpus_tokens(ctx)

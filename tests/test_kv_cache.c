@@ -6,6 +6,8 @@
 //     up to the model's context; past it the cache path keeps going;
 //  3. num_samples rows equal single runs with the matching seeds;
 //  4. beam search equals tests/make_beam_fixture.py's reference (PyTorch, float64).
+// 1 and 2 run again with the device's fused-path switches flipped (LN_FUSED, GELU_FUSED, ATTN_FUSED): the
+// prefill takes the other attention and both decode their layers' other way.
 // The small mode (the oclgrind suite) runs 1 from position 12 and the first two beam cases: every kernel of
 // cl/decode.cl, fewer steps.
 #include <math.h>
@@ -182,6 +184,18 @@ int main(int argc, char **argv) {
         test_num_samples(&s);
     }
     test_beams(&s, dir);
+    if (!test_small()) {
+        KernelParams kp = kernel_params_default(&s.dev);
+        kp.v[KP_LN_FUSED] ^= 1;
+        kp.v[KP_GELU_FUSED] ^= 1;
+        kp.v[KP_ATTN_FUSED] ^= 1;
+        ops_free(&s.ops);
+        MUST(ops_init(&s.ops, &s.dev, &(Tuned){.kp = kp}));
+        printf("fused paths flipped: LN_FUSED=%d GELU_FUSED=%d ATTN_FUSED=%d\n", kp.v[KP_LN_FUSED],
+               kp.v[KP_GELU_FUSED], kp.v[KP_ATTN_FUSED]);
+        test_logits(&s);
+        test_greedy(&s);
+    }
     gpt2_free(&s.m);
     ops_free(&s.ops);
     MUST(device_status(&s.dev));
