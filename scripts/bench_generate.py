@@ -100,9 +100,11 @@ def hf_model(path):
     return model.eval()
 
 
-def hf_main(path, prompt_file, max_new):
+def hf_main(path, prompt_file, max_new, threads):
     """The transformers contender (a child process): prints the generated ids and the generate() time."""
     import torch
+    if threads > 0:
+        torch.set_num_threads(threads)
     ids = [int(x) for x in open(prompt_file).read().split()]
     model = hf_model(path)
     x = torch.tensor([ids])
@@ -145,7 +147,7 @@ def run_gpt2cl(args, ck, prompt_path, max_new, keys):
 
 
 def run_hf(args, ck, ids_path, max_new):
-    cmd = [sys.executable, os.path.abspath(__file__), "--hf", ck, ids_path, str(max_new)]
+    cmd = [sys.executable, os.path.abspath(__file__), "--hf", ck, ids_path, str(max_new), str(args.hf_threads)]
     t0 = time.perf_counter()
     p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     wall = time.perf_counter() - t0
@@ -167,10 +169,11 @@ def main():
     ap.add_argument("--cache-dir", default="/tmp/gpt2cl_bench_cache",
                     help="gpt2cl's cache folder (GPT2CL_CACHE_DIR): its tuning database and compiled kernels; "
                          "a fresh one means gpt2cl's untuned defaults")
-    ap.add_argument("--hf", nargs=3, help=argparse.SUPPRESS)
+    ap.add_argument("--hf-threads", type=int, default=0, help="torch threads of transformers; 0 = torch's default")
+    ap.add_argument("--hf", nargs=4, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.hf:
-        return hf_main(args.hf[0], args.hf[1], int(args.hf[2]))
+        return hf_main(args.hf[0], args.hf[1], int(args.hf[2]), int(args.hf[3]))
     if not os.path.exists(args.checkpoint):
         print("writing", args.checkpoint)
         write_checkpoint(args.checkpoint)
@@ -213,7 +216,8 @@ def main():
     print("\n%-8s %-10s %6s %14s %14s %5s" % ("context", "contender", "new", "command (s)", "tokens/s", "runs"))
     for ctx, name, n, wall, rate, k in rows:
         print("%-8d %-10s %6d %14.2f %14.2f %5d" % (ctx, name, n, wall, rate, k))
-    print("\nbest of the runs; tokens/s = new tokens / seconds of the generate call (prompt processing included)")
+    print("\nbest of the runs; tokens/s = new tokens / seconds of the generate call (prompt processing included); "
+          "load average at the end: %.1f" % os.getloadavg()[0])
     by = {(c, n): (w, r) for c, n, _, w, r, _ in rows}
     for ctx in sorted({c for c, *_ in rows}):
         if (ctx, "kv") in by and (ctx, "hf") in by:

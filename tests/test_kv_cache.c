@@ -8,8 +8,9 @@
 //  4. beam search equals tests/make_beam_fixture.py's reference (PyTorch, float64).
 // 1 and 2 run again with the device's fused-path switches flipped (LN_FUSED, GELU_FUSED, ATTN_FUSED): the
 // prefill takes the other attention and both decode their layers' other way.
-// The small mode (the oclgrind suite) runs 1 from position 12 and the first two beam cases: every kernel of
-// cl/decode.cl, fewer steps.
+// The small mode (the oclgrind suite) runs 1 from position 12 and the first two beam cases, every kernel of
+// cl/decode.cl in fewer steps, with the device's defaults and then GPU-shaped ones (16 rows of 16 items per
+// attention group, half of them past the last row; 64 items per matvec group).
 #include <math.h>
 #include <string.h>
 
@@ -184,7 +185,17 @@ int main(int argc, char **argv) {
         test_num_samples(&s);
     }
     test_beams(&s, dir);
-    if (!test_small()) {
+    if (test_small()) {
+        KernelParams kp = kernel_params_default(&s.dev);
+        kp.v[KP_WG] = 64;
+        kp.v[KP_SOFTMAX_WG] = 16;
+        kp.v[KP_SOFTMAX_ROWS] = 16;
+        ops_free(&s.ops);
+        MUST(ops_init(&s.ops, &s.dev, &(Tuned){.kp = kp}));
+        printf("GPU-shaped: WG=64, SOFTMAX_WG=16, SOFTMAX_ROWS=16\n");
+        test_logits(&s);
+        test_beams(&s, dir);
+    } else {
         KernelParams kp = kernel_params_default(&s.dev);
         kp.v[KP_LN_FUSED] ^= 1;
         kp.v[KP_GELU_FUSED] ^= 1;

@@ -4,14 +4,9 @@
 
 #include "util/util.h"
 
-// Buffers of one layer's keys (or values) and their count: k and v per layer, and the spare.
+// Bytes of one layer's keys (or values), and of the spare: (B,NH,Tmax,hs).
 static size_t layer_bytes(const GPT2Config *mc, int B, int Tmax) {
-    return (size_t)B * (size_t)Tmax * (size_t)mc->channels * sizeof(float);  // (B,NH,Tmax,hs)
-}
-
-double kv_cache_bytes(const GPT2Config *mc, int B, int Tmax) {
-    return (2.0 * mc->num_layers + 1.0) * (double)layer_bytes(mc, B, Tmax) +
-           (double)B * mc->num_heads * Tmax * sizeof(float) + (double)B * sizeof(int);
+    return (size_t)B * (size_t)Tmax * (size_t)mc->channels * sizeof(float);
 }
 
 static Status cache_buffers(KVCache *c, const GPT2 *m, int B, int Tmax) {
@@ -30,7 +25,7 @@ static Status cache_buffers(KVCache *c, const GPT2 *m, int B, int Tmax) {
         TRY(device_alloc(c->dev, bytes, "KV cache", &c->k[l]));
         TRY(device_alloc(c->dev, bytes, "KV cache", &c->v[l]));
     }
-    TRY(device_alloc(c->dev, bytes, "KV cache", &c->spare));
+    if (B > 1) TRY(device_alloc(c->dev, bytes, "KV cache", &c->spare));  // one row is never reordered
     TRY(device_alloc(c->dev, (size_t)B * c->NH * Tmax * sizeof(float), "KV cache", &c->scores));
     TRY(device_alloc(c->dev, (size_t)B * sizeof(int), "KV cache", &c->parent));
     return device_status(c->dev);

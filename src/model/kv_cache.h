@@ -10,7 +10,7 @@ typedef struct KVCache {
     int L, B, NH, hs, Tmax;  // B rows (sequences), Tmax positions each
     int len;                 // positions filled, the same in every row
     cl_mem *k, *v;           // per layer (B,NH,Tmax,hs)
-    cl_mem spare;            // (B,NH,Tmax,hs): kv_cache_reorder gathers into it, then swaps it in
+    cl_mem spare;            // (B,NH,Tmax,hs), B > 1: kv_cache_reorder gathers into it, then swaps it in
     cl_mem scores;           // (B,NH,Tmax): the decode attention's scratch
     cl_mem parent;           // (B) ints: kv_cache_reorder's row map
 } KVCache;
@@ -19,7 +19,5 @@ typedef struct KVCache {
 Status kv_cache_create(KVCache *c, const GPT2 *m, int B, int Tmax);
 // Releases it; a zeroed KVCache (never created) is left as it is.
 void kv_cache_free(KVCache *c);
-// Bytes of device memory a cache of B rows of Tmax positions takes.
-double kv_cache_bytes(const GPT2Config *mc, int B, int Tmax);
 // Row b of every layer becomes the old row parent[b] (B host ints), over the filled positions.
 void kv_cache_reorder(KVCache *c, Ops *o, const int *parent);
