@@ -5,11 +5,11 @@
 // sum_i + log softmax(logits_i)[v] (in double); the 2N best candidates (ties: the
 // lower beam, then the lower token) are taken in order: a candidate that is the
 // stop token, among the first N, finishes its beam as a hypothesis scored
-// sum / len^length_penalty, len counting the generated tokens with the stop
-// token (Hugging Face's convention); the others become the next live beams until
+// sum / len^length_penalty (Hugging Face's length_penalty), len counting the
+// generated tokens with the stop token; the others become the next live beams until
 // there are N. The search ends when N hypotheses are finished and the best live
-// beam's sum / len^length_penalty does not beat the worst of them (Hugging Face's
-// early_stopping = False), or after max_new tokens, when the live beams are
+// beam's sum / len^length_penalty does not beat the worst of them (as Hugging
+// Face's early_stopping = False), or after max_new tokens, when the live beams are
 // scored as hypotheses too. Of all hypotheses the N best are kept.
 #pragma once
 #include "model/model.h"
@@ -29,5 +29,7 @@ typedef struct {
     double *score;  // (n)
 } BeamResult;
 
+// Searches from the prompt (1 <= n_prompt <= the model's context). r is filled,
+// and must be released with beam_result_free, also when a device failure is returned.
 Status gpt2_beam_search(const GPT2 *m, Ops *o, const int *prompt, int n_prompt, const BeamParams *p, BeamResult *r);
 void beam_result_free(BeamResult *r);
