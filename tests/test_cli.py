@@ -23,13 +23,13 @@ from harness import BIN, GPL, ROOT, report, require_binary, summary  # noqa: E40
 TINY = dict(n_layer=2, n_head=4, n_embd=64, block_size=64, vocab_size=257, batch_size=2, seq_len=32, steps=1,
             lr="1e-3", schedule="constant")
 
-def run(args, cwd, env=None, timeout=300):
+def run(args, cwd, env=None, timeout=300, stdin_text=None):
     e = dict(os.environ)
     if env:
         e.update(env)
     t0 = time.monotonic()
     p = subprocess.run([BIN] + args, cwd=cwd, env=e, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                       timeout=timeout)
+                       timeout=timeout, input=None if stdin_text is None else stdin_text.encode())
     return p.returncode, p.stdout.decode("utf-8", "replace"), p.stderr.decode("utf-8", "replace"), \
         time.monotonic() - t0
 
@@ -83,8 +83,8 @@ def expect_error(name, args, needles, cwd, env=None, max_seconds=None, protect=N
                                                         "\n     stderr: " + err.strip().replace("\n", "\n     ")))
 
 
-def expect_ok(name, args, cwd, needle=None, stream="stdout", env=None):
-    rc, out, err, dt = run(args, cwd, env)
+def expect_ok(name, args, cwd, needle=None, stream="stdout", env=None, stdin_text=None):
+    rc, out, err, dt = run(args, cwd, env, stdin_text=stdin_text)
     text = out if stream == "stdout" else err
     ok = rc == 0 and (needle is None or needle in text)
     first = (text.strip().splitlines() or ["(empty)"])[0]
@@ -246,6 +246,36 @@ def cases(tmp):
     expect_error("sample_unknown_option", ["sample", "--checkpoint", run_dir, "--prompt"], "--prompt needs", tmp)
     expect_ok("sample_from_run_dir", ["sample", "--checkpoint", run_dir, "--prompt", "ab", "max_new_tokens=5"], tmp,
               "")
+    # generation keys and prompt files (the model's context is 64 byte tokens)
+    expect_error("sample_prompt_too_long", ["sample", "--checkpoint", run_dir, "--prompt", "x" * 65],
+                 "the prompt has 65 tokens, more than the model's context of 64", tmp)
+    with open(j("prompt.txt"), "w") as f:
+        f.write("once upon")
+    expect_error("sample_prompt_and_file", ["sample", "--checkpoint", run_dir, "--prompt", "a", "--prompt-file",
+                                            j("prompt.txt")], "not both", tmp)
+    expect_error("sample_prompt_file_missing", ["sample", "--checkpoint", run_dir, "--prompt-file", j("nope.txt")],
+                 "cannot read prompt file", tmp)
+    expect_error("sample_beams_zero", ["sample", "--checkpoint", run_dir, "beams=0"], "beams", tmp)
+    expect_error("sample_beams_too_many", ["sample", "--checkpoint", run_dir, "beams=65"], "beams", tmp)
+    expect_error("sample_num_samples_zero", ["sample", "--checkpoint", run_dir, "num_samples=0"], "num_samples", tmp)
+    expect_error("sample_num_samples_too_many", ["sample", "--checkpoint", run_dir, "num_samples=65"],
+                 "num_samples", tmp)
+    expect_error("sample_beams_and_samples", ["sample", "--checkpoint", run_dir, "beams=2", "num_samples=2"],
+                 "do not combine", tmp)
+    expect_error("sample_beams_without_cache", ["sample", "--checkpoint", run_dir, "beams=2", "kv_cache=0"],
+                 "needs kv_cache", tmp)
+    expect_ok("sample_prompt_file", ["sample", "--checkpoint", run_dir, "--prompt-file", j("prompt.txt"),
+                                     "max_new_tokens=3"], tmp, "once upon")
+    expect_ok("sample_prompt_stdin", ["sample", "--checkpoint", run_dir, "--prompt-file", "-", "max_new_tokens=3"],
+              tmp, "from stdin", stdin_text="from stdin")
+    expect_ok("sample_num_samples", ["sample", "--checkpoint", run_dir, "--prompt", "ab", "num_samples=3",
+                                     "max_new_tokens=4"], tmp, "--- sample 2\nab")
+    expect_ok("sample_num_samples_recompute", ["sample", "--checkpoint", run_dir, "--prompt", "ab", "num_samples=2",
+                                               "kv_cache=0", "max_new_tokens=4"], tmp, "--- sample 1\nab")
+    expect_ok("sample_beams", ["sample", "--checkpoint", run_dir, "--prompt", "ab", "beams=3", "max_new_tokens=4",
+                               "--verbose"], tmp, "beam 2: score", stream="stderr")
+    expect_ok("sample_past_context", ["sample", "--checkpoint", run_dir, "--prompt", "ab", "max_new_tokens=100",
+                                      "stop_at_eot=0"], tmp, "ab")
 
     # ---- gpt2cl eval, encode, decode ----
     make_shard.write(j("val.bin"), list(data[:200]))

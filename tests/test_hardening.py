@@ -184,11 +184,16 @@ def cases(tmp):
 
 def numbers(tmp, j, good, fifo, folder, model, state_bytes):
     """NaN, infinities, overflow, fractions, trailing characters; keys twice; NUL bytes; long lines."""
-    for key in ("temperature", "top_p", "top_k", "seed", "greedy", "stop_at_eot", "max_new_tokens"):
+    for key in ("temperature", "top_p", "top_k", "seed", "greedy", "stop_at_eot", "max_new_tokens", "kv_cache",
+                "num_samples", "beams", "length_penalty"):
         expect_error("sample_%s_nan" % key, ["sample", "--checkpoint", model, key + "=nan"], key + ": 'nan'", tmp)
     expect_error("sample_top_k_fraction", ["sample", "--checkpoint", model, "top_k=2.5"],
                  "top_k: '2.5' is not an integer", tmp)
     expect_error("sample_temperature_inf", ["sample", "--checkpoint", model, "temperature=inf"], "not a finite", tmp)
+    expect_error("sample_beams_fraction", ["sample", "--checkpoint", model, "beams=2.5"],
+                 "beams: '2.5' is not an integer", tmp)
+    expect_error("sample_length_penalty_inf", ["sample", "--checkpoint", model, "length_penalty=-inf"],
+                 "not a finite", tmp)
     expect_error("sample_seed_overflow", ["sample", "--checkpoint", model, "seed=99999999999999999999"],
                  "seed: '99999999999999999999' is too large", tmp)
     expect_error("sample_key_twice", ["sample", "--checkpoint", model, "seed=1", "seed=2"], "'seed' is given twice",
@@ -257,6 +262,7 @@ def fifos_and_folders(tmp, j, good, fifo, folder, model, state_bytes):
         ("log", ["train", "--config", good, "log=" + fifo], "log file"),
         ("sample_checkpoint", ["sample", "--checkpoint", fifo], "checkpoint"),
         ("sample_tokenizer", ["sample", "--checkpoint", model, "tokenizer=" + fifo], "tokenizer file"),
+        ("sample_prompt_file", ["sample", "--checkpoint", model, "--prompt-file", fifo], "prompt file"),
         ("prepare_input", ["prepare", "--tokenizer", "byte", "--out", j("p_fifo"), fifo], "input"),
         ("prepare_tokenizer", ["prepare", "--tokenizer", fifo, "--out", j("p_fifo"), GPL], "tokenizer file"),
         ("tune_config", ["tune", "--config", fifo], "config"),
@@ -266,6 +272,7 @@ def fifos_and_folders(tmp, j, good, fifo, folder, model, state_bytes):
         ("config", ["train", "--config", folder], "config"),
         ("init_from", ["train", "--config", good, "init_from=" + folder], "checkpoint"),
         ("tokenizer", ["sample", "--checkpoint", model, "tokenizer=" + folder], "tokenizer file"),
+        ("prompt_file", ["sample", "--checkpoint", model, "--prompt-file", folder], "prompt file"),
         ("prepare_tokenizer", ["prepare", "--tokenizer", folder, GPL], "tokenizer file"),
     ]:
         expect_error("folder_" + name, args, [what, "is a folder"], tmp)

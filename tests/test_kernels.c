@@ -585,6 +585,7 @@ static void test_small_shapes(void) {
     test_residual_layernorm(13, 48);
     test_matmul(13, 48, 80, 1);
     test_matmul(37, 16, 20, 1);  // bias gradient: OC not a multiple of COLSUM_VW
+    test_matmul(3, 40, 50, 1);   // N <= MATVEC_ROWS_MAX: matvec_forward; C not a multiple of its vectors
     test_attention(2, 7, 48, 3);
     test_attention(1, 37, 16, 2);  // T > SOFTMAX_WG: several passes per row
     test_attention(1, 21, 128, 2);  // head size ATTN_HS_MAX, T not a multiple of the fused tiles
@@ -632,6 +633,8 @@ static void test_all(const KernelParams *kp, int gemm_cl) {
     test_matmul(129, 192, 576, 1);
     test_matmul(129, 768, 300, 0);
     test_matmul(77, 64, 100, 1);  // bias gradient: OC not a multiple of COLSUM_VW
+    test_matmul(1, 768, 300, 1);  // N <= MATVEC_ROWS_MAX: matvec_forward (a decode step)
+    test_matmul(8, 40, 77, 0);    // ... its most rows; C not a multiple of its vectors
 
     test_attention(2, 7, 48, 3);
     test_attention(2, 64, 192, 4);

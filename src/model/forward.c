@@ -76,28 +76,48 @@ static void project_add_norm(const GPT2 *m, Workspace *ws, Ops *o, cl_mem res, c
     }
 }
 
-void gpt2_forward(const GPT2 *m, Workspace *ws, Ops *o, float dloss, float loss_scale) {
+// Layer l's attention: atty[l] (B,T,C) from ln1[l], over the window (cache NULL), also writing the window's
+// keys and values to positions 0.. of the cache (prefill), or, with decode, for one new position per row
+// over the cache (T = 1).
+static void attend(const GPT2 *m, Workspace *ws, Ops *o, int l, KVCache *cache, int decode) {
     const GPT2Config *c = &m->config;
-    const int B = ws->B, T = ws->T, C = c->channels, NH = c->num_heads, L = c->num_layers;
+    const int B = ws->B, T = ws->T, C = c->channels, NH = c->num_heads, hs = C / NH;
+    cl_mem *const *p = m->params.slices;
+    const Activations *a = &ws->acts;
+    const int attn_fused = ops_attention_fused(o, hs);
+    // qkv (B,T,3C); without fused attention, its bias comes with the head split.
+    op_matmul_forward(o, a->qkv[l], a->ln1[l], p[P_QKVW][l], attn_fused || decode ? p[P_QKVB][l] : NULL, B * T, C,
+                      3 * C);
+    if (decode) {
+        op_kv_cache_append(o, cache->k[l], cache->v[l], a->qkv[l], B, 1, NH, hs, cache->Tmax, cache->len);
+        op_decode_attention(o, a->atty[l], cache->scores, a->qkv[l], cache->k[l], cache->v[l], B, NH, hs,
+                            cache->Tmax, cache->len + 1);
+        return;
+    }
+    if (attn_fused)  // att[l] keeps the rows' log-sum-exp (B,NH,T)
+        op_attention_fused_forward(o, a->atty[l], a->att[l], a->qkv[l], B, T, C, NH);
+    else  // (B,T,C), att (B,NH,T,T); qkv gets its bias
+        op_attention_forward(o, a->atty[l], a->att[l], a->qkv[l], p[P_QKVB][l], a->q, a->k, a->v, a->y, B, T, C, NH);
+    if (cache) op_kv_cache_append(o, cache->k[l], cache->v[l], a->qkv[l], B, T, NH, hs, cache->Tmax, 0);
+}
+
+void gpt2_forward_trunk(const GPT2 *m, Workspace *ws, Ops *o, KVCache *cache, int decode) {
+    const GPT2Config *c = &m->config;
+    const int B = ws->B, T = ws->T, C = c->channels, L = c->num_layers;
     const int BT = B * T;
     cl_mem *const *p = m->params.slices;
     const Activations *a = &ws->acts;
-    const int attn_fused = ops_attention_fused(o, C / NH);
 
-    op_encoder_forward(o, a->encoded, ws->inputs, p[P_WTE][0], p[P_WPE][0], B, T, C);  // (B,T,C)
+    if (decode)  // (B,1,C) at the cache's next position
+        op_encoder_forward_at(o, a->encoded, ws->inputs, p[P_WTE][0], p[P_WPE][0], B, C, cache->len);
+    else
+        op_encoder_forward(o, a->encoded, ws->inputs, p[P_WTE][0], p[P_WPE][0], B, T, C);  // (B,T,C)
     // Every later LayerNorm comes with the residual add before it (project_add_norm).
     op_layernorm_forward(o, a->ln1[0], a->ln1_mean[0], a->ln1_rstd[0], a->encoded, p[P_LN1W][0],
                          p[P_LN1B][0], BT, C);
     for (int l = 0; l < L; l++) {
         cl_mem residual = l == 0 ? a->encoded : a->residual3[l - 1];  // (B,T,C)
-        // qkv (B,T,3C); without fused attention, its bias comes with the head split.
-        op_matmul_forward(o, a->qkv[l], a->ln1[l], p[P_QKVW][l], attn_fused ? p[P_QKVB][l] : NULL, BT, C,
-                          3 * C);
-        if (attn_fused)  // att[l] keeps the rows' log-sum-exp (B,NH,T)
-            op_attention_fused_forward(o, a->atty[l], a->att[l], a->qkv[l], B, T, C, NH);
-        else
-            op_attention_forward(o, a->atty[l], a->att[l], a->qkv[l], p[P_QKVB][l], a->q,
-                                 a->k, a->v, a->y, B, T, C, NH);  // (B,T,C), att (B,NH,T,T)
+        attend(m, ws, o, l, cache, decode);
         Norm ln2 = norm_of(a->ln2[l], a->ln2_mean[l], a->ln2_rstd[l], p[P_LN2W][l], p[P_LN2B][l]);
         project_add_norm(m, ws, o, a->residual2[l], residual, a->atty[l], C, p[P_ATTPROJW][l],
                          p[P_ATTPROJB][l], &ln2);
@@ -115,8 +135,16 @@ void gpt2_forward(const GPT2 *m, Workspace *ws, Ops *o, float dloss, float loss_
         project_add_norm(m, ws, o, a->residual3[l], a->residual2[l], a->fch_gelu[l], 4 * C,
                          p[P_FCPROJW][l], p[P_FCPROJB][l], &next);
     }
+}
+
+void gpt2_forward(const GPT2 *m, Workspace *ws, Ops *o, float dloss, float loss_scale) {
+    const GPT2Config *c = &m->config;
+    const int BT = ws->B * ws->T;
+    const Activations *a = &ws->acts;
+    gpt2_forward_trunk(m, ws, o, NULL, 0);
     // LM head tied to the token embedding: logits (B,T,Vp) = lnf @ wte^T
-    op_matmul_forward(o, a->logits, a->lnf, p[P_WTE][0], NULL, BT, C, c->padded_vocab_size);
+    op_matmul_forward(o, a->logits, a->lnf, m->params.slices[P_WTE][0], NULL, BT, c->channels,
+                      c->padded_vocab_size);
     op_crossentropy(o, a->logits, a->losses, ws->targets, BT, c->vocab_size, c->padded_vocab_size, dloss);
     op_loss_sum(o, m->stats, a->losses, BT, loss_scale);
 }

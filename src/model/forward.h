@@ -1,5 +1,6 @@
 // The GPT-2 forward and backward passes, as sequences of device operations.
 #pragma once
+#include "model/kv_cache.h"
 #include "model/model.h"
 #include "model/workspace.h"
 #include "runtime/ops.h"
@@ -18,6 +19,14 @@ int encoder_buckets(const int *inputs, int BT, int *tokens, int *start, int *pos
 // loss_scale * sum(losses) to m->stats[0]. With dloss != 0 the fused loss kernel
 // replaces the logits by dloss * dL/dlogits, ready for gpt2_backward.
 void gpt2_forward(const GPT2 *m, Workspace *ws, Ops *o, float dloss, float loss_scale);
+
+// The forward pass up to the final LayerNorm (ws->acts.lnf). With cache NULL the
+// layers attend over the window (gpt2_forward's pass); with a cache and decode 0
+// they also write the window's keys and values to positions 0..T-1 of cache rows
+// 0..B-1 (a prefill); with decode 1 (T = 1, B the cache's rows) each row's token
+// sits at position cache->len, appends its keys and values there and attends over
+// positions 0..cache->len. The caller advances cache->len.
+void gpt2_forward_trunk(const GPT2 *m, Workspace *ws, Ops *o, KVCache *cache, int decode);
 
 // Backward pass of the last forward in ws (a WS_TRAIN workspace; the forward
 // must have had dloss != 0); accumulates into m->grads, so gradient

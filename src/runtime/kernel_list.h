@@ -44,4 +44,9 @@
     X(pair_stats_finalize, KP_REDUCE_WG, KP_COUNT)                \
     X(output_sumsq_partial, KP_REDUCE_WG, KP_COUNT)               \
     X(sub_range, KP_WG, KP_COUNT)                                 \
-    X(snr_update, KP_WG, KP_COUNT)
+    X(snr_update, KP_WG, KP_COUNT)                                \
+    X(encoder_forward_at, KP_WG, KP_COUNT)                        \
+    X(kv_cache_append, KP_WG, KP_COUNT)                           \
+    X(kv_cache_gather, KP_WG, KP_COUNT)                           \
+    X(decode_attention, KP_SOFTMAX_WG, KP_SOFTMAX_ROWS)           \
+    X(matvec_forward, KP_WG, KP_COUNT)

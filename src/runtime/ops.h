@@ -88,7 +88,9 @@ void op_residual_layernorm_forward(Ops *o, cl_mem res, cl_mem out, cl_mem mean, 
                                    cl_mem bias, cl_mem w, cl_mem lnb, int N, int C);
 
 // ---- linear layers (CLBlast) ----
-// out (N,OC) = inp (N,C) @ w^T (w is (OC,C)) + bias (OC) (bias may be NULL)
+// out (N,OC) = inp (N,C) @ w^T (w is (OC,C)) + bias (OC) (bias may be NULL); up to
+// MATVEC_ROWS_MAX rows (a decode step's) through cl/decode.cl's matvec_forward, not a GEMM.
+enum { MATVEC_ROWS_MAX = 8 };
 void op_matmul_forward(Ops *o, cl_mem out, cl_mem inp, cl_mem w, cl_mem bias, int N, int C, int OC);
 // out (N,OC) += bias (OC): op_matmul_forward's bias add.
 void op_add_bias(Ops *o, cl_mem out, cl_mem bias, int N, int OC);
@@ -121,6 +123,18 @@ void op_attention_fused_backward(Ops *o, cl_mem dqkv, cl_mem dsum, cl_mem dout, 
                                  int B, int T, int C, int NH);
 // 1 when the model's attention takes the fused path: ATTN_FUSED set and head size hs <= ATTN_HS_MAX.
 int ops_attention_fused(const Ops *o, int hs);
+
+// ---- generation with a KV cache (cl/decode.cl); k, v are one layer's cache (B,NH,Tmax,hs) ----
+// out (B,C) = wte[inp[b]] + wpe[pos]: one new token per row at position pos.
+void op_encoder_forward_at(Ops *o, cl_mem out, cl_mem inp, cl_mem wte, cl_mem wpe, int B, int C, int pos);
+// Positions pos..pos+T-1 of k, v = the key and value parts of qkv (B,T,3C).
+void op_kv_cache_append(Ops *o, cl_mem k, cl_mem v, cl_mem qkv, int B, int T, int NH, int hs, int Tmax, int pos);
+// dst row b = src row parent[b] (parent: B ints on the device) over positions 0..n-1.
+void op_kv_cache_gather(Ops *o, cl_mem dst, cl_mem src, cl_mem parent, int B, int NH, int hs, int Tmax, int n);
+// out (B,C): each row's one query (q part of qkv (B,3C)) attending over cached positions 0..n-1;
+// scores (B,NH,Tmax) scratch.
+void op_decode_attention(Ops *o, cl_mem out, cl_mem scores, cl_mem qkv, cl_mem k, cl_mem v, int B, int NH, int hs,
+                         int Tmax, int n);
 
 // ---- elementwise ----
 void op_gelu_forward(Ops *o, cl_mem out, cl_mem inp, int n);

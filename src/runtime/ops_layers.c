@@ -58,6 +58,13 @@ void op_residual_layernorm_forward(Ops *o, cl_mem res, cl_mem out, cl_mem mean, 
 
 // ---- linear layers ----
 void op_matmul_forward(Ops *o, cl_mem out, cl_mem inp, cl_mem w, cl_mem bias, int N, int C, int OC) {
+    if (N <= MATVEC_ROWS_MAX) {  // a decode step's few rows: a GEMM would pad them to its tile
+        int use_bias = bias != NULL;
+        cl_mem b = bias ? bias : w;  // not read without use_bias
+        set_args(o, K_matvec_forward, ARG(out), ARG(inp), ARG(w), ARG(b), ARG(use_bias), ARG(N), ARG(C), ARG(OC));
+        launch_1d(o, K_matvec_forward, (size_t)OC);
+        return;
+    }
     gemm(o, 0, 1, (size_t)N, (size_t)OC, (size_t)C, 1.0f, inp, (size_t)C, w, (size_t)C, 0.0f, out, (size_t)OC);
     if (bias) op_add_bias(o, out, bias, N, OC);
 }

@@ -139,6 +139,10 @@ static const Key keys[] = {
     {"top_p", T_FLOAT, F(top_p), "1.0", 1e-6, 1, NULL, NULL},
     {"greedy", T_BOOL, F(greedy), "false", 0, 0, NULL, NULL},
     {"stop_at_eot", T_BOOL, F(stop_at_eot), "true", 0, 0, NULL, NULL},
+    {"kv_cache", T_BOOL, F(kv_cache), "true", 0, 0, NULL, NULL},
+    {"num_samples", T_INT, F(num_samples), "1", 1, 64, NULL, NULL},
+    {"beams", T_INT, F(beams), "1", 1, 64, NULL, NULL},
+    {"length_penalty", T_FLOAT, F(length_penalty), "1.0", -10, 10, NULL, NULL},
     // evaluation by `gpt2cl eval` (eval_keys below)
     {"stride", T_INT, F(stride), "0", 0, 1 << 20, NULL, NULL},
 };
@@ -160,6 +164,10 @@ static const struct {
     {"tokenizer", "SPEC", "gpt2 | byte | PATH (default: from the vocabulary size: 257 byte, 50257 gpt2)"},
     {"device", "SEL", "OpenCL device index or name substring (also --device SEL)"},
     {"stop_at_eot", "0|1", "stop at <|endoftext|> (default 1)"},
+    {"kv_cache", "0|1", "keep keys and values of past tokens (default 1); 0 = recompute the window per token"},
+    {"num_samples", "N", "N independent samples in one batch, sample i seeded seed+i (default 1, at most 64)"},
+    {"beams", "N", "beam search with N beams (default 1 = off), printing the best; at most 64"},
+    {"length_penalty", "X", "beam score = sum of log-probs / length^X (default 1.0)"},
 };
 #define NUM_SAMPLE_KEYS ((int)(sizeof sample_keys / sizeof sample_keys[0]))
 

@@ -63,6 +63,8 @@ typedef struct {
     // generation by `gpt2cl sample`
     int max_new_tokens, top_k, greedy, stop_at_eot;
     double temperature, top_p;
+    int kv_cache, num_samples, beams;
+    double length_penalty;
     // evaluation by `gpt2cl eval`
     int stride;
     // which keys were given explicitly (by file or command line), indexed like the key table
