@@ -10,3 +10,4 @@ int cmd_bench(int argc, char **argv);
 int cmd_sample(int argc, char **argv);
 int cmd_tune(int argc, char **argv);
 int cmd_prepare(int argc, char **argv);  // argv[0] is "prepare"
+int cmd_classify(int argc, char **argv);

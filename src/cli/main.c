@@ -15,6 +15,7 @@ typedef struct {
 static const Command commands[] = {
     {"train", cmd_train, "train or fine-tune a model (--config FILE | --resume DIR) [key=value ...]"},
     {"sample", cmd_sample, "generate text from a checkpoint: --checkpoint FILE|DIR [--prompt TEXT]"},
+    {"classify", cmd_classify, "label texts with a classifier trained with task = classify: --checkpoint DIR"},
     {"prepare", cmd_prepare, "tokenize text files, folders or JSONL into llm.c token shards"},
     {"bench", cmd_bench, "time training steps of a configured model on random tokens"},
     {"tune", cmd_tune, "autotune GEMMs (CLBlast or ours) and our kernels for the device: --config FILE [--budget S]"},

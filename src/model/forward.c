@@ -75,7 +75,7 @@ static void project_add_norm(const GPT2 *m, Workspace *ws, Ops *o, cl_mem res, c
     }
 }
 
-void gpt2_forward(const GPT2 *m, Workspace *ws, Ops *o, float dloss, float loss_scale) {
+void gpt2_forward_trunk(const GPT2 *m, Workspace *ws, Ops *o) {
     const GPT2Config *c = &m->config;
     const int B = ws->B, T = ws->T, C = c->channels, NH = c->num_heads, L = c->num_layers;
     const int BT = B * T;
@@ -114,14 +114,31 @@ void gpt2_forward(const GPT2 *m, Workspace *ws, Ops *o, float dloss, float loss_
         project_add_norm(m, ws, o, a->residual3[l], a->residual2[l], a->fch_gelu[l], 4 * C,
                          p[P_FCPROJW][l], p[P_FCPROJB][l], &next);
     }
+}
+
+void gpt2_forward(const GPT2 *m, Workspace *ws, Ops *o, float dloss, float loss_scale) {
+    const GPT2Config *c = &m->config;
+    const int BT = ws->B * ws->T, C = c->channels;
+    const Activations *a = &ws->acts;
+    gpt2_forward_trunk(m, ws, o);
     // LM head tied to the token embedding: logits (B,T,Vp) = lnf @ wte^T
-    op_matmul_forward(o, a->logits, a->lnf, p[P_WTE][0], NULL, BT, C, c->padded_vocab_size);
+    op_matmul_forward(o, a->logits, a->lnf, m->params.slices[P_WTE][0], NULL, BT, C, c->padded_vocab_size);
     op_crossentropy(o, a->logits, a->losses, ws->targets, BT, c->vocab_size, c->padded_vocab_size, dloss);
     op_loss_sum(o, m->stats, a->losses, BT, loss_scale);
 }
 
 void gpt2_backward(GPT2 *m, Workspace *ws, Ops *o) {
     if (ws->use != WS_TRAIN) internal_error("gpt2_backward needs a training workspace");
+    const GPT2Config *c = &m->config;
+    const int BT = ws->B * ws->T, C = c->channels;
+    // LM head: acts.logits now holds dlogits (B,T,Vp); dlnf (B,T,C) into scratch.dbuf
+    op_matmul_backward(o, ws->scratch.dbuf, m->grads.slices[P_WTE][0], NULL, ws->acts.logits, ws->acts.lnf,
+                       m->params.slices[P_WTE][0], BT, C, c->padded_vocab_size);
+    gpt2_backward_trunk(m, ws, o);
+}
+
+void gpt2_backward_trunk(GPT2 *m, Workspace *ws, Ops *o) {
+    if (ws->use != WS_TRAIN) internal_error("gpt2_backward_trunk needs a training workspace");
     const GPT2Config *c = &m->config;
     const int B = ws->B, T = ws->T, C = c->channels, NH = c->num_heads, L = c->num_layers;
     const int BT = B * T;
@@ -133,9 +150,6 @@ void gpt2_backward(GPT2 *m, Workspace *ws, Ops *o) {
     cl_mem dbuf = s->dbuf;            // (B,T,C)
     const int attn_fused = ops_attention_fused(o, C / NH);
 
-    // LM head: acts.logits now holds dlogits (B,T,Vp)
-    op_matmul_backward(o, dbuf, g[P_WTE][0], NULL, a->logits, a->lnf, p[P_WTE][0], BT, C,
-                       c->padded_vocab_size);
     device_zero(m->dev, dresidual, 0, (size_t)BT * C * sizeof(float));
     op_layernorm_backward(o, dresidual, g[P_LNFW][0], g[P_LNFB][0], dbuf, a->residual3[L - 1], p[P_LNFW][0],
                           a->lnf_mean, a->lnf_rstd, BT, C);

@@ -19,10 +19,17 @@ int encoder_buckets(const int *inputs, int BT, int *tokens, int *start, int *pos
 // replaces the logits by dloss * dL/dlogits, ready for gpt2_backward.
 void gpt2_forward(const GPT2 *m, Workspace *ws, Ops *o, float dloss, float loss_scale);
 
+// The transformer without the LM head: leaves the final LayerNorm's output (B,T,C) in ws->acts.lnf, for
+// the LM head (gpt2_forward) or another head (model/classifier.h).
+void gpt2_forward_trunk(const GPT2 *m, Workspace *ws, Ops *o);
+
 // Backward pass of the last forward in ws (a WS_TRAIN workspace; the forward
 // must have had dloss != 0); accumulates into m->grads, so gradient
 // accumulation is repeated forward/backward.
 void gpt2_backward(GPT2 *m, Workspace *ws, Ops *o);
+// The transformer's part of it: from the gradient of the final LayerNorm's output, dlnf (B,T,C) in
+// ws->scratch.dbuf (a head's backward puts it there), into m->grads.
+void gpt2_backward_trunk(GPT2 *m, Workspace *ws, Ops *o);
 
 // FLOPs of one forward+backward per token (6N + attention, PaLM appendix B).
 double gpt2_flops_per_token(const GPT2Config *c, int T);

@@ -44,4 +44,6 @@
     X(pair_stats_finalize, KP_REDUCE_WG, KP_COUNT)                \
     X(output_sumsq_partial, KP_REDUCE_WG, KP_COUNT)               \
     X(sub_range, KP_WG, KP_COUNT)                                 \
-    X(snr_update, KP_WG, KP_COUNT)
+    X(snr_update, KP_WG, KP_COUNT)                                \
+    X(gather_rows, KP_WG, KP_COUNT)                               \
+    X(scatter_rows, KP_WG, KP_COUNT)

@@ -13,6 +13,11 @@ const char *data_order_name(int order) {
     return order >= 0 && order < (int)(sizeof names / sizeof names[0]) ? names[order] : NULL;
 }
 
+const char *task_name(int task) {
+    static const char *const names[] = {[TASK_LM] = "lm", [TASK_CLASSIFY] = "classify"};
+    return task >= 0 && task < (int)(sizeof names / sizeof names[0]) ? names[task] : NULL;
+}
+
 typedef enum { T_INT, T_LONG, T_FLOAT, T_STR, T_PATH, T_ENUM, T_BOOL } KeyType;  // T_PATH: ~ and $DATA expanded; T_BOOL: true|false into an int
 
 typedef struct {
@@ -82,8 +87,12 @@ static const Key keys[] = {
     {"snr_ema", T_FLOAT, F(snr_ema), "0.9", 0, 0.999999, NULL, "EMA decay of the gradient signal and noise estimates"},
     {"seed", T_LONG, F(seed), "1337", 0, 9.2e18, NULL, "seed of the initialisation, the data order and the samples"},
     // data
+    {"task", T_ENUM, F(task), "lm", 0, 0, task_name,
+     "lm: language modelling on token shards; classify: a classification head on labelled JSONL train_data / "
+     "val_data (README, Sequence classification)"},
     {"train_data", T_PATH, F(train_data), "", 0, 0, NULL,
-     "training token shards (llm.c format): a file, a glob pattern or a folder (required)"},
+     "training token shards (llm.c format): a file, a glob pattern or a folder (required); task = classify: a "
+     "JSONL file of {\"text\", \"label\"}"},
     {"val_data", T_PATH, F(val_data), "", 0, 0, NULL, "validation token shards, as train_data; empty = no validation"},
     {"data_order", T_ENUM, F(data_order), "shuffle", 0, 0, data_order_name,
      "training batches: shuffle (seeded random shard order per epoch and random windows) or sequential; "
@@ -139,7 +148,8 @@ static const struct {
 #define NUM_SAMPLE_KEYS ((int)(sizeof sample_keys / sizeof sample_keys[0]))
 
 _Static_assert(sizeof(OptimizerId) == sizeof(int) && sizeof(ScheduleKind) == sizeof(int) &&
-                   sizeof(InverseBiasCorrection) == sizeof(int) && sizeof(DataOrder) == sizeof(int),
+                   sizeof(InverseBiasCorrection) == sizeof(int) && sizeof(DataOrder) == sizeof(int) &&
+                   sizeof(TaskKind) == sizeof(int),
                "T_ENUM fields are written as int");
 
 // The key named by the n characters at name, whoever accepts it.

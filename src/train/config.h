@@ -14,6 +14,8 @@
 #define CONFIG_STR 512
 
 typedef enum { DATA_SHUFFLE, DATA_SEQUENTIAL } DataOrder;
+// What a run trains: the language model on token shards, or a sequence classifier on labelled JSONL.
+typedef enum { TASK_LM, TASK_CLASSIFY } TaskKind;
 
 typedef struct {
     // model
@@ -41,6 +43,7 @@ typedef struct {
     int metrics_every;
     double snr_ema;
     // data
+    TaskKind task;
     char train_data[CONFIG_STR], val_data[CONFIG_STR];
     DataOrder data_order;
     int val_every, val_steps;
@@ -84,6 +87,8 @@ void config_synthetic_data(Config *c);
 int config_is_set(const Config *c, const char *key);
 // The name of each data order (the values of the config key data_order), NULL past the last.
 const char *data_order_name(int order);
+// The name of each task (the values of the config key task), NULL past the last.
+const char *task_name(int task);
 // Writes every run key as "key = value", loadable by config_load.
 void config_write(const Config *c, FILE *f);
 // The key reference of train, bench and tune: name, default and meaning of each key.
