@@ -190,3 +190,7 @@ void gpt2_backward_trunk(GPT2 *m, Workspace *ws, Ops *o) {
 double gpt2_flops_per_token(const GPT2Config *c, int T) {
     return 6.0 * (double)gpt2_param_count(c) + 12.0 * c->num_layers * (double)c->channels * T;
 }
+
+double gpt2_trunk_flops_per_token(const GPT2Config *c, int T) {
+    return gpt2_flops_per_token(c, T) - 6.0 * (double)c->padded_vocab_size * c->channels;
+}

@@ -33,3 +33,5 @@ void gpt2_backward_trunk(GPT2 *m, Workspace *ws, Ops *o);
 
 // FLOPs of one forward+backward per token (6N + attention, PaLM appendix B).
 double gpt2_flops_per_token(const GPT2Config *c, int T);
+// The same without the LM head's GEMMs (a classification head's are negligible).
+double gpt2_trunk_flops_per_token(const GPT2Config *c, int T);

@@ -181,9 +181,11 @@ static Status after_step(Run *r, int step, RunResult *res) {
 static void run_steps(Run *r, RunResult *res) {
     const Config *cfg = r->cfg;
     Trainer *t = &r->t;
-    // task = classify: every position of the window is computed, so it counts
+    // task = classify computes every position of the window, but not the LM head
     const double tokens_per_step = (double)cfg->batch_size * cfg->seq_len * cfg->grad_accum;
-    const double flops_per_step = gpt2_flops_per_token(&t->model_config, cfg->seq_len) * tokens_per_step;
+    const double flops_per_token = r->classify ? gpt2_trunk_flops_per_token(&t->model_config, cfg->seq_len)
+                                               : gpt2_flops_per_token(&t->model_config, cfg->seq_len);
+    const double flops_per_step = flops_per_token * tokens_per_step;
     double time_sum = 0.0;
     int timed_steps = 0;
     r->start = now_seconds();
