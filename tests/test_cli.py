@@ -115,6 +115,7 @@ def cases(tmp):
     expect_ok("train_help", ["train", "--help"], tmp, "--resume")
     expect_ok("bench_help", ["bench", "--help"], tmp, "usage: gpt2cl bench")
     expect_ok("devices_help", ["devices", "--help"], tmp, "usage: gpt2cl devices")
+    expect_ok("classify_help", ["classify", "--help"], tmp, "usage: gpt2cl classify")
     out = expect_ok("devices_lists_one", ["devices"], tmp)
     rows = [l for l in out.splitlines()[1:] if l.split() and l.split()[0].isdigit()]
     report(len(rows) >= 1, "devices_has_row", "%d device row(s): %s" % (len(rows), rows[0] if rows else out))
