@@ -160,10 +160,13 @@ static Status after_step(Run *r, int step, RunResult *res) {
             res->diverged_in_validation = 1;
             return STATUS_OK;
         }
-        if (r->classify) printf("step %d | val_loss %.6f | val_accuracy %.4f\n", step, res->val_loss, accuracy);
-        else printf("step %d | val_loss %.6f\n", step, res->val_loss);
-        if (r->classify) metrics_log_val_accuracy(&r->log, step, res->val_loss, accuracy);
-        else metrics_log_val(&r->log, step, res->val_loss);
+        if (r->classify) {
+            printf("step %d | val_loss %.6f | val_accuracy %.4f\n", step, res->val_loss, accuracy);
+            metrics_log_val_accuracy(&r->log, step, res->val_loss, accuracy);
+        } else {
+            printf("step %d | val_loss %.6f\n", step, res->val_loss);
+            metrics_log_val(&r->log, step, res->val_loss);
+        }
     }
     if (r->tok && (step % cfg->sample_every == 0 || step == cfg->steps))
         TRY(trainer_sample(&r->t, r->tok, step, cfg->sample_tokens));
