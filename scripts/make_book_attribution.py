@@ -9,8 +9,9 @@ position: passages from the first 90% of a book's words are for training, from t
 contributes the same number of passages (at most --train-per-book and --val-per-book, evenly
 spaced over its part), so the classes are balanced and chance is 1 / number of books.
 
-120 words are about 150-170 GPT-2 tokens; `train` with task = classify keeps the first seq_len
-tokens of each passage, so with seq_len = 128 every example is a 128-token passage.
+120 words are 130 or more GPT-2 tokens on this corpus (median 150); `train` with task = classify
+keeps the first seq_len tokens of each passage, so with seq_len = 128 every example is a 128-token
+passage.
 
 Writes OUT/train.jsonl and OUT/val.jsonl ({"text": ..., "label": ...} per line).
 Usage: python3 scripts/make_book_attribution.py [--corpus DIR] [--out DIR]
