@@ -6,6 +6,7 @@ traceback, no core dump) and must leave existing files alone. Also checks that `
 texts work. Finds the binary via $GPT2CL_BIN and the source tree via $GPT2CL_SOURCE_ROOT.
 """
 import hashlib
+import json
 import os
 import re
 import shutil
@@ -115,6 +116,7 @@ def cases(tmp):
     expect_ok("bench_help", ["bench", "--help"], tmp, "usage: gpt2cl bench")
     expect_ok("devices_help", ["devices", "--help"], tmp, "usage: gpt2cl devices")
     expect_ok("export_help", ["export", "--help"], tmp, "usage: gpt2cl export")
+    expect_ok("classify_help", ["classify", "--help"], tmp, "usage: gpt2cl classify")
     out = expect_ok("devices_lists_one", ["devices"], tmp)
     rows = [l for l in out.splitlines()[1:] if l.split() and l.split()[0].isdigit()]
     report(len(rows) >= 1, "devices_has_row", "%d device row(s): %s" % (len(rows), rows[0] if rows else out))
@@ -435,6 +437,8 @@ def cases(tmp):
     expect_error("data_order_bad", ["train", "--config", good, "data_order=random"],
                  "data_order: 'random' is not one of shuffle|sequential", tmp)
 
+    classify_cases(tmp, j)
+
     # ---- output files ----
     previous = '{"step":1,"loss":5.5}\n{"step":1,"val_loss":5.6}\n'
     with open(j("old.jsonl"), "w") as f:
@@ -503,6 +507,64 @@ def sft_cases(tmp, j, good):
     expect_error("sweep_jobs_zero", sw + ["--jobs", "0"], "--jobs needs a number of runs", tmp)
     report(not os.path.exists(j("sw")), "sweep_errors_make_nothing", "no sweep folder after the refused sweeps")
     expect_error("diverge_loss_negative", ["train", "--config", good, "diverge_loss=-1"], "diverge_loss", tmp)
+
+
+def classify_cases(tmp, j):
+    """task = classify: bad JSONL, labels unseen at training time, and heads that do not fit."""
+    def jsonl(name, rows):
+        with open(j(name), "w") as f:
+            for row in rows:
+                f.write((row if isinstance(row, str) else json.dumps(row)) + "\n")
+        return j(name)
+    good_rows = [{"text": "abc", "label": "x"}, {"text": "abd", "label": "y"}]
+    tr = jsonl("cls_train.jsonl", good_rows)
+    cls = write_ini(j("cls.ini"), task="classify", train_data=tr, **TINY)
+    bad = {
+        "classify_line_no_label": ([good_rows[0], {"text": "abc"}], ["train_data line 2", '"label"']),
+        "classify_line_no_text": ([{"label": "x"}, good_rows[1]], ["train_data line 1", '"text"']),
+        "classify_line_not_json": ([good_rows[0], "{text: abc"], ["train_data line 2", "JSON object"]),
+        "classify_label_not_string": ([good_rows[0], {"text": "a", "label": 3}], ["line 2", "string fields"]),
+        "classify_one_label": ([good_rows[0], good_rows[0]], "at least 2 labels"),
+        "classify_empty_text": ([good_rows[0], {"text": "", "label": "y"}], ["line 2", "is empty"]),
+        "classify_no_examples": (["", "  "], "no examples"),
+    }
+    for name, (rows, needles) in bad.items():
+        expect_error(name, ["train", "--config", cls, "train_data=" + jsonl(name + ".jsonl", rows)], needles, tmp)
+    expect_error("classify_val_label_unseen", ["train", "--config", cls, "val_data=" + jsonl(
+        "cls_val.jsonl", [good_rows[0], {"text": "q", "label": "z"}])], ["val_data line 2", "label 'z'"], tmp)
+    expect_error("classify_metrics_every", ["train", "--config", cls, "metrics_every=1"],
+                 "does not take metrics_every", tmp)
+    # a run to classify with, and one of the language model
+    rc, out, err, dt = run(["train", "--config", cls, "out_dir=" + j("cls_run")], tmp)
+    report(rc == 0, "classify_run_trains", "rc=%d %s" % (rc, err.strip()))
+    rc, out, err, dt = run(["train", "--config", j("good.ini"), "out_dir=" + j("lm_run")], tmp)
+    expect_error("classify_lm_run", ["classify", "--checkpoint", j("lm_run"), "--text", "a"],
+                 "has no classification head", tmp)
+    expect_error("classify_no_text", ["classify", "--checkpoint", j("cls_run")], "one of --text", tmp)
+    expect_error("classify_no_checkpoint", ["classify", "--text", "a"], "needs --checkpoint", tmp)
+    expect_error("classify_not_run", ["classify", "--checkpoint", j("empty_data"), "--text", "a"],
+                 "not a run folder", tmp)
+    expect_error("classify_file_no_text", ["classify", "--checkpoint", j("cls_run"), "--file",
+                                           jsonl("cls_in.jsonl", [{"label": "x"}])], ["line 1", '"text"'], tmp)
+    head = j("cls_run", "head_00000001.bin")
+    original = open(head, "rb").read()
+    # a head for n_embd 32 beside a model of n_embd 64 (header: magic, version, K, C, T, with_state)
+    with open(head, "wb") as f:
+        f.write(struct.pack("<6i", 20261201, 1, 2, 32, 32, 0) + bytes(256 - 24) + bytes(4 * 2 * 32))
+    expect_error("classify_head_wrong_width", ["classify", "--checkpoint", j("cls_run"), "--text", "a"],
+                 ["is for n_embd 32", "n_embd 64"], tmp)
+    with open(head, "wb") as f:
+        f.write(original[:300])
+    expect_error("classify_head_truncated", ["classify", "--checkpoint", j("cls_run"), "--text", "a"],
+                 "not a gpt2cl classification head", tmp)
+    with open(head, "wb") as f:
+        f.write(original)
+    with open(j("cls_run", "labels.json"), "w") as f:
+        json.dump({"labels": ["x", "y", "z"]}, f)
+    expect_error("classify_labels_mismatch", ["classify", "--checkpoint", j("cls_run"), "--text", "a"],
+                 ["has 2 labels", "lists 3"], tmp)
+    expect_error("classify_resume_labels_changed", ["train", "--resume", j("cls_run"), "steps=2"],
+                 "labels of train_data differ", tmp)
 
 
 if __name__ == "__main__":

@@ -15,3 +15,4 @@ int cmd_eval(int argc, char **argv);
 int cmd_encode(int argc, char **argv);
 int cmd_decode(int argc, char **argv);
 int cmd_sweep(int argc, char **argv);
+int cmd_classify(int argc, char **argv);

@@ -18,6 +18,7 @@ static const Command commands[] = {
     {"eval", cmd_eval, "loss, perplexity and bits per byte of a checkpoint: --checkpoint F (--data S | --text F)"},
     {"encode", cmd_encode, "text to GPT-2 token ids: [--text TEXT | --file F | stdin] [--json]"},
     {"decode", cmd_decode, "token ids to text: [--ids \"1 2 3\" | --file F | stdin]"},
+    {"classify", cmd_classify, "label texts with a classifier trained with task = classify: --checkpoint DIR"},
     {"prepare", cmd_prepare, "tokenize text files, folders or JSONL into llm.c token shards"},
     {"bench", cmd_bench, "time training steps of a configured model on random tokens"},
     {"sweep", cmd_sweep, "train one run per point of a grid (lr x warmup x ...): --config FILE --grid KEY=V1,V2"},

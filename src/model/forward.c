@@ -200,6 +200,16 @@ static void block_backward(GPT2 *m, Workspace *ws, Ops *o, int l) {
 void gpt2_backward(GPT2 *m, Workspace *ws, Ops *o) {
     if (ws->use != WS_TRAIN) internal_error("gpt2_backward needs a training workspace");
     const GPT2Config *c = &m->config;
+    const int BT = ws->B * ws->T, C = c->channels;
+    // LM head: acts.logits now holds dlogits (B,T,Vp); dlnf (B,T,C) into scratch.dbuf
+    op_matmul_backward(o, ws->scratch.dbuf, gpt2_grad_or_null(m, P_WTE, 0), NULL, ws->acts.logits, ws->acts.lnf,
+                       m->params.slices[P_WTE][0], BT, C, c->padded_vocab_size);
+    gpt2_backward_trunk(m, ws, o);
+}
+
+void gpt2_backward_trunk(GPT2 *m, Workspace *ws, Ops *o) {
+    if (ws->use != WS_TRAIN) internal_error("gpt2_backward_trunk needs a training workspace");
+    const GPT2Config *c = &m->config;
     const int B = ws->B, T = ws->T, C = c->channels, L = c->num_layers;
     const int BT = B * T;
     cl_mem *const *p = m->params.slices;
@@ -209,9 +219,6 @@ void gpt2_backward(GPT2 *m, Workspace *ws, Ops *o) {
     cl_mem dbuf = ws->scratch.dbuf;            // (B,T,C)
     cl_mem dw, db;
 
-    // LM head: acts.logits now holds dlogits (B,T,Vp)
-    op_matmul_backward(o, dbuf, gpt2_grad_or_null(m, P_WTE, 0), NULL, a->logits, a->lnf, p[P_WTE][0], BT, C,
-                       c->padded_vocab_size);
     device_zero(m->dev, dresidual, 0, (size_t)BT * C * sizeof(float));
     norm_grads(m, P_LNFW, P_LNFB, 0, &dw, &db);
     op_layernorm_backward(o, dresidual, dw, db, dbuf, a->residual3[L - 1], p[P_LNFW][0], a->lnf_mean, a->lnf_rstd,
@@ -225,4 +232,8 @@ void gpt2_backward(GPT2 *m, Workspace *ws, Ops *o) {
 
 double gpt2_flops_per_token(const GPT2Config *c, int T) {
     return 6.0 * (double)gpt2_param_count(c) + 12.0 * c->num_layers * (double)c->channels * T;
+}
+
+double gpt2_trunk_flops_per_token(const GPT2Config *c, int T) {
+    return gpt2_flops_per_token(c, T) - 6.0 * (double)c->padded_vocab_size * c->channels;
 }

@@ -20,7 +20,8 @@ int encoder_buckets(const int *inputs, int BT, int *tokens, int *start, int *pos
 // replaces the logits by dloss * dL/dlogits, ready for gpt2_backward.
 void gpt2_forward(const GPT2 *m, Workspace *ws, Ops *o, float dloss, float loss_scale);
 
-// The forward pass up to the final LayerNorm (ws->acts.lnf). With cache NULL the
+// The forward pass up to the final LayerNorm (ws->acts.lnf, (B,T,C)), for the LM head (gpt2_forward)
+// or another head (model/classifier.h). With cache NULL the
 // layers attend over the window (gpt2_forward's pass); with a cache and decode 0
 // they also write the window's keys and values to positions 0..T-1 of cache rows
 // 0..B-1 (a prefill); with decode 1 (T = 1, B the cache's rows) each row's token
@@ -32,6 +33,11 @@ void gpt2_forward_trunk(const GPT2 *m, Workspace *ws, Ops *o, KVCache *cache, in
 // must have had dloss != 0); accumulates into m->grads, so gradient
 // accumulation is repeated forward/backward.
 void gpt2_backward(GPT2 *m, Workspace *ws, Ops *o);
+// The transformer's part of it: from the gradient of the final LayerNorm's output, dlnf (B,T,C) in
+// ws->scratch.dbuf (a head's backward puts it there), into m->grads.
+void gpt2_backward_trunk(GPT2 *m, Workspace *ws, Ops *o);
 
 // FLOPs of one forward+backward per token (6N + attention, PaLM appendix B).
 double gpt2_flops_per_token(const GPT2Config *c, int T);
+// The same without the LM head's GEMMs (a classification head's are negligible).
+double gpt2_trunk_flops_per_token(const GPT2Config *c, int T);

@@ -49,4 +49,6 @@
     X(kv_cache_append, KP_WG, KP_COUNT)                           \
     X(kv_cache_gather, KP_WG, KP_COUNT)                           \
     X(decode_attention, KP_SOFTMAX_WG, KP_SOFTMAX_ROWS)           \
-    X(matvec_forward, KP_WG, KP_COUNT)
+    X(matvec_forward, KP_WG, KP_COUNT)                            \
+    X(gather_rows, KP_WG, KP_COUNT)                               \
+    X(scatter_rows, KP_WG, KP_COUNT)

@@ -151,6 +151,12 @@ void op_accumulate(Ops *o, cl_mem dst, cl_mem src, int n);  // dst += src
 void op_crossentropy(Ops *o, cl_mem logits, cl_mem losses, cl_mem targets, int N, int V, int Vp, float dloss);
 void op_loss_sum(Ops *o, cl_mem acc, cl_mem losses, int n, float scale);  // acc[0] += scale * sum(losses)
 
+// ---- sequence classification ----
+// out (B,C) = inp (B,T,C) at row last[b] of each sequence (last: (B) int32).
+void op_gather_rows(Ops *o, cl_mem out, cl_mem inp, cl_mem last, int B, int T, int C);
+// dinp (B,T,C) = drow (B,C) at row last[b] of each sequence, zero elsewhere (overwritten).
+void op_scatter_rows(Ops *o, cl_mem dinp, cl_mem drow, cl_mem last, int B, int T, int C);
+
 // ---- optimizer support ----
 // stats[1] = ||grads||, stats[2] = clip factor; partials holds NORM_GROUPS_MAX floats.
 void op_grad_norm(Ops *o, cl_mem stats, cl_mem partials, cl_mem grads, size_t n, float max_norm);

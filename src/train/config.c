@@ -14,7 +14,7 @@ const char *data_order_name(int order) {
 }
 
 const char *task_name(int task) {
-    static const char *const names[] = {[TASK_LM] = "lm", [TASK_SFT] = "sft"};
+    static const char *const names[] = {[TASK_LM] = "lm", [TASK_SFT] = "sft", [TASK_CLASSIFY] = "classify"};
     return task >= 0 && task < (int)(sizeof names / sizeof names[0]) ? names[task] : NULL;
 }
 
@@ -90,15 +90,17 @@ static const Key keys[] = {
     {"seed", T_LONG, F(seed), "1337", 0, 9.2e18, NULL, "seed of the initialisation, the data order and the samples"},
     // task and fine-tuning
     {"task", T_ENUM, F(task), "lm", 0, 0, task_name,
-     "what to train: lm (next token, every token) or sft (supervised fine-tuning: the loss is the mean over the "
-     "tokens the shards' loss masks mark, from `gpt2cl prepare --format sft`; validation too)"},
+     "what to train: lm (next token, every token), sft (supervised fine-tuning: the loss is the mean over the "
+     "tokens the shards' loss masks mark, from `gpt2cl prepare --format sft`; validation too) or classify (a "
+     "classification head on labelled JSONL train_data / val_data: README, Sequence classification)"},
     {"freeze", T_STR, F(freeze), "", 0, 0, NULL,
      "parameters that do not train: a list of embeddings (wte, also the tied LM head), positions (wpe), "
      "layers:A-B (blocks A..B from 0), all_but_head (all but the final LayerNorm) and tensor names (qkvw, ...); "
      "empty = none"},
     // data
     {"train_data", T_PATH, F(train_data), "", 0, 0, NULL,
-     "training token shards (llm.c format): a file, a glob pattern or a folder (required)"},
+     "training token shards (llm.c format): a file, a glob pattern or a folder (required); task = classify: a "
+     "JSONL file of {\"text\", \"label\"}"},
     {"val_data", T_PATH, F(val_data), "", 0, 0, NULL, "validation token shards, as train_data; empty = no validation"},
     {"data_order", T_ENUM, F(data_order), "shuffle", 0, 0, data_order_name,
      "training batches: shuffle (seeded random shard order per epoch and random windows) or sequential; "

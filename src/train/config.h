@@ -15,8 +15,9 @@
 
 typedef enum { DATA_SHUFFLE, DATA_SEQUENTIAL } DataOrder;
 // What a run trains (the config key task; names in task_name): the language model on every
-// token, or supervised fine-tuning on the tokens the shards' loss masks mark.
-typedef enum { TASK_LM, TASK_SFT } Task;
+// token, supervised fine-tuning on the tokens the shards' loss masks mark, or a sequence
+// classifier on labelled JSONL.
+typedef enum { TASK_LM, TASK_SFT, TASK_CLASSIFY } Task;
 
 typedef struct {
     // model

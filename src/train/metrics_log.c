@@ -99,6 +99,15 @@ void metrics_log_val(MetricsLog *log, int step, double val_loss) {
     write_object(log, o);
 }
 
+void metrics_log_val_accuracy(MetricsLog *log, int step, double val_loss, double val_accuracy) {
+    if (!log->f) return;
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "step", step);
+    cJSON_AddNumberToObject(o, "val_loss", val_loss);
+    cJSON_AddNumberToObject(o, "val_accuracy", val_accuracy);
+    write_object(log, o);
+}
+
 void print_progress(int step, int steps, double loss, double lr, double grad_norm, double ms, double tokens_per_s,
                     double flops_per_s, double mfu, double eta_s, const char *extra) {
     char eta[32];

@@ -18,6 +18,8 @@ Status metrics_log_close(MetricsLog *log);
 void metrics_log_step(MetricsLog *log, int step, double loss, double lr, double grad_norm, double ms,
                       double tokens_per_s, double mfu);
 void metrics_log_val(MetricsLog *log, int step, double val_loss);
+// A classifier's validation (task = classify): {"step", "val_loss", "val_accuracy"}.
+void metrics_log_val_accuracy(MetricsLog *log, int step, double val_loss, double val_accuracy);
 // One object per measured step: {"step", "angle_configured", "mean_angle_rows", "tensors": {name: {l2, rel, angle,
 // angle_rows, rrc, cos_gm, m_over_g[, phi, b_noise]}} for the matrix tensors pooled over the layers,
 // "vector_tensors": {name: {l2, rel, angle, cos_gm, m_over_g}} the same for the vector tensors, and

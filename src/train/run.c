@@ -8,6 +8,7 @@
 #include "model/forward.h"
 #include "train/balance.h"
 #include "train/checkpoint.h"
+#include "train/classify_train.h"
 #include "train/metrics_log.h"
 #include "train/run_lock.h"
 #include "train/trainer.h"
@@ -19,7 +20,7 @@
 // The files train writes in a run folder (their temporaries are its own too).
 static int run_file_name(const char *name, const void *ctx) {
     (void)ctx;
-    return checkpoint_file_name(name) || !strcmp(name, "config.ini");
+    return checkpoint_file_name(name) || classify_file_name(name) || !strcmp(name, "config.ini");
 }
 
 Status run_folder_claim(const char *dir) {
@@ -75,8 +76,10 @@ typedef struct {
     MetricsLog log;
     Trainer t;
     int trainer_open;
-    DataLoader train, val;
+    DataLoader train, val;  // task = lm
     int have_val;
+    ClassifyTask cls;  // task = classify
+    int classify;
     Tokenizer *tok;  // NULL: no samples during training
     RunPosition pos;
     Balance balance;  // the ranks' speeds and shares
@@ -86,7 +89,8 @@ typedef struct {
 static void run_close(Run *r) {
     balance_free(&r->balance);
     if (r->tok) tokenizer_free(r->tok);
-    if (r->have_val) dataloader_free(&r->val);
+    classify_close(&r->cls);
+    if (r->have_val && !r->classify) dataloader_free(&r->val);
     dataloader_free(&r->train);
     if (r->trainer_open) trainer_close(&r->t);
     // Only a failed run still has its log open here; the run's failure is the one to report, not the close's.
@@ -100,9 +104,23 @@ static Status run_resume(Run *r, const RunOptions *opts, int shuffle) {
     if (r->pos.data_shuffle != shuffle)
         return fail(STATUS_INPUT, "the run in '%s' was trained with data_order = %s; resume it with the same order",
                     opts->resume_dir, data_order_name(r->pos.data_shuffle ? DATA_SHUFFLE : DATA_SEQUENTIAL));
-    TRY(dataloader_seek(&r->train, &r->pos.data));
+    if (r->classify) TRY(classify_resume(&r->cls, opts->resume_dir, r->pos.step));
+    else TRY(dataloader_seek(&r->train, &r->pos.data));
     printf("resumed from %s at step %d\n", opts->resume_dir, r->pos.step);
     return STATUS_OK;
+}
+
+// The rest of run_open for task = classify: the labelled data and the head instead of the token shards.
+static Status run_open_classify(Run *r, const Config *cfg, const RunOptions *opts, int shuffle) {
+    TRY(classify_open(&r->cls, &r->t, cfg));
+    r->classify = 1;
+    r->have_val = r->cls.have_val;
+    if (cfg->sample_every > 0) TRY(tokenizer_load_for_model(cfg->tokenizer, r->t.model_config.vocab_size, &r->tok));
+    r->pos = (RunPosition){.step = 0, .data_shuffle = shuffle};
+    rng_seed(&r->pos.rng, (uint64_t)cfg->seed);
+    if (opts->resume_dir) TRY(run_resume(r, opts, shuffle));
+    else if (cfg->out_dir[0]) TRY(classify_save_labels(&r->cls, cfg->out_dir));
+    return save_config_copy(&r->t.cfg);
 }
 
 // Opens everything the run needs, in the order that makes a refusal cheapest.
@@ -113,6 +131,7 @@ static Status run_open(Run *r, const Config *cfg, const RunOptions *opts) {
     TRY(trainer_open(&r->t, cfg, opts->profiling));
     r->trainer_open = 1;
     const int shuffle = cfg->data_order == DATA_SHUFFLE, vocab = r->t.model_config.vocab_size;
+    if (cfg->task == TASK_CLASSIFY) return run_open_classify(r, cfg, opts, shuffle);
     TRY(dataloader_init(&r->train, cfg->train_data, cfg->batch_size, cfg->seq_len, vocab, shuffle,
                         (uint64_t)cfg->seed, "train_data"));
     if (cfg->task == TASK_SFT) TRY(dataloader_use_masks(&r->train));
@@ -144,20 +163,29 @@ static Status run_open(Run *r, const Config *cfg, const RunOptions *opts) {
 static Status after_step(Run *r, int step, RunResult *res) {
     const Config *cfg = r->cfg;
     if (r->have_val && ((cfg->val_every > 0 && step % cfg->val_every == 0) || step == cfg->steps)) {
-        TRY(trainer_validate(&r->t, &r->val, cfg->val_steps, &res->val_loss));
+        float accuracy = 0;
+        if (r->classify) TRY(classify_validate(&r->cls, &r->t, &res->val_loss, &accuracy));
+        else TRY(trainer_validate(&r->t, &r->val, cfg->val_steps, &res->val_loss));
         if (!isfinite(res->val_loss)) {
             res->outcome = RUN_DIVERGED;
             res->diverged_in_validation = 1;
             return STATUS_OK;
         }
-        printf("step %d | val_loss %.6f\n", step, res->val_loss);
-        metrics_log_val(&r->log, step, res->val_loss);
+        if (r->classify) {
+            printf("step %d | val_loss %.6f | val_accuracy %.4f\n", step, res->val_loss, accuracy);
+            metrics_log_val_accuracy(&r->log, step, res->val_loss, accuracy);
+        } else {
+            printf("step %d | val_loss %.6f\n", step, res->val_loss);
+            metrics_log_val(&r->log, step, res->val_loss);
+        }
     }
     if (r->tok && (step % cfg->sample_every == 0 || step == cfg->steps))
         TRY(trainer_sample(&r->t, r->tok, step, cfg->sample_tokens));
     if (cfg->out_dir[0] && ((cfg->checkpoint_every > 0 && step % cfg->checkpoint_every == 0) || step == cfg->steps)) {
         r->pos.step = step;
         r->pos.data = r->train.pos;
+        // The head first: a state file (the mark of a complete checkpoint) always has its head.
+        if (r->classify) TRY(classify_save(&r->cls, cfg->out_dir, step, cfg->seq_len));
         TRY(checkpoint_save(cfg->out_dir, &r->t.model, &r->t.opt, &r->pos));
         printf("checkpoint: %s/model_%08d.bin\n", cfg->out_dir, step);
     }
@@ -189,15 +217,19 @@ static Status ranks_after_step(Run *r, int n, char *summary, size_t len) {
 static void run_steps(Run *r, RunResult *res) {
     const Config *cfg = r->cfg;
     Trainer *t = &r->t;
+    // task = classify computes every position of the window, but not the LM head
     const double tokens_per_step = (double)cfg->batch_size * cfg->seq_len * cfg->grad_accum;
-    const double flops_per_step = gpt2_flops_per_token(&t->model_config, cfg->seq_len) * tokens_per_step;
+    const double flops_per_token = r->classify ? gpt2_trunk_flops_per_token(&t->model_config, cfg->seq_len)
+                                               : gpt2_flops_per_token(&t->model_config, cfg->seq_len);
+    const double flops_per_step = flops_per_token * tokens_per_step;
     double time_sum = 0.0;
     int timed_steps = 0;
     r->start = now_seconds();
     for (int step = r->pos.step + 1; step <= cfg->steps; step++) {
         double t0 = now_seconds();
         float lr = (float)schedule_lr(&t->sched, step);
-        res->status = trainer_step(t, &r->train, step, lr, &res->loss, &res->grad_norm);
+        res->status = r->classify ? classify_step(&r->cls, t, step, lr, &res->loss, &res->grad_norm)
+                                  : trainer_step(t, &r->train, step, lr, &res->loss, &res->grad_norm);
         if (res->status) return;
         double dt = now_seconds() - t0;
         res->step = step;
@@ -237,7 +269,8 @@ RunResult train_run(const Config *cfg, const RunOptions *opts) {
         printf("done: step %d, loss %.4f", cfg->steps, res.loss);
         if (r.have_val) printf(", val_loss %.4f", res.val_loss);
         printf(", %s", format_duration(now_seconds() - r.start, took, sizeof took));
-        if (cfg->out_dir[0]) printf("; sample with `gpt2cl sample --checkpoint %s`", cfg->out_dir);
+        if (cfg->out_dir[0] && r.classify) printf("; classify with `gpt2cl classify --checkpoint %s`", cfg->out_dir);
+        else if (cfg->out_dir[0]) printf("; sample with `gpt2cl sample --checkpoint %s`", cfg->out_dir);
         printf("\n");
         res.status = metrics_log_close(&r.log);
         if (res.status) res.outcome = RUN_FAILED;
