@@ -175,7 +175,7 @@ int main(int argc, char **argv) {
     // 3. the same with the fixture's freeze: trained gradients unchanged, frozen ones not computed
     const cJSON *freeze = cJSON_GetObjectItemCaseSensitive(js, "freeze");
     if (!cJSON_IsString(freeze)) die("fixture.json: no freeze");
-    MUST(gpt2_freeze(&m, freeze->valuestring));
+    MUST(gpt2_freeze(&m, freeze->valuestring, 0));
     EXPECT(gpt2_backward_floor(&m) == 1, "backward floor %d, expected 1", gpt2_backward_floor(&m));
     masked_pass(&m, &ws, &ops, &fx, 1);
     gpt2_zero_frozen_grads(&m);

@@ -35,13 +35,13 @@ static Status parse_layers(const char *item, const char *range, int L, unsigned 
     return STATUS_OK;
 }
 
-static Status parse_item(const char *item, int L, unsigned char *frozen) {
+static Status parse_item(const char *item, int L, int head, unsigned char *frozen) {
     if (strcmp(item, "embeddings") == 0) mark_tensor(frozen, L, P_WTE);
     else if (strcmp(item, "positions") == 0) mark_tensor(frozen, L, P_WPE);
     else if (strncmp(item, "layers:", 7) == 0) return parse_layers(item, item + 7, L, frozen);
     else if (strcmp(item, "all_but_head") == 0) {
         for (int t = 0; t < NUM_PARAM_TENSORS; t++)
-            if (t != P_LNFW && t != P_LNFB) mark_tensor(frozen, L, t);
+            if (head || (t != P_LNFW && t != P_LNFB)) mark_tensor(frozen, L, t);
     } else {
         for (int t = 0; t < NUM_PARAM_TENSORS; t++)
             if (strcmp(item, param_tensor_names[t]) == 0) {
@@ -56,7 +56,7 @@ static Status parse_item(const char *item, int L, unsigned char *frozen) {
     return STATUS_OK;
 }
 
-Status freeze_parse(const char *spec, int L, unsigned char *frozen) {
+Status freeze_parse(const char *spec, int L, int head, unsigned char *frozen) {
     memset(frozen, 0, (size_t)NUM_PARAM_TENSORS * (size_t)L);
     if (!spec[0]) return STATUS_OK;
     char *copy = strdup_check(spec);
@@ -64,7 +64,7 @@ Status freeze_parse(const char *spec, int L, unsigned char *frozen) {
     Status s = STATUS_OK;
     for (char *save = NULL, *item = strtok_r(copy, ", \t", &save); item && !s; item = strtok_r(NULL, ", \t", &save)) {
         items++;
-        s = parse_item(item, L, frozen);
+        s = parse_item(item, L, head, frozen);
     }
     free(copy);
     if (s) return s;
@@ -72,14 +72,14 @@ Status freeze_parse(const char *spec, int L, unsigned char *frozen) {
     size_t trained = 0;
     for (int t = 0; t < NUM_PARAM_TENSORS; t++)
         for (int l = 0; l < (is_layer_tensor(t) ? L : 1); l++) trained += !frozen[t * L + l];
-    if (trained == 0) return fail(STATUS_INPUT, "freeze: '%s' freezes every parameter, leaving nothing to train", spec);
+    if (trained == 0 && !head) return fail(STATUS_INPUT, "freeze: '%s' freezes every parameter, leaving nothing to train", spec);
     return STATUS_OK;
 }
 
-Status gpt2_freeze(GPT2 *m, const char *spec) {
+Status gpt2_freeze(GPT2 *m, const char *spec, int head) {
     const int L = m->config.num_layers;
     unsigned char *frozen = mallocCheck((size_t)NUM_PARAM_TENSORS * (size_t)L);
-    Status s = freeze_parse(spec, L, frozen);
+    Status s = freeze_parse(spec, L, head, frozen);
     for (int t = 0; t < NUM_PARAM_TENSORS && !s; t++)
         for (int l = 0; l < m->tensors[t].num_slices; l++) m->tensors[t].frozen[l] = frozen[t * L + l];
     free(frozen);

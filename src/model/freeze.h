@@ -8,18 +8,20 @@
 //   embeddings    wte (the token embedding, also the tied LM head)
 //   positions     wpe
 //   layers:A-B    every tensor of transformer blocks A..B (0-based, inclusive); layers:A one block
-//   all_but_head  everything but the head: for the language model, every tensor but the final
-//                 LayerNorm lnfw/lnfb (its head is wte, tied to the embedding, so it stays frozen)
+//   all_but_head  everything but the head: with a classification head the whole transformer; for
+//                 the language model every tensor but the final LayerNorm lnfw/lnfb (its head is
+//                 wte, tied to the embedding, so it stays frozen)
 //   a tensor name wte, wpe, ln1w, ln1b, qkvw, ... lnfb (every layer's slice of it)
 #pragma once
 #include "model/model.h"
 
 // Parses spec for a model of L layers into frozen (NUM_PARAM_TENSORS x L bytes, [t * L + l]; the
-// tensors without layers use l = 0). An empty spec freezes nothing; a list that names nothing, an
-// unknown item, a layer outside the model or a list that freezes every parameter is an error.
-Status freeze_parse(const char *spec, int L, unsigned char *frozen);
+// tensors without layers use l = 0); head: a separate head (classification) trains beside them. An
+// empty spec freezes nothing; a list that names nothing, an unknown item, a layer outside the model
+// or, without a head, a list that freezes every parameter is an error.
+Status freeze_parse(const char *spec, int L, int head, unsigned char *frozen);
 // Marks m's frozen slices (ParamTensor.frozen) from spec.
-Status gpt2_freeze(GPT2 *m, const char *spec);
+Status gpt2_freeze(GPT2 *m, const char *spec, int head);
 // Parameters in frozen slices.
 size_t gpt2_frozen_params(const GPT2 *m);
 // The lowest block the backward pass must reach: 0 when an embedding trains, L when only the

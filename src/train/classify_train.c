@@ -5,9 +5,14 @@
 #include <string.h>
 
 #include "model/forward.h"
+#include "model/freeze.h"
+#include "util/comm.h"
 #include "util/util.h"
 
 static Status classify_check_config(const Config *cfg) {
+    if (comm_size() > 1)
+        return fail(STATUS_INPUT, "task = classify trains on one device: its head's gradients are not summed over "
+                                  "MPI ranks (run it without mpirun)");
     if (cfg->metrics_every > 0 || cfg->rrc_correction)
         return fail(STATUS_INPUT, "task = classify does not take metrics_every or rrc_correction (they measure the "
                                   "language model's updates)");
@@ -78,6 +83,7 @@ Status classify_step(ClassifyTask *c, Trainer *t, int step, float lr, float *los
         head_forward(&c->head, m, ws, &t->ops, scale, scale);
         head_backward(&c->head, m, ws, &t->ops);
     }
+    gpt2_zero_frozen_grads(m);
     optimizer_step(&t->opt, m, &t->ops, step, lr);
     head_adamw(&c->head, m, &t->ops, &t->opt.hyper, step, lr);
     float stats[2];

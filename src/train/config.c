@@ -95,7 +95,7 @@ static const Key keys[] = {
      "classification head on labelled JSONL train_data / val_data: README, Sequence classification)"},
     {"freeze", T_STR, F(freeze), "", 0, 0, NULL,
      "parameters that do not train: a list of embeddings (wte, also the tied LM head), positions (wpe), "
-     "layers:A-B (blocks A..B from 0), all_but_head (all but the final LayerNorm) and tensor names (qkvw, ...); "
+     "layers:A-B (blocks A..B from 0), all_but_head (all but the head: classify's, or the final LayerNorm) and tensor names (qkvw, ...); "
      "empty = none"},
     // data
     {"train_data", T_PATH, F(train_data), "", 0, 0, NULL,

@@ -74,7 +74,7 @@ static Status init_weights(GPT2 *m, const Config *cfg) {
 // The freeze list, checked against the model's layers before the device opens.
 static Status check_freeze(const Config *cfg, const GPT2Config *mc) {
     unsigned char *frozen = mallocCheck((size_t)NUM_PARAM_TENSORS * (size_t)mc->num_layers);
-    Status s = freeze_parse(cfg->freeze, mc->num_layers, frozen);
+    Status s = freeze_parse(cfg->freeze, mc->num_layers, cfg->task == TASK_CLASSIFY, frozen);
     free(frozen);
     return s;
 }
@@ -114,7 +114,7 @@ Status trainer_open_ex(Trainer *t, const Config *cfg, int profiling, TuneLevel t
     if (!s) s = gpt2_create(&t->model, &t->model_config, &t->dev);
     if (!s) s = workspace_create(&t->train_ws, &t->model, t->share.rows, cfg->seq_len, WS_TRAIN);
     if (!s) s = init_weights(&t->model, cfg);
-    if (!s) s = gpt2_freeze(&t->model, cfg->freeze);
+    if (!s) s = gpt2_freeze(&t->model, cfg->freeze, cfg->task == TASK_CLASSIFY);
     // Lion's beta2 default goes into the config the run saves, so --resume (which sets every key) keeps it.
     if (kind->lion && !config_is_set(cfg, "beta2")) t->cfg.beta2 = 0.99;
     OptimizerHyper hyper = optimizer_hyper_from_config(&t->cfg);
