@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "cli/commands.h"
+#include "cli/device_setup.h"
 #include "cli/options.h"
 #include "cli/or_die.h"
 #include "model/classifier.h"
@@ -181,14 +182,8 @@ int cmd_classify(int argc, char **argv) {
     if (!args.checkpoint) die("classify needs --checkpoint DIR, a run's out_dir (see `gpt2cl classify --help`)");
     if (!args.text == !args.file) die("classify needs one of --text TEXT or --file F");
     Device dev;
-    or_die(device_open(&dev, args.device ? args.device : "", 0));
-    Tuned tuned;
-    FILE *info = fopen("/dev/null", "w");
-    if (!info) die("cannot open /dev/null");
-    tuned_load(&tuned, &dev, TUNE_DATABASE, info);
-    fclose(info);
     Ops ops;
-    or_die(ops_init(&ops, &dev, &tuned));
+    open_device_quietly(&dev, &ops, args.device, args.checkpoint, 0);
     Classifier c;
     classifier_open(&c, args.checkpoint, &dev);
     Tokenizer *tok;

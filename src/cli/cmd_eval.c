@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "cli/commands.h"
+#include "cli/device_setup.h"
 #include "cli/options.h"
 #include "cli/or_die.h"
 #include "model/weights_file.h"
@@ -120,16 +121,6 @@ static void show_progress(const EvalTotals *sofar, size_t total, void *ctx) {
     fflush(stderr);
 }
 
-// The device and its tuning; their lines go to stderr with --verbose, else nowhere.
-static void open_device_tuned(Device *dev, Tuned *tuned, const char *device, const char *path, int verbose) {
-    or_die(device_open(dev, device, 0));
-    FILE *info = verbose ? stderr : fopen("/dev/null", "w");
-    if (!info) die("cannot open /dev/null");
-    fprintf(info, "device: %d: %s; model: %s\n", dev->index, dev->name, path);
-    tuned_load(tuned, dev, TUNE_DATABASE, info);
-    if (!verbose) fclose(info);
-}
-
 // The window length (seq_len, default the model's context; no longer than the n-1 targets need) and the stride.
 static void window_shape(const Config *cfg, const GPT2Config *mc, size_t n, int *T, int *stride) {
     int t = config_is_set(cfg, "seq_len") ? cfg->seq_len : mc->max_seq_len;
@@ -195,10 +186,8 @@ int cmd_eval(int argc, char **argv) {
     int B = (size_t)cfg.batch_size < windows ? cfg.batch_size : (int)windows;
 
     Device dev;
-    Tuned tuned;
-    open_device_tuned(&dev, &tuned, cfg.device, path, args.verbose);
     Ops ops;
-    or_die(ops_init(&ops, &dev, &tuned));
+    open_device_quietly(&dev, &ops, cfg.device, path, args.verbose);
     GPT2 m;
     or_die(gpt2_create(&m, &mc, &dev));
     Workspace ws;

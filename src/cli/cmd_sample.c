@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli/commands.h"
+#include "cli/device_setup.h"
 #include "cli/options.h"
 #include "cli/or_die.h"
 #include "model/beam_search.h"
@@ -117,17 +118,6 @@ static void check_generation_keys(const Config *cfg, const GPT2Config *mc) {
     if (2 * cfg->beams > mc->vocab_size)
         die("beams = %d needs a vocabulary of at least %d tokens (the model has %d)", cfg->beams, 2 * cfg->beams,
             mc->vocab_size);
-}
-
-// The device and its tuning. stdout is the text alone: their lines go to stderr
-// with --verbose, else nowhere.
-static void open_device_tuned(Device *dev, Tuned *tuned, const char *device, const char *path, int verbose) {
-    or_die(device_open(dev, device, 0));
-    FILE *info = verbose ? stderr : fopen("/dev/null", "w");
-    if (!info) die("cannot open /dev/null: %s", strerror(errno));
-    fprintf(info, "device: %d: %s; model: %s\n", dev->index, dev->name, path);
-    tuned_load(tuned, dev, TUNE_DATABASE, info);
-    if (!verbose) fclose(info);
 }
 
 typedef struct {
@@ -245,10 +235,8 @@ int cmd_sample(int argc, char **argv) {
     TokenIds ids = prompt_tokens(tok, prompt, len, mc.max_seq_len);
 
     Device dev;
-    Tuned tuned;
-    open_device_tuned(&dev, &tuned, cfg.device, path, args.verbose);
     Ops ops;
-    or_die(ops_init(&ops, &dev, &tuned));
+    open_device_quietly(&dev, &ops, cfg.device, path, args.verbose);
     GPT2 m;
     or_die(gpt2_create(&m, &mc, &dev));
     or_die(gpt2_load_checkpoint(&m, path));
