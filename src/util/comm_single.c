@@ -33,7 +33,7 @@ Status comm_sum_doubles(double *buf, size_t n) {
     (void)n;
     return STATUS_OK;
 }
-noreturn Status comm_allgather_floats(float *buf, const size_t *first, const size_t *end) {
+Status comm_allgather_floats(float *buf, const size_t *first, const size_t *end) {
     (void)buf;
     (void)first;
     (void)end;
