@@ -18,13 +18,13 @@ static const Command commands[] = {
     {"eval", cmd_eval, "loss, perplexity and bits per byte of a checkpoint: --checkpoint F (--data S | --text F)"},
     {"encode", cmd_encode, "text to GPT-2 token ids: [--text TEXT | --file F | stdin] [--json]"},
     {"decode", cmd_decode, "token ids to text: [--ids \"1 2 3\" | --file F | stdin]"},
+    {"export", cmd_export, "write a model as a Hugging Face folder or llm.c file: --checkpoint F --format FMT --out P"},
     {"classify", cmd_classify, "label texts with a classifier trained with task = classify: --checkpoint DIR"},
     {"prepare", cmd_prepare, "tokenize text files, folders or JSONL into llm.c token shards"},
     {"bench", cmd_bench, "time training steps of a configured model on random tokens"},
     {"sweep", cmd_sweep, "train one run per point of a grid (lr x warmup x ...): --config FILE --grid KEY=V1,V2"},
     {"tune", cmd_tune, "autotune GEMMs (CLBlast or ours) and our kernels for the device: --config FILE [--budget S]"},
     {"devices", cmd_devices, "list OpenCL platforms and devices"},
-    {"export", cmd_export, "write a model as a Hugging Face folder or llm.c file: --checkpoint F --format FMT --out P"},
 };
 
 static void usage(FILE *f) {
