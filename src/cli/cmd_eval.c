@@ -48,7 +48,7 @@ static void usage(FILE *f) {
                "stride tokens (the overlap is context only; the last window may be shorter).\n");
     options_print_help(&eval_table, f);
     fprintf(f, "keys:\n");
-    config_print_eval_keys(f);
+    config_print_command_keys(KEYS_EVAL, f);
     fprintf(f, "stdout: a human line, then one JSON line {\"loss\",\"perplexity\",\"bits_per_byte\",\"tokens\",\"bytes\",\n"
                "\"seconds\",\"tokens_per_s\"}. Bits per byte = total nats / ln 2 / UTF-8 bytes of the scored tokens\n"
                "(<|endoftext|> counts 0 bytes); null when the model's vocabulary has no tokenizer. A progress bar\n"

@@ -51,7 +51,7 @@ static void usage(FILE *f) {
                "hypotheses with their scores go to stderr with --verbose).\n");
     options_print_help(&sample_table, f);
     fprintf(f, "keys:\n");
-    config_print_sample_keys(f);
+    config_print_command_keys(KEYS_SAMPLE, f);
     fprintf(f, "Each key may be given once. stdout holds only the text; --verbose's lines go to stderr.\n");
 }
 

@@ -21,12 +21,13 @@ Status gpt2_sum_grads(GPT2 *m) {
     return s;
 }
 
-Status gpt2_sum_loss(GPT2 *m) {
+Status gpt2_sum_over_ranks(const GPT2 *m, cl_mem buf, size_t n) {
     if (comm_size() == 1) return STATUS_OK;
-    float loss;
-    device_read(m->dev, m->stats, 0, sizeof loss, &loss);
-    TRY(device_status(m->dev));
-    TRY(comm_sum_floats(&loss, 1));
-    device_write(m->dev, m->stats, 0, sizeof loss, &loss);
-    return STATUS_OK;
+    float *host = mallocCheck(n * sizeof(float));
+    device_read(m->dev, buf, 0, n * sizeof(float), host);
+    Status s = device_status(m->dev);
+    if (!s) s = comm_sum_floats(host, n);
+    if (!s) device_write(m->dev, buf, 0, n * sizeof(float), host);
+    free(host);
+    return s;
 }

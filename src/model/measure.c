@@ -110,21 +110,10 @@ void measure_micro_end(Measure *ms, GPT2 *m, Ops *o, int k) {
     if (ms->every) queue_slice_stats(ms, m, o, ms->lmicro, m->grads.parent, ms->gprev, k > 0);
 }
 
-// Sums a device buffer of n floats over the ranks, through the host.
-static Status sum_over_ranks(const GPT2 *m, cl_mem buf, size_t n) {
-    float *host = mallocCheck(n * sizeof(float));
-    device_read(m->dev, buf, 0, n * sizeof(float), host);
-    Status s = device_status(m->dev);
-    if (!s) s = comm_sum_floats(host, n);
-    if (!s) device_write(m->dev, buf, 0, n * sizeof(float), host);
-    free(host);
-    return s;
-}
-
 Status measure_sum_micro(Measure *ms, const GPT2 *m) {
     if (comm_size() == 1) return STATUS_OK;
-    TRY(sum_over_ranks(m, ms->micro, 4 * NUM_PARAM_TENSORS));
-    if (ms->every) TRY(sum_over_ranks(m, ms->lmicro, 4 * NUM_PARAM_TENSORS * (size_t)m->config.num_layers));
+    TRY(gpt2_sum_over_ranks(m, ms->micro, 4 * NUM_PARAM_TENSORS));
+    if (ms->every) TRY(gpt2_sum_over_ranks(m, ms->lmicro, 4 * NUM_PARAM_TENSORS * (size_t)m->config.num_layers));
     return STATUS_OK;
 }
 
@@ -146,7 +135,7 @@ static Status gradient_momentum_stats(Measure *ms, GPT2 *m, Ops *o, const Optimi
     free(spans);
     if (slices && !opt->shard) queue_slice_stats(ms, m, o, ms->lstats, m->grads.parent, opt->state[0], 0);
     if (!opt->shard) return STATUS_OK;
-    TRY(sum_over_ranks(m, ms->tstats, 4 * NUM_PARAM_TENSORS));
+    TRY(gpt2_sum_over_ranks(m, ms->tstats, 4 * NUM_PARAM_TENSORS));
     if (!slices) return STATUS_OK;
     device_zero(m->dev, ms->lstats, 0, 4 * NUM_PARAM_TENSORS * (size_t)L * sizeof(float));
     Span sp;
@@ -154,7 +143,7 @@ static Status gradient_momentum_stats(Measure *ms, GPT2 *m, Ops *o, const Optimi
         for (int l = 0; l < m->tensors[i].num_slices; l++)
             if (optimizer_slice_span(opt, m, i, l, &sp))
                 op_pair_stats(o, ms->lstats, ms->partials, sp.g, sp.s[0], sp.first, sp.n, i * L + l, 1);
-    return sum_over_ranks(m, ms->lstats, 4 * NUM_PARAM_TENSORS * (size_t)L);
+    return gpt2_sum_over_ranks(m, ms->lstats, 4 * NUM_PARAM_TENSORS * (size_t)L);
 }
 
 Status measure_before_update(Measure *ms, GPT2 *m, Ops *o, Optimizer *opt, int snr, int full) {

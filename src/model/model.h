@@ -87,8 +87,9 @@ size_t gpt2_param_count(const GPT2Config *c);
 // the ranks (util/comm.h), staged through the host; nothing to do with one rank.
 // Every rank then holds the global batch's gradient and applies the same update.
 Status gpt2_sum_grads(GPT2 *m);
-// Sums the loss accumulator alone (validation).
-Status gpt2_sum_loss(GPT2 *m);
+// Sums the first n floats of a device buffer of m's over the ranks in place (the loss
+// accumulator of a validation, measurement statistics); nothing to do with one rank.
+Status gpt2_sum_over_ranks(const GPT2 *m, cl_mem buf, size_t n);
 
 // A tensor's place in llm.c's layout, known from the shape alone (no device).
 typedef struct {

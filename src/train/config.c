@@ -134,7 +134,7 @@ static const Key keys[] = {
      "all-gathered after each update"},
     {"log", T_PATH, F(log), "", 0, 0, NULL,
      "JSONL metrics file (one object per step and per validation): created, or appended to if it is a gpt2cl log"},
-    // generation by `gpt2cl sample` (sample_keys below: the keys it accepts)
+    // generation by `gpt2cl sample` (command_keys below: the keys it accepts)
     {"max_new_tokens", T_INT, F(max_new_tokens), "200", 0, 1e7, NULL, NULL},
     {"temperature", T_FLOAT, F(temperature), "1.0", 0, 100, NULL, NULL},
     {"top_k", T_INT, F(top_k), "0", 0, 1e7, NULL, NULL},
@@ -145,7 +145,7 @@ static const Key keys[] = {
     {"num_samples", T_INT, F(num_samples), "1", 1, 64, NULL, NULL},
     {"beams", T_INT, F(beams), "1", 1, 64, NULL, NULL},
     {"length_penalty", T_FLOAT, F(length_penalty), "1.0", -10, 10, NULL, NULL},
-    // evaluation by `gpt2cl eval` (eval_keys below)
+    // evaluation by `gpt2cl eval` (command_keys below)
     {"stride", T_INT, F(stride), "0", 0, 1 << 20, NULL, NULL},
 };
 #undef F
@@ -153,37 +153,37 @@ static const Key keys[] = {
 _Static_assert(sizeof keys / sizeof keys[0] <= sizeof(((Config *)0)->set), "Config.set too small");
 _Static_assert(sizeof(((Config *)0)->set) == sizeof(((Config *)0)->overridden), "Config.overridden too small");
 
-// The keys `gpt2cl sample` accepts, in the order of its help: the argument and meaning shown there.
+// The keys of the commands that take a few of them (sample, eval), in the order of their help: the
+// argument and meaning shown there, and which commands accept each (bits 1 << KEYS_SAMPLE, ...).
+#define SAMPLE (1 << KEYS_SAMPLE)
+#define EVAL (1 << KEYS_EVAL)
 static const struct {
     const char *name, *arg, *help;
-} sample_keys[] = {
-    {"max_new_tokens", "N", "tokens to generate (default 200)"},
-    {"temperature", "X", "softmax temperature (default 1.0); 0 = greedy"},
-    {"top_k", "N", "keep the N most likely tokens (default 0 = all)"},
-    {"top_p", "X", "keep the smallest set with probability >= X (default 1.0 = all)"},
-    {"greedy", "0|1", "1: always take the most likely token"},
-    {"seed", "N", "sampling seed (default 1337)"},
-    {"tokenizer", "SPEC", "gpt2 | byte | PATH (default: from the vocabulary size: 257 byte, 50257 gpt2)"},
-    {"device", "SEL", "OpenCL device index or name substring (also --device SEL)"},
-    {"stop_at_eot", "0|1", "stop at <|endoftext|> (default 1)"},
-    {"kv_cache", "0|1", "keep keys and values of past tokens (default 1); 0 = recompute the window per token"},
-    {"num_samples", "N", "N independent samples in one batch, sample i seeded seed+i (default 1, at most 64)"},
-    {"beams", "N", "beam search with N beams (default 1 = off), printing the best; at most 64"},
-    {"length_penalty", "X", "beam score = sum of log-probs / length^X (default 1.0)"},
+    int users;
+} command_keys[] = {
+    {"stride", "N", "new tokens scored per window (default 0 = the window length: no overlap)", EVAL},
+    {"seq_len", "T", "window length (default: the model's context, block_size)", EVAL},
+    {"batch_size", "B", "windows per forward pass (default 8)", EVAL},
+    {"max_new_tokens", "N", "tokens to generate (default 200)", SAMPLE},
+    {"temperature", "X", "softmax temperature (default 1.0); 0 = greedy", SAMPLE},
+    {"top_k", "N", "keep the N most likely tokens (default 0 = all)", SAMPLE},
+    {"top_p", "X", "keep the smallest set with probability >= X (default 1.0 = all)", SAMPLE},
+    {"greedy", "0|1", "1: always take the most likely token", SAMPLE},
+    {"seed", "N", "sampling seed (default 1337)", SAMPLE},
+    {"tokenizer", "SPEC", "gpt2 | byte | PATH (default: from the vocabulary size: 257 byte, 50257 gpt2)",
+     SAMPLE | EVAL},
+    {"device", "SEL", "OpenCL device index or name substring (also --device SEL)", SAMPLE | EVAL},
+    {"stop_at_eot", "0|1", "stop at <|endoftext|> (default 1)", SAMPLE},
+    {"kv_cache", "0|1", "keep keys and values of past tokens (default 1); 0 = recompute the window per token",
+     SAMPLE},
+    {"num_samples", "N", "N independent samples in one batch, sample i seeded seed+i (default 1, at most 64)",
+     SAMPLE},
+    {"beams", "N", "beam search with N beams (default 1 = off), printing the best; at most 64", SAMPLE},
+    {"length_penalty", "X", "beam score = sum of log-probs / length^X (default 1.0)", SAMPLE},
 };
-#define NUM_SAMPLE_KEYS ((int)(sizeof sample_keys / sizeof sample_keys[0]))
-
-// The keys `gpt2cl eval` accepts, as sample_keys.
-static const struct {
-    const char *name, *arg, *help;
-} eval_keys[] = {
-    {"stride", "N", "new tokens scored per window (default 0 = the window length: no overlap)"},
-    {"seq_len", "T", "window length (default: the model's context, block_size)"},
-    {"batch_size", "B", "windows per forward pass (default 8)"},
-    {"tokenizer", "SPEC", "gpt2 | byte | PATH (default: from the vocabulary size: 257 byte, 50257 gpt2)"},
-    {"device", "SEL", "OpenCL device index or name substring (also --device SEL)"},
-};
-#define NUM_EVAL_KEYS ((int)(sizeof eval_keys / sizeof eval_keys[0]))
+#undef SAMPLE
+#undef EVAL
+#define NUM_COMMAND_KEYS ((int)(sizeof command_keys / sizeof command_keys[0]))
 
 _Static_assert(sizeof(OptimizerId) == sizeof(int) && sizeof(ScheduleKind) == sizeof(int) &&
                    sizeof(InverseBiasCorrection) == sizeof(int) && sizeof(DataOrder) == sizeof(int) &&
@@ -202,13 +202,8 @@ static const Key *find_key(const char *name, size_t n, int *index) {
 
 static int accepts(const Key *k, KeyUser user) {
     if (user == KEYS_RUN) return k->help != NULL;
-    if (user == KEYS_EVAL) {
-        for (int i = 0; i < NUM_EVAL_KEYS; i++)
-            if (strcmp(eval_keys[i].name, k->name) == 0) return 1;
-        return 0;
-    }
-    for (int i = 0; i < NUM_SAMPLE_KEYS; i++)
-        if (strcmp(sample_keys[i].name, k->name) == 0) return 1;
+    for (int i = 0; i < NUM_COMMAND_KEYS; i++)
+        if (strcmp(command_keys[i].name, k->name) == 0) return (command_keys[i].users >> user) & 1;
     return 0;
 }
 
@@ -287,12 +282,9 @@ void config_defaults(Config *c) {
     for (int i = 0; i < NUM_KEYS; i++)
         if (!set_value(c, &keys[i], keys[i].def, err, sizeof err) && keys[i].def[0] != '\0')
             internal_error("bad default for %s", err);
-    for (int i = 0; i < NUM_SAMPLE_KEYS; i++)
-        if (!find_key(sample_keys[i].name, strlen(sample_keys[i].name), NULL))
-            internal_error("sample key %s is not in the key table", sample_keys[i].name);
-    for (int i = 0; i < NUM_EVAL_KEYS; i++)
-        if (!find_key(eval_keys[i].name, strlen(eval_keys[i].name), NULL))
-            internal_error("eval key %s is not in the key table", eval_keys[i].name);
+    for (int i = 0; i < NUM_COMMAND_KEYS; i++)
+        if (!find_key(command_keys[i].name, strlen(command_keys[i].name), NULL))
+            internal_error("command key %s is not in the key table", command_keys[i].name);
 }
 
 // Lines longer than this are an error (naming the line) rather than being
@@ -558,18 +550,11 @@ void config_print_help(FILE *f) {
     }
 }
 
-void config_print_sample_keys(FILE *f) {
-    for (int i = 0; i < NUM_SAMPLE_KEYS; i++) {
+void config_print_command_keys(KeyUser user, FILE *f) {
+    for (int i = 0; i < NUM_COMMAND_KEYS; i++) {
+        if (!((command_keys[i].users >> user) & 1)) continue;
         char usage[64];
-        snprintf(usage, sizeof usage, "%s=%s", sample_keys[i].name, sample_keys[i].arg);
-        fprintf(f, "  %-17s %s\n", usage, sample_keys[i].help);
-    }
-}
-
-void config_print_eval_keys(FILE *f) {
-    for (int i = 0; i < NUM_EVAL_KEYS; i++) {
-        char usage[64];
-        snprintf(usage, sizeof usage, "%s=%s", eval_keys[i].name, eval_keys[i].arg);
-        fprintf(f, "  %-17s %s\n", usage, eval_keys[i].help);
+        snprintf(usage, sizeof usage, "%s=%s", command_keys[i].name, command_keys[i].arg);
+        fprintf(f, "  %-17s %s\n", usage, command_keys[i].help);
     }
 }

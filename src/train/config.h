@@ -104,7 +104,5 @@ const char *task_name(int task);
 void config_write(const Config *c, FILE *f);
 // The key reference of train, bench and tune: name, default and meaning of each key.
 void config_print_help(FILE *f);
-// The key lines of `gpt2cl sample --help`.
-void config_print_sample_keys(FILE *f);
-// The key lines of `gpt2cl eval --help`.
-void config_print_eval_keys(FILE *f);
+// The key lines of `gpt2cl sample --help` (KEYS_SAMPLE) or `gpt2cl eval --help` (KEYS_EVAL).
+void config_print_command_keys(KeyUser user, FILE *f);

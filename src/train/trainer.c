@@ -284,7 +284,7 @@ Status trainer_validate(Trainer *t, DataLoader *d, int val_steps, float *loss) {
         gpt2_set_batch(ws, d->inputs + first, d->targets + first);
         gpt2_forward(m, ws, &t->ops, 0.0f, scale);
     }
-    TRY(gpt2_sum_loss(m));
+    TRY(gpt2_sum_over_ranks(m, m->stats, 1));
     device_read(&t->dev, m->stats, 0, sizeof *loss, loss);
     if (sft && count == 0)
         return fail(STATUS_INPUT, "validation: the %d micro-batches of val_data hold no target token of the loss masks",
