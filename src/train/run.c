@@ -110,28 +110,8 @@ static Status run_resume(Run *r, const RunOptions *opts, int shuffle) {
     return STATUS_OK;
 }
 
-// The rest of run_open for task = classify: the labelled data and the head instead of the token shards.
-static Status run_open_classify(Run *r, const Config *cfg, const RunOptions *opts, int shuffle) {
-    TRY(classify_open(&r->cls, &r->t, cfg));
-    r->classify = 1;
-    r->have_val = r->cls.have_val;
-    if (cfg->sample_every > 0) TRY(tokenizer_load_for_model(cfg->tokenizer, r->t.model_config.vocab_size, &r->tok));
-    r->pos = (RunPosition){.step = 0, .data_shuffle = shuffle};
-    rng_seed(&r->pos.rng, (uint64_t)cfg->seed);
-    if (opts->resume_dir) TRY(run_resume(r, opts, shuffle));
-    else if (cfg->out_dir[0]) TRY(classify_save_labels(&r->cls, cfg->out_dir));
-    return save_config_copy(&r->t.cfg);
-}
-
-// Opens everything the run needs, in the order that makes a refusal cheapest.
-static Status run_open(Run *r, const Config *cfg, const RunOptions *opts) {
-    if (!opts->resume_dir) TRY(check_out_dir(cfg->out_dir));
-    // The log is checked before the device opens: a refused log costs no start-up.
-    TRY(metrics_log_open(&r->log, comm_rank() == 0 ? cfg->log : NULL));
-    TRY(trainer_open(&r->t, cfg, opts->profiling));
-    r->trainer_open = 1;
-    const int shuffle = cfg->data_order == DATA_SHUFFLE, vocab = r->t.model_config.vocab_size;
-    if (cfg->task == TASK_CLASSIFY) return run_open_classify(r, cfg, opts, shuffle);
+// The token shards of task = lm or sft (with their loss masks for sft).
+static Status open_token_data(Run *r, const Config *cfg, int vocab, int shuffle) {
     TRY(dataloader_init(&r->train, cfg->train_data, cfg->batch_size, cfg->seq_len, vocab, shuffle,
                         (uint64_t)cfg->seed, "train_data"));
     if (cfg->task == TASK_SFT) TRY(dataloader_use_masks(&r->train));
@@ -144,18 +124,37 @@ static Status run_open(Run *r, const Config *cfg, const RunOptions *opts) {
     if (r->have_val && dataloader_total_tokens(&r->val) < val_tokens + 1)
         warn("val_data holds %zu tokens, fewer than val_steps x batch_size x seq_len = %zu: validation repeats batches",
              dataloader_total_tokens(&r->val), val_tokens);
-    // Samples are rank 0's alone: they involve no other rank.
-    if (cfg->sample_every > 0 && comm_rank() == 0) TRY(tokenizer_load_for_model(cfg->tokenizer, vocab, &r->tok));
     printf("data: train %zu tokens in %d shard(s)%s; %d x %d tokens per micro-batch, %d micro-batch(es) per step\n",
            dataloader_total_tokens(&r->train), r->train.num_files, r->have_val ? ", validation set" : "",
            cfg->batch_size, cfg->seq_len, cfg->grad_accum);
     if (comm_size() > 1)
         printf("ranks: %d (%s); rank 0 takes %d of the %d sequences of each micro-batch (balance = %s)\n",
                comm_size(), comm_backend(), r->t.share.rows, cfg->batch_size, cfg->balance);
+    return STATUS_OK;
+}
+
+// Opens everything the run needs, in the order that makes a refusal cheapest.
+static Status run_open(Run *r, const Config *cfg, const RunOptions *opts) {
+    if (!opts->resume_dir) TRY(check_out_dir(cfg->out_dir));
+    // The log is checked before the device opens: a refused log costs no start-up.
+    TRY(metrics_log_open(&r->log, comm_rank() == 0 ? cfg->log : NULL));
+    TRY(trainer_open(&r->t, cfg, opts->profiling));
+    r->trainer_open = 1;
+    const int shuffle = cfg->data_order == DATA_SHUFFLE, vocab = r->t.model_config.vocab_size;
+    if (cfg->task == TASK_CLASSIFY) {  // the labelled data and the head instead of the token shards
+        TRY(classify_open(&r->cls, &r->t, cfg));
+        r->classify = 1;
+        r->have_val = r->cls.have_val;
+    } else {
+        TRY(open_token_data(r, cfg, vocab, shuffle));
+    }
+    // Samples are rank 0's alone: they involve no other rank.
+    if (cfg->sample_every > 0 && comm_rank() == 0) TRY(tokenizer_load_for_model(cfg->tokenizer, vocab, &r->tok));
     TRY(balance_open(&r->balance, cfg->balance, comm_size()));
     r->pos = (RunPosition){.step = 0, .data_shuffle = shuffle};
     rng_seed(&r->pos.rng, (uint64_t)cfg->seed);
     if (opts->resume_dir) TRY(run_resume(r, opts, shuffle));
+    else if (r->classify && cfg->out_dir[0]) TRY(classify_save_labels(&r->cls, cfg->out_dir));
     return save_config_copy(&r->t.cfg);
 }
 
