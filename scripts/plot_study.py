@@ -14,6 +14,9 @@ configs/study/ makes them). Writes PNGs and an index.html showing them to PLOTS 
   l2_update.png          the l2 norm of the whole update (all matrix tensors) with and without warmup
   snr.png                the critical batch size B_noise = 1/phi and cos(g, m) over training (median over tensors)
   optimizers.png         final validation loss vs peak lr of every sweep without warmup (and with its best warmup)
+  summary.md             the figures' numbers as tables: final validation loss per peak lr x warmup of every sweep
+                         with the benefit of warmup (no warmup minus the best warmup), and the measurements of the
+                         pair the measurement figures show (angle over its equilibrium, l2, B_noise, cos(g, m))
 
 The measurement figures need runs with metrics_every > 0 (and grad_accum >= 2 for the SNR); otherwise the
 figure says what is missing. Standard library + matplotlib.
@@ -65,13 +68,14 @@ class Log:
     """One run's log: the training loss per step and the measurement records."""
 
     def __init__(self, path):
-        self.steps, self.loss, self.measures = [], [], []
+        self.steps, self.loss, self.measures, self.lr = [], [], [], {}
         for r in read_jsonl(path):
             if "tensors" in r:
                 self.measures.append(r)
             elif "loss" in r:
                 self.steps.append(r["step"])
                 self.loss.append(r["loss"])
+                self.lr[r["step"]] = r["lr"]
 
 
 def log_of(sweep_dir, row):
@@ -309,6 +313,52 @@ def fig_optimizers(sweeps, path):
     plt.close(fig)
 
 
+def outcome(r):
+    if r["diverged"]:
+        return "diverged at %d" % r["diverged_step"]
+    return "%.3f" % r["final_val_loss"] if r["final_val_loss"] is not None else r["outcome"]
+
+
+def summary_lines(sweeps):
+    """The numbers behind fig1_lr_warmup/optimizers and the measurement figures, as markdown tables."""
+    lines = ["# Final validation loss (nats/token)", "",
+             "benefit of warmup: no warmup minus the best warmup that finished (positive: warmup helps)", ""]
+    for label, _, rows in sweeps:
+        warmups = sorted({r["warmup_frac"] for r in rows})
+        lines += ["## " + label, "", "| peak lr | %s | benefit of warmup |" % " | ".join(map(warmup_label, warmups)),
+                  "|---" * (len(warmups) + 2) + "|"]
+        for lr in sorted({r["lr"] for r in rows}):
+            at = {r["warmup_frac"]: r for r in rows if r["lr"] == lr}
+            none = at.get(0)
+            warm = [r["final_val_loss"] for w, r in at.items() if w > 0 and r["final_val_loss"] is not None]
+            benefit = "%+.3f" % (none["final_val_loss"] - min(warm)) if (
+                none and none["final_val_loss"] is not None and warm) else "-"
+            lines.append("| %g | %s | %s |" % (lr, " | ".join(outcome(at[w]) if w in at else "-" for w in warmups),
+                                               benefit))
+        lines.append("")
+    pair = measured_pair(sweeps)
+    if pair:
+        label, *runs = pair
+        lines += ["# Measurements of %s at peak lr %g" % (label, runs[0][0]["lr"]), "",
+                  "angle / equilibrium: mean row angle of the matrix tensors over the equilibrium angle at the "
+                  "current lr; l2: of the whole update (matrices); B_noise (sequences) and cos(g, m): medians over "
+                  "the matrix tensors", "",
+                  "| run | step | lr | angle / equilibrium | l2 | B_noise | cos(g, m) |", "|---" * 7 + "|"]
+        for row, log in runs:
+            for m in log.measures:
+                if m["step"] not in (10, 20, 50, 100) and m["step"] % 100:
+                    continue
+                ratio = m["mean_angle_rows"] / m["angle_configured"] if m["angle_configured"] > 0 else None
+                cells = [warmup_label(row["warmup_frac"]), m["step"], "%.3g" % log.lr.get(m["step"], float("nan")),
+                         "%.2f" % ratio if ratio else "-", "%.3g" % total_l2(m)]
+                for field in ("b_noise", "cos_gm"):
+                    v = median_over_tensors(m, field)
+                    cells.append("%.3g" % v if v is not None else "-")
+                lines.append("| %s |" % " | ".join(map(str, cells)))
+        lines.append("")
+    return lines
+
+
 def write_index(out, sweeps):
     parts = ["<!doctype html><html><head><meta charset='utf-8'><title>gpt2cl warmup study</title></head><body>",
              "<h1>gpt2cl warmup study</h1><p>sweeps: %s</p>" % html.escape(", ".join(s[0] for s in sweeps))]
@@ -342,7 +392,9 @@ def main():
     for name in FIGURES:
         draw[name](sweeps, os.path.join(out, name + ".png"))
     write_index(out, sweeps)
-    print("plots: %s/index.html (%s)" % (out, ", ".join(n + ".png" for n in FIGURES)))
+    with open(os.path.join(out, "summary.md"), "w") as f:
+        f.write("\n".join(summary_lines(sweeps)))
+    print("plots: %s/index.html (%s, summary.md)" % (out, ", ".join(n + ".png" for n in FIGURES)))
 
 
 if __name__ == "__main__":

@@ -28,6 +28,12 @@ if [ ${#missing[@]} -gt 0 ]; then
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+# a python3 other than Debian's (pyenv, a virtual environment) does not see python3-matplotlib: PyPI's, then
+if ! python3 -c "import matplotlib" 2>/dev/null; then
+    echo "setup: $(command -v python3) does not see Debian's matplotlib; installing it from PyPI"
+    python3 -m pip install --quiet matplotlib
+fi
+
 bash scripts/fetch_vocab.sh
 bash scripts/make_corpus.sh
 

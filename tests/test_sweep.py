@@ -17,8 +17,9 @@ warmup_frac 0 and 0.2, 150 steps, checkpoints every 25, measurements every 25 wi
   per_layer_pools         in every measured step of a finished run, per-layer l2, rel, angle, angle_rows, rrc,
                           cos_gm and m_over_g pooled again (from the per-layer norms) equal the pooled values
                           to 1e-5 (relative; the device sums them in another order), vector tensors included
-  plots                   plot_study.py writes every PNG (PNG signature, > 5 KB) and an index.html that
-                          references each of them
+  plots                   plot_study.py writes every PNG (PNG signature, > 5 KB), an index.html that
+                          references each of them, and summary.md with a row per lr of the grid (the lr 10
+                          runs diverged) and the measurements of the finished pair
 """
 import json
 import math
@@ -181,8 +182,13 @@ def check_plots(tmp):
             bad.append(name)
     index = open(os.path.join(plots, "index.html")).read() if os.path.exists(os.path.join(plots, "index.html")) else ""
     missing = [n for n in FIGURES if "src='%s.png'" % n not in index]
-    report(p.returncode == 0 and not bad and not missing, "plots",
-           "bad PNGs %s, not in index.html %s %s" % (bad, missing, p.stdout.decode()[-300:] if p.returncode else ""))
+    path = os.path.join(plots, "summary.md")
+    summary = open(path).read() if os.path.exists(path) else ""
+    rows = [line for line in summary.splitlines() if line.startswith(("| 0.003 |", "| 10 |"))]
+    table_ok = len(rows) == 2 and rows[1].count("diverged at") == 2 and "# Measurements of sw at peak lr 0.003" in summary
+    report(p.returncode == 0 and not bad and not missing and table_ok, "plots",
+           "bad PNGs %s, not in index.html %s, summary rows %s %s"
+           % (bad, missing, rows, p.stdout.decode()[-300:] if p.returncode else ""))
 
 
 def cases(tmp):
